@@ -1,0 +1,132 @@
+// cpu.c: the descriptor tables a VMX host needs, and the last-resort trap
+// handler. kmain() calls cpu_init() once: it fills the TSS descriptor that
+// boot/entry.S left empty and loads TR (VM entry needs a usable host TR,
+// SDM 3C 27.2.3), then loads an IDT whose 32 exception vectors all reach
+// trap_handler(). #DF, NMI and #MC run on their own IST stack so that even a
+// stack overflow is reported instead of ending in a triple fault.
+#include "boot.h"
+#include "x86.h"
+
+struct tss {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3, iomap_base;
+} __attribute__((packed));
+
+struct idt_gate {
+    uint16_t off_lo, sel;
+    uint8_t ist, type; // type 0x8e: present, DPL 0, 64-bit interrupt gate
+    uint16_t off_mid;
+    uint32_t off_hi, reserved;
+} __attribute__((packed));
+
+struct trapframe {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t vector, error, rip, cs, rflags, rsp, ss;
+};
+
+extern uint64_t gdt[];
+extern uint64_t pml4[];
+extern const uint64_t trap_stubs[32];
+
+static struct tss tss;
+static struct idt_gate idt[32];
+static uint8_t ist_stack[ISTSTACK_SIZE] __attribute__((aligned(16)));
+
+static const char *const vector_names[32] = {
+    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+    "#BR bound range", "#UD invalid opcode", "#NM device not available",
+    "#DF double fault", "coprocessor segment overrun", "#TS invalid TSS",
+    "#NP segment not present", "#SS stack fault", "#GP general protection",
+    "#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check",
+    "#MC machine check", "#XM SIMD exception", "#VE virtualization exception",
+    "#CP control protection", [22 ... 31] = "reserved",
+};
+
+void cpu_init(void)
+{
+    extern char stack_top[];
+    tss.rsp[0] = (uint64_t)stack_top;
+    tss.ist[0] = (uint64_t)ist_stack + sizeof(ist_stack);
+    tss.iomap_base = sizeof(tss); // no I/O permission bitmap
+
+    // 64-bit TSS descriptor, SDM 3A 8.2.3: type 9 (available), present.
+    uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
+    gdt[SEL_TSS / 8] = (limit & 0xffff) | (base & 0xffffff) << 16 | 0x89ull << 40 |
+                       ((limit >> 16) & 0xf) << 48 | ((base >> 24) & 0xff) << 56;
+    gdt[SEL_TSS / 8 + 1] = base >> 32;
+    asm volatile("ltr %w0" ::"r"(SEL_TSS));
+
+    for (int v = 0; v < 32; v++) {
+        uint64_t off = trap_stubs[v];
+        idt[v] = (struct idt_gate){
+            .off_lo = off & 0xffff, .sel = SEL_CODE64, .type = 0x8e,
+            .ist = (v == 2 || v == 8 || v == 18) ? 1 : 0,
+            .off_mid = (off >> 16) & 0xffff, .off_hi = off >> 32,
+        };
+    }
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint64_t)idt };
+    asm volatile("lidt %0" ::"m"(idtr));
+}
+
+// Called from trap_common with interrupts off. A fault here means a kernel bug
+// (or a test that meant to fault and did not catch it): report all we know.
+__attribute__((noreturn)) void trap_handler(struct trapframe *f)
+{
+    static int depth;
+    if (depth++) { // faulted while reporting a fault: stop without printing more
+        outl(0xf4, verdict_qemu_code(VERDICT_CRASH));
+        for (;;)
+            asm volatile("cli; hlt");
+    }
+    kprintf("\nvmxlab: CRASH: exception %lu (%s), error code 0x%lx\n", f->vector,
+            vector_names[f->vector & 31], f->error);
+    kprintf("  rip %016lx  cs %04lx  rflags %016lx  cr2 %016lx\n", f->rip, f->cs,
+            f->rflags, read_cr2());
+    kprintf("  rsp %016lx  ss %04lx  cr0 %016lx  cr3 %016lx  cr4 %016lx\n", f->rsp,
+            f->ss, read_cr0(), read_cr3(), read_cr4());
+    kprintf("  rax %016lx  rbx %016lx  rcx %016lx  rdx %016lx\n", f->rax, f->rbx,
+            f->rcx, f->rdx);
+    kprintf("  rsi %016lx  rdi %016lx  rbp %016lx  r8  %016lx\n", f->rsi, f->rdi,
+            f->rbp, f->r8);
+    kprintf("  r9  %016lx  r10 %016lx  r11 %016lx  r12 %016lx\n", f->r9, f->r10,
+            f->r11, f->r12);
+    kprintf("  r13 %016lx  r14 %016lx  r15 %016lx\n", f->r13, f->r14, f->r15);
+    kprintf("  look the rip up in build/kernel.asm or build/kernel.map\n");
+    end_run(VERDICT_CRASH);
+}
+
+// boot/entry.S maps 0-4 GiB. Anything above (a framebuffer, say) gets 2 MiB
+// pages from a small pool of page tables here.
+static uint64_t *next_table(uint64_t *entry)
+{
+    static uint64_t pool[8][512] __attribute__((aligned(4096)));
+    static unsigned used;
+    if (!(*entry & PTE_P)) {
+        if (used == ARRAY_SIZE(pool)) {
+            kprintf("vmxlab: out of page tables for the identity map\n");
+            end_run(VERDICT_CRASH);
+        }
+        *entry = (uint64_t)pool[used++] | PTE_P | PTE_W;
+    }
+    return (uint64_t *)(*entry & ~0xfffull);
+}
+
+void map_identity(uint64_t addr, uint64_t len)
+{
+    const uint64_t page = 2ull << 20;
+    for (uint64_t a = addr & ~(page - 1); a < addr + len; a += page) {
+        if (a < (4ull << 30))
+            continue;
+        uint64_t *pdp = next_table(&pml4[(a >> 39) & 511]);
+        uint64_t *pdir = next_table(&pdp[(a >> 30) & 511]);
+        pdir[(a >> 21) & 511] = a | PTE_P | PTE_W | PTE_PS;
+    }
+    write_cr3(read_cr3()); // flush the TLB
+}

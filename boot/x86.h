@@ -1,0 +1,110 @@
+// x86.h: architectural constants (control registers, MSRs, paging, segment
+// descriptors) in the style of xv6's mmu.h, plus inline wrappers for the
+// privileged instructions the kernel uses. Shared with the .S files: the C
+// parts are fenced off with __ASSEMBLER__. Read next to SDM Vol. 3A ch. 2-4.
+#pragma once
+
+// CR0, SDM 3A 2.5
+#define CR0_PE (1u << 0)  // Protection Enable
+#define CR0_MP (1u << 1)  // Monitor coProcessor
+#define CR0_EM (1u << 2)  // EMulation
+#define CR0_TS (1u << 3)  // Task Switched
+#define CR0_ET (1u << 4)  // Extension Type (reads as 1)
+#define CR0_NE (1u << 5)  // Numeric Error
+#define CR0_WP (1u << 16) // Write Protect
+#define CR0_AM (1u << 18) // Alignment Mask
+#define CR0_NW (1u << 29) // Not Write-through
+#define CR0_CD (1u << 30) // Cache Disable
+#define CR0_PG (1u << 31) // PaGing
+
+// CR4, SDM 3A 2.5
+#define CR4_PAE (1u << 5)         // Physical Address Extension
+#define CR4_PGE (1u << 7)         // Page Global Enable
+#define CR4_OSFXSR (1u << 9)      // OS supports FXSAVE/FXRSTOR (enables SSE)
+#define CR4_OSXMMEXCPT (1u << 10) // OS handles SIMD exceptions
+#define CR4_VMXE (1u << 13)       // VMX Enable
+
+// MSRs, SDM 4 (Model-Specific Registers)
+#define MSR_FEATURE_CONTROL 0x3a // IA32_FEATURE_CONTROL
+#define FC_LOCKED (1u << 0)      //   lock bit: writes #GP until reset
+#define FC_VMX_OUTSIDE_SMX (1u << 2)
+#define MSR_EFER 0xc0000080 // IA32_EFER
+#define EFER_LME (1u << 8)  //   Long Mode Enable
+#define EFER_LMA (1u << 10) //   Long Mode Active
+#define EFER_NXE (1u << 11) //   No-eXecute Enable
+
+// Page-table entries, SDM 3A 4.5
+#define PTE_P (1u << 0)  // Present
+#define PTE_W (1u << 1)  // Writable
+#define PTE_U (1u << 2)  // User
+#define PTE_PS (1u << 7) // Page Size (2 MiB in a PD entry)
+
+// GDT selectors laid out by boot/entry.S, SDM 3A 3.4.2
+#define SEL_CODE64 0x08
+#define SEL_DATA 0x10
+#define SEL_TSS 0x18 // 16-byte system descriptor: occupies 0x18 and 0x20
+
+#define KSTACK_SIZE 16384
+#define ISTSTACK_SIZE 4096
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+static inline uint64_t read_cr0(void)
+{
+    uint64_t v;
+    asm volatile("mov %%cr0, %0" : "=r"(v));
+    return v;
+}
+static inline void write_cr0(uint64_t v) { asm volatile("mov %0, %%cr0" ::"r"(v) : "memory"); }
+static inline uint64_t read_cr2(void)
+{
+    uint64_t v;
+    asm volatile("mov %%cr2, %0" : "=r"(v));
+    return v;
+}
+static inline uint64_t read_cr3(void)
+{
+    uint64_t v;
+    asm volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+static inline void write_cr3(uint64_t v) { asm volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
+static inline uint64_t read_cr4(void)
+{
+    uint64_t v;
+    asm volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
+static inline void write_cr4(uint64_t v) { asm volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (uint64_t)hi << 32 | lo;
+}
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+    asm volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    asm volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+static inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void outw(uint16_t port, uint16_t v) { asm volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void outl(uint16_t port, uint32_t v) { asm volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port)
+{
+    uint8_t v;
+    asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+#endif
