@@ -1,0 +1,300 @@
+// mb.c: reads the boot information that a multiboot2 loader (GRUB) or a
+// multiboot v1 loader (QEMU -kernel) leaves in memory into a struct mb_info.
+// main.c calls one of them first, with the address from EBX; the host unit
+// tests call them on buffers they build. Nothing is copied: strings in mb_info
+// point into the loader's memory, which must stay mapped and untouched. A
+// malformed field is refused with a message: a kernel that guesses boots wrong.
+#include "boot.h"
+
+// The info is raw bytes written by the loader: no padding, any alignment, and
+// read through these types whatever the compiler thinks is stored there.
+#define RAW __attribute__((packed, may_alias))
+
+// Framebuffer fields common to both versions (multiboot2 spec 3.6.11; multiboot
+// 0.6.96 section 3.3, offset 88), and the colour layout an RGB one adds.
+enum { FB_INDEXED, FB_RGB, FB_EGA_TEXT };
+struct RAW fb_fields {
+    uint64_t addr;
+    uint32_t pitch, width, height; // EGA text: width and height in characters
+    uint8_t bpp, type;
+};
+struct RAW fb_rgb {
+    uint8_t red_pos, red_size, green_pos, green_size, blue_pos, blue_size;
+};
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static void mb_clear(struct mb_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->cmdline = out->loader = "";
+}
+
+// A zero size, or a pitch shorter than one row, would have the console draw
+// outside the framebuffer. rgb is NULL unless the type is FB_RGB.
+static int fb_parse(const struct fb_fields *f, const struct fb_rgb *rgb,
+                    const char *who, struct mb_info *out, char *err, size_t errlen)
+{
+    if (!f->bpp || !f->width || !f->height)
+        return fail(err, errlen, "%s: framebuffer is %ux%u at %u bpp: none may be 0",
+                    who, f->width, f->height, f->bpp);
+    if (f->pitch < (uint64_t)f->width * f->bpp / 8)
+        return fail(err, errlen, "%s: framebuffer pitch %u is less than width %u * "
+                    "bpp %u / 8", who, f->pitch, f->width, f->bpp);
+    out->has_fb = true;
+    out->fb = (struct fb_info){
+        .addr = f->addr, .pitch = f->pitch, .width = f->width,
+        .height = f->height, .bpp = f->bpp, .type = f->type,
+    };
+    if (rgb) {
+        out->fb.red_pos = rgb->red_pos;
+        out->fb.red_size = rgb->red_size;
+        out->fb.green_pos = rgb->green_pos;
+        out->fb.green_size = rgb->green_size;
+        out->fb.blue_pos = rgb->blue_pos;
+        out->fb.blue_size = rgb->blue_size;
+    }
+    return 0;
+}
+
+// multiboot2 (spec 3.6): an 8-byte header, then tags, each starting on an
+// 8-byte boundary, up to an end tag of type 0.
+enum {
+    MB2_END = 0, MB2_CMDLINE = 1, MB2_LOADER = 2, MB2_MODULE = 3, MB2_MMAP = 6,
+    MB2_FB = 8, MB2_EFI32 = 11, MB2_EFI64 = 12, MB2_ACPI_OLD = 14,
+    MB2_ACPI_NEW = 15, MB2_EFI_MMAP = 17, MB2_EFI_BS = 18,
+};
+struct RAW mb2_header { uint32_t total_size, reserved; };
+struct RAW mb2_tag { uint32_t type, size; };
+struct RAW mb2_tag_module { struct mb2_tag tag; uint32_t start, end; };
+struct RAW mb2_tag_mmap { struct mb2_tag tag; uint32_t entry_size, entry_version; };
+struct RAW mb2_mmap_entry { uint64_t base, len; uint32_t type, reserved; };
+struct RAW mb2_tag_fb {
+    struct mb2_tag tag;
+    struct fb_fields f;
+    uint16_t reserved;
+    struct fb_rgb rgb; // only in an RGB tag
+};
+
+// The tags read here: the fixed bytes each must have before any field is
+// touched, and where a NUL-terminated string fills the rest (0: none).
+static const struct {
+    uint32_t min, str;
+    const char *name;
+} mb2_kinds[] = {
+    [MB2_CMDLINE] = { 8, 8, "cmdline" },
+    [MB2_LOADER] = { 8, 8, "boot loader name" },
+    [MB2_MODULE] = { 16, 16, "module" },
+    [MB2_MMAP] = { 16, 0, "memory map" },
+    [MB2_FB] = { offsetof(struct mb2_tag_fb, rgb), 0, "framebuffer" },
+    [MB2_EFI32] = { 12, 0, "EFI32 system table" },
+    [MB2_EFI64] = { 16, 0, "EFI64 system table" },
+    [MB2_ACPI_OLD] = { 8 + 20, 0, "ACPI old RSDP" }, // ACPI 1.0 RSDP: 20 bytes
+    [MB2_ACPI_NEW] = { 8 + 36, 0, "ACPI new RSDP" }, // ACPI 2.0 XSDP: 36 bytes
+    [MB2_EFI_MMAP] = { 16, 0, "EFI memory map" },
+    [MB2_EFI_BS] = { 8, 0, "EFI boot services not terminated" },
+};
+
+// entry_size may exceed 24 (later spec versions add fields, which we skip) but
+// stays a multiple of 8 so that every entry is aligned.
+static int mb2_mmap(const struct mb2_tag_mmap *t, size_t off, struct mb_info *out,
+                    char *err, size_t errlen)
+{
+    uint32_t esize = t->entry_size, bytes = t->tag.size - sizeof(*t);
+    if (esize < sizeof(struct mb2_mmap_entry) || esize % 8)
+        return fail(err, errlen, "multiboot2: memory map at offset 0x%zx has "
+                    "entry_size %u, not a multiple of 8 that is at least 24", off, esize);
+    if (bytes % esize)
+        return fail(err, errlen, "multiboot2: memory map at offset 0x%zx has %u bytes "
+                    "of entries, not a whole number of %u-byte entries", off, bytes, esize);
+    if (bytes / esize > MB_MAX_MMAP - out->mmap_count)
+        return fail(err, errlen, "multiboot2: memory map has %u entries, more than "
+                    "MB_MAX_MMAP (%d)", out->mmap_count + bytes / esize, MB_MAX_MMAP);
+    const uint8_t *first = (const uint8_t *)t + sizeof(*t);
+    for (uint32_t at = 0; at < bytes; at += esize) {
+        const struct mb2_mmap_entry *e = (const void *)(first + at);
+        out->mmap[out->mmap_count++] = (struct mem_region){ e->base, e->len, e->type };
+    }
+    return 0;
+}
+
+// One tag whose header mb2_parse has already checked against total_size.
+static int mb2_tag(const struct mb2_tag *t, size_t off, struct mb_info *out,
+                   char *err, size_t errlen)
+{
+    if (t->type >= ARRAY_SIZE(mb2_kinds) || !mb2_kinds[t->type].name)
+        return 0; // a tag we do not read: legal, skipped (spec 3.6.1)
+    const char *name = mb2_kinds[t->type].name;
+    uint32_t min = mb2_kinds[t->type].min, str = mb2_kinds[t->type].str;
+    if (t->size < min)
+        return fail(err, errlen, "multiboot2: %s tag (type %u) at offset 0x%zx has "
+                    "size %u, less than its %u fixed bytes", name, t->type, off, t->size, min);
+    const char *s = (const char *)t + str;
+    if (str && strnlen(s, t->size - str) == t->size - str)
+        return fail(err, errlen, "multiboot2: %s tag (type %u) at offset 0x%zx: string "
+                    "is not NUL-terminated inside the tag", name, t->type, off);
+
+    switch (t->type) {
+    case MB2_CMDLINE:
+        out->cmdline = s;
+        break;
+    case MB2_LOADER:
+        out->loader = s;
+        break;
+    case MB2_MODULE: {
+        const struct mb2_tag_module *m = (const void *)t;
+        if (out->mod_count == MB_MAX_MODS)
+            return fail(err, errlen, "multiboot2: module tag at offset 0x%zx is one "
+                        "more than MB_MAX_MODS (%d)", off, MB_MAX_MODS);
+        out->mods[out->mod_count++] = (struct mb_module){ m->start, m->end, s };
+        break;
+    }
+    case MB2_MMAP:
+        return mb2_mmap((const void *)t, off, out, err, errlen);
+    case MB2_FB: {
+        const struct mb2_tag_fb *f = (const void *)t;
+        bool rgb = f->f.type == FB_RGB;
+        if (rgb && t->size < sizeof(*f))
+            return fail(err, errlen, "multiboot2: RGB framebuffer tag at offset 0x%zx "
+                        "has size %u, too short for its colour fields (%zu)",
+                        off, t->size, sizeof(*f));
+        return fb_parse(&f->f, rgb ? &f->rgb : NULL, "multiboot2", out, err, errlen);
+    }
+    case MB2_ACPI_NEW: // the RSDP copy follows the tag header
+        out->rsdp = (uintptr_t)t + sizeof(*t);
+        out->rsdp_v = 2;
+        break;
+    case MB2_ACPI_OLD: // only if no new one: the XSDP also gives the 64-bit XSDT
+        if (out->rsdp_v < 2) {
+            out->rsdp = (uintptr_t)t + sizeof(*t);
+            out->rsdp_v = 1;
+        }
+        break;
+    case MB2_EFI32:
+    case MB2_EFI64:
+    case MB2_EFI_MMAP:
+    case MB2_EFI_BS:
+        out->efi = true; // only the presence matters: this was a UEFI boot
+        break;
+    }
+    return 0;
+}
+
+int mb2_parse(const void *info, size_t avail, struct mb_info *out, char *err, size_t errlen)
+{
+    const struct mb2_header *h = info;
+    mb_clear(out);
+    if (avail < sizeof(*h))
+        return fail(err, errlen, "multiboot2: only %zu bytes available, less than "
+                    "the 8-byte header", avail);
+    size_t total = h->total_size, off = sizeof(*h);
+    if (total < 16)
+        return fail(err, errlen, "multiboot2: total_size %zu is less than 16 (header "
+                    "and end tag)", total);
+    if (total > avail)
+        return fail(err, errlen, "multiboot2: total_size %zu is more than the %zu "
+                    "bytes available", total, avail);
+    for (;;) {
+        if (off + sizeof(struct mb2_tag) > total)
+            return fail(err, errlen, "multiboot2: no end tag (type 0) within "
+                        "total_size %zu", total);
+        const struct mb2_tag *t = (const void *)((const uint8_t *)info + off);
+        if (t->size < sizeof(*t))
+            return fail(err, errlen, "multiboot2: tag type %u at offset 0x%zx has "
+                        "size %u, less than its 8-byte header", t->type, off, t->size);
+        if (t->size > total - off)
+            return fail(err, errlen, "multiboot2: tag type %u at offset 0x%zx runs past "
+                        "the end (size %u, %zu bytes left)", t->type, off, t->size,
+                        total - off);
+        if (t->type == MB2_END)
+            return 0;
+        if (mb2_tag(t, off, out, err, errlen))
+            return -1;
+        off += ALIGN_UP(t->size, 8);
+    }
+}
+
+// multiboot v1 (spec 0.6.96 section 3.3): one struct of 32-bit physical
+// addresses, which the identity map lets us use as pointers. Each flags bit
+// says whether the loader filled in the fields it guards.
+#define MB1_CMDLINE BIT(2)
+#define MB1_MODS BIT(3)
+#define MB1_MMAP BIT(6)
+#define MB1_LOADER BIT(9)
+#define MB1_FB BIT(12)
+struct RAW mb1_info {
+    uint32_t flags, mem_lower, mem_upper, boot_device, cmdline;
+    uint32_t mods_count, mods_addr, syms[4];
+    uint32_t mmap_length, mmap_addr, drives_length, drives_addr;
+    uint32_t config_table, boot_loader_name, apm_table;
+    uint32_t vbe_control_info, vbe_mode_info;
+    uint16_t vbe_mode, vbe_interface_seg, vbe_interface_off, vbe_interface_len;
+    struct fb_fields fb;
+    struct fb_rgb rgb; // only for an RGB framebuffer
+};
+_Static_assert(offsetof(struct mb1_info, mmap_length) == 44, "mb1 mmap offset");
+_Static_assert(offsetof(struct mb1_info, boot_loader_name) == 64, "mb1 loader offset");
+_Static_assert(offsetof(struct mb1_info, fb) == 88, "mb1 framebuffer offset");
+struct RAW mb1_module { uint32_t start, end, cmdline, reserved; };
+struct RAW mb1_mmap_entry { uint32_t size; uint64_t base, len; uint32_t type; };
+
+static const char *mb1_str(uint32_t addr)
+{
+    return addr ? (const char *)(uintptr_t)addr : "";
+}
+
+// Entries vary in size: each starts with its size, which does not count the
+// size field itself, so the next entry is size + 4 bytes further on.
+static int mb1_mmap(const struct mb1_info *mi, struct mb_info *out, char *err, size_t errlen)
+{
+    const uint8_t *first = (const uint8_t *)(uintptr_t)mi->mmap_addr;
+    for (size_t off = 0; off < mi->mmap_length;) {
+        const struct mb1_mmap_entry *e = (const void *)(first + off);
+        size_t left = mi->mmap_length - off;
+        if (left < sizeof(e->size) || e->size + 4ull > left)
+            return fail(err, errlen, "multiboot: memory map entry at offset 0x%zx runs "
+                        "past mmap_length %u", off, mi->mmap_length);
+        if (e->size < sizeof(*e) - 4)
+            return fail(err, errlen, "multiboot: memory map entry at offset 0x%zx has "
+                        "size %u, less than 20", off, e->size);
+        if (out->mmap_count == MB_MAX_MMAP)
+            return fail(err, errlen, "multiboot: memory map has more than MB_MAX_MMAP "
+                        "(%d) entries", MB_MAX_MMAP);
+        out->mmap[out->mmap_count++] = (struct mem_region){ e->base, e->len, e->type };
+        off += e->size + 4;
+    }
+    return 0;
+}
+
+int mb1_parse(const void *info, struct mb_info *out, char *err, size_t errlen)
+{
+    const struct mb1_info *mi = info;
+    mb_clear(out);
+    if (mi->flags & MB1_CMDLINE)
+        out->cmdline = mb1_str(mi->cmdline);
+    if (mi->flags & MB1_LOADER)
+        out->loader = mb1_str(mi->boot_loader_name);
+    if (mi->flags & MB1_MODS) {
+        const struct mb1_module *m = (const void *)(uintptr_t)mi->mods_addr;
+        if (mi->mods_count > MB_MAX_MODS)
+            return fail(err, errlen, "multiboot: %u modules, more than MB_MAX_MODS (%d)",
+                        mi->mods_count, MB_MAX_MODS);
+        for (unsigned i = 0; i < mi->mods_count; i++)
+            out->mods[i] = (struct mb_module){ m[i].start, m[i].end, mb1_str(m[i].cmdline) };
+        out->mod_count = mi->mods_count;
+    }
+    if ((mi->flags & MB1_MMAP) && mb1_mmap(mi, out, err, errlen))
+        return -1;
+    if (mi->flags & MB1_FB)
+        return fb_parse(&mi->fb, mi->fb.type == FB_RGB ? &mi->rgb : NULL, "multiboot",
+                        out, err, errlen);
+    return 0;
+}
