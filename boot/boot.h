@@ -1,0 +1,109 @@
+// boot.h: everything boot/ offers the rest of the kernel, grouped by file as
+// xv6's defs.h does. The pure parts (multiboot parsing, command line, PSF
+// fonts, verdict names) are also built for the host and unit-tested there.
+#pragma once
+#include "../lib/lib.h"
+
+// verdict.c: how a run ends. The runner (scripts/run.py) reads the verdict line
+// from the serial port and maps it to its own exit status, which is the same
+// number: see the table in README.md.
+enum verdict {
+    VERDICT_PASS = 0,
+    VERDICT_FAIL = 1,
+    VERDICT_CRASH = 2,   // fault, reset or panic: the kernel could not finish
+    VERDICT_TIMEOUT = 3, // only the runner gives this one
+    VERDICT_UNSUPPORTED = 4,
+};
+const char *verdict_name(enum verdict v);
+uint32_t verdict_qemu_code(enum verdict v); // value written to isa-debug-exit
+__attribute__((noreturn)) void end_run(enum verdict v);
+
+// report.c: kvm-unit-tests style reporting; summary line "N passed, N failed"
+void report(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void report_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+unsigned report_failed(void);
+__attribute__((noreturn)) void report_finish(void); // summary, then PASS/FAIL
+
+// console.c: COM1 always, plus VGA text or a framebuffer if the loader gave one
+struct fb_info;
+void console_init_serial(void);
+void console_init_screen(const struct fb_info *fb, bool mb1);
+const char *console_screen_name(void);
+void console_write(const char *s, size_t n);
+
+// psf.c: PC Screen Font (PSF1 and PSF2, as in Debian's kbd package)
+struct psf_font {
+    const uint8_t *glyphs; // glyph bitmaps, bytes_per_glyph each
+    uint32_t count, width, height, bytes_per_glyph, bytes_per_row;
+    uint16_t ascii[128]; // glyph index for each ASCII code point
+};
+int psf_load(const void *data, size_t size, struct psf_font *font);
+
+// mb.c: multiboot2 (GRUB) and multiboot (v1, QEMU -kernel) information
+#define MB2_BOOT_MAGIC 0x36d76289 // in EAX at a multiboot2 entry
+#define MB1_BOOT_MAGIC 0x2badb002 // in EAX at a multiboot (v1) entry
+#define MB_MAX_MMAP 64
+#define MB_MAX_MODS 8
+#define MMAP_AVAILABLE 1
+
+struct mem_region {
+    uint64_t base, len;
+    uint32_t type; // 1 available, 3 ACPI reclaimable, ... (multiboot2 spec 3.6.8)
+};
+struct fb_info {
+    uint64_t addr;
+    uint32_t pitch, width, height;
+    uint8_t bpp, type; // type 0 indexed, 1 RGB, 2 EGA text
+    uint8_t red_pos, red_size, green_pos, green_size, blue_pos, blue_size;
+};
+struct mb_module {
+    uint64_t start, end;
+    const char *cmdline;
+};
+struct mb_info {
+    const char *cmdline; // never NULL: "" when the loader gave none
+    const char *loader;  // boot loader name, or ""
+    struct mem_region mmap[MB_MAX_MMAP];
+    unsigned mmap_count;
+    struct mb_module mods[MB_MAX_MODS];
+    unsigned mod_count;
+    bool has_fb;
+    struct fb_info fb;
+    uint64_t rsdp;    // address of the ACPI RSDP copy in the info, 0 if none
+    unsigned rsdp_v;  // 1 (ACPI 1.0 RSDP) or 2 (ACPI 2.0+ XSDP)
+    bool efi;         // an EFI system table tag was present: UEFI boot
+};
+// Both return 0, or -1 with a message naming the bad tag or field in err.
+int mb2_parse(const void *info, size_t avail, struct mb_info *out, char *err, size_t errlen);
+int mb1_parse(const void *info, struct mb_info *out, char *err, size_t errlen);
+
+// cmdline.c: "key=value key=value" against a table of known keys
+enum cfg_type { CFG_UINT, CFG_ENUM, CFG_STR };
+struct cfg_key {
+    const char *name;
+    enum cfg_type type;
+    void *dst;                   // uint64_t* (UINT), unsigned* (ENUM), const char** (STR)
+    uint64_t min, max;           // UINT: inclusive bounds
+    const char *const *choices;  // ENUM: NULL-terminated names, index stored
+    const char *help;
+};
+int cmdline_parse(const char *line, const struct cfg_key *keys, size_t nkeys,
+                  char *strbuf, size_t strbuf_size, char *err, size_t errlen);
+
+// config.c: the kernel's own keys and their values after parsing
+enum end_mode { END_POWEROFF, END_HALT };
+struct config {
+    const char *tests; // comma-separated test names, or "" for all
+    unsigned end;      // enum end_mode
+};
+extern struct config cfg;
+extern const struct cfg_key config_keys[];
+extern const size_t config_nkeys;
+bool config_test_selected(const char *name);
+
+// cpu.c: GDT/TSS/IDT set-up and the exception report
+void cpu_init(void);
+void map_identity(uint64_t addr, uint64_t len); // 2 MiB pages, beyond 4 GiB too
+
+// main.c
+extern struct mb_info boot_info;

@@ -1,0 +1,148 @@
+// main.c: kmain(), where boot/entry.S lands in long mode with the boot stack,
+// identity paging of 0-4 GiB and interrupts off. It brings up the consoles and
+// descriptor tables, reads the loader's information and the command line,
+// reports what the CPU offers for VMX, runs the selected tests and ends the
+// run with a verdict (end_run), which every path out of the kernel goes through.
+#include "boot.h"
+#include "x86.h"
+#include "../hv/hv.h"
+
+struct mb_info boot_info;
+
+struct ktest {
+    const char *name;
+    void (*run)(void);
+};
+
+// What the CPU reports must at least be self-consistent (SDM 3D A.1, A.7, A.8).
+static void test_vmx_caps(void)
+{
+    report(caps.revision != 0, "vmx-caps: VMCS revision id is not zero");
+    report(caps.vmcs_size > 0 && caps.vmcs_size <= 4096,
+           "vmx-caps: VMCS region size %u is 1 to 4096 bytes", caps.vmcs_size);
+    report(caps.memtype == 6, "vmx-caps: VMCS memory type is write-back");
+    report((caps.raw.cr0_fixed0 & (CR0_PE | CR0_NE | CR0_PG)) == (CR0_PE | CR0_NE | CR0_PG),
+           "vmx-caps: CR0 fixed0 includes PE, NE and PG");
+    report(caps.raw.cr4_fixed0 & CR4_VMXE, "vmx-caps: CR4 fixed0 includes VMXE");
+}
+
+static const struct ktest ktests[] = {
+    { "vmx-caps", test_vmx_caps },
+};
+
+// Every name in tests= must be a test: a typo must not turn into a run of nothing.
+static const char *unknown_test(void)
+{
+    static char name[32];
+    for (const char *p = cfg.tests; *p;) {
+        size_t n = 0;
+        while (p[n] && p[n] != ',')
+            n++;
+        size_t len = n < sizeof(name) - 1 ? n : sizeof(name) - 1;
+        memcpy(name, p, len);
+        name[len] = '\0';
+        bool found = false;
+        for (size_t i = 0; i < ARRAY_SIZE(ktests); i++)
+            found |= strlen(ktests[i].name) == n && !strncmp(ktests[i].name, p, n);
+        if (!found)
+            return name;
+        p += n + (p[n] == ',');
+    }
+    return NULL;
+}
+
+__attribute__((noreturn)) void end_run(enum verdict v)
+{
+    kprintf("vmxlab: verdict %s\n", verdict_name(v));
+    if (cfg.end == END_POWEROFF) {
+        outl(0xf4, verdict_qemu_code(v)); // QEMU: isa-debug-exit device
+        for (const char *p = "Shutdown"; *p; p++)
+            outb(0x8900, *p); // Bochs: its shutdown port
+    }
+    kprintf("vmxlab: run ended; the machine can be switched off\n");
+    for (;;)
+        asm volatile("cli; hlt");
+}
+
+static void read_boot_info(uint32_t magic, uint64_t info)
+{
+    char err[160];
+    int rc;
+    if (magic == MB2_BOOT_MAGIC) {
+        // Trust total_size only as far as a sane bound; mb2_parse checks the rest.
+        uint32_t total = *(const uint32_t *)info;
+        rc = mb2_parse((const void *)info, total < 65536 ? total : 65536, &boot_info,
+                       err, sizeof(err));
+    } else if (magic == MB1_BOOT_MAGIC) {
+        rc = mb1_parse((const void *)info, &boot_info, err, sizeof(err));
+    } else {
+        snprintf(err, sizeof(err),
+                 "unknown boot magic 0x%x: boot vmxlab with GRUB (multiboot2) "
+                 "or QEMU -kernel (multiboot)", magic);
+        rc = -1;
+    }
+    if (rc) {
+        kprintf("vmxlab: bad boot information: %s\n", err);
+        end_run(VERDICT_FAIL);
+    }
+}
+
+__attribute__((noreturn)) void kmain(uint32_t magic, uint64_t info)
+{
+    console_init_serial();
+    cpu_init();
+    read_boot_info(magic, info);
+    struct mb_info *bi = &boot_info;
+    if (bi->has_fb)
+        map_identity(bi->fb.addr, (uint64_t)bi->fb.pitch * bi->fb.height);
+    console_init_screen(bi->has_fb ? &bi->fb : NULL, magic == MB1_BOOT_MAGIC);
+
+    uint64_t ram = 0;
+    for (unsigned i = 0; i < bi->mmap_count; i++)
+        if (bi->mmap[i].type == MMAP_AVAILABLE)
+            ram += bi->mmap[i].len;
+    kprintf("vmxlab: booted by %s via %s on %s, %lu MiB of RAM\n",
+            *bi->loader ? bi->loader : "an unnamed loader",
+            magic == MB2_BOOT_MAGIC ? "multiboot2" : "multiboot",
+            bi->efi ? "UEFI" : "BIOS", ram >> 20);
+    if (bi->has_fb)
+        kprintf("vmxlab: loader's framebuffer: type %u, %ux%u, %u bpp, pitch %u, at 0x%lx\n",
+                bi->fb.type, bi->fb.width, bi->fb.height, bi->fb.bpp, bi->fb.pitch,
+                bi->fb.addr);
+    if (bi->has_fb && !strcmp(console_screen_name(), "serial only"))
+        kprintf("vmxlab: cannot draw on that framebuffer (vmxlab draws EGA text, or RGB "
+                "at 16, 24 or 32 bpp): the screen stays blank\n");
+    kprintf("vmxlab: console: serial COM1, %s\n", console_screen_name());
+    kprintf("vmxlab: command line: '%s'\n", bi->cmdline);
+
+    static char strbuf[256];
+    char err[160];
+    if (cmdline_parse(bi->cmdline, config_keys, config_nkeys, strbuf, sizeof(strbuf),
+                      err, sizeof(err))) {
+        kprintf("vmxlab: bad command line: %s\n", err);
+        end_run(VERDICT_FAIL);
+    }
+    const char *bad = unknown_test();
+    if (bad) {
+        kprintf("vmxlab: bad command line: unknown test '%s' in tests=\n", bad);
+        end_run(VERDICT_FAIL);
+    }
+
+    struct caps_raw raw;
+    caps_read(&raw);
+    caps_decode(&raw, &caps);
+    caps_print(&caps);
+    char json[640];
+    caps_json(&caps, json, sizeof(json));
+    kprintf("vmxlab-caps %s\n", json);
+    const char *why = caps_unsupported(&caps);
+    if (why) {
+        kprintf("vmxlab: UNSUPPORTED: %s.\n", why);
+        end_run(VERDICT_UNSUPPORTED);
+    }
+
+    for (size_t i = 0; i < ARRAY_SIZE(ktests); i++)
+        if (config_test_selected(ktests[i].name))
+            ktests[i].run();
+    report_finish();
+}

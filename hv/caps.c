@@ -1,0 +1,150 @@
+// caps.c: VMX capability discovery. kmain() calls caps_read() once at boot,
+// then caps_decode() turns the raw CPUID/MSR values into struct vmx_caps,
+// which caps_print() shows as a table and caps_json() as one line for the
+// tests. Only MSRs the CPU says exist are read: the rest would raise #GP.
+// SDM 3C 24.6 (discovering VMX), 3D appendix A (the capability MSRs).
+#include "../boot/x86.h"
+#include "hv.h"
+
+struct vmx_caps caps;
+
+void caps_read(struct caps_raw *r)
+{
+    memset(r, 0, sizeof(*r));
+    cpuid(0, 0, r->cpuid0);
+    cpuid(1, 0, r->cpuid1);
+    if (!(r->cpuid1[2] & CPUID1_ECX_VMX))
+        return; // no VMX MSRs at all; on AMD even 0x3a would #GP
+    r->feature_control = rdmsr(MSR_FEATURE_CONTROL);
+    r->basic = rdmsr(MSR_VMX_BASIC);
+    bool true_ctls = r->basic & BIT(55);
+    r->pinbased = rdmsr(true_ctls ? MSR_VMX_TRUE_PINBASED_CTLS : MSR_VMX_PINBASED_CTLS);
+    r->procbased = rdmsr(true_ctls ? MSR_VMX_TRUE_PROCBASED_CTLS : MSR_VMX_PROCBASED_CTLS);
+    r->exit = rdmsr(true_ctls ? MSR_VMX_TRUE_EXIT_CTLS : MSR_VMX_EXIT_CTLS);
+    r->entry = rdmsr(true_ctls ? MSR_VMX_TRUE_ENTRY_CTLS : MSR_VMX_ENTRY_CTLS);
+    r->misc = rdmsr(MSR_VMX_MISC);
+    r->cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
+    r->cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
+    r->cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
+    r->cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
+    if (r->procbased & BIT(63)) // allowed-1: "activate secondary controls"
+        r->procbased2 = rdmsr(MSR_VMX_PROCBASED_CTLS2);
+    if (r->procbased2 & (BIT(32 + 1) | BIT(32 + 5))) // EPT or VPID allowed
+        r->ept_vpid = rdmsr(MSR_VMX_EPT_VPID_CAP);
+}
+
+void caps_decode(const struct caps_raw *r, struct vmx_caps *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->raw = *r;
+    memcpy(c->vendor + 0, &r->cpuid0[1], 4); // EBX, EDX, ECX spell the vendor
+    memcpy(c->vendor + 4, &r->cpuid0[3], 4);
+    memcpy(c->vendor + 8, &r->cpuid0[2], 4);
+    c->intel = !memcmp(c->vendor, "GenuineIntel", 12);
+    uint32_t eax = r->cpuid1[0];
+    c->family = (eax >> 8) & 0xf;
+    c->model = (eax >> 4) & 0xf;
+    if (c->family == 6 || c->family == 15)
+        c->model |= ((eax >> 16) & 0xf) << 4;
+    if (c->family == 15)
+        c->family += (eax >> 20) & 0xff;
+    c->stepping = eax & 0xf;
+
+    c->vmx = r->cpuid1[2] & CPUID1_ECX_VMX;
+    if (!c->vmx)
+        return;
+    c->fc_locked = r->feature_control & FC_LOCKED;
+    c->fc_vmx_outside_smx = r->feature_control & FC_VMX_OUTSIDE_SMX;
+    c->revision = r->basic & 0x7fffffff;
+    c->vmcs_size = (r->basic >> 32) & 0x1fff;
+    c->memtype = (r->basic >> 50) & 0xf;
+    c->true_ctls = r->basic & BIT(55);
+    c->preemption_timer = r->pinbased & BIT(32 + 6);
+    c->secondary = r->procbased & BIT(32 + 31);
+    // Secondary controls' allowed-1 half: EPT bit 1, VPID bit 5, UG bit 7.
+    c->ept = c->secondary && (r->procbased2 & BIT(32 + 1));
+    c->vpid = c->secondary && (r->procbased2 & BIT(32 + 5));
+    c->unrestricted_guest = c->secondary && (r->procbased2 & BIT(32 + 7));
+    if (c->ept) { // SDM 3D A.10
+        c->ept_4level = r->ept_vpid & BIT(6);
+        c->ept_wb = r->ept_vpid & BIT(14);
+        c->ept_2m = r->ept_vpid & BIT(16);
+        c->ept_1g = r->ept_vpid & BIT(17);
+        c->invept = r->ept_vpid & BIT(20);
+        c->ept_ad = r->ept_vpid & BIT(21);
+        c->invept_single = r->ept_vpid & BIT(25);
+        c->invept_all = r->ept_vpid & BIT(26);
+    }
+    c->invvpid = c->vpid && (r->ept_vpid & BIT(32));
+}
+
+static const char *yes_no(bool b)
+{
+    return b ? "yes" : "no";
+}
+
+void caps_print(const struct vmx_caps *c)
+{
+    kprintf("VMX capabilities\n");
+    kprintf("  %-26s %s family %u model 0x%x stepping %u\n", "CPU", c->vendor,
+            c->family, c->model, c->stepping);
+    kprintf("  %-26s %s\n", "CPUID.1:ECX.VMX", yes_no(c->vmx));
+    if (!c->vmx)
+        return;
+    kprintf("  %-26s 0x%lx (%s, VMX outside SMX %s)\n", "IA32_FEATURE_CONTROL",
+            c->raw.feature_control, c->fc_locked ? "locked" : "unlocked",
+            c->fc_vmx_outside_smx ? "allowed" : "off");
+    kprintf("  %-26s 0x%lx\n", "IA32_VMX_BASIC", c->raw.basic);
+    kprintf("  %-26s 0x%x\n", "  VMCS revision id", c->revision);
+    kprintf("  %-26s %u bytes, memory type %u%s\n", "  VMCS region", c->vmcs_size,
+            c->memtype, c->memtype == 6 ? " (write-back)" : "");
+    kprintf("  %-26s %s\n", "  TRUE_* control MSRs", yes_no(c->true_ctls));
+    kprintf("  %-26s %s\n", "secondary controls", yes_no(c->secondary));
+    kprintf("  %-26s %s\n", "EPT", yes_no(c->ept));
+    if (c->ept)
+        kprintf("  %-26s 4-level %s, WB %s, 2M %s, 1G %s, A/D %s, INVEPT %s\n", "",
+                yes_no(c->ept_4level), yes_no(c->ept_wb), yes_no(c->ept_2m), yes_no(c->ept_1g),
+                yes_no(c->ept_ad), yes_no(c->invept));
+    kprintf("  %-26s %s%s\n", "VPID", yes_no(c->vpid),
+            c->vpid && !c->invvpid ? " (no INVVPID)" : "");
+    kprintf("  %-26s %s\n", "unrestricted guest", yes_no(c->unrestricted_guest));
+    kprintf("  %-26s %s\n", "VMX-preemption timer", yes_no(c->preemption_timer));
+    kprintf("  %-26s 0x%lx / 0x%lx\n", "CR0 fixed0 / fixed1", c->raw.cr0_fixed0,
+            c->raw.cr0_fixed1);
+    kprintf("  %-26s 0x%lx / 0x%lx\n", "CR4 fixed0 / fixed1", c->raw.cr4_fixed0,
+            c->raw.cr4_fixed1);
+}
+
+// One JSON object for the boot tests, so they compare numbers, not layout.
+int caps_json(const struct vmx_caps *c, char *buf, size_t size)
+{
+    return snprintf(buf, size,
+        "{\"vendor\":\"%s\",\"family\":%u,\"model\":%u,\"vmx\":%u,"
+        "\"feature_control\":%lu,\"revision\":%u,\"vmcs_size\":%u,\"memtype\":%u,"
+        "\"true_ctls\":%u,\"secondary\":%u,\"ept\":%u,\"vpid\":%u,"
+        "\"unrestricted_guest\":%u,\"ept_4level\":%u,\"ept_wb\":%u,\"ept_2m\":%u,"
+        "\"ept_1g\":%u,\"ept_ad\":%u,\"cr0_fixed0\":%lu,\"cr0_fixed1\":%lu,"
+        "\"cr4_fixed0\":%lu,\"cr4_fixed1\":%lu}",
+        c->vendor, c->family, c->model, c->vmx, c->raw.feature_control, c->revision,
+        c->vmcs_size, c->memtype, c->true_ctls, c->secondary, c->ept, c->vpid,
+        c->unrestricted_guest, c->ept_4level, c->ept_wb, c->ept_2m, c->ept_1g,
+        c->ept_ad, c->raw.cr0_fixed0, c->raw.cr0_fixed1, c->raw.cr4_fixed0,
+        c->raw.cr4_fixed1);
+}
+
+// NULL when vmxlab can run here; otherwise the one message that says why not
+// and what the user can do about it.
+const char *caps_unsupported(const struct vmx_caps *c)
+{
+    if (!c->vmx)
+        return "this CPU does not offer Intel VMX (CPUID.1:ECX.VMX = 0). "
+               "Run vmxlab where it does: on an Intel machine with VT-x enabled in "
+               "the firmware setup; in QEMU with KVM on an Intel host "
+               "(make run ENGINE=qemu-kvm: -enable-kvm -cpu host, kvm_intel nested=1); "
+               "or in Bochs, which emulates VMX on any host (make run ENGINE=bochs)";
+    if (c->fc_locked && !c->fc_vmx_outside_smx)
+        return "VMX is disabled by the firmware (IA32_FEATURE_CONTROL is locked "
+               "with 'VMX outside SMX' off). Enable Intel Virtualization Technology "
+               "(VT-x) in the firmware setup and boot again";
+    return NULL;
+}
