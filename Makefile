@@ -1,0 +1,98 @@
+# vmxlab build. `make` builds the kernel ELF, its listing and symbol map, and a
+# hybrid BIOS/UEFI GRUB ISO; `make run` boots it; `make test` runs the host unit
+# tests and the boot tests. Objects are listed by hand so a reader sees them all.
+
+CC      := gcc
+LD      := ld
+OBJDUMP := objdump
+PYTHON  := /usr/bin/python3
+B       := build
+
+# The Debian kbd package's console font, drawn by boot/console.c on UEFI.
+FONT    := /usr/share/consolefonts/Lat15-Terminus16.psf.gz
+
+CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-pic \
+           -fno-stack-protector -fno-omit-frame-pointer -mno-red-zone \
+           -mgeneral-regs-only -mcmodel=small -fno-asynchronous-unwind-tables \
+           -fno-builtin -fno-tree-loop-distribute-patterns -nostdinc -isystem $(shell $(CC) -print-file-name=include)
+ASFLAGS := -g -D__ASSEMBLER__
+LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack
+
+BOOT_OBJS := header.o entry.o trap_entry.o main.o cpu.o console.o psf.o font.o \
+             mb.o cmdline.o config.o report.o verdict.o
+LIB_OBJS  := printf.o string.o
+HV_OBJS   := caps.o
+
+OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
+        $(addprefix $(B)/hv/,$(HV_OBJS))
+
+.PHONY: all iso run test unit boot-test debug bench deps clean
+all: $(B)/vmxlab.iso $(B)/kernel.asm $(B)/kernel.map
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/font.psf: $(FONT)
+	@mkdir -p $(B)
+	gzip -dc $< > $@
+$(B)/boot/font.o: $(B)/font.psf
+
+$(B)/kernel.elf: $(OBJS) linker.ld
+	$(LD) $(LDFLAGS) -T linker.ld -o $@ $(OBJS)
+
+$(B)/kernel.asm: $(B)/kernel.elf
+	$(OBJDUMP) -S $< > $@
+$(B)/kernel.map: $(B)/kernel.elf
+	nm -n $< > $@
+
+$(B)/vmxlab.iso: $(B)/kernel.elf scripts/grub.cfg scripts/mkiso.sh
+	@rm -rf $(B)/iso && mkdir -p $(B)/iso/boot/grub
+	cp $(B)/kernel.elf $(B)/iso/boot/vmxlab.elf
+	cp scripts/grub.cfg $(B)/iso/boot/grub/grub.cfg
+	scripts/mkiso.sh $@ $(B)/iso
+
+iso: $(B)/vmxlab.iso
+
+ENGINE  ?= auto
+CPU     ?=
+CMDLINE ?=
+TIMEOUT ?=
+run: deps-run all
+	$(PYTHON) scripts/run.py --engine '$(ENGINE)' --cpu '$(CPU)' --cmdline '$(CMDLINE)' \
+	    $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(B)/vmxlab.iso
+
+debug: deps-run all
+	$(PYTHON) scripts/run.py --debug --engine '$(ENGINE)' --cpu '$(CPU)' \
+	    --cmdline '$(CMDLINE)' $(B)/vmxlab.iso
+
+# Host unit tests (cmocka): the pure C parts, compiled for the host as they are.
+UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps
+UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c
+UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -DHOST_TEST -fsanitize=address,undefined
+$(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(wildcard */*.h) $(B)/font.psf
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -DFONT_PSF='"$(B)/font.psf"' -o $@ $< $(UNIT_SRCS) -lcmocka
+
+unit: deps-test $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	@set -e; for t in $(UNIT_TESTS); do $(B)/unit/$$t; done
+
+# The README's test command. pytest runs last so its summary ends the output.
+test: deps-test all unit
+	$(PYTHON) -m pytest -n 2 tests/boot
+
+deps-run:
+	@scripts/deps.sh run
+deps-test:
+	@scripts/deps.sh test
+deps:
+	@scripts/deps.sh all
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,33 @@
+#!/bin/sh
+# deps.sh: install the Debian packages vmxlab needs, or say exactly how to.
+# Usage: deps.sh run|test|bench|all. Called by `make run`, `make test`,
+# `make bench` and .ci/run; README.md says why each package is here.
+set -e
+build="gcc make binutils grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools kbd"
+engines="bochs bochs-term bochsbios vgabios qemu-system-x86 ovmf"
+case "$1" in
+    run)   want="$build $engines python3" ;;
+    test)  want="$build $engines python3 python3-pytest python3-pytest-xdist libcmocka-dev" ;;
+    bench) want="$build $engines python3 gnuplot-nox" ;;
+    all)   want="$build $engines python3 python3-pytest python3-pytest-xdist libcmocka-dev gnuplot-nox" ;;
+    *) echo "usage: $0 run|test|bench|all" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "vmxlab: installing Debian packages:$missing"
+if [ "$(id -u)" = 0 ]; then
+    sudo=""
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    sudo="sudo"
+else
+    echo "vmxlab: these Debian packages are missing; install them as root with:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y$missing" >&2
+    exit 1
+fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""run.py: boot the vmxlab ISO in one engine, print the serial console live,
+and turn how the run ended into an exit status (the verdict table in README.md).
+
+`make run` and `make debug` call it; the boot tests import run() from it, so the
+tests judge runs exactly as a user's `make run` does. Engines: bochs (software
+VMX, any host), qemu-kvm (nested VMX on an Intel host), qemu-tcg (no VMX: the
+boot path), qemu-uefi (QEMU TCG with OVMF firmware). `auto` picks qemu-kvm only
+when the host really offers nested VMX, else bochs.
+"""
+import argparse
+import dataclasses
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VERDICTS = {"PASS": 0, "FAIL": 1, "CRASH": 2, "TIMEOUT": 3, "UNSUPPORTED": 4}
+ENGINES = ("bochs", "qemu-kvm", "qemu-tcg", "qemu-uefi")
+DEFAULT_CPU = "corei7_skylake_x"
+DEFAULT_TIMEOUT = {"bochs": 300, "qemu-kvm": 120, "qemu-tcg": 60, "qemu-uefi": 120}
+OVMF = "/usr/share/ovmf/OVMF.fd"
+VERDICT_RE = re.compile(r"^vmxlab: verdict ([A-Z]+)\s*$", re.M)
+
+
+@dataclasses.dataclass
+class Result:
+    verdict: str   # PASS, FAIL, CRASH, TIMEOUT or UNSUPPORTED
+    status: int    # the runner's exit status for that verdict
+    serial: str    # everything the kernel printed on COM1
+    engine: str
+    seconds: float
+    engine_log: str = ""  # Bochs' log, or QEMU's stderr
+
+    def lines(self, prefix):
+        """Lines starting with prefix, prefix removed."""
+        return [l[len(prefix):].strip() for l in self.serial.splitlines()
+                if l.startswith(prefix)]
+
+    def json_lines(self, prefix):
+        return [json.loads(l) for l in self.lines(prefix + " ")]
+
+
+def verdict_of(serial, engine_ended):
+    """The kernel's own verdict line wins; without one the run crashed (the
+    engine stopped: fault, reset, panic) or timed out (it had to be killed)."""
+    found = VERDICT_RE.findall(serial)
+    if found and found[-1] in VERDICTS:
+        return found[-1]
+    return "CRASH" if engine_ended else "TIMEOUT"
+
+
+def host_has_nested_vmx():
+    """/dev/kvm alone proves nothing (it may be a non-VT-x backend): require the
+    vmx flag and kvm_intel's nested parameter."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            if not re.search(r"^flags\s*:.*\bvmx\b", f.read(), re.M):
+                return False
+        with open("/sys/module/kvm_intel/parameters/nested") as f:
+            return f.read().strip() in ("Y", "1") and os.path.exists("/dev/kvm")
+    except OSError:
+        return False
+
+
+def pick_engine(engine):
+    if engine in ("", "auto"):
+        return "qemu-kvm" if host_has_nested_vmx() else "bochs"
+    if engine not in ENGINES:
+        sys.exit(f"run.py: unknown ENGINE '{engine}': use one of auto, {', '.join(ENGINES)}")
+    return engine
+
+
+def grub_cfg(cmdline):
+    """scripts/grub.cfg with the default entry's command line replaced."""
+    if "'" in cmdline or "\n" in cmdline:
+        sys.exit("run.py: CMDLINE may not contain quotes or newlines")
+    with open(os.path.join(ROOT, "scripts", "grub.cfg")) as f:
+        text = f.read()
+    args = " ".join(f"'{tok}'" for tok in cmdline.split())
+    return re.sub(r"^(\s*multiboot2 /boot/vmxlab\.elf)\b.*$", lambda m: f"{m.group(1)} {args}",
+                  text, count=1, flags=re.M)
+
+
+def make_iso(iso, cmdline, workdir):
+    """The built ISO as it is, or a new one, made by scripts/mkiso.sh from the
+    same kernel, whose grub.cfg carries cmdline."""
+    if not cmdline.strip():
+        return iso
+    tree = os.path.join(workdir, "iso")
+    os.makedirs(os.path.join(tree, "boot", "grub"))
+    shutil.copy(os.path.join(os.path.dirname(iso), "iso", "boot", "vmxlab.elf"),
+                os.path.join(tree, "boot", "vmxlab.elf"))
+    with open(os.path.join(tree, "boot", "grub", "grub.cfg"), "w") as f:
+        f.write(grub_cfg(cmdline))
+    out = os.path.join(workdir, "run.iso")
+    subprocess.run([os.path.join(ROOT, "scripts", "mkiso.sh"), out, tree], check=True)
+    return out
+
+
+def engine_command(engine, cpu, iso, workdir, debug=False, qmp=None):
+    serial = os.path.join(workdir, "serial.out")
+    if engine == "bochs":
+        with open(os.path.join(ROOT, "scripts", "bochsrc.in")) as f:
+            rc = f.read()
+        for key, val in (("CPU", cpu or DEFAULT_CPU), ("ISO", iso), ("SERIAL", serial),
+                         ("LOG", os.path.join(workdir, "bochs.log"))):
+            rc = rc.replace(f"@{key}@", val)
+        with open(os.path.join(workdir, "bochsrc"), "w") as f:
+            f.write(rc)
+        cmd = ["bochs", "-q", "-f", os.path.join(workdir, "bochsrc")]
+        if not debug:  # continue at the debugger's first prompt, quit at the end
+            with open(os.path.join(workdir, "rc"), "w") as f:
+                f.write("c\nquit\n")
+            cmd += ["-rc", os.path.join(workdir, "rc")]
+        return cmd, serial
+    cmd = ["qemu-system-x86_64", "-m", "256", "-cdrom", iso, "-boot", "d",
+           "-display", "none", "-no-reboot", "-serial", f"file:{serial}", "-monitor", "none",
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    if engine == "qemu-kvm":
+        cmd += ["-enable-kvm", "-cpu", "host"]
+    if engine == "qemu-uefi":
+        cmd += ["-bios", OVMF]
+    if qmp:
+        cmd += ["-qmp", f"unix:{qmp},server=on,wait=off"]
+    if debug:
+        cmd += ["-s", "-S"]
+    return cmd, serial
+
+
+def qmp_command(path, command, **args):
+    """One QMP command over the monitor socket (handshake, then the command)."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(path)
+        f = s.makefile("rw")
+        f.readline()
+        for msg in ({"execute": "qmp_capabilities"}, {"execute": command, "arguments": args}):
+            f.write(json.dumps(msg) + "\n")
+            f.flush()
+            while True:
+                reply = json.loads(f.readline())
+                if "return" in reply or "error" in reply:
+                    break
+        return reply
+
+
+def run(iso, engine="auto", cpu="", cmdline="", timeout=None, echo=False, screendump=None):
+    """Boot iso once and return a Result. echo=True prints the serial console live.
+    screendump (QEMU engines) saves the screen as a PPM file once the verdict is in:
+    pass end=halt in cmdline so that the machine is still there to be looked at."""
+    engine = pick_engine(engine)
+    iso = os.path.abspath(iso)
+    timeout = timeout or DEFAULT_TIMEOUT[engine]
+    with tempfile.TemporaryDirectory(prefix="vmxlab-run-") as workdir:
+        run_iso = make_iso(iso, cmdline, workdir)
+        qmp = os.path.join(workdir, "qmp.sock") if screendump else None
+        cmd, serial_path = engine_command(engine, cpu, run_iso, workdir, qmp=qmp)
+        env = dict(os.environ, TERM="dumb")
+        start = time.monotonic()
+        out_file = tempfile.TemporaryFile(dir=workdir)  # the engine's own output
+        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
+                                stdout=out_file, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        serial, seen, verdict_at, ended = "", 0, None, False
+        while True:
+            ended = proc.poll() is not None
+            if os.path.exists(serial_path):
+                with open(serial_path, "rb") as f:
+                    f.seek(seen)
+                    chunk = f.read().decode("utf-8", "replace")
+                seen += len(chunk.encode("utf-8", "replace"))
+                serial += chunk
+                if echo and chunk:
+                    sys.stdout.write(chunk.replace("\r", ""))
+                    sys.stdout.flush()
+            if ended:
+                break
+            now = time.monotonic()
+            if verdict_at is None and VERDICT_RE.search(serial):
+                verdict_at = now
+                if screendump:
+                    time.sleep(1.0)  # let the last line reach the screen
+                    qmp_command(qmp, "screendump", filename=screendump)
+            # After its verdict the kernel powers off; give it a moment, then
+            # stop it ourselves (real-hardware style runs halt instead).
+            if verdict_at is not None and now - verdict_at > 3:
+                break
+            if now - start > timeout:
+                break
+            time.sleep(0.05)
+        if not ended:
+            os.killpg(proc.pid, signal.SIGKILL)  # Bochs ignores SIGTERM under "term"
+            proc.wait()
+        out_file.seek(0)
+        log = out_file.read().decode("utf-8", "replace")
+        bochs_log = os.path.join(workdir, "bochs.log")
+        if os.path.exists(bochs_log):
+            with open(bochs_log, errors="replace") as f:
+                log += f.read()
+        verdict = verdict_of(serial.replace("\r", ""), ended or verdict_at is not None)
+        return Result(verdict, VERDICTS[verdict], serial.replace("\r", ""), engine,
+                      time.monotonic() - start, log)
+
+
+def debug(iso, engine, cpu, cmdline):
+    engine = pick_engine(engine)
+    iso = os.path.abspath(iso)
+    workdir = tempfile.mkdtemp(prefix="vmxlab-debug-")
+    run_iso = make_iso(iso, cmdline, workdir)
+    cmd, serial = engine_command(engine, cpu, run_iso, workdir, debug=True)
+    print(f"run.py: serial console goes to {serial} (tail -f it in another terminal)")
+    if engine == "bochs":
+        print("run.py: Bochs stops at its debugger prompt: 'c' continues, Ctrl-C breaks in,"
+              " 'r' shows registers, 'help' lists commands")
+        os.execvpe(cmd[0], cmd, dict(os.environ, TERM=os.environ.get("TERM", "xterm")))
+    qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+    try:
+        subprocess.call(["gdb", "-q", "-x", os.path.join(ROOT, "scripts", "gdbinit")], cwd=ROOT)
+    finally:
+        qemu.kill()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("iso")
+    ap.add_argument("--engine", default="auto")
+    ap.add_argument("--cpu", default="", help=f"Bochs CPU model (default {DEFAULT_CPU})")
+    ap.add_argument("--cmdline", default="")
+    ap.add_argument("--timeout", type=float, default=None)
+    ap.add_argument("--debug", action="store_true")
+    args = ap.parse_args()
+    if args.debug:
+        return debug(args.iso, args.engine, args.cpu, args.cmdline)
+    engine = pick_engine(args.engine)
+    what = f"{engine}" + (f", cpu {args.cpu or DEFAULT_CPU}" if engine == "bochs" else "")
+    print(f"run.py: booting {args.iso} in {what}; command line '{args.cmdline}'", flush=True)
+    r = run(args.iso, engine, args.cpu, args.cmdline, args.timeout, echo=True)
+    if r.verdict in ("CRASH", "TIMEOUT"):
+        tail = "\n".join(r.engine_log.splitlines()[-15:])
+        print(f"run.py: last lines the engine printed:\n{tail}")
+    print(f"run.py: verdict {r.verdict} (exit status {r.status}; {what}; {r.seconds:.1f} s)")
+    return r.status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Boot tests: the ISO in Bochs on several CPU models, in QEMU TCG (no VMX), in
+QEMU with OVMF (UEFI), and with bad command lines. Each asserts the verdict, the
+runner's exit status and exact values the machine makes exact."""
+import re
+
+import pytest
+
+# What Bochs 2.7's CPU models report (../shared/FACTS.md, read off the MSRs).
+# Every model: IA32_FEATURE_CONTROL 0x5, CR0 fixed0 0x80000021, CR4 fixed0 0x2000.
+MODELS = {
+    "corei7_skylake_x": dict(revision=0x2B, ept=1, vpid=1, unrestricted_guest=1, ept_ad=1),
+    "corei7_icelake_u": dict(revision=4, ept=1, vpid=1, unrestricted_guest=1, ept_ad=1),
+    "corei5_lynnfield_750": dict(revision=0x2B, ept=1, vpid=1, unrestricted_guest=0, ept_ad=0),
+    "core2_penryn_t9600": dict(revision=0x2B, ept=0, vpid=0, unrestricted_guest=0, ept_ad=0),
+}
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_bochs_capability_table(boot, model):
+    r = boot("bochs", cpu=model, cmdline="tests=vmx-caps")
+    caps = r.json_lines("vmxlab-caps")
+    assert len(caps) == 1, r.serial
+    c = caps[0]
+    assert c["vendor"] == "GenuineIntel"
+    assert c["vmx"] == 1
+    assert c["feature_control"] == 0x5
+    assert c["vmcs_size"] == 4096 and c["memtype"] == 6 and c["true_ctls"] == 1
+    assert c["cr0_fixed0"] == 0x80000021 and c["cr4_fixed0"] == 0x2000
+    for key, want in MODELS[model].items():
+        assert c[key] == want, (key, c)
+    # The human-readable table is there too, with the same revision.
+    assert "VMX capabilities" in r.serial
+    rev = MODELS[model]["revision"]
+    assert re.search(rf"^\s+VMCS revision id\s+0x{rev:x}$", r.serial, re.M), r.serial
+    assert "5 passed, 0 failed" in r.serial.splitlines()
+    assert (r.verdict, r.status) == ("PASS", 0), r.serial
+
+
+def test_qemu_tcg_has_no_vmx(boot):
+    r = boot("qemu-tcg")
+    assert "CPUID.1:ECX.VMX            no" in r.serial
+    assert "vmxlab: UNSUPPORTED: this CPU does not offer Intel VMX" in r.serial
+    assert "ENGINE=bochs" in r.serial  # tells the user what to do
+    assert (r.verdict, r.status) == ("UNSUPPORTED", 4), r.serial
+
+
+def test_qemu_uefi_boot(boot, tmp_path):
+    """GRUB EFI, multiboot2 and the framebuffer console drawn with the PSF font."""
+    shot = tmp_path / "screen.ppm"
+    r = boot("qemu-uefi", cmdline="end=halt", screendump=str(shot))
+    assert "via multiboot2 on UEFI" in r.serial, r.serial
+    assert "console: serial COM1, framebuffer" in r.serial
+    assert "vmxlab: UNSUPPORTED: this CPU does not offer Intel VMX" in r.serial
+    assert r.verdict == "UNSUPPORTED"
+    # The screen shows text: lit pixels in the first text rows, dark far below.
+    width, height, pixels = read_ppm(shot)
+    lit = lambda y0, y1: sum(1 for y in range(y0, y1) for x in range(0, width, 2)
+                             if pixels[(y * width + x) * 3 + 1] > 100)
+    assert lit(0, 16) > 200, "no text drawn in the first row"
+    assert lit(height - 16, height) == 0
+
+
+def read_ppm(path):
+    data = path.read_bytes()
+    fields, pos = [], 0
+    while len(fields) < 4:  # P6, width, height, maxval, separated by white space
+        while data[pos:pos + 1].isspace():
+            pos += 1
+        start = pos
+        while not data[pos:pos + 1].isspace():
+            pos += 1
+        fields.append(data[start:pos])
+    assert fields[0] == b"P6"
+    return int(fields[1]), int(fields[2]), data[pos + 1:]
+
+
+def test_qemu_kernel_multiboot1(boot):
+    """QEMU's -kernel loads multiboot v1 images: the a.out-kludge header works."""
+    import os, subprocess, tempfile
+    from conftest import ROOT
+    with tempfile.TemporaryDirectory() as d:
+        serial = os.path.join(d, "serial")
+        p = subprocess.run(["qemu-system-x86_64", "-kernel", os.path.join(ROOT, "build", "kernel.elf"),
+                            "-append", "tests=vmx-caps", "-display", "none", "-no-reboot",
+                            "-serial", f"file:{serial}", "-device",
+                            "isa-debug-exit,iobase=0xf4,iosize=0x04"], timeout=60)
+        out = open(serial).read().replace("\r", "")
+    assert "via multiboot on BIOS" in out, out
+    assert "command line: '" in out and "tests=vmx-caps'" in out
+    assert "vmxlab: verdict UNSUPPORTED" in out
+    assert p.returncode == (4 << 1) | 1
+
+
+@pytest.mark.parametrize("cmdline,message", [
+    ("nosuchkey=1", "unknown key 'nosuchkey'"),
+    ("tests", "'tests' is not key=value"),
+    ("end=sometimes", "bad value 'sometimes' for end"),
+    ("tests=no-such-test", "unknown test 'no-such-test' in tests="),
+])
+def test_bad_command_line(boot, cmdline, message):
+    r = boot("qemu-tcg", cmdline=cmdline)
+    assert "vmxlab: bad command line: " in r.serial
+    assert message in r.serial, r.serial
+    assert (r.verdict, r.status) == ("FAIL", 1)
+
+
+def test_bad_command_line_bochs(boot):
+    r = boot("bochs", cmdline="nosuchkey=1")
+    assert "unknown key 'nosuchkey'" in r.serial
+    assert (r.verdict, r.status) == ("FAIL", 1)

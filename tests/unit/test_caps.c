@@ -1,0 +1,137 @@
+// test_caps.c: decoding of the VMX capability MSRs (hv/caps.c) with the
+// values Bochs' CPU models report, and the UNSUPPORTED messages.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "../../hv/hv.h"
+
+void console_write(const char *s, size_t n) { (void)s; (void)n; }
+
+// Bochs corei7_skylake_x, read off the MSRs (../shared/FACTS.md).
+static struct caps_raw skylake(void)
+{
+    struct caps_raw r = { 0 };
+    r.cpuid0[1] = 0x756e6547; // "Genu"
+    r.cpuid0[3] = 0x49656e69; // "ineI"
+    r.cpuid0[2] = 0x6c65746e; // "ntel"
+    r.cpuid1[0] = 0x00050654; // family 6, model 0x55, stepping 4
+    r.cpuid1[2] = 1u << 5;    // VMX
+    r.feature_control = 0x5;
+    r.basic = 0x00d810000000002bull;
+    r.pinbased = 0x0000007f00000016ull;
+    r.procbased = 0xfff9fffe04006172ull;
+    r.procbased2 = 0x000000ff00000000ull | (1ull << (32 + 7));
+    r.ept_vpid = (1ull << 6) | (1ull << 14) | (1ull << 16) | (1ull << 20) | (1ull << 21) |
+                 (1ull << 25) | (1ull << 26) | (1ull << 32);
+    r.cr0_fixed0 = 0x80000021;
+    r.cr4_fixed0 = 0x2000;
+    return r;
+}
+
+static void decodes_skylake(void **state)
+{
+    (void)state;
+    struct caps_raw r = skylake();
+    struct vmx_caps c;
+    caps_decode(&r, &c);
+    assert_string_equal(c.vendor, "GenuineIntel");
+    assert_true(c.intel);
+    assert_int_equal(c.family, 6);
+    assert_int_equal(c.model, 0x55);
+    assert_int_equal(c.stepping, 4);
+    assert_true(c.vmx && c.fc_locked && c.fc_vmx_outside_smx);
+    assert_int_equal(c.revision, 0x2b);
+    assert_int_equal(c.vmcs_size, 4096);
+    assert_int_equal(c.memtype, 6);
+    assert_true(c.true_ctls && c.secondary && c.ept && c.vpid && c.unrestricted_guest);
+    assert_true(c.ept_4level && c.ept_wb && c.ept_2m && c.ept_ad && c.invept);
+    assert_false(c.ept_1g);
+    assert_true(c.invvpid);
+    assert_null(caps_unsupported(&c));
+}
+
+static void revision_4_and_no_true_controls(void **state)
+{
+    (void)state;
+    struct caps_raw r = skylake();
+    r.basic = 0x0058100000000004ull; // bit 55 clear
+    struct vmx_caps c;
+    caps_decode(&r, &c);
+    assert_int_equal(c.revision, 4);
+    assert_false(c.true_ctls);
+}
+
+static void no_secondary_means_no_ept(void **state)
+{
+    (void)state;
+    struct caps_raw r = skylake();
+    r.procbased &= ~(1ull << 63); // Penryn-like: no "activate secondary controls"
+    struct vmx_caps c;
+    caps_decode(&r, &c);
+    assert_false(c.secondary);
+    assert_false(c.ept);
+    assert_false(c.vpid);
+    assert_false(c.unrestricted_guest);
+    assert_false(c.ept_wb); // EPT details are not decoded without EPT
+}
+
+static void no_vmx_is_unsupported(void **state)
+{
+    (void)state;
+    struct caps_raw r = skylake();
+    r.cpuid1[2] = 0;
+    struct vmx_caps c;
+    caps_decode(&r, &c);
+    assert_false(c.vmx);
+    assert_int_equal(c.revision, 0); // nothing decoded from MSRs not read
+    const char *why = caps_unsupported(&c);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "CPUID.1:ECX.VMX = 0"));
+    assert_non_null(strstr(why, "ENGINE=bochs"));
+}
+
+static void vmx_locked_off_by_firmware(void **state)
+{
+    (void)state;
+    struct caps_raw r = skylake();
+    r.feature_control = 0x1; // locked, VMX outside SMX off
+    struct vmx_caps c;
+    caps_decode(&r, &c);
+    assert_non_null(strstr(caps_unsupported(&c), "disabled by the firmware"));
+    r.feature_control = 0x0; // unlocked: vmxlab may enable it itself
+    caps_decode(&r, &c);
+    assert_null(caps_unsupported(&c));
+}
+
+static void json_has_exact_values(void **state)
+{
+    (void)state;
+    struct caps_raw r = skylake();
+    struct vmx_caps c;
+    caps_decode(&r, &c);
+    char buf[700];
+    int n = caps_json(&c, buf, sizeof(buf));
+    assert_true(n > 0 && (size_t)n < sizeof(buf));
+    assert_non_null(strstr(buf, "\"revision\":43,"));
+    assert_non_null(strstr(buf, "\"cr0_fixed0\":2147483681,"));
+    assert_non_null(strstr(buf, "\"unrestricted_guest\":1,"));
+    assert_int_equal(buf[0], '{');
+    assert_int_equal(buf[n - 1], '}');
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(decodes_skylake),
+        cmocka_unit_test(revision_4_and_no_true_controls),
+        cmocka_unit_test(no_secondary_means_no_ept),
+        cmocka_unit_test(no_vmx_is_unsupported),
+        cmocka_unit_test(vmx_locked_off_by_firmware),
+        cmocka_unit_test(json_has_exact_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
