@@ -21,12 +21,21 @@ LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack
 BOOT_OBJS := header.o entry.o trap_entry.o main.o cpu.o console.o psf.o font.o \
              mb.o cmdline.o config.o report.o verdict.o
 LIB_OBJS  := printf.o string.o
-HV_OBJS   := caps.o
+HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs.o exit.o exit_stub.o guest.o \
+             result.o experiment.o guests.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
-        $(addprefix $(B)/hv/,$(HV_OBJS))
+        $(addprefix $(B)/hv/,$(HV_OBJS)) $(B)/guest/toggle.o
 
-.PHONY: all iso run test unit boot-test debug bench deps clean
+# Test guests: each guest/NAME.c is linked with the guest runtime into its own
+# ELF at GUEST_LOAD_GPA (guest/guest.ld). toggle.o is in both: the host runs
+# toggle_wp_loop natively as the baseline.
+GUESTS     := wp_toggle vmcall_loop semantics
+GUEST_RT   := $(B)/guest/rt/start.o $(B)/guest/rt/rt.o $(B)/guest/toggle.o
+GUEST_ELFS := $(patsubst %,$(B)/guest/%.elf,$(GUESTS))
+.SECONDARY: $(GUEST_RT) $(GUEST_ELFS:.elf=.o) # keep them: make would delete them as intermediates
+
+.PHONY: all iso run test unit debug bench deps deps-run deps-test deps-bench clean
 all: $(B)/vmxlab.iso $(B)/kernel.asm $(B)/kernel.map
 
 $(B)/%.o: %.c
@@ -41,6 +50,10 @@ $(B)/font.psf: $(FONT)
 	@mkdir -p $(B)
 	gzip -dc $< > $@
 $(B)/boot/font.o: $(B)/font.psf
+$(B)/hv/guests.o: $(GUEST_ELFS)
+
+$(B)/guest/%.elf: $(B)/guest/%.o $(GUEST_RT) guest/guest.ld
+	$(LD) $(LDFLAGS) -T guest/guest.ld -o $@ $< $(GUEST_RT)
 
 $(B)/kernel.elf: $(OBJS) linker.ld
 	$(LD) $(LDFLAGS) -T linker.ld -o $@ $(OBJS)
@@ -71,8 +84,10 @@ debug: deps-run all
 	    --cmdline '$(CMDLINE)' $(B)/vmxlab.iso
 
 # Host unit tests (cmocka): the pure C parts, compiled for the host as they are.
-UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps
-UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c
+UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
+              test_controls test_cr test_ept
+UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c \
+              hv/controls.c hv/cr.c hv/ept.c
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -DHOST_TEST -fsanitize=address,undefined
 $(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(wildcard */*.h) $(B)/font.psf
 	@mkdir -p $(dir $@)
@@ -85,6 +100,13 @@ unit: deps-test $(addprefix $(B)/unit/,$(UNIT_TESTS))
 test: deps-test all unit
 	$(PYTHON) -m pytest -n 2 tests/boot
 
+# A benchmark, not a test: exact Bochs tick counts for 10^3..10^6 toggles per
+# policy, written to build/bench/bench.csv and bench.png, targets checked.
+bench: deps-bench all
+	$(PYTHON) scripts/bench.py
+
+deps-bench:
+	@scripts/deps.sh bench
 deps-run:
 	@scripts/deps.sh run
 deps-test:

@@ -92,10 +92,17 @@ int cmdline_parse(const char *line, const struct cfg_key *keys, size_t nkeys,
 
 // config.c: the kernel's own keys and their values after parsing
 enum end_mode { END_POWEROFF, END_HALT };
+enum policy { POLICY_ALL, POLICY_INTERCEPT, POLICY_PASSTHROUGH, POLICY_ADAPTIVE, POLICY_CUSTOM };
+#define CFG_NOT_GIVEN UINT64_MAX
 struct config {
-    const char *tests; // comma-separated test names, or "" for all
-    unsigned end;      // enum end_mode
+    const char *tests;   // comma-separated test names, or "" for all
+    unsigned end;        // enum end_mode
+    unsigned policy;     // enum policy
+    uint64_t toggles;    // WP flips per toggle run (and hypercalls per baseline run)
+    uint64_t threshold;  // adaptive: WP toggles before WP becomes guest-owned
+    uint64_t cr0_owned, cr4_owned; // policy=custom: guest-owned bits, or CFG_NOT_GIVEN
 };
+extern const char *const policy_names[];
 extern struct config cfg;
 extern const struct cfg_key config_keys[];
 extern const size_t config_nkeys;
@@ -103,6 +110,7 @@ bool config_test_selected(const char *name);
 
 // cpu.c: GDT/TSS/IDT set-up and the exception report
 void cpu_init(void);
+uint64_t cpu_tss_base(void); // HOST_TR_BASE for the VMCS
 void map_identity(uint64_t addr, uint64_t len); // 2 MiB pages, beyond 4 GiB too
 
 // main.c

@@ -75,6 +75,11 @@ void cpu_init(void)
     asm volatile("lidt %0" ::"m"(idtr));
 }
 
+uint64_t cpu_tss_base(void)
+{
+    return (uint64_t)&tss;
+}
+
 // Called from trap_common with interrupts off. A fault here means a kernel bug
 // (or a test that meant to fault and did not catch it): report all we know.
 __attribute__((noreturn)) void trap_handler(struct trapframe *f)

@@ -1,34 +1,13 @@
 // main.c: kmain(), where boot/entry.S lands in long mode with the boot stack,
 // identity paging of 0-4 GiB and interrupts off. It brings up the consoles and
 // descriptor tables, reads the loader's information and the command line,
-// reports what the CPU offers for VMX, runs the selected tests and ends the
-// run with a verdict (end_run), which every path out of the kernel goes through.
+// reports what the CPU offers for VMX, runs the experiment (hv/experiment.c)
+// and ends the run with a verdict (end_run), which every path out of the kernel goes through.
 #include "boot.h"
 #include "x86.h"
 #include "../hv/hv.h"
 
 struct mb_info boot_info;
-
-struct ktest {
-    const char *name;
-    void (*run)(void);
-};
-
-// What the CPU reports must at least be self-consistent (SDM 3D A.1, A.7, A.8).
-static void test_vmx_caps(void)
-{
-    report(caps.revision != 0, "vmx-caps: VMCS revision id is not zero");
-    report(caps.vmcs_size > 0 && caps.vmcs_size <= 4096,
-           "vmx-caps: VMCS region size %u is 1 to 4096 bytes", caps.vmcs_size);
-    report(caps.memtype == 6, "vmx-caps: VMCS memory type is write-back");
-    report((caps.raw.cr0_fixed0 & (CR0_PE | CR0_NE | CR0_PG)) == (CR0_PE | CR0_NE | CR0_PG),
-           "vmx-caps: CR0 fixed0 includes PE, NE and PG");
-    report(caps.raw.cr4_fixed0 & CR4_VMXE, "vmx-caps: CR4 fixed0 includes VMXE");
-}
-
-static const struct ktest ktests[] = {
-    { "vmx-caps", test_vmx_caps },
-};
 
 // Every name in tests= must be a test: a typo must not turn into a run of nothing.
 static const char *unknown_test(void)
@@ -42,7 +21,7 @@ static const char *unknown_test(void)
         memcpy(name, p, len);
         name[len] = '\0';
         bool found = false;
-        for (size_t i = 0; i < ARRAY_SIZE(ktests); i++)
+        for (size_t i = 0; i < nktests; i++)
             found |= strlen(ktests[i].name) == n && !strncmp(ktests[i].name, p, n);
         if (!found)
             return name;
@@ -141,8 +120,6 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint64_t info)
         end_run(VERDICT_UNSUPPORTED);
     }
 
-    for (size_t i = 0; i < ARRAY_SIZE(ktests); i++)
-        if (config_test_selected(ktests[i].name))
-            ktests[i].run();
+    experiments_run();
     report_finish();
 }

@@ -1,0 +1,49 @@
+// abi.h: the contract between vmxlab's hypervisor (hv/) and its test guests
+// (guest/). docs/guest-abi.md explains it in prose; this header is the part
+// both sides compile. Shared with .S files: C-only parts are fenced.
+#pragma once
+
+// Guest-physical memory: GUEST_RAM_SIZE bytes from GPA 0, backed by EPT with
+// 2 MiB pages. Nothing else is mapped: any other GPA is an EPT violation.
+#define GUEST_RAM_SIZE (4u << 20)
+#define GUEST_PARAMS_GPA 0x1000   // struct guest_params, written before entry
+#define GUEST_LOAD_GPA 0x100000   // guests are linked here (guest/guest.ld)
+#define GUEST_HEADER_MAGIC 0x3154534547584d56ull // "VMXGEST1"
+
+// Hypercalls: VMCALL with the number in RAX, arguments in RDI, RSI, RDX.
+// Every hypercall returns to the instruction after VMCALL; RAX is kept.
+#define HC_NOP 0    // nothing: one VM-exit round trip, for the baseline
+#define HC_PUTS 1   // RDI = GPA of a NUL-terminated string (< 256 bytes)
+#define HC_REPORT 2 // RDI = 1 pass / 0 fail, RSI = GPA of what was checked
+#define HC_MARK 3   // RDI = MARK_BEGIN, or MARK_END with RSI = iterations, RDX = ticks
+#define HC_EXIT 4   // RDI = 0: done; anything else: the guest gave up (FAIL)
+
+#define MARK_BEGIN 0 // exit counters start counting for the measured window
+#define MARK_END 1   // ...and stop; the window's numbers become the result
+
+// What the guest is asked to do (guest_params.flags).
+#define GP_WP_SEMANTICS (1u << 0) // #PF on a read-only page iff CR0.WP
+#define GP_TS_SEMANTICS (1u << 1) // #NM from SSE iff CR0.TS; CLTS clears it
+#define GP_CR0_READBACK (1u << 2) // CR0 reads back what MOV, CLTS, LMSW wrote
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+struct guest_params {
+    uint64_t iterations; // toggles (wp-toggle) or hypercalls (vmcall-loop)
+    uint64_t flags;      // GP_* (semantics guest)
+};
+
+// The first bytes of every guest image (section .guest_header at
+// GUEST_LOAD_GPA): where its page tables, descriptor tables and stack are.
+// Entry state: 64-bit mode, CS 0x08, data segments 0x10, CR0 = PE|MP|ET|NE|WP|PG,
+// CR4 = PAE|OSFXSR|OSXMMEXCPT, CR3/GDTR/IDTR/RSP from here, RIP = ELF entry,
+// RDI = GUEST_PARAMS_GPA, RFLAGS = 0x2 (interrupts off).
+struct guest_header {
+    uint64_t magic; // GUEST_HEADER_MAGIC
+    uint64_t cr3;   // GPA of the PML4
+    uint64_t rsp;   // initial stack pointer
+    uint64_t gdt_base, idt_base;
+    uint16_t gdt_limit, idt_limit;
+};
+#endif

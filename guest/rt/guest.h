@@ -1,0 +1,50 @@
+// guest.h: the guest runtime every test guest is linked with (rt/start.S,
+// rt/rt.c, toggle.S). A guest defines guest_main(); start.S calls it with the
+// hypervisor's parameters and turns its return value into HC_EXIT. Pointers
+// passed to the hypervisor are GPAs: the guest's own page tables map
+// virtual = physical.
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "../abi.h"
+#include "../../boot/x86.h" // CR0_*, PTE_*, read_cr0, write_cr0, rdtsc
+
+// Exception vectors (SDM 3A 6.3.1) and #PF error-code bits (SDM 3A 6.15)
+#define VEC_NM 7  // device not available
+#define VEC_GP 13 // general protection
+#define VEC_PF 14 // page fault
+#define PF_P (1u << 0) // 1: protection violation, 0: page not present
+#define PF_W (1u << 1) // 1: the access was a write
+#define PF_U (1u << 2) // 1: the access was a user-mode access
+
+// Written by each guest: 0 means every check passed.
+int guest_main(struct guest_params *p);
+
+// start.S
+extern uint64_t low_pt[512]; // the page table mapping 0..2 MiB with 4 KiB pages
+
+// rt.c: hypercalls (abi.h)
+void hc_puts(const char *s);
+bool hc_report(bool ok, const char *what); // returns ok
+void hc_mark_begin(void);
+void hc_mark_end(uint64_t iterations, uint64_t ticks);
+__attribute__((noreturn)) void hc_exit(int status);
+
+// rt.c: expected exceptions. A try_ function runs one instruction that may
+// fault and returns -1 if it did not, else the vector; trap_error then holds
+// the error code. Any exception outside a try_ function ends the run.
+extern volatile uint64_t trap_error;
+int try_write_u64(volatile uint64_t *p, uint64_t v); // movq v, (p)
+int try_sse(void);                                   // xorps %xmm0, %xmm0
+int try_write_cr0(uint64_t v);                       // mov v, %cr0
+
+// toggle.S: timed loops; each returns the TSC ticks its loop took. n >= 1.
+uint64_t toggle_wp_loop(uint64_t n); // n MOVs to CR0, each flipping WP
+uint64_t vmcall_loop(uint64_t n);    // n VMCALLs with RAX = HC_NOP
+
+static inline void clts(void) { asm volatile("clts" ::: "memory"); }
+static inline void lmsw(uint16_t msw) { asm volatile("lmsw %0" ::"r"(msw) : "memory"); }
+static inline void invlpg(const volatile void *va)
+{
+    asm volatile("invlpg (%0)" ::"r"(va) : "memory");
+}

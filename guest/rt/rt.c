@@ -1,0 +1,124 @@
+// rt.c: the guest runtime in C: hypercall wrappers, the exception handler
+// that start.S's stubs call, and the try_ functions that expect an exception.
+// Nothing here is set up at start: the only state is the armed fixup, which
+// is 0 (no exception expected) except inside a try_ function.
+#include "guest.h"
+
+// VMCALL exits to the hypervisor, which resumes us after it. abi.h promises
+// RAX is kept; the hypervisor restores every other register too, and this
+// code counts on that. "memory": the hypervisor reads the strings we pass.
+static inline void vmcall(uint64_t nr, uint64_t a, uint64_t b, uint64_t c)
+{
+    asm volatile("vmcall" ::"a"(nr), "D"(a), "S"(b), "d"(c) : "memory");
+}
+
+void hc_puts(const char *s) { vmcall(HC_PUTS, (uint64_t)s, 0, 0); }
+
+bool hc_report(bool ok, const char *what)
+{
+    vmcall(HC_REPORT, ok, (uint64_t)what, 0);
+    return ok;
+}
+
+void hc_mark_begin(void) { vmcall(HC_MARK, MARK_BEGIN, 0, 0); }
+
+void hc_mark_end(uint64_t iterations, uint64_t ticks)
+{
+    vmcall(HC_MARK, MARK_END, iterations, ticks);
+}
+
+void hc_exit(int status)
+{
+    vmcall(HC_EXIT, (uint64_t)status, 0, 0);
+    for (;;) // HC_EXIT does not return; if the hypervisor resumes us anyway, stop
+        asm volatile("hlt");
+}
+
+// Message building for guest_trap(): each returns the new end of dst.
+static char *append(char *dst, const char *s)
+{
+    while (*s)
+        *dst++ = *s++;
+    *dst = 0;
+    return dst;
+}
+
+static char *append_u64(char *dst, uint64_t v, unsigned base) // base 10 or 16
+{
+    char digits[20]; // 2^64 - 1 has 20 decimal digits
+    int n = 0;
+    do {
+        digits[n++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    while (n)
+        *dst++ = digits[--n];
+    *dst = 0;
+    return dst;
+}
+
+// Where an expected exception resumes (0: none expected), and what it was.
+static volatile uint64_t fixup_rip;
+static volatile int trap_vector;
+volatile uint64_t trap_error;
+
+// Called by start.S's trap_common for vectors 0-31. rip points at the RIP the
+// IRETQ will return to. An armed fixup catches exactly one exception.
+void guest_trap(uint64_t vector, uint64_t error, uint64_t *rip)
+{
+    if (fixup_rip) {
+        trap_vector = vector;
+        trap_error = error;
+        *rip = fixup_rip;
+        fixup_rip = 0;
+        return;
+    }
+    char msg[128], *s = msg;
+    s = append(s, "guest: unexpected exception, vector ");
+    s = append_u64(s, vector, 10);
+    s = append(s, ", error code 0x");
+    s = append_u64(s, error, 16);
+    s = append(s, ", rip 0x");
+    append_u64(s, *rip, 16);
+    hc_puts(msg);
+    hc_exit(2);
+}
+
+// Each try_ function arms the fixup with the address of local label 1, runs
+// the instruction, and disarms at label 1, where an exception also lands.
+int try_write_u64(volatile uint64_t *p, uint64_t v)
+{
+    trap_vector = -1;
+    asm volatile("movq $1f, %[fix]\n\t"
+                 "movq %[v], %[dst]\n"
+                 "1:\tmovq $0, %[fix]"
+                 : [dst] "=m"(*p), [fix] "+m"(fixup_rip)
+                 : [v] "r"(v)
+                 : "memory");
+    return trap_vector;
+}
+
+// Guests are built with -mgeneral-regs-only: no C code holds a value in xmm0.
+int try_sse(void)
+{
+    trap_vector = -1;
+    asm volatile("movq $1f, %[fix]\n\t"
+                 "xorps %%xmm0, %%xmm0\n"
+                 "1:\tmovq $0, %[fix]"
+                 : [fix] "+m"(fixup_rip)
+                 :
+                 : "memory");
+    return trap_vector;
+}
+
+int try_write_cr0(uint64_t v)
+{
+    trap_vector = -1;
+    asm volatile("movq $1f, %[fix]\n\t"
+                 "mov %[v], %%cr0\n"
+                 "1:\tmovq $0, %[fix]"
+                 : [fix] "+m"(fixup_rip)
+                 : [v] "r"(v)
+                 : "memory");
+    return trap_vector;
+}

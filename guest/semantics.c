@@ -1,0 +1,119 @@
+// semantics.c: checks that CR0 keeps its architectural meaning under the
+// hypervisor's CR0 ownership policy: what WP does to supervisor writes, what
+// TS does to SSE, and what CR0 reads back after MOV, CLTS and LMSW.
+// p->flags selects the groups (GP_* in abi.h); each check is one HC_REPORT.
+// Each group leaves CR0 as it found it (at entry: WP = 1, TS = 0).
+#include "rt/guest.h"
+
+// The page the WP checks make read-only. guest.ld keeps the image below
+// 2 MiB, so low_pt maps it with a 4 KiB page of its own.
+static volatile uint64_t ro_page[512] __attribute__((aligned(4096)));
+
+static void set_writable(volatile void *page, bool writable)
+{
+    uint64_t *pte = &low_pt[(uint64_t)page >> 12];
+    *pte = writable ? *pte | PTE_W : *pte & ~(uint64_t)PTE_W;
+    invlpg(page); // the TLB may still hold the old rights (SDM 3A 4.10.4)
+}
+
+// SDM 3A 4.6.1: a supervisor write to a page with R/W = 0 faults iff CR0.WP = 1.
+static bool wp_semantics(void)
+{
+    uint64_t cr0 = read_cr0();
+    bool ok = true;
+    ro_page[0] = 1;
+    set_writable(ro_page, false);
+
+    write_cr0(cr0 | CR0_WP);
+    int v = try_write_u64(ro_page, 2);
+    ok &= hc_report(v == VEC_PF, "WP=1: a supervisor write to a read-only page raises #PF");
+    ok &= hc_report(v == VEC_PF && trap_error == (PF_P | PF_W),
+                    "WP=1: the #PF error code is 0x3 (P=1 protection, W=1 write, U/S=0 supervisor)");
+    ok &= hc_report(ro_page[0] == 1, "WP=1: the faulting write leaves memory unchanged");
+
+    write_cr0(cr0 & ~(uint64_t)CR0_WP);
+    v = try_write_u64(ro_page, 3);
+    ok &= hc_report(v == -1 && ro_page[0] == 3,
+                    "WP=0: the same write to the read-only page succeeds and the value lands");
+
+    write_cr0(cr0 | CR0_WP);
+    v = try_write_u64(ro_page, 4);
+    ok &= hc_report(v == VEC_PF && ro_page[0] == 3,
+                    "WP=1 again (MOV to CR0): the write raises #PF again and does not land");
+
+    set_writable(ro_page, true);
+    write_cr0(cr0);
+    return ok;
+}
+
+// SDM 3A 2.5 and 13.1.3 (table 13-1): with CR0.TS = 1 an SSE instruction raises
+// #NM, whatever MP says; CLTS clears TS.
+static bool ts_semantics(void)
+{
+    uint64_t cr0 = read_cr0();
+    bool ok = true;
+    write_cr0(cr0 | CR0_TS);
+    ok &= hc_report(try_sse() == VEC_NM, "TS=1 (MOV to CR0): an SSE instruction (xorps) raises #NM");
+    clts();
+    ok &= hc_report(!(read_cr0() & CR0_TS), "CLTS: CR0.TS reads back 0");
+    ok &= hc_report(try_sse() == -1, "TS=0 after CLTS: the same SSE instruction runs without a fault");
+    write_cr0(cr0);
+    return ok;
+}
+
+// SDM 3A 2.5 (CR0), LMSW and MOV CR in SDM 2: what a guest reads back must be
+// what it wrote, whichever bits the hypervisor owns (the read shadow).
+static bool cr0_readback(void)
+{
+    const uint64_t low4 = CR0_PE | CR0_MP | CR0_EM | CR0_TS; // what LMSW writes
+    uint64_t cr0 = read_cr0();
+    bool ok = true;
+    ok &= hc_report(cr0 == (CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG),
+                    "CR0 at entry reads PE|MP|ET|NE|WP|PG (0x80010033), as abi.h says");
+
+    write_cr0(cr0 ^ CR0_WP);
+    ok &= hc_report(read_cr0() == (cr0 ^ CR0_WP),
+                    "MOV to CR0 flipping WP: CR0 reads back exactly the value written");
+    write_cr0(cr0);
+    ok &= hc_report(read_cr0() == cr0, "MOV to CR0 flipping WP back: CR0 reads back the entry value");
+
+    write_cr0(cr0 | CR0_TS);
+    ok &= hc_report(read_cr0() == (cr0 | CR0_TS),
+                    "MOV to CR0 setting TS: CR0 reads back exactly the value written");
+    clts();
+    ok &= hc_report(read_cr0() == cr0, "CLTS: CR0 reads back the previous value with only TS cleared");
+
+    uint16_t msw = CR0_PE | CR0_MP | CR0_TS;
+    lmsw(msw);
+    ok &= hc_report(read_cr0() == ((cr0 & ~low4) | msw),
+                    "LMSW PE|MP|TS: CR0 bits 3:0 read back as written, all other bits unchanged");
+    lmsw(0);
+    uint64_t now = read_cr0();
+    ok &= hc_report(now & CR0_PE, "LMSW 0: PE stays 1 (LMSW cannot clear PE)");
+    ok &= hc_report(now == ((cr0 & ~low4) | CR0_PE),
+                    "LMSW 0: MP, EM and TS read back 0, all other bits unchanged");
+    write_cr0(cr0);
+
+    int v = try_write_cr0(cr0 | 1ull << 63);
+    ok &= hc_report(v == VEC_GP && trap_error == 0,
+                    "MOV to CR0 with reserved bit 63 set raises #GP(0)");
+    ok &= hc_report(read_cr0() == cr0, "the faulting MOV to CR0 leaves CR0 unchanged");
+    return ok;
+}
+
+int guest_main(struct guest_params *p)
+{
+    const uint64_t known = GP_WP_SEMANTICS | GP_TS_SEMANTICS | GP_CR0_READBACK;
+    if (p->flags == 0 || (p->flags & ~known)) {
+        hc_puts("semantics: guest_params.flags selects no checks or has unknown bits");
+        return 1;
+    }
+    bool ok = true;
+    if (p->flags & GP_WP_SEMANTICS)
+        ok &= wp_semantics();
+    if (p->flags & GP_TS_SEMANTICS)
+        ok &= ts_semantics();
+    if (p->flags & GP_CR0_READBACK)
+        ok &= cr0_readback();
+    return ok ? 0 : 1;
+}

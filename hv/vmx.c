@@ -1,0 +1,150 @@
+// vmx.c: entering and leaving VMX operation, and the one place every failed
+// VMX instruction ends up. experiments_run() (hv/experiment.c) calls vmx_on()
+// before its first guest and vmx_off() after its last; vmread()/vmwrite()
+// (hv.h) call vmx_fail(), which names the failure, dumps the VMCS and ends the
+// run with FAIL. SDM 3C 24 (VMX operation), 31.2-31.4 (instruction conventions).
+#include "../boot/boot.h"
+#include "../boot/x86.h"
+#include "hv.h"
+
+static uint8_t regions[4][4096] __attribute__((aligned(4096)));
+static unsigned regions_used;
+static void *vmxon_region;
+
+// SDM 3C 31.4, "VM-instruction error numbers".
+const char *vm_instruction_error_name(uint32_t err)
+{
+    static const char *const names[] = {
+        [1] = "VMCALL executed in VMX root operation",
+        [2] = "VMCLEAR with invalid physical address",
+        [3] = "VMCLEAR with VMXON pointer",
+        [4] = "VMLAUNCH with non-clear VMCS",
+        [5] = "VMRESUME with non-launched VMCS",
+        [6] = "VMRESUME after VMXOFF",
+        [7] = "VM entry with invalid control field(s)",
+        [8] = "VM entry with invalid host-state field(s)",
+        [9] = "VMPTRLD with invalid physical address",
+        [10] = "VMPTRLD with VMXON pointer",
+        [11] = "VMPTRLD with incorrect VMCS revision identifier",
+        [12] = "VMREAD/VMWRITE from/to unsupported VMCS component",
+        [13] = "VMWRITE to read-only VMCS component",
+        [15] = "VMXON executed in VMX root operation",
+        [16] = "VM entry with invalid executive-VMCS pointer",
+        [17] = "VM entry with non-launched executive VMCS",
+        [18] = "VM entry with executive-VMCS pointer not VMXON pointer",
+        [19] = "VMCALL with non-clear VMCS",
+        [20] = "VMCALL with invalid VM-exit control fields",
+        [22] = "VMCALL with incorrect MSEG revision identifier",
+        [23] = "VMXOFF under dual-monitor treatment of SMIs and SMM",
+        [24] = "VMCALL with invalid SMM-monitor features",
+        [25] = "VM entry with invalid VM-execution control fields in executive VMCS",
+        [26] = "VM entry with events blocked by MOV SS",
+        [28] = "invalid operand to INVEPT/INVVPID",
+    };
+    return err < ARRAY_SIZE(names) && names[err] ? names[err] : "unknown error";
+}
+
+int vmread_safe(uint64_t field, uint64_t *val)
+{
+    bool cf, zf;
+    asm volatile("vmread %[f], %[v]" : [v] "=rm"(*val), "=@ccc"(cf), "=@ccz"(zf)
+                 : [f] "r"(field));
+    if (cf)
+        return -1;
+    return zf ? (int)vmread(VM_INSTRUCTION_ERROR) : 0;
+}
+
+int vmwrite_safe(uint64_t field, uint64_t val)
+{
+    bool cf, zf;
+    asm volatile("vmwrite %[v], %[f]" : "=@ccc"(cf), "=@ccz"(zf) : [f] "r"(field),
+                 [v] "rm"(val));
+    if (cf)
+        return -1;
+    return zf ? (int)vmread(VM_INSTRUCTION_ERROR) : 0;
+}
+
+// After any VMX instruction: CF = VMfailInvalid (no current VMCS to hold an
+// error number), ZF = VMfailValid (the number is in VM_INSTRUCTION_ERROR).
+static void check(const char *insn, uint64_t arg, bool cf, bool zf)
+{
+    if (cf) {
+        kprintf("vmxlab: %s(0x%lx) failed: VMfailInvalid\n", insn, arg);
+        end_run(VERDICT_FAIL);
+    }
+    if (zf)
+        vmx_fail(insn, arg);
+}
+
+void vmx_fail(const char *insn, uint64_t arg)
+{
+    uint64_t err;
+    if (vmread_safe(VM_INSTRUCTION_ERROR, &err)) {
+        kprintf("vmxlab: %s(0x%lx) failed: VMfailInvalid (no current VMCS)\n", insn, arg);
+    } else {
+        kprintf("vmxlab: %s(0x%lx) failed: VMfailValid, VM-instruction error %lu (%s)\n",
+                insn, arg, err, vm_instruction_error_name((uint32_t)err));
+        vmcs_dump();
+    }
+    end_run(VERDICT_FAIL);
+}
+
+void *vmx_alloc_region(void)
+{
+    if (regions_used == ARRAY_SIZE(regions)) {
+        kprintf("vmxlab: out of VMX regions\n");
+        end_run(VERDICT_CRASH);
+    }
+    uint32_t *r = (uint32_t *)regions[regions_used++];
+    memset(r, 0, 4096);
+    r[0] = caps.revision; // SDM 3C 25.2: bits 30:0 of the first word, bit 31 clear
+    return r;
+}
+
+void vmcs_clear(void *vmcs)
+{
+    uint64_t pa = (uint64_t)vmcs;
+    bool cf, zf;
+    asm volatile("vmclear %[pa]" : "=@ccc"(cf), "=@ccz"(zf) : [pa] "m"(pa) : "memory");
+    check("VMCLEAR", pa, cf, zf);
+}
+
+void vmcs_load(void *vmcs)
+{
+    uint64_t pa = (uint64_t)vmcs;
+    bool cf, zf;
+    vmcs_clear(vmcs); // launch state "clear": the next entry is a VMLAUNCH
+    asm volatile("vmptrld %[pa]" : "=@ccc"(cf), "=@ccz"(zf) : [pa] "m"(pa) : "memory");
+    check("VMPTRLD", pa, cf, zf);
+}
+
+// The fixed-bit rule, SDM 3D A.7/A.8: in VMX operation a CR0/CR4 bit that is 1
+// in IA32_VMX_CRn_FIXED0 must be 1, and a bit that is 0 in IA32_VMX_CRn_FIXED1
+// must be 0. GRUB leaves CR0.NE clear (fixed to 1): boot/entry.S already set
+// it; here the rule is applied as a whole, for CR0 and CR4 alike.
+static uint64_t apply_fixed(uint64_t cr, uint64_t fixed0, uint64_t fixed1)
+{
+    return (cr | fixed0) & fixed1;
+}
+
+void vmx_on(void)
+{
+    // IA32_FEATURE_CONTROL: firmware normally locks it. If it did not, allow
+    // VMX outside SMX and lock it, as firmware would (SDM 3C 24.7).
+    if (!caps.fc_locked)
+        wrmsr(MSR_FEATURE_CONTROL, caps.raw.feature_control | FC_LOCKED | FC_VMX_OUTSIDE_SMX);
+    write_cr4(apply_fixed(read_cr4() | CR4_VMXE, caps.raw.cr4_fixed0, caps.raw.cr4_fixed1));
+    write_cr0(apply_fixed(read_cr0(), caps.raw.cr0_fixed0, caps.raw.cr0_fixed1));
+
+    vmxon_region = vmx_alloc_region();
+    uint64_t pa = (uint64_t)vmxon_region;
+    bool cf, zf;
+    asm volatile("vmxon %[pa]" : "=@ccc"(cf), "=@ccz"(zf) : [pa] "m"(pa) : "memory");
+    check("VMXON", pa, cf, zf);
+}
+
+void vmx_off(void)
+{
+    asm volatile("vmxoff" ::: "cc", "memory");
+    write_cr4(read_cr4() & ~(uint64_t)CR4_VMXE);
+}

@@ -1,0 +1,216 @@
+// test_cr.c: the CR0/CR4 rules of hv/cr.c: which CR0 values a guest MOV may
+// load (KVM's kvm_is_valid_cr0 plus the 64-bit-mode PG rule), what a guest
+// read of CR0 sees, and which bits may be guest-owned under the CR0/CR4
+// fixed-bit MSRs Bochs' corei7_skylake_x reports (SDM 3C 25.6.6, 3D A.7-A.8).
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "../../boot/x86.h"
+#include "../../hv/hv.h"
+
+void console_write(const char *s, size_t n) { (void)s; (void)n; }
+
+#define CR0_FIXED0 0x80000021ull // PG, NE, PE must be 1
+#define CR0_FIXED1 0xffffffffull
+#define CR4_FIXED0 0x2000ull   // VMXE must be 1
+#define CR4_FIXED1 0x3727ffull // bits 0-10, 13, 16-18, 20-21 may be 1
+
+#define WHY_RESERVED "it is reserved"
+#define WHY_FIXED1 "VMX fixes it to 1 (IA32_VMX_CR_FIXED0)"
+#define WHY_FIXED0 "VMX fixes it to 0 (IA32_VMX_CR_FIXED1)"
+
+static void cr0_valid_values(void **state)
+{
+    (void)state;
+    assert_int_equal(cr0_check(0x80050033, true), CR0_OK);  // Linux's 64-bit CR0
+    assert_int_equal(cr0_check(0x80050033, false), CR0_OK);
+    assert_int_equal(cr0_check(0x8005003b, true), CR0_OK);  // ... with TS
+    assert_int_equal(cr0_check(0x60000010, false), CR0_OK); // reset value: CD NW ET
+    assert_int_equal(cr0_check(0xe0000011, true), CR0_OK);  // PG CD NW with PE
+    assert_int_equal(cr0_check(0x00000011, false), CR0_OK); // protected, no paging
+    assert_int_equal(cr0_check(0, false), CR0_OK);
+    assert_int_equal(cr0_check(0xffffffff, true), CR0_OK); // reserved low bits are ignored
+}
+
+static void cr0_invalid_values(void **state)
+{
+    (void)state;
+    assert_int_equal(cr0_check(1ull << 32, false), CR0_RESERVED_HIGH);
+    assert_int_equal(cr0_check(0x80050033 | (1ull << 63), true), CR0_RESERVED_HIGH);
+    assert_int_equal(cr0_check(0x80000000, false), CR0_PG_WITHOUT_PE);
+    assert_int_equal(cr0_check(0x80050032, true), CR0_PG_WITHOUT_PE);
+    assert_int_equal(cr0_check(0x20000001, false), CR0_NW_WITHOUT_CD);
+    assert_int_equal(cr0_check(0xa0050033, true), CR0_NW_WITHOUT_CD);
+    assert_int_equal(cr0_check(0x00050033, true), CR0_PG_OFF_IN_LONG_MODE);
+    assert_int_equal(cr0_check(0, true), CR0_PG_OFF_IN_LONG_MODE);
+    assert_int_equal(cr0_check(0x7fffffff, true), CR0_PG_OFF_IN_LONG_MODE);
+}
+
+// One error per value, checked in the order high bits, PG/PE, NW/CD, long mode.
+static void cr0_error_precedence(void **state)
+{
+    (void)state;
+    assert_int_equal(cr0_check((1ull << 32) | 0xa0000000, true), CR0_RESERVED_HIGH);
+    assert_int_equal(cr0_check(1ull << 32, true), CR0_RESERVED_HIGH);
+    assert_int_equal(cr0_check(0xa0000000, true), CR0_PG_WITHOUT_PE);
+    assert_int_equal(cr0_check(0x20000000, true), CR0_NW_WITHOUT_CD);
+}
+
+static void cr0_error_names(void **state)
+{
+    (void)state;
+    assert_string_equal(cr0_error_name(CR0_OK), "valid");
+    assert_string_equal(cr0_error_name(CR0_RESERVED_HIGH), "bits 63:32 set");
+    assert_string_equal(cr0_error_name(CR0_PG_WITHOUT_PE), "PG without PE");
+    assert_string_equal(cr0_error_name(CR0_NW_WITHOUT_CD), "NW without CD");
+    assert_string_equal(cr0_error_name(CR0_PG_OFF_IN_LONG_MODE), "PG cleared in 64-bit mode");
+    assert_string_equal(cr0_error_name((enum cr0_error)5), "invalid");
+    assert_string_equal(cr0_error_name((enum cr0_error)-1), "invalid");
+}
+
+static void cr0_normalize_drops_reserved_and_sets_et(void **state)
+{
+    (void)state;
+    assert_int_equal(CR0_DEFINED, 0xe005003full);
+    assert_int_equal(cr0_normalize(0), 0x10);
+    assert_int_equal(cr0_normalize(0x80050023), 0x80050033);
+    assert_int_equal(cr0_normalize(0x80050033), 0x80050033);
+    assert_int_equal(cr0_normalize(0x40), 0x10); // bit 6 is reserved
+    assert_int_equal(cr0_normalize(0xffffffff), 0xe005003f);
+    assert_int_equal(cr0_normalize(~0ull), 0xe005003f);
+}
+
+static void cr_visible_mixes_real_and_shadow(void **state)
+{
+    (void)state;
+    // The guest owns TS: it sees its real TS, and the shadow for the rest.
+    assert_int_equal(cr_visible(0x8005003b, 0x80050033, CR0_TS), 0x8005003b);
+    assert_int_equal(cr_visible(0x80050033, 0x8005003b, CR0_TS), 0x80050033);
+    assert_int_equal(cr_visible(0x80050033, 0x00000010, 0), 0x00000010);
+    assert_int_equal(cr_visible(0x80050033, 0x00000010, ~0ull), 0x80050033);
+    assert_int_equal(cr_visible(0x0000ffff, 0xffff0000, 0x00ff00ff), 0xff0000ff);
+}
+
+static void cr0_ownership_allowed(void **state)
+{
+    (void)state;
+    unsigned bit = 99;
+    const char *why = NULL;
+    assert_int_equal(cr0_owned_check(0x10008, CR0_FIXED0, CR0_FIXED1, &bit, &why), 0);
+    assert_int_equal(cr0_owned_check(CR0_WP | CR0_TS, CR0_FIXED0, CR0_FIXED1, &bit, &why), 0);
+    assert_int_equal(cr0_owned_check(0, CR0_FIXED0, CR0_FIXED1, &bit, &why), 0);
+    // every defined bit that FIXED0 does not force: MP EM TS ET WP AM NW CD
+    assert_int_equal(cr0_owned_check(0x6005001e, CR0_FIXED0, CR0_FIXED1, &bit, &why), 0);
+}
+
+static void cr0_ownership_refused(void **state)
+{
+    (void)state;
+    unsigned bit = 99;
+    const char *why = NULL;
+    assert_int_equal(cr0_owned_check(CR0_PE, CR0_FIXED0, CR0_FIXED1, &bit, &why), -1);
+    assert_int_equal(bit, 0);
+    assert_string_equal(why, WHY_FIXED1);
+    assert_int_equal(cr0_owned_check(0x10008 | CR0_NE, CR0_FIXED0, CR0_FIXED1, &bit, &why), -1);
+    assert_int_equal(bit, 5);
+    assert_string_equal(why, WHY_FIXED1);
+    assert_int_equal(cr0_owned_check(CR0_PG, CR0_FIXED0, CR0_FIXED1, &bit, &why), -1);
+    assert_int_equal(bit, 31);
+    assert_string_equal(why, WHY_FIXED1);
+
+    assert_int_equal(cr0_owned_check(1ull << 6, CR0_FIXED0, CR0_FIXED1, &bit, &why), -1);
+    assert_int_equal(bit, 6);
+    assert_string_equal(why, WHY_RESERVED);
+    assert_int_equal(cr0_owned_check(CR0_TS | (1ull << 40), CR0_FIXED0, CR0_FIXED1, &bit, &why),
+                     -1);
+    assert_int_equal(bit, 40);
+    assert_string_equal(why, WHY_RESERVED);
+
+    // The lowest offending bit is the one reported.
+    assert_int_equal(cr0_owned_check((1ull << 6) | CR0_PE, CR0_FIXED0, CR0_FIXED1, &bit, &why),
+                     -1);
+    assert_int_equal(bit, 0);
+    assert_string_equal(why, WHY_FIXED1);
+
+    // A CPU whose FIXED1 forces NW to 0.
+    assert_int_equal(cr0_owned_check(CR0_TS | CR0_NW, CR0_FIXED0, CR0_FIXED1 & ~CR0_NW, &bit,
+                                     &why), -1);
+    assert_int_equal(bit, 29);
+    assert_string_equal(why, WHY_FIXED0);
+}
+
+static void cr4_ownership(void **state)
+{
+    (void)state;
+    unsigned bit = 99;
+    const char *why = NULL;
+    // PAE PGE OSFXSR OSXMMEXCPT
+    assert_int_equal(cr4_owned_check(0x6a0, CR4_FIXED0, CR4_FIXED1, &bit, &why), 0);
+    assert_int_equal(cr4_owned_check(CR4_FIXED1 & ~CR4_FIXED0, CR4_FIXED0, CR4_FIXED1, &bit,
+                                     &why), 0);
+
+    assert_int_equal(cr4_owned_check(CR4_VMXE, CR4_FIXED0, CR4_FIXED1, &bit, &why), -1);
+    assert_int_equal(bit, 13);
+    assert_string_equal(why, WHY_FIXED1);
+    assert_int_equal(cr4_owned_check(CR4_PAE | CR4_VMXE, CR4_FIXED0, CR4_FIXED1, &bit, &why), -1);
+    assert_int_equal(bit, 13);
+
+    // 0x3727ff has bits 11, 12, 14, 15, 19 and 22 up clear: CR4 defines
+    // what FIXED1 allows, so those count as reserved.
+    assert_int_equal(cr4_owned_check(1ull << 15, CR4_FIXED0, CR4_FIXED1, &bit, &why), -1);
+    assert_int_equal(bit, 15);
+    assert_string_equal(why, WHY_RESERVED);
+    assert_int_equal(cr4_owned_check(CR4_PGE | (1ull << 11), CR4_FIXED0, CR4_FIXED1, &bit, &why),
+                     -1);
+    assert_int_equal(bit, 11);
+    assert_string_equal(why, WHY_RESERVED);
+    assert_int_equal(cr4_owned_check(1ull << 40, CR4_FIXED0, CR4_FIXED1, &bit, &why), -1);
+    assert_int_equal(bit, 40);
+    assert_string_equal(why, WHY_RESERVED);
+}
+
+static void cr0_bit_names(void **state)
+{
+    (void)state;
+    assert_string_equal(cr0_bit_name(0), "PE");
+    assert_string_equal(cr0_bit_name(1), "MP");
+    assert_string_equal(cr0_bit_name(2), "EM");
+    assert_string_equal(cr0_bit_name(3), "TS");
+    assert_string_equal(cr0_bit_name(4), "ET");
+    assert_string_equal(cr0_bit_name(5), "NE");
+    assert_string_equal(cr0_bit_name(16), "WP");
+    assert_string_equal(cr0_bit_name(18), "AM");
+    assert_string_equal(cr0_bit_name(29), "NW");
+    assert_string_equal(cr0_bit_name(30), "CD");
+    assert_string_equal(cr0_bit_name(31), "PG");
+    assert_string_equal(cr0_bit_name(6), "reserved");
+    assert_string_equal(cr0_bit_name(17), "reserved");
+    assert_string_equal(cr0_bit_name(32), "reserved");
+    assert_string_equal(cr0_bit_name(~0u), "reserved");
+    // The names and CR0_DEFINED agree on every bit.
+    for (unsigned b = 0; b < 64; b++) {
+        bool named = strcmp(cr0_bit_name(b), "reserved") != 0;
+        assert_int_equal(named, (CR0_DEFINED >> b) & 1);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cr0_valid_values),
+        cmocka_unit_test(cr0_invalid_values),
+        cmocka_unit_test(cr0_error_precedence),
+        cmocka_unit_test(cr0_error_names),
+        cmocka_unit_test(cr0_normalize_drops_reserved_and_sets_et),
+        cmocka_unit_test(cr_visible_mixes_real_and_shadow),
+        cmocka_unit_test(cr0_ownership_allowed),
+        cmocka_unit_test(cr0_ownership_refused),
+        cmocka_unit_test(cr4_ownership),
+        cmocka_unit_test(cr0_bit_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
