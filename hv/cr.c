@@ -1,5 +1,7 @@
 // cr.c: the rules of CR0 and CR4 that the CR-access exit handler (hv/exit.c)
 // and the command line's cr0_owned=/cr4_owned= checks apply. Pure: unit-tested.
+// The three rules on the hot path of every intercepted MOV to CR0 (cr0_check,
+// cr0_normalize, cr_visible) are inline functions in hv.h.
 //
 // Ownership (SDM 3C 25.6.6): a bit set in the CR0 guest/host mask is owned by
 // the host. A guest MOV to CR0 exits when it would change a host-owned bit away
@@ -11,21 +13,6 @@
 #include "../boot/x86.h"
 #include "hv.h"
 
-// KVM's kvm_is_valid_cr0() rules, plus the SDM's rule for 64-bit mode
-// (MOV to CR0 clearing PG there is #GP, SDM 3A 2.5 and 10.8.5).
-enum cr0_error cr0_check(uint64_t val, bool long_mode)
-{
-    if (val >> 32)
-        return CR0_RESERVED_HIGH;
-    if ((val & CR0_PG) && !(val & CR0_PE))
-        return CR0_PG_WITHOUT_PE;
-    if ((val & CR0_NW) && !(val & CR0_CD))
-        return CR0_NW_WITHOUT_CD;
-    if (long_mode && !(val & CR0_PG))
-        return CR0_PG_OFF_IN_LONG_MODE;
-    return CR0_OK;
-}
-
 const char *cr0_error_name(enum cr0_error e)
 {
     static const char *const names[] = {
@@ -36,17 +23,6 @@ const char *cr0_error_name(enum cr0_error e)
         [CR0_PG_OFF_IN_LONG_MODE] = "PG cleared in 64-bit mode",
     };
     return (unsigned)e < ARRAY_SIZE(names) ? names[e] : "invalid";
-}
-
-// MOV to CR0 ignores writes to reserved bits 31:0 and ET reads as 1 (SDM 3A 2.5).
-uint64_t cr0_normalize(uint64_t val)
-{
-    return (val & CR0_DEFINED) | CR0_ET;
-}
-
-uint64_t cr_visible(uint64_t real, uint64_t shadow, uint64_t guest_owned)
-{
-    return (real & guest_owned) | (shadow & ~guest_owned);
 }
 
 const char *cr0_bit_name(unsigned bit)

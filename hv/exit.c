@@ -9,8 +9,9 @@
 #include "../guest/abi.h"
 #include "hv.h"
 
-#define RESUME 0
-#define STOP 1
+#define RESUME 0        // exit_stub.S values: resume the guest,
+#define STOP 1          // end the run,
+#define RESUME_RELOAD 2 // resume, reloading every guest register from guest_regs
 
 struct vcpu vcpu;
 
@@ -133,7 +134,6 @@ int vmx_exit_handler(struct guest_regs *r)
     if (reason >= EXIT_REASON_MAX)
         return exit_unexpected(reason);
     vcpu.stats.by_reason[reason]++;
-    vcpu.stats.total++;
     if (!exits[reason].handler)
         return exit_unexpected(reason);
     return exits[reason].handler(r);
@@ -144,7 +144,7 @@ __attribute__((noreturn)) void vmx_resume_failed(void)
     vmx_fail("VMRESUME", 0);
 }
 
-static void skip_instruction(void)
+static inline __attribute__((always_inline)) void skip_instruction(void)
 {
     vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN));
 }
@@ -164,20 +164,26 @@ static uint64_t guest_cr0(void)
     return cr_visible(vmread(GUEST_CR0), vcpu.cr0_shadow, vcpu.cr0_owned);
 }
 
+// Adaptive policy: the guest has toggled WP often enough; from now on WP is
+// the guest's, and its toggles no longer exit.
+static __attribute__((noinline)) void hand_over_wp(void)
+{
+    vcpu.cr0_owned |= CR0_WP;
+    vmwrite(CR0_GUEST_HOST_MASK, ~vcpu.cr0_owned);
+}
+
 // The write of val to the guest's CR0, validated as KVM's kvm_is_valid_cr0().
 // Our guests always run in 64-bit mode, so clearing PG is invalid too.
-static void set_cr0(uint64_t val)
+// Inlined: this is the whole cost of an intercepted toggle beyond a round trip.
+static inline __attribute__((always_inline)) void set_cr0(uint64_t val)
 {
-    if (cr0_check(val, true) != CR0_OK) {
+    if (__builtin_expect(!cr0_valid_in_long_mode(val), 0)) {
         inject_gp();
         return;
     }
     val = cr0_normalize(val);
-    if ((val ^ vcpu.cr0_shadow) & CR0_WP && ++vcpu.wp_toggles == vcpu.wp_threshold) {
-        // adaptive policy: enough toggles; from now on WP is the guest's.
-        vcpu.cr0_owned |= CR0_WP;
-        vmwrite(CR0_GUEST_HOST_MASK, ~vcpu.cr0_owned);
-    }
+    if ((val ^ vcpu.cr0_shadow) & CR0_WP && vcpu.wp_left && !--vcpu.wp_left)
+        hand_over_wp();
     vmwrite(GUEST_CR0, (val | caps.raw.cr0_fixed0) & caps.raw.cr0_fixed1);
     vmwrite(CR0_READ_SHADOW, val);
     vcpu.cr0_shadow = val;
@@ -206,16 +212,12 @@ static uint64_t *gpr(struct guest_regs *r, unsigned n)
 // Exit qualification for control-register accesses, SDM 3C Table 28-3:
 // bits 3:0 CR number, 5:4 access type (0 MOV to CR, 1 MOV from CR, 2 CLTS,
 // 3 LMSW), 11:8 general register, 31:16 LMSW source data.
-static int handle_cr(struct guest_regs *r)
+static __attribute__((noinline)) int handle_cr_other(struct guest_regs *r, uint64_t q)
 {
-    uint64_t q = vmread(EXIT_QUALIFICATION);
     unsigned cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
     uint64_t val = reg == 4 ? vmread(GUEST_RSP) : *gpr(r, reg);
 
-    if (type == 0 && cr == 0) { // the hot path: MOV to CR0
-        vcpu.stats.cr_mov_to_cr0++;
-        set_cr0(val);
-    } else if (type == 2) { // CLTS: exits only when TS is host-owned and set
+    if (type == 2) { // CLTS: exits only when TS is host-owned and set
         vcpu.stats.cr_clts++;
         set_cr0(guest_cr0() & ~(uint64_t)CR0_TS);
     } else if (type == 3) { // LMSW: loads MP, EM, TS; sets PE but never clears it
@@ -233,12 +235,27 @@ static int handle_cr(struct guest_regs *r)
             vmwrite(GUEST_RSP, vmread(GUEST_CR3));
         } else {
             *gpr(r, reg) = vmread(GUEST_CR3);
+            skip_instruction();
+            return RESUME_RELOAD;
         }
         skip_instruction();
     } else {
         vcpu.stats.cr_other++;
         return exit_unexpected(EXIT_REASON_CR_ACCESS);
     }
+    return RESUME;
+}
+
+// The hot path, kept short: MOV to CR0 has bits 7:0 of the qualification all
+// zero (CR 0, access type 0); everything else goes to handle_cr_other().
+static int handle_cr(struct guest_regs *r)
+{
+    uint64_t q = vmread(EXIT_QUALIFICATION);
+    if (__builtin_expect(q & 0xff, 0))
+        return handle_cr_other(r, q);
+    vcpu.stats.cr_mov_to_cr0++;
+    unsigned reg = (q >> 8) & 15;
+    set_cr0(reg == 4 ? vmread(GUEST_RSP) : *gpr(r, reg));
     return RESUME;
 }
 
@@ -262,7 +279,9 @@ static void stats_sub(struct exit_stats *d, const struct exit_stats *a,
     d->cr_clts = a->cr_clts - b->cr_clts;
     d->cr_lmsw = a->cr_lmsw - b->cr_lmsw;
     d->cr_other = a->cr_other - b->cr_other;
-    d->total = a->total - b->total;
+    d->total = 0;
+    for (int i = 0; i < EXIT_REASON_MAX; i++)
+        d->total += d->by_reason[i];
 }
 
 static int handle_vmcall(struct guest_regs *r)

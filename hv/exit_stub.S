@@ -5,7 +5,7 @@
 // VM-instruction error). Every VM exit lands on vmx_exit_stub (HOST_RIP) with
 // RSP = exit_stack_top (HOST_RSP): it pushes the guest's registers as a
 // struct guest_regs, calls vmx_exit_handler(regs) (hv/exit.c), and resumes the
-// guest, or unwinds back into vmx_run. SDM 3C 28 (VM exits), 27 (VM entries).
+// guest (restoring only what C may have clobbered), or unwinds into vmx_run. SDM 3C 28 (VM exits), 27 (VM entries).
 
     .text
     .globl vmx_run
@@ -57,10 +57,29 @@ vmx_exit_stub:
     push %rcx
     push %rax
     mov %rsp, %rdi
-    call vmx_exit_handler        // 0: resume the guest; else: end the run
-    test %eax, %eax
-    jnz guest_done
+    call vmx_exit_handler        // 0: resume the guest; 1: end the run;
+    test %eax, %eax              //   2: resume, guest registers changed
+    jnz not_plain_resume
+    // The C code preserved RBX, RBP and R12-R15 (callee-saved in the ABI):
+    // only the caller-saved registers come back from the stack.
     pop %rax
+    pop %rcx
+    pop %rdx
+    add $24, %rsp                // RBX, the RSP slot, RBP: still in place
+    pop %rsi
+    pop %rdi
+    pop %r8
+    pop %r9
+    pop %r10
+    pop %r11
+    add $32, %rsp                // R12-R15 still in place
+    vmresume
+    call vmx_resume_failed       // does not return
+
+not_plain_resume:
+    cmp $1, %eax
+    je guest_done
+    pop %rax                     // a handler wrote a guest register: reload all
     pop %rcx
     pop %rdx
     pop %rbx

@@ -137,7 +137,7 @@ int guest_run(const struct guest_image *img, const struct guest_run *run)
     uint8_t *ram = vcpu.ram;
     vcpu = (struct vcpu){
         .label = run->label, .cr0_owned = run->cr0_owned, .cr4_owned = run->cr4_owned,
-        .cr0_shadow = cr0, .cr4_shadow = cr4, .wp_threshold = run->wp_threshold,
+        .cr0_shadow = cr0, .cr4_shadow = cr4, .wp_left = run->wp_threshold,
         .result = run->result, .status = -1, .ram = ram,
     };
     vmcs_load(vmcs_region);

@@ -170,10 +170,44 @@ int ctl_adjust(uint64_t cap, uint32_t required, uint32_t optional, uint32_t *out
 #define CR0_DEFINED 0xe005003full // PE MP EM TS ET NE WP AM NW CD PG
 enum cr0_error { CR0_OK, CR0_RESERVED_HIGH, CR0_PG_WITHOUT_PE, CR0_NW_WITHOUT_CD,
                  CR0_PG_OFF_IN_LONG_MODE };
-enum cr0_error cr0_check(uint64_t val, bool long_mode);
 const char *cr0_error_name(enum cr0_error e);
-uint64_t cr0_normalize(uint64_t val); // as MOV to CR0 keeps it: reserved low bits dropped, ET set
-uint64_t cr_visible(uint64_t real, uint64_t shadow, uint64_t guest_owned);
+
+// KVM's kvm_is_valid_cr0() rules, plus the SDM's rule for 64-bit mode (MOV to
+// CR0 clearing PG there is #GP, SDM 3A 2.5, 10.8.5). Bits: PE 0, NW 29, CD 30, PG 31.
+static inline enum cr0_error cr0_check(uint64_t val, bool long_mode)
+{
+    if (val >> 32)
+        return CR0_RESERVED_HIGH;
+    if ((val & BIT(31)) && !(val & BIT(0)))
+        return CR0_PG_WITHOUT_PE;
+    if ((val & BIT(29)) && !(val & BIT(30)))
+        return CR0_NW_WITHOUT_CD;
+    if (long_mode && !(val & BIT(31)))
+        return CR0_PG_OFF_IN_LONG_MODE;
+    return CR0_OK;
+}
+
+// The same rules for a guest in 64-bit mode, folded into two comparisons for
+// the hot path: PE and PG set with nothing above bit 31, and not NW without CD.
+// tests/unit/test_cr.c checks that it agrees with cr0_check(val, true).
+static inline bool cr0_valid_in_long_mode(uint64_t val)
+{
+    return (val & (~0xffffffffull | BIT(31) | BIT(0))) == (BIT(31) | BIT(0)) &&
+           (val & (BIT(29) | BIT(30))) != BIT(29);
+}
+
+// MOV to CR0 ignores writes to reserved bits 31:0 and ET reads as 1 (SDM 3A 2.5).
+static inline uint64_t cr0_normalize(uint64_t val)
+{
+    return (val & CR0_DEFINED) | BIT(4);
+}
+
+// What a guest MOV from CR reads: guest-owned bits from the real register,
+// host-owned bits from the read shadow (SDM 3C 25.6.6).
+static inline uint64_t cr_visible(uint64_t real, uint64_t shadow, uint64_t guest_owned)
+{
+    return (real & guest_owned) | (shadow & ~guest_owned);
+}
 // 0 if every bit in owned may be guest-owned, else the first bit that may not;
 // *why says why (SDM 3C 25.6.6 with the CR0/CR4 fixed-bit MSRs)
 int cr0_owned_check(uint64_t owned, uint64_t fixed0, uint64_t fixed1, unsigned *bit,
@@ -200,7 +234,7 @@ const char *exit_reason_name(uint32_t reason);
 struct exit_stats {
     uint64_t by_reason[EXIT_REASON_MAX];
     uint64_t cr_mov_to_cr0, cr_mov_to_cr4, cr_clts, cr_lmsw, cr_other;
-    uint64_t total;
+    uint64_t total; // the sum of by_reason, filled in when a window closes
 };
 
 // result.c: the machine-readable result line (pure)
@@ -237,8 +271,7 @@ struct vcpu {
     const char *label;          // the policy name, for reports
     uint64_t cr0_owned, cr4_owned; // guest-owned bits (the masks' complement)
     uint64_t cr0_shadow, cr4_shadow; // what the guest sees for host-owned bits
-    uint64_t wp_threshold;      // adaptive: hand WP over after this many toggles
-    uint64_t wp_toggles;        // WP flips seen in CR exits
+    uint64_t wp_left;           // adaptive: WP toggles until WP is handed over (0: never)
     uint64_t gp_injected;       // #GP injected for invalid CR writes
     struct exit_stats stats;    // every exit of this run
     struct exit_stats mark;     // stats at MARK_BEGIN
