@@ -12,7 +12,7 @@ B       := build
 FONT    := /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 
 CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-pic \
-           -fno-stack-protector -mno-red-zone \
+           -fno-stack-protector -mno-red-zone -mpreferred-stack-boundary=3 \
            -mgeneral-regs-only -mcmodel=small -fno-asynchronous-unwind-tables \
            -fno-builtin -fno-tree-loop-distribute-patterns -nostdinc -isystem $(shell $(CC) -print-file-name=include)
 ASFLAGS := -g -D__ASSEMBLER__

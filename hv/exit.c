@@ -128,11 +128,13 @@ static int entry_failed(uint32_t reason)
 int vmx_exit_handler(struct guest_regs *r)
 {
     uint32_t reason = (uint32_t)vmread(VM_EXIT_REASON);
-    if (reason & EXIT_REASON_FAILED_VMENTRY)
-        return entry_failed(reason);
-    reason &= 0xffff;
-    if (reason >= EXIT_REASON_MAX)
-        return exit_unexpected(reason);
+    // One bound check serves three cases: a failed VM entry (bit 31), other
+    // flags in bits 30:16, and basic reasons beyond the table.
+    if (__builtin_expect(reason >= EXIT_REASON_MAX, 0)) {
+        if (reason & EXIT_REASON_FAILED_VMENTRY)
+            return entry_failed(reason);
+        return exit_unexpected(reason & 0xffff);
+    }
     vcpu.stats.by_reason[reason]++;
     if (!exits[reason].handler)
         return exit_unexpected(reason);
@@ -181,13 +183,14 @@ static inline __attribute__((always_inline)) void set_cr0(uint64_t val)
         inject_gp();
         return;
     }
-    val = cr0_normalize(val);
-    if ((val ^ vcpu.cr0_shadow) & CR0_WP && vcpu.wp_left && !--vcpu.wp_left)
-        hand_over_wp();
-    vmwrite(GUEST_CR0, (val | caps.raw.cr0_fixed0) & caps.raw.cr0_fixed1);
-    vmwrite(CR0_READ_SHADOW, val);
-    vcpu.cr0_shadow = val;
+    uint64_t shadow = cr0_normalize(val);
+    uint64_t toggled = (shadow ^ vcpu.cr0_shadow) & CR0_WP;
+    vmwrite(GUEST_CR0, (val & vcpu.cr0_keep) | vcpu.cr0_force);
+    vmwrite(CR0_READ_SHADOW, shadow);
+    vcpu.cr0_shadow = shadow;
     skip_instruction();
+    if (vcpu.wp_left && toggled && !--vcpu.wp_left)
+        hand_over_wp();
 }
 
 // CR4: bits IA32_VMX_CR4_FIXED1 does not allow are reserved; VMXE is the

@@ -139,6 +139,9 @@ int guest_run(const struct guest_image *img, const struct guest_run *run)
         .label = run->label, .cr0_owned = run->cr0_owned, .cr4_owned = run->cr4_owned,
         .cr0_shadow = cr0, .cr4_shadow = cr4, .wp_left = run->wp_threshold,
         .result = run->result, .status = -1, .ram = ram,
+        // The fixed-bit rule (hv/vmx.c) folded with cr0_normalize() for set_cr0().
+        .cr0_keep = CR0_DEFINED & caps.raw.cr0_fixed1,
+        .cr0_force = (CR0_ET | caps.raw.cr0_fixed0) & caps.raw.cr0_fixed1,
     };
     vmcs_load(vmcs_region);
     // A fresh VPID per run: no stale guest translations from the last run.
