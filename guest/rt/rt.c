@@ -74,7 +74,7 @@ void guest_trap(uint64_t vector, uint64_t error, uint64_t *rip)
         return;
     }
     char msg[128], *s = msg;
-    s = append(s, "guest: unexpected exception, vector ");
+    s = append(s, "unexpected exception, vector ");
     s = append_u64(s, vector, 10);
     s = append(s, ", error code 0x");
     s = append_u64(s, error, 16);
