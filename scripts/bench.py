@@ -87,7 +87,7 @@ def main():
     plot(rows, png_path)
     print(f"bench: wrote {csv_path} and {png_path}")
 
-    # The targets (README.md, "Targets"). A missed target is a finding, not a
+    # The targets (README.md, "Benchmark"). A missed target is a finding, not a
     # failed run: it is reported, and the exit status stays 0.
     by = {(r["policy"], r["toggles"]): r for r in rows}
     met = missed = 0
