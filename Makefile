@@ -84,14 +84,21 @@ debug: deps-run all
 	    --cmdline '$(CMDLINE)' $(B)/vmxlab.iso
 
 # Host unit tests (cmocka): the pure C parts, compiled for the host as they are.
+# UNIT_SRCS go into every test; UNIT_EXTRA names what one test needs besides.
 UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
-              test_controls test_cr test_ept
+              test_controls test_cr test_ept test_result
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c \
               hv/controls.c hv/cr.c hv/ept.c
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -DHOST_TEST -fsanitize=address,undefined
+UNIT_EXTRA :=
+# result.c calls exit.c's exit_reason_name(), and exit.c refers to kernel-only
+# functions that tests/unit/test_result.c stubs: so the two link into it alone.
+$(B)/unit/test_result: UNIT_EXTRA := hv/result.c hv/exit.c
+$(B)/unit/test_result: hv/result.c hv/exit.c
+$(B)/unit/test_cmdline: boot/config.c # test_cmdline.c includes it
 $(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(wildcard */*.h) $(B)/font.psf
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -DFONT_PSF='"$(B)/font.psf"' -o $@ $< $(UNIT_SRCS) -lcmocka
+	$(CC) $(UNIT_CFLAGS) -DFONT_PSF='"$(B)/font.psf"' -o $@ $< $(UNIT_SRCS) $(UNIT_EXTRA) -lcmocka
 
 unit: deps-test $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	@set -e; for t in $(UNIT_TESTS); do $(B)/unit/$$t; done

@@ -69,3 +69,15 @@ int cr4_owned_check(uint64_t owned, uint64_t fixed0, uint64_t fixed1, unsigned *
 {
     return owned_check(owned, fixed1, fixed0, fixed1, bit, why);
 }
+
+const char *cr4_bit_name(unsigned bit)
+{
+    static const char *const names[32] = {
+        [0] = "VME", [1] = "PVI", [2] = "TSD", [3] = "DE", [4] = "PSE", [5] = "PAE",
+        [6] = "MCE", [7] = "PGE", [8] = "PCE", [9] = "OSFXSR", [10] = "OSXMMEXCPT",
+        [11] = "UMIP", [12] = "LA57", [13] = "VMXE", [14] = "SMXE", [16] = "FSGSBASE",
+        [17] = "PCIDE", [18] = "OSXSAVE", [19] = "KL", [20] = "SMEP", [21] = "SMAP",
+        [22] = "PKE", [23] = "CET", [24] = "PKS",
+    };
+    return bit < 32 && names[bit] ? names[bit] : "reserved";
+}

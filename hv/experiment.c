@@ -104,8 +104,8 @@ static void toggle_run(const struct policy_run *p)
     kprintf("vmxlab-result %s\n", json);
     fmt_ratio(tpt, sizeof(tpt), r.ticks, r.toggles);
     kprintf("  %-12s toggles %-9lu exits %-9lu CR exits %-9lu ticks/toggle %-9s "
-            "WP %s-owned at the end\n", p->name, r.toggles, r.window.total, cr_exits, tpt,
-            (vcpu.cr0_owned & CR0_WP) ? "guest" : "host");
+            "WP %s-owned when the loop ended\n", p->name, r.toggles, r.window.total, cr_exits,
+            tpt, (r.cr0_guest_owned & CR0_WP) ? "guest" : "host");
     if (!p->cr0_owned && !p->wp_threshold) {
         costs.intercept_ticks = r.ticks;
         costs.have_intercept = true;
@@ -167,8 +167,8 @@ static void check_ownership_keys(void)
     }
     if (cfg.cr4_owned != CFG_NOT_GIVEN &&
         cr4_owned_check(cfg.cr4_owned, caps.raw.cr4_fixed0, caps.raw.cr4_fixed1, &bit, &why)) {
-        kprintf("vmxlab: bad command line: cr4_owned=0x%lx: CR4 bit %u cannot be "
-                "guest-owned: %s\n", cfg.cr4_owned, bit, why);
+        kprintf("vmxlab: bad command line: cr4_owned=0x%lx: CR4 bit %u (%s) cannot be "
+                "guest-owned: %s\n", cfg.cr4_owned, bit, cr4_bit_name(bit), why);
         end_run(VERDICT_FAIL);
     }
 }
@@ -224,8 +224,9 @@ void experiments_run(void)
 
     struct policy_run runs[3];
     unsigned n = policies(runs);
-    kprintf("CR0.WP toggle runs (%lu toggles each; under Bochs 1 tick = 1 instruction):\n",
-            cfg.toggles);
+    if (config_test_selected("wp-toggle"))
+        kprintf("CR0.WP toggle runs (%lu toggles each; under Bochs 1 tick = 1 instruction):\n",
+                cfg.toggles);
     for (unsigned i = 0; i < n; i++) {
         if (config_test_selected("wp-toggle"))
             toggle_run(&runs[i]);

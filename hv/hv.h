@@ -215,6 +215,7 @@ int cr0_owned_check(uint64_t owned, uint64_t fixed0, uint64_t fixed1, unsigned *
 int cr4_owned_check(uint64_t owned, uint64_t fixed0, uint64_t fixed1, unsigned *bit,
                     const char **why);
 const char *cr0_bit_name(unsigned bit);
+const char *cr4_bit_name(unsigned bit);
 
 // ept.c: 4-level EPT with 2 MiB (or 4 KiB) pages, SDM 3C 29.3
 struct ept {

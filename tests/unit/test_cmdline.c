@@ -32,8 +32,10 @@ static const struct cfg_key keys[] = {
 
 static char strbuf[512];
 static char err[256];
+static struct config defaults; // cfg as config.c initialises it, saved by main()
 
-// Values no successful parse of these tests writes, to see what was touched.
+// Values no successful parse of these tests writes, to see what was touched;
+// cfg goes back to the kernel's defaults.
 static int reset(void **state)
 {
     (void)state;
@@ -42,7 +44,7 @@ static int reset(void **state)
     name = other = "unset";
     memset(strbuf, 0, sizeof(strbuf));
     strcpy(err, "no error");
-    cfg = (struct config){ .tests = "", .end = END_POWEROFF };
+    cfg = defaults;
     return 0;
 }
 
@@ -234,13 +236,28 @@ static int parse_config(const char *line)
                          sizeof(err));
 }
 
+#define CONFIG_KEYS "tests, end, policy, toggles, threshold, cr0_owned, cr4_owned"
+
+// The line must be refused with exactly this message, and leave cfg as it was.
+static void config_refused(const char *line, const char *message)
+{
+    assert_int_equal(parse_config(line), -1);
+    assert_string_equal(err, message);
+    assert_memory_equal(&cfg, &defaults, sizeof(cfg));
+}
+
 static void test_config_defaults(void **state)
 {
     (void)state;
-    assert_int_equal(config_nkeys, 2);
+    assert_int_equal(config_nkeys, 7);
     assert_int_equal(parse_config(""), 0);
     assert_string_equal(cfg.tests, "");
     assert_int_equal(cfg.end, END_POWEROFF);
+    assert_int_equal(cfg.policy, POLICY_ALL);
+    assert_int_equal(cfg.toggles, 10000);
+    assert_int_equal(cfg.threshold, 1000);
+    assert_true(cfg.cr0_owned == CFG_NOT_GIVEN);
+    assert_true(cfg.cr4_owned == CFG_NOT_GIVEN);
     assert_true(config_test_selected("vmxon"));
     assert_true(config_test_selected("anything"));
 }
@@ -256,7 +273,100 @@ static void test_config_keys(void **state)
     assert_int_equal(parse_config("end=reboot"), -1);
     assert_string_equal(err, "bad value 'reboot' for end: expected one of poweroff, halt");
     assert_int_equal(parse_config("test=vmxon"), -1);
-    assert_string_equal(err, "unknown key 'test' (known keys: tests, end)");
+    assert_string_equal(err, "unknown key 'test' (known keys: " CONFIG_KEYS ")");
+    // Every key in one line, as `make bench` and the boot tests write them.
+    reset(NULL);
+    assert_int_equal(parse_config("tests=wp-toggle end=halt policy=custom toggles=7 "
+                                  "threshold=3 cr0_owned=0x10008 cr4_owned=0"), 0);
+    assert_string_equal(cfg.tests, "wp-toggle");
+    assert_int_equal(cfg.end, END_HALT);
+    assert_int_equal(cfg.policy, POLICY_CUSTOM);
+    assert_int_equal(cfg.toggles, 7);
+    assert_int_equal(cfg.threshold, 3);
+    assert_int_equal(cfg.cr0_owned, 0x10008);
+    assert_int_equal(cfg.cr4_owned, 0);
+}
+
+// policy= stores the index of its name, which is the enum policy value.
+static void test_config_policy(void **state)
+{
+    (void)state;
+    static const struct { const char *line; unsigned want; } cases[] = {
+        { "policy=all", POLICY_ALL },
+        { "policy=intercept", POLICY_INTERCEPT },
+        { "policy=passthrough", POLICY_PASSTHROUGH },
+        { "policy=adaptive", POLICY_ADAPTIVE },
+        { "policy=custom", POLICY_CUSTOM },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        reset(NULL);
+        assert_int_equal(parse_config(cases[i].line), 0);
+        assert_int_equal(cfg.policy, cases[i].want);
+        assert_string_equal(policy_names[cfg.policy], cases[i].line + strlen("policy="));
+    }
+    reset(NULL);
+    config_refused("policy=bogus", "bad value 'bogus' for policy: expected one of all, "
+                   "intercept, passthrough, adaptive, custom");
+    config_refused("policy=Intercept", "bad value 'Intercept' for policy: expected one of "
+                   "all, intercept, passthrough, adaptive, custom");
+}
+
+static void test_config_toggles_and_threshold(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_config("toggles=1 threshold=1"), 0); // both bounds inclusive
+    assert_int_equal(cfg.toggles, 1);
+    assert_int_equal(cfg.threshold, 1);
+    reset(NULL);
+    assert_int_equal(parse_config("toggles=100000000 threshold=100000000"), 0);
+    assert_int_equal(cfg.toggles, 100000000);
+    assert_int_equal(cfg.threshold, 100000000);
+    reset(NULL);
+    assert_int_equal(parse_config("toggles=0x7 threshold=300"), 0);
+    assert_int_equal(cfg.toggles, 7);
+    assert_int_equal(cfg.threshold, 300);
+    reset(NULL);
+    config_refused("toggles=0", "bad value '0' for toggles: expected a number from 1 to "
+                   "100000000");
+    config_refused("toggles=abc", "bad value 'abc' for toggles: expected a number from 1 to "
+                   "100000000");
+    config_refused("toggles=100000001", "bad value '100000001' for toggles: expected a "
+                   "number from 1 to 100000000");
+    config_refused("threshold=0", "bad value '0' for threshold: expected a number from 1 to "
+                   "100000000");
+    config_refused("threshold=100000001", "bad value '100000001' for threshold: expected a "
+                   "number from 1 to 100000000");
+    config_refused("threshold=abc", "bad value 'abc' for threshold: expected a number from "
+                   "1 to 100000000");
+}
+
+// The masks are 32 bits wide; whether a bit may be guest-owned is the kernel's
+// check against the CPU (experiment.c), not the parser's.
+static void test_config_owned_masks(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_config("cr0_owned=0x10008"), 0); // WP and TS
+    assert_int_equal(cfg.cr0_owned, 0x10008);
+    assert_true(cfg.cr4_owned == CFG_NOT_GIVEN);
+    reset(NULL);
+    assert_int_equal(parse_config("cr0_owned=0 cr4_owned=0xffffffff"), 0);
+    assert_int_equal(cfg.cr0_owned, 0); // given as 0: not the same as not given
+    assert_int_equal(cfg.cr4_owned, 0xffffffff);
+    reset(NULL);
+    assert_int_equal(parse_config("cr0_owned=65544 cr4_owned=0x2000"), 0);
+    assert_int_equal(cfg.cr0_owned, 0x10008);
+    assert_int_equal(cfg.cr4_owned, 0x2000);
+    reset(NULL);
+    config_refused("cr0_owned=0x100000000", "bad value '0x100000000' for cr0_owned: "
+                   "expected a number from 0 to 4294967295");
+    config_refused("cr0_owned=4294967296", "bad value '4294967296' for cr0_owned: "
+                   "expected a number from 0 to 4294967295");
+    config_refused("cr0_owned=0xffffffffffffffff", "bad value '0xffffffffffffffff' for "
+                   "cr0_owned: expected a number from 0 to 4294967295");
+    config_refused("cr4_owned=0x100000000", "bad value '0x100000000' for cr4_owned: "
+                   "expected a number from 0 to 4294967295");
+    config_refused("cr0_owned=WP", "bad value 'WP' for cr0_owned: expected a number from "
+                   "0 to 4294967295");
 }
 
 static void test_config_selection(void **state)
@@ -287,7 +397,9 @@ int main(void)
         T(test_stops_at_first_error), T(test_string_space),
         T(test_long_token),        T(test_small_err_buffer),
         T(test_config_defaults),   T(test_config_keys),
-        T(test_config_selection),
+        T(test_config_policy),     T(test_config_toggles_and_threshold),
+        T(test_config_owned_masks), T(test_config_selection),
     };
+    defaults = cfg; // before any test changes it
     return cmocka_run_group_tests_name("cmdline", tests, NULL, NULL);
 }

@@ -214,9 +214,20 @@ static void valid_in_long_mode_agrees_with_cr0_check(void **state)
     }
 }
 
+static void cr4_bit_names(void **state)
+{
+    (void)state;
+    assert_string_equal(cr4_bit_name(5), "PAE");
+    assert_string_equal(cr4_bit_name(9), "OSFXSR");
+    assert_string_equal(cr4_bit_name(13), "VMXE");
+    assert_string_equal(cr4_bit_name(15), "reserved");
+    assert_string_equal(cr4_bit_name(40), "reserved");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cr4_bit_names),
         cmocka_unit_test(valid_in_long_mode_agrees_with_cr0_check),
         cmocka_unit_test(cr0_valid_values),
         cmocka_unit_test(cr0_invalid_values),
