@@ -108,3 +108,17 @@ def test_bad_command_line_bochs(boot):
     r = boot("bochs", cmdline="nosuchkey=1")
     assert "unknown key 'nosuchkey'" in r.serial
     assert (r.verdict, r.status) == ("FAIL", 1)
+
+
+@pytest.mark.parametrize("args,status,verdict", [
+    (["--engine", "qemu-tcg"], 4, "UNSUPPORTED"),
+    (["--engine", "qemu-tcg", "--cmdline", "nosuchkey=1"], 1, "FAIL"),
+])
+def test_runner_exit_status(args, status, verdict):
+    """The runner as a user calls it: its exit status is the verdict's number."""
+    import subprocess, sys
+    from conftest import ROOT, ISO
+    p = subprocess.run([sys.executable, f"{ROOT}/scripts/run.py", *args, ISO],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == status, p.stdout
+    assert p.stdout.splitlines()[-1].startswith(f"run.py: verdict {verdict} (exit status {status};")
