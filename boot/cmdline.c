@@ -7,17 +7,8 @@
 
 #define TOKEN_MAX 256 // longest token plus its NUL; a long tests= list fits
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
-// Adds to a message fail() began: for the lists of valid names.
+// Adds to a message errorf() began: for the lists of valid names.
 __attribute__((format(printf, 3, 4)))
 static void append(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -80,7 +71,7 @@ static int set_value(const struct cfg_key *k, const char *val, char *strbuf,
     case CFG_UINT: {
         uint64_t v;
         if (!parse_uint(val, &v) || v < k->min || v > k->max)
-            return fail(err, errlen, "bad value '%s' for %s: expected a number from "
+            return errorf(err, errlen, "bad value '%s' for %s: expected a number from "
                         "%lu to %lu", val, k->name, k->min, k->max);
         *(uint64_t *)k->dst = v;
         return 0;
@@ -92,14 +83,14 @@ static int set_value(const struct cfg_key *k, const char *val, char *strbuf,
                 return 0;
             }
         }
-        fail(err, errlen, "bad value '%s' for %s: expected one of ", val, k->name);
+        errorf(err, errlen, "bad value '%s' for %s: expected one of ", val, k->name);
         for (unsigned i = 0; k->choices[i]; i++)
             append(err, errlen, "%s%s", i ? ", " : "", k->choices[i]);
         return -1;
     case CFG_STR: {
         size_t n = strlen(val) + 1;
         if (n > strbuf_size - *used)
-            return fail(err, errlen, "no room to keep the value of %s: the %zu bytes "
+            return errorf(err, errlen, "no room to keep the value of %s: the %zu bytes "
                         "of string space are used up", k->name, strbuf_size);
         char *copy = strbuf + *used;
         memcpy(copy, val, n);
@@ -108,7 +99,7 @@ static int set_value(const struct cfg_key *k, const char *val, char *strbuf,
         return 0;
     }
     }
-    return fail(err, errlen, "key %s has an unknown type %d", k->name, (int)k->type);
+    return errorf(err, errlen, "key %s has an unknown type %d", k->name, (int)k->type);
 }
 
 int cmdline_parse(const char *line, const struct cfg_key *keys, size_t nkeys,
@@ -117,7 +108,7 @@ int cmdline_parse(const char *line, const struct cfg_key *keys, size_t nkeys,
     uint64_t seen = 0; // bit i: keys[i] was given, so a second time is an error
     size_t used = 0;
     if (nkeys > 64)
-        return fail(err, errlen, "%zu keys, more than the 64 cmdline_parse tracks", nkeys);
+        return errorf(err, errlen, "%zu keys, more than the 64 cmdline_parse tracks", nkeys);
 
     for (bool first = true;; first = false) {
         while (is_space(*line))
@@ -134,7 +125,7 @@ int cmdline_parse(const char *line, const struct cfg_key *keys, size_t nkeys,
         line += len;
         if (keep < len) {
             tok[32] = '\0'; // the start is enough to find it, and keeps err short
-            return fail(err, errlen, "'%s...' is longer than %d characters", tok,
+            return errorf(err, errlen, "'%s...' is longer than %d characters", tok,
                         TOKEN_MAX - 1);
         }
 
@@ -142,23 +133,23 @@ int cmdline_parse(const char *line, const struct cfg_key *keys, size_t nkeys,
         if (first && !eq && find(tok, '/'))
             continue; // the kernel's own path, which GRUB or QEMU may pass first
         if (!eq)
-            return fail(err, errlen, "'%s' is not key=value", tok);
+            return errorf(err, errlen, "'%s' is not key=value", tok);
         if (!eq[1])
-            return fail(err, errlen, "'%s' has an empty value", tok);
+            return errorf(err, errlen, "'%s' has an empty value", tok);
         *eq = '\0'; // tok is now the key alone
 
         size_t i = 0;
         while (i < nkeys && strcmp(tok, keys[i].name) != 0)
             i++;
         if (i == nkeys) {
-            fail(err, errlen, "unknown key '%s' (known keys: ", tok);
+            errorf(err, errlen, "unknown key '%s' (known keys: ", tok);
             for (size_t j = 0; j < nkeys; j++)
                 append(err, errlen, "%s%s", j ? ", " : "", keys[j].name);
             append(err, errlen, ")");
             return -1;
         }
         if (seen & BIT(i))
-            return fail(err, errlen, "key '%s' given twice", tok);
+            return errorf(err, errlen, "key '%s' given twice", tok);
         seen |= BIT(i);
         if (set_value(&keys[i], eq + 1, strbuf, strbuf_size, &used, err, errlen))
             return -1;

@@ -22,15 +22,6 @@ struct RAW fb_rgb {
     uint8_t red_pos, red_size, green_pos, green_size, blue_pos, blue_size;
 };
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static void mb_clear(struct mb_info *out)
 {
@@ -44,10 +35,10 @@ static int fb_parse(const struct fb_fields *f, const struct fb_rgb *rgb,
                     const char *who, struct mb_info *out, char *err, size_t errlen)
 {
     if (!f->bpp || !f->width || !f->height)
-        return fail(err, errlen, "%s: framebuffer is %ux%u at %u bpp: none may be 0",
+        return errorf(err, errlen, "%s: framebuffer is %ux%u at %u bpp: none may be 0",
                     who, f->width, f->height, f->bpp);
     if (f->pitch < (uint64_t)f->width * f->bpp / 8)
-        return fail(err, errlen, "%s: framebuffer pitch %u is less than width %u * "
+        return errorf(err, errlen, "%s: framebuffer pitch %u is less than width %u * "
                     "bpp %u / 8", who, f->pitch, f->width, f->bpp);
     out->has_fb = true;
     out->fb = (struct fb_info){
@@ -110,13 +101,13 @@ static int mb2_mmap(const struct mb2_tag_mmap *t, size_t off, struct mb_info *ou
 {
     uint32_t esize = t->entry_size, bytes = t->tag.size - sizeof(*t);
     if (esize < sizeof(struct mb2_mmap_entry) || esize % 8)
-        return fail(err, errlen, "multiboot2: memory map at offset 0x%zx has "
+        return errorf(err, errlen, "multiboot2: memory map at offset 0x%zx has "
                     "entry_size %u, not a multiple of 8 that is at least 24", off, esize);
     if (bytes % esize)
-        return fail(err, errlen, "multiboot2: memory map at offset 0x%zx has %u bytes "
+        return errorf(err, errlen, "multiboot2: memory map at offset 0x%zx has %u bytes "
                     "of entries, not a whole number of %u-byte entries", off, bytes, esize);
     if (bytes / esize > MB_MAX_MMAP - out->mmap_count)
-        return fail(err, errlen, "multiboot2: memory map has %u entries, more than "
+        return errorf(err, errlen, "multiboot2: memory map has %u entries, more than "
                     "MB_MAX_MMAP (%d)", out->mmap_count + bytes / esize, MB_MAX_MMAP);
     const uint8_t *first = (const uint8_t *)t + sizeof(*t);
     for (uint32_t at = 0; at < bytes; at += esize) {
@@ -135,11 +126,11 @@ static int mb2_tag(const struct mb2_tag *t, size_t off, struct mb_info *out,
     const char *name = mb2_kinds[t->type].name;
     uint32_t min = mb2_kinds[t->type].min, str = mb2_kinds[t->type].str;
     if (t->size < min)
-        return fail(err, errlen, "multiboot2: %s tag (type %u) at offset 0x%zx has "
+        return errorf(err, errlen, "multiboot2: %s tag (type %u) at offset 0x%zx has "
                     "size %u, less than its %u fixed bytes", name, t->type, off, t->size, min);
     const char *s = (const char *)t + str;
     if (str && strnlen(s, t->size - str) == t->size - str)
-        return fail(err, errlen, "multiboot2: %s tag (type %u) at offset 0x%zx: string "
+        return errorf(err, errlen, "multiboot2: %s tag (type %u) at offset 0x%zx: string "
                     "is not NUL-terminated inside the tag", name, t->type, off);
 
     switch (t->type) {
@@ -152,7 +143,7 @@ static int mb2_tag(const struct mb2_tag *t, size_t off, struct mb_info *out,
     case MB2_MODULE: {
         const struct mb2_tag_module *m = (const void *)t;
         if (out->mod_count == MB_MAX_MODS)
-            return fail(err, errlen, "multiboot2: module tag at offset 0x%zx is one "
+            return errorf(err, errlen, "multiboot2: module tag at offset 0x%zx is one "
                         "more than MB_MAX_MODS (%d)", off, MB_MAX_MODS);
         out->mods[out->mod_count++] = (struct mb_module){ m->start, m->end, s };
         break;
@@ -163,7 +154,7 @@ static int mb2_tag(const struct mb2_tag *t, size_t off, struct mb_info *out,
         const struct mb2_tag_fb *f = (const void *)t;
         bool rgb = f->f.type == FB_RGB;
         if (rgb && t->size < sizeof(*f))
-            return fail(err, errlen, "multiboot2: RGB framebuffer tag at offset 0x%zx "
+            return errorf(err, errlen, "multiboot2: RGB framebuffer tag at offset 0x%zx "
                         "has size %u, too short for its colour fields (%zu)",
                         off, t->size, sizeof(*f));
         return fb_parse(&f->f, rgb ? &f->rgb : NULL, "multiboot2", out, err, errlen);
@@ -193,25 +184,25 @@ int mb2_parse(const void *info, size_t avail, struct mb_info *out, char *err, si
     const struct mb2_header *h = info;
     mb_clear(out);
     if (avail < sizeof(*h))
-        return fail(err, errlen, "multiboot2: only %zu bytes available, less than "
+        return errorf(err, errlen, "multiboot2: only %zu bytes available, less than "
                     "the 8-byte header", avail);
     size_t total = h->total_size, off = sizeof(*h);
     if (total < 16)
-        return fail(err, errlen, "multiboot2: total_size %zu is less than 16 (header "
+        return errorf(err, errlen, "multiboot2: total_size %zu is less than 16 (header "
                     "and end tag)", total);
     if (total > avail)
-        return fail(err, errlen, "multiboot2: total_size %zu is more than the %zu "
+        return errorf(err, errlen, "multiboot2: total_size %zu is more than the %zu "
                     "bytes available", total, avail);
     for (;;) {
         if (off + sizeof(struct mb2_tag) > total)
-            return fail(err, errlen, "multiboot2: no end tag (type 0) within "
+            return errorf(err, errlen, "multiboot2: no end tag (type 0) within "
                         "total_size %zu", total);
         const struct mb2_tag *t = (const void *)((const uint8_t *)info + off);
         if (t->size < sizeof(*t))
-            return fail(err, errlen, "multiboot2: tag type %u at offset 0x%zx has "
+            return errorf(err, errlen, "multiboot2: tag type %u at offset 0x%zx has "
                         "size %u, less than its 8-byte header", t->type, off, t->size);
         if (t->size > total - off)
-            return fail(err, errlen, "multiboot2: tag type %u at offset 0x%zx runs past "
+            return errorf(err, errlen, "multiboot2: tag type %u at offset 0x%zx runs past "
                         "the end (size %u, %zu bytes left)", t->type, off, t->size,
                         total - off);
         if (t->type == MB2_END)
@@ -260,13 +251,13 @@ static int mb1_mmap(const struct mb1_info *mi, struct mb_info *out, char *err, s
         const struct mb1_mmap_entry *e = (const void *)(first + off);
         size_t left = mi->mmap_length - off;
         if (left < sizeof(e->size) || e->size + 4ull > left)
-            return fail(err, errlen, "multiboot: memory map entry at offset 0x%zx runs "
+            return errorf(err, errlen, "multiboot: memory map entry at offset 0x%zx runs "
                         "past mmap_length %u", off, mi->mmap_length);
         if (e->size < sizeof(*e) - 4)
-            return fail(err, errlen, "multiboot: memory map entry at offset 0x%zx has "
+            return errorf(err, errlen, "multiboot: memory map entry at offset 0x%zx has "
                         "size %u, less than 20", off, e->size);
         if (out->mmap_count == MB_MAX_MMAP)
-            return fail(err, errlen, "multiboot: memory map has more than MB_MAX_MMAP "
+            return errorf(err, errlen, "multiboot: memory map has more than MB_MAX_MMAP "
                         "(%d) entries", MB_MAX_MMAP);
         out->mmap[out->mmap_count++] = (struct mem_region){ e->base, e->len, e->type };
         off += e->size + 4;
@@ -285,7 +276,7 @@ int mb1_parse(const void *info, struct mb_info *out, char *err, size_t errlen)
     if (mi->flags & MB1_MODS) {
         const struct mb1_module *m = (const void *)(uintptr_t)mi->mods_addr;
         if (mi->mods_count > MB_MAX_MODS)
-            return fail(err, errlen, "multiboot: %u modules, more than MB_MAX_MODS (%d)",
+            return errorf(err, errlen, "multiboot: %u modules, more than MB_MAX_MODS (%d)",
                         mi->mods_count, MB_MAX_MODS);
         for (unsigned i = 0; i < mi->mods_count; i++)
             out->mods[i] = (struct mb_module){ m[i].start, m[i].end, mb1_str(m[i].cmdline) };

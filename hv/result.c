@@ -21,26 +21,38 @@ void fmt_ratio(char *buf, size_t size, uint64_t num, uint64_t den)
     snprintf(buf, size, "%lu.%02lu", whole, hundredths);
 }
 
+// snprintf at the end of what buf already holds (n characters wanted so far),
+// so that a short buffer still yields the full wanted length, as snprintf does.
+__attribute__((format(printf, 4, 5)))
+static int append(char *buf, size_t size, int n, const char *fmt, ...)
+{
+    size_t used = (size_t)n < size ? (size_t)n : size;
+    va_list ap;
+    va_start(ap, fmt);
+    n += vsnprintf(buf + used, size - used, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
 int result_json(const struct run_result *r, char *buf, size_t size)
 {
     char tpt[32];
     fmt_ratio(tpt, sizeof(tpt), r->ticks, r->toggles);
-    int n = snprintf(buf, size, "{\"policy\":\"%s\",\"toggles\":%lu,\"exits\":%lu,"
-                     "\"exits_by_reason\":{", r->policy, r->toggles, r->window.total);
+    int n = append(buf, size, 0, "{\"policy\":\"%s\",\"toggles\":%lu,\"exits\":%lu,"
+                   "\"exits_by_reason\":{", r->policy, r->toggles, r->window.total);
     const char *sep = "";
     for (uint32_t i = 0; i < EXIT_REASON_MAX; i++) {
         if (!r->window.by_reason[i])
             continue;
-        n += snprintf(buf + (n < (int)size ? n : (int)size), n < (int)size ? size - n : 0,
-                      "%s\"%s\":%lu", sep, exit_reason_name(i), r->window.by_reason[i]);
+        n = append(buf, size, n, "%s\"%s\":%lu", sep, exit_reason_name(i),
+                   r->window.by_reason[i]);
         sep = ",";
     }
-    n += snprintf(buf + (n < (int)size ? n : (int)size), n < (int)size ? size - n : 0,
+    return append(buf, size, n,
                   "},\"cr_exits\":%lu,\"cr_detail\":{\"mov_to_cr0\":%lu,\"clts\":%lu,"
                   "\"lmsw\":%lu,\"mov_to_cr4\":%lu},\"ticks\":%lu,\"ticks_per_toggle\":%s,"
                   "\"cr0_guest_owned\":%lu}",
                   r->window.by_reason[EXIT_REASON_CR_ACCESS], r->window.cr_mov_to_cr0,
                   r->window.cr_clts, r->window.cr_lmsw, r->window.cr_mov_to_cr4, r->ticks,
                   tpt, r->cr0_guest_owned);
-    return n;
 }

@@ -34,6 +34,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+// snprintf into an error buffer, then return -1: the parsers' one failure path.
+int errorf(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 // Provided by whoever links lib/printf.c with kprintf: the kernel's console.
 void console_write(const char *s, size_t n);

@@ -126,6 +126,15 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
     return n;
 }
 
+int errorf(char *err, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, size, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 void kprintf(const char *fmt, ...)
 {
     char buf[512];
