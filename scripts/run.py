@@ -78,6 +78,29 @@ def pick_engine(engine):
     return engine
 
 
+def bochs_cpu_models():
+    """The CPU models this Bochs build knows (`bochs --help cpu`)."""
+    p = subprocess.run(["bochs", "--help", "cpu"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL)
+    text = p.stdout + p.stderr
+    if "Supported CPU models:" not in text:
+        return []
+    models = []
+    for line in text.split("Supported CPU models:", 1)[1].strip().splitlines():
+        if not re.fullmatch(r"[a-z0-9_]+", line.strip()):
+            break
+        models.append(line.strip())
+    return models
+
+
+def check_cpu(engine, cpu):
+    if engine != "bochs" or not cpu:
+        return
+    models = bochs_cpu_models()
+    if models and cpu not in models:
+        sys.exit(f"run.py: Bochs has no CPU model '{cpu}'. Models: {', '.join(models)}")
+
+
 def grub_cfg(cmdline):
     """scripts/grub.cfg with the default entry's command line replaced."""
     if "'" in cmdline or "\n" in cmdline:
@@ -156,6 +179,7 @@ def run(iso, engine="auto", cpu="", cmdline="", timeout=None, echo=False, screen
     screendump (QEMU engines) saves the screen as a PPM file once the verdict is in:
     pass end=halt in cmdline so that the machine is still there to be looked at."""
     engine = pick_engine(engine)
+    check_cpu(engine, cpu)
     iso = os.path.abspath(iso)
     timeout = timeout or DEFAULT_TIMEOUT[engine]
     with tempfile.TemporaryDirectory(prefix="vmxlab-run-") as workdir:
@@ -211,6 +235,7 @@ def run(iso, engine="auto", cpu="", cmdline="", timeout=None, echo=False, screen
 
 def debug(iso, engine, cpu, cmdline):
     engine = pick_engine(engine)
+    check_cpu(engine, cpu)
     iso = os.path.abspath(iso)
     workdir = tempfile.mkdtemp(prefix="vmxlab-debug-")
     run_iso = make_iso(iso, cmdline, workdir)
@@ -239,6 +264,7 @@ def main():
     if args.debug:
         return debug(args.iso, args.engine, args.cpu, args.cmdline)
     engine = pick_engine(args.engine)
+    check_cpu(engine, args.cpu)
     what = f"{engine}" + (f", cpu {args.cpu or DEFAULT_CPU}" if engine == "bochs" else "")
     print(f"run.py: booting {args.iso} in {what}; command line '{args.cmdline}'", flush=True)
     r = run(args.iso, engine, args.cpu, args.cmdline, args.timeout, echo=True)

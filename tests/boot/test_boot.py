@@ -122,3 +122,10 @@ def test_runner_exit_status(args, status, verdict):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == status, p.stdout
     assert p.stdout.splitlines()[-1].startswith(f"run.py: verdict {verdict} (exit status {status};")
+
+
+def test_bochs_amd_model_has_no_vmx(boot):
+    r = boot("bochs", cpu="ryzen")
+    assert "CPUID.1:ECX.VMX            no" in r.serial
+    assert "vmxlab: UNSUPPORTED: this CPU does not offer Intel VMX" in r.serial
+    assert (r.verdict, r.status) == ("UNSUPPORTED", 4), r.serial

@@ -32,3 +32,12 @@ def test_auto_engine_does_not_trust_dev_kvm(monkeypatch):
     monkeypatch.setattr(runner, "host_has_nested_vmx", lambda: True)
     assert runner.pick_engine("auto") == "qemu-kvm"
     assert runner.pick_engine("qemu-uefi") == "qemu-uefi"
+
+
+def test_unknown_bochs_model_is_refused_by_name():
+    import pytest
+    assert "corei7_skylake_x" in runner.bochs_cpu_models()
+    with pytest.raises(SystemExit) as e:
+        runner.check_cpu("bochs", "nosuchcpu")
+    assert "no CPU model 'nosuchcpu'" in str(e.value)
+    runner.check_cpu("bochs", "corei7_icelake_u")  # known: no exit
