@@ -30,7 +30,7 @@ OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) 
 # Test guests: each guest/NAME.c is linked with the guest runtime into its own
 # ELF at GUEST_LOAD_GPA (guest/guest.ld). toggle.o is in both: the host runs
 # toggle_wp_loop natively as the baseline.
-GUESTS     := wp_toggle vmcall_loop semantics
+GUESTS     := wp_toggle vmcall_loop semantics misbehave
 GUEST_RT   := $(B)/guest/rt/start.o $(B)/guest/rt/rt.o $(B)/guest/toggle.o
 GUEST_ELFS := $(patsubst %,$(B)/guest/%.elf,$(GUESTS))
 .SECONDARY: $(GUEST_RT) $(GUEST_ELFS:.elf=.o) # keep them: make would delete them as intermediates

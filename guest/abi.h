@@ -26,6 +26,16 @@
 #define GP_TS_SEMANTICS (1u << 1) // #NM from SSE iff CR0.TS; CLTS clears it
 #define GP_CR0_READBACK (1u << 2) // CR0 reads back what MOV, CLTS, LMSW wrote
 
+// What the misbehave guest does (guest_params.flags): each breaks the rules in
+// one way, and the hypervisor must stop the run cleanly, saying why.
+#define BAD_HLT 1          // HLT: an exit no handler takes
+#define BAD_IO 2           // OUT to port 0x80: unconditional I/O exiting
+#define BAD_WRMSR 3        // WRMSR to IA32_APIC_BASE: every MSR access exits
+#define BAD_EPT 4          // a read at GPA 8 MiB, outside guest RAM: EPT violation
+#define BAD_TRIPLE_FAULT 5 // an exception with an empty IDT
+#define BAD_HYPERCALL 6    // VMCALL with an unknown number
+#define BAD_POINTER 7      // HC_PUTS with a pointer outside guest RAM
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 

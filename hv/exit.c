@@ -87,6 +87,20 @@ const char *exit_reason_name(uint32_t reason)
     return reason < EXIT_REASON_MAX && exits[reason].name ? exits[reason].name : "UNKNOWN";
 }
 
+// Every way a run ends early comes here: the run's status becomes -1 and the
+// reason is kept. Normally that is a FAIL; the bad-guest test expects it
+// (vcpu.expect_stop) and judges the reason itself.
+static int stop_run(uint32_t reason, const char *what)
+{
+    vcpu.status = -1;
+    vcpu.stop_reason = reason;
+    if (vcpu.expect_stop)
+        kprintf("vmxlab: %s: run stopped: %s\n", vcpu.label, what);
+    else
+        report(false, "%s: %s", vcpu.label, what);
+    return STOP;
+}
+
 // An exit vmxlab does not expect from its guests: a misbehaving guest, or a bug.
 static int exit_unexpected(uint32_t reason)
 {
@@ -99,10 +113,7 @@ static int exit_unexpected(uint32_t reason)
     if (reason == EXIT_REASON_PREEMPTION_TIMER)
         kprintf("vmxlab: the guest ran for too long without a VM exit (watchdog)\n");
     vmcs_dump();
-    report(false, "%s: guest run ended by an unexpected %s exit", vcpu.label,
-           exit_reason_name(reason));
-    vcpu.status = -1;
-    return STOP;
+    return stop_run(reason, "guest run ended by an unexpected VM exit, nothing skipped");
 }
 
 // A failed VM entry after VMLAUNCH/VMRESUME succeeded as instructions
@@ -120,9 +131,7 @@ static int entry_failed(uint32_t reason)
             q < ARRAY_SIZE(quals) && quals[q] ? quals[q] : "unknown");
     kprintf("vmxlab: (Bochs names the failed check in its log: look for 'VMENTER FAIL')\n");
     vmcs_dump();
-    report(false, "%s: VM entry", vcpu.label);
-    vcpu.status = -1;
-    return STOP;
+    return stop_run(reason, "VM entry failed");
 }
 
 int vmx_exit_handler(struct guest_regs *r)
@@ -322,16 +331,12 @@ static int handle_vmcall(struct guest_regs *r)
         return STOP;
     default:
         kprintf("vmxlab: %s: unknown hypercall %lu\n", vcpu.label, r->rax);
-        report(false, "%s: guest made an unknown hypercall", vcpu.label);
-        vcpu.status = -1;
-        return STOP;
+        return stop_run(EXIT_REASON_VMCALL, "guest made an unknown hypercall");
     }
     skip_instruction();
     return RESUME;
 bad_pointer:
     kprintf("vmxlab: %s: hypercall %lu with a bad string pointer 0x%lx\n", vcpu.label,
             r->rax, r->rax == HC_PUTS ? r->rdi : r->rsi);
-    report(false, "%s: guest passed a bad pointer", vcpu.label);
-    vcpu.status = -1;
-    return STOP;
+    return stop_run(EXIT_REASON_VMCALL, "guest passed a bad pointer");
 }

@@ -18,6 +18,9 @@ static const struct guest_image vmcall_loop = { "vmcall_loop", guest_vmcall_loop
                                                 guest_vmcall_loop_end };
 static const struct guest_image semantics = { "semantics", guest_semantics_elf,
                                               guest_semantics_end };
+extern const uint8_t guest_misbehave_elf[], guest_misbehave_end[];
+static const struct guest_image misbehave = { "misbehave", guest_misbehave_elf,
+                                              guest_misbehave_end };
 
 uint64_t toggle_wp_loop(uint64_t n); // guest/toggle.S, shared with the guest
 
@@ -30,6 +33,7 @@ const struct ktest ktests[] = {
     { "wp-semantics", "#PF on a read-only page iff CR0.WP, per policy" },
     { "ts-semantics", "#NM from SSE iff CR0.TS, CLTS clears it, per policy" },
     { "cr0-readback", "CR0 reads back what MOV, CLTS and LMSW wrote, per policy" },
+    { "bad-guest", "a guest that breaks the rules is stopped cleanly, for the right reason" },
 };
 const size_t nktests = ARRAY_SIZE(ktests);
 
@@ -123,6 +127,33 @@ static void semantics_run(const struct policy_run *p)
                              .cr4_owned = p->cr4_owned, .wp_threshold = p->wp_threshold };
     int status = guest_run(&semantics, &run);
     report(status == 0, "%s: semantics guest finished with every check passing", p->name);
+}
+
+// A misbehaving guest must end its run with a clear message and the right
+// exit reason: never a skipped instruction, a hang, or a hypervisor crash.
+static void bad_guests(void)
+{
+    static const struct {
+        uint64_t action;
+        uint32_t reason;
+        const char *what;
+    } bad[] = {
+        { BAD_HLT, EXIT_REASON_HLT, "HLT" },
+        { BAD_IO, EXIT_REASON_IO_INSTRUCTION, "OUT to port 0x80" },
+        { BAD_WRMSR, EXIT_REASON_MSR_WRITE, "WRMSR to IA32_APIC_BASE" },
+        { BAD_EPT, EXIT_REASON_EPT_VIOLATION, "a read outside guest RAM" },
+        { BAD_TRIPLE_FAULT, EXIT_REASON_TRIPLE_FAULT, "an exception with an empty IDT" },
+        { BAD_HYPERCALL, EXIT_REASON_VMCALL, "an unknown hypercall" },
+        { BAD_POINTER, EXIT_REASON_VMCALL, "HC_PUTS with a pointer outside guest RAM" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        struct guest_run run = { .label = "bad-guest", .flags = bad[i].action,
+                                 .expect_stop = true };
+        int status = guest_run(&misbehave, &run);
+        report(status == -1 && vcpu.stop_reason == bad[i].reason,
+               "bad-guest: %s stops the run (exit reason %s)", bad[i].what,
+               exit_reason_name(bad[i].reason));
+    }
 }
 
 // The policies one boot runs: policy=all runs the three presets in turn.
@@ -233,5 +264,7 @@ void experiments_run(void)
         semantics_run(&runs[i]);
     }
     print_costs();
+    if (config_test_selected("bad-guest"))
+        bad_guests();
     vmx_off();
 }

@@ -138,7 +138,7 @@ int guest_run(const struct guest_image *img, const struct guest_run *run)
     vcpu = (struct vcpu){
         .label = run->label, .cr0_owned = run->cr0_owned, .cr4_owned = run->cr4_owned,
         .cr0_shadow = cr0, .cr4_shadow = cr4, .wp_left = run->wp_threshold,
-        .result = run->result, .status = -1, .ram = ram,
+        .result = run->result, .status = -1, .ram = ram, .expect_stop = run->expect_stop,
         // The fixed-bit rule (hv/vmx.c) folded with cr0_normalize() for set_cr0().
         .cr0_keep = CR0_DEFINED & caps.raw.cr0_fixed1,
         .cr0_force = (CR0_ET | caps.raw.cr0_fixed0) & caps.raw.cr0_fixed1,

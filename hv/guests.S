@@ -11,5 +11,6 @@ guest_##name##_end:
 GUEST(wp_toggle, "build/guest/wp_toggle.elf")
 GUEST(vmcall_loop, "build/guest/vmcall_loop.elf")
 GUEST(semantics, "build/guest/semantics.elf")
+GUEST(misbehave, "build/guest/misbehave.elf")
 
     .section .note.GNU-stack, "", @progbits

@@ -280,6 +280,8 @@ struct vcpu {
     struct run_result *result;  // MARK_END stores the window here
     bool marked;                // MARK_END was seen
     int status;                 // HC_EXIT's status, or -1: the hypervisor stopped the run
+    uint32_t stop_reason;       // with status -1: the exit that stopped it
+    bool expect_stop;           // bad-guest test: a stop is the expected outcome
     uint8_t *ram;               // host address of guest-physical 0
 };
 extern struct vcpu vcpu;
@@ -296,6 +298,7 @@ struct guest_run {
     uint64_t cr0_owned, cr4_owned;
     uint64_t wp_threshold;         // 0: never hand WP over
     struct run_result *result;     // filled at MARK_END, or NULL
+    bool expect_stop;              // the guest is meant to misbehave
 };
 void guest_ram_init(void);
 int guest_run(const struct guest_image *img, const struct guest_run *run); // HC_EXIT status, -1 if stopped

@@ -29,11 +29,14 @@ struct vmx_controls ctls;
 void vmcs_dump(void)
 {
     kprintf("VMCS dump (fields this CPU supports):\n");
+    unsigned n = 0;
     for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
         uint64_t v;
         if (vmread_safe(fields[i].enc, &v) == 0)
-            kprintf("  %-30s 0x%lx\n", fields[i].name, v);
+            kprintf("  %-28s %16lx%s", fields[i].name, v, ++n % 2 ? "" : "\n");
     }
+    if (n % 2)
+        kprintf("\n");
 }
 
 // Writable fields only: bits 11:10 = 1 is the read-only exit-information area.

@@ -40,6 +40,17 @@ FINISHED = "semantics guest finished with every check passing"
 SEMANTICS = WP_CHECKS + TS_CHECKS + READBACK_CHECKS + [FINISHED]
 
 VMX_CAPS_PASSES = 5  # experiment.c's test_vmx_caps
+# experiment.c's bad_guests(): each misdeed of guest/misbehave.c and the exit
+# reason that must stop it.
+BAD_GUEST = [
+    ("HLT", "HLT"),
+    ("OUT to port 0x80", "IO_INSTRUCTION"),
+    ("WRMSR to IA32_APIC_BASE", "MSR_WRITE"),
+    ("a read outside guest RAM", "EPT_VIOLATION"),
+    ("an exception with an empty IDT", "TRIPLE_FAULT"),
+    ("an unknown hypercall", "VMCALL"),
+    ("HC_PUTS with a pointer outside guest RAM", "VMCALL"),
+]
 VMCS_FIELDS = ("vmcs-fields: 93 writable fields round-trip through VMWRITE/VMREAD "
                "(0 not supported by this CPU)")
 WP, TS = 1 << 16, 1 << 3  # CR0 bits
@@ -147,7 +158,7 @@ def test_every_policy(boot, model, revision):
     # Each policy: its toggle run, then every semantics check, all passing.
     for policy, cr_exits in (("intercept", 2000), ("passthrough", 0), ("adaptive", 300)):
         assert passes(r, policy) == [toggle_line(2000, cr_exits)] + SEMANTICS, policy
-    check_passed(r, VMX_CAPS_PASSES + 1 + 1 + 3 * (1 + len(SEMANTICS)))  # 67
+    check_passed(r, VMX_CAPS_PASSES + 1 + 1 + 3 * (1 + len(SEMANTICS)) + len(BAD_GUEST))  # 74
 
 
 def test_odd_toggle_count(boot):
@@ -191,7 +202,7 @@ def test_custom_policy(boot, cmdline, cr_exits, owned):
     check_result(res["custom"], 2000, cr_exits, owned)
     assert passes(r, "custom") == [toggle_line(2000, cr_exits)] + SEMANTICS
     assert r.json_lines("vmxlab-costs") == []  # costs need an intercept run
-    check_passed(r, VMX_CAPS_PASSES + 1 + 1 + 1 + len(SEMANTICS))  # 27
+    check_passed(r, VMX_CAPS_PASSES + 1 + 1 + 1 + len(SEMANTICS) + len(BAD_GUEST))  # 34
 
 
 @pytest.mark.parametrize("cmdline,message", [
@@ -259,3 +270,17 @@ def test_only_vmcs_fields(boot):
     assert r.lines("PASS:") == [VMCS_FIELDS], r.serial
     assert results(r) == {} and r.json_lines("vmxlab-baseline") == []
     check_passed(r, 1)
+
+
+def test_bad_guests_are_stopped_cleanly(boot):
+    """Each misdeed ends its run with the right exit reason and a clear message;
+    unexpected exits dump the VMCS; the boot itself carries on and passes."""
+    r = boot("bochs", cmdline="tests=bad-guest")
+    lines = [l for l in r.serial.splitlines() if l.startswith(("PASS:", "FAIL:"))]
+    assert lines == [f"PASS: bad-guest: {what} stops the run (exit reason {reason})"
+                     for what, reason in BAD_GUEST], r.serial
+    assert r.serial.count("VMCS dump (fields this CPU supports):") == 5
+    assert "vmxlab: the guest touched GPA 0x800000, outside its 4 MiB of RAM" in r.serial
+    assert "misbehave: the hypervisor let that pass" not in r.serial
+    assert f"{len(BAD_GUEST)} passed, 0 failed" in r.serial.splitlines()
+    assert (r.verdict, r.status) == ("PASS", 0)

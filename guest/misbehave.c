@@ -1,0 +1,52 @@
+// misbehave.c: a guest that breaks the rules on purpose, in the one way
+// p->flags (BAD_* in abi.h) names. The bad-guest test (hv/experiment.c) runs it
+// once per way and checks that the hypervisor stops it cleanly, with the right
+// exit reason, instead of skipping the instruction or hanging. Never returns
+// normally: reaching the end means the hypervisor let the misdeed pass.
+#include "rt/guest.h"
+
+// Map the 2 MiB page at 8 MiB in the guest's own page tables (CR3 -> PML4 ->
+// PDPT -> PD, all identity-mapped), so that the read reaches EPT, not #PF.
+static volatile uint64_t *map_outside_ram(void)
+{
+    uint64_t cr3;
+    asm volatile("mov %%cr3, %0" : "=r"(cr3));
+    uint64_t *pml4 = (uint64_t *)(cr3 & ~0xfffull);
+    uint64_t *pdpt = (uint64_t *)(pml4[0] & ~0xfffull);
+    uint64_t *pd = (uint64_t *)(pdpt[0] & ~0xfffull);
+    pd[4] = (8ull << 20) | PTE_P | PTE_W | PTE_PS;
+    volatile uint64_t *p = (volatile uint64_t *)(8ull << 20);
+    invlpg(p);
+    return p;
+}
+
+int guest_main(struct guest_params *p)
+{
+    switch (p->flags) {
+    case BAD_HLT:
+        asm volatile("hlt");
+        break;
+    case BAD_IO:
+        asm volatile("outb %%al, $0x80" ::"a"(0));
+        break;
+    case BAD_WRMSR: // disable the local APIC: it must never reach the real one
+        asm volatile("wrmsr" ::"c"(0x1b), "a"(0), "d"(0));
+        break;
+    case BAD_EPT:
+        (void)*map_outside_ram();
+        break;
+    case BAD_TRIPLE_FAULT: {
+        struct { uint16_t limit; uint64_t base; } __attribute__((packed)) empty = { 0, 0 };
+        asm volatile("lidt %0; int3" ::"m"(empty));
+        break;
+    }
+    case BAD_HYPERCALL:
+        asm volatile("vmcall" ::"a"(0x7777ull) : "memory");
+        break;
+    case BAD_POINTER:
+        asm volatile("vmcall" ::"a"((uint64_t)HC_PUTS), "D"(64ull << 20) : "memory");
+        break;
+    }
+    hc_puts("misbehave: the hypervisor let that pass");
+    return 1;
+}
