@@ -192,13 +192,12 @@ static inline __attribute__((always_inline)) void set_cr0(uint64_t val)
         inject_gp();
         return;
     }
-    uint64_t shadow = cr0_normalize(val);
-    uint64_t toggled = (shadow ^ vcpu.cr0_shadow) & CR0_WP;
+    uint64_t shadow = cr0_normalize(val), old = vcpu.cr0_shadow;
     vmwrite(GUEST_CR0, (val & vcpu.cr0_keep) | vcpu.cr0_force);
     vmwrite(CR0_READ_SHADOW, shadow);
     vcpu.cr0_shadow = shadow;
     skip_instruction();
-    if (vcpu.wp_left && toggled && !--vcpu.wp_left)
+    if (vcpu.wp_left && ((shadow ^ old) & CR0_WP) && !--vcpu.wp_left)
         hand_over_wp();
 }
 
