@@ -92,11 +92,13 @@ int cmdline_parse(const char *line, const struct cfg_key *keys, size_t nkeys,
 
 // config.c: the kernel's own keys and their values after parsing
 enum end_mode { END_POWEROFF, END_HALT };
+enum fault_mode { FAULT_NONE, FAULT_UD, FAULT_GP, FAULT_PF, FAULT_DE };
 enum policy { POLICY_ALL, POLICY_INTERCEPT, POLICY_PASSTHROUGH, POLICY_ADAPTIVE, POLICY_CUSTOM };
 #define CFG_NOT_GIVEN UINT64_MAX
 struct config {
     const char *tests;   // comma-separated test names, or "" for all
     unsigned end;        // enum end_mode
+    unsigned fault;      // enum fault_mode: fault on purpose to show the crash report
     unsigned policy;     // enum policy
     uint64_t toggles;    // WP flips per toggle run (and hypercalls per baseline run)
     uint64_t threshold;  // adaptive: WP toggles before WP becomes guest-owned

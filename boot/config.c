@@ -14,6 +14,12 @@ struct config cfg = {
     .cr4_owned = CFG_NOT_GIVEN,
 };
 
+// Indexed by enum fault_mode.
+static const char *const fault_choices[] = {
+    [FAULT_NONE] = "none", [FAULT_UD] = "ud", [FAULT_GP] = "gp", [FAULT_PF] = "pf",
+    [FAULT_DE] = "de", NULL,
+};
+
 // Indexed by enum policy.
 const char *const policy_names[] = {
     [POLICY_ALL] = "all",
@@ -37,6 +43,9 @@ const struct cfg_key config_keys[] = {
     { .name = "end", .type = CFG_ENUM, .dst = &cfg.end, .choices = end_choices,
       .help = "poweroff: end the emulator with the verdict as exit status; "
               "halt: stop with the verdict on screen, as on real hardware" },
+    { .name = "fault", .type = CFG_ENUM, .dst = &cfg.fault, .choices = fault_choices,
+      .help = "fault on purpose after boot (ud, gp, pf, de) to see the crash report; "
+              "default none" },
     { .name = "policy", .type = CFG_ENUM, .dst = &cfg.policy, .choices = policy_names,
       .help = "CR0 ownership: intercept (WP, TS host-owned), passthrough (guest-owned), "
               "adaptive (WP handed over after threshold= toggles), custom (cr0_owned=, "

@@ -43,6 +43,29 @@ __attribute__((noreturn)) void end_run(enum verdict v)
         asm volatile("cli; hlt");
 }
 
+// fault=: the exception report (boot/cpu.c) is part of what a reader should
+// see work; each of these raises the named exception in the kernel itself.
+static void fault_on_purpose(unsigned how)
+{
+    kprintf("vmxlab: fault=%s: faulting on purpose\n",
+            (const char *[]){ "none", "ud", "gp", "pf", "de" }[how]);
+    volatile uint64_t zero = 0;
+    switch (how) {
+    case FAULT_UD:
+        asm volatile("ud2");
+        break;
+    case FAULT_GP: // a non-canonical address
+        (void)*(volatile uint64_t *)0x8000000000000000ull;
+        break;
+    case FAULT_PF: // above the identity-mapped 4 GiB
+        (void)*(volatile uint64_t *)(64ull << 30);
+        break;
+    case FAULT_DE:
+        asm volatile("div %1" ::"a"(1ull), "r"(zero), "d"(0ull));
+        break;
+    }
+}
+
 static void read_boot_info(uint32_t magic, uint64_t info)
 {
     char err[160];
@@ -106,6 +129,9 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint64_t info)
         kprintf("vmxlab: bad command line: unknown test '%s' in tests=\n", bad);
         end_run(VERDICT_FAIL);
     }
+
+    if (cfg.fault != FAULT_NONE)
+        fault_on_purpose(cfg.fault);
 
     struct caps_raw raw;
     caps_read(&raw);

@@ -129,3 +129,27 @@ def test_bochs_amd_model_has_no_vmx(boot):
     assert "CPUID.1:ECX.VMX            no" in r.serial
     assert "vmxlab: UNSUPPORTED: this CPU does not offer Intel VMX" in r.serial
     assert (r.verdict, r.status) == ("UNSUPPORTED", 4), r.serial
+
+
+@pytest.mark.parametrize("fault,vector,name", [
+    ("ud", 6, "#UD invalid opcode"),
+    ("gp", 13, "#GP general protection"),
+    ("pf", 14, "#PF page fault"),
+    ("de", 0, "#DE divide error"),
+])
+def test_exception_report_is_a_crash_not_a_triple_fault(boot, fault, vector, name):
+    """The IDT catches the exception, prints the frame and ends the run as CRASH."""
+    r = boot("qemu-tcg", cmdline=f"fault={fault}")
+    assert f"vmxlab: CRASH: exception {vector} ({name}), error code 0x0" in r.serial, r.serial
+    assert re.search(r"^  rip [0-9a-f]{16}  cs 0008  rflags", r.serial, re.M)
+    assert re.search(r"^  rax [0-9a-f]{16}  rbx", r.serial, re.M)
+    if fault == "pf":  # CR2 holds the address that faulted: 64 GiB
+        assert re.search(r"cr2 0000001000000000", r.serial), r.serial
+    assert (r.verdict, r.status) == ("CRASH", 2)
+
+
+def test_runner_timeout(boot):
+    """No verdict before the timeout: the runner kills the engine, says TIMEOUT."""
+    r = boot("bochs", timeout=0.3)  # GRUB alone takes longer than this
+    assert "vmxlab: verdict" not in r.serial
+    assert (r.verdict, r.status) == ("TIMEOUT", 3)

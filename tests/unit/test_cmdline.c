@@ -236,7 +236,7 @@ static int parse_config(const char *line)
                          sizeof(err));
 }
 
-#define CONFIG_KEYS "tests, end, policy, toggles, threshold, cr0_owned, cr4_owned"
+#define CONFIG_KEYS "tests, end, fault, policy, toggles, threshold, cr0_owned, cr4_owned"
 
 // The line must be refused with exactly this message, and leave cfg as it was.
 static void config_refused(const char *line, const char *message)
@@ -249,10 +249,11 @@ static void config_refused(const char *line, const char *message)
 static void test_config_defaults(void **state)
 {
     (void)state;
-    assert_int_equal(config_nkeys, 7);
+    assert_int_equal(config_nkeys, 8);
     assert_int_equal(parse_config(""), 0);
     assert_string_equal(cfg.tests, "");
     assert_int_equal(cfg.end, END_POWEROFF);
+    assert_int_equal(cfg.fault, FAULT_NONE);
     assert_int_equal(cfg.policy, POLICY_ALL);
     assert_int_equal(cfg.toggles, 10000);
     assert_int_equal(cfg.threshold, 1000);
