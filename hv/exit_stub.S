@@ -60,6 +60,7 @@ vmx_exit_stub:
     call vmx_exit_handler        // 0: resume the guest; 1: end the run;
     test %eax, %eax              //   2: resume, guest registers changed
     jnz not_plain_resume
+resume:
     // The C code preserved RBX, RBP and R12-R15 (callee-saved in the ABI):
     // only the caller-saved registers come back from the stack.
     pop %rax
@@ -79,24 +80,13 @@ vmx_exit_stub:
 not_plain_resume:
     cmp $1, %eax
     je guest_done
-    pop %rax                     // a handler wrote a guest register: reload all
-    pop %rcx
-    pop %rdx
-    pop %rbx
-    add $8, %rsp
-    pop %rbp
-    pop %rsi
-    pop %rdi
-    pop %r8
-    pop %r9
-    pop %r10
-    pop %r11
-    pop %r12
-    pop %r13
-    pop %r14
-    pop %r15
-    vmresume
-    call vmx_resume_failed       // does not return
+    mov 24(%rsp), %rbx           // a handler wrote a guest register: take the
+    mov 40(%rsp), %rbp           // callee-saved ones from guest_regs as well
+    mov 96(%rsp), %r12
+    mov 104(%rsp), %r13
+    mov 112(%rsp), %r14
+    mov 120(%rsp), %r15
+    jmp resume
 
 guest_done:
     xor %eax, %eax
