@@ -153,3 +153,17 @@ def test_runner_timeout(boot):
     r = boot("bochs", timeout=0.3)  # GRUB alone takes longer than this
     assert "vmxlab: verdict" not in r.serial
     assert (r.verdict, r.status) == ("TIMEOUT", 3)
+
+
+def test_qemu_bios_vga_text_console(boot, tmp_path):
+    """BIOS boot: GRUB leaves VGA text mode and the kernel writes to it."""
+    shot = tmp_path / "screen.ppm"
+    r = boot("qemu-tcg", cmdline="end=halt", screendump=str(shot))
+    assert "vmxlab: loader's framebuffer: type 2, 80x25, 16 bpp, pitch 160, at 0xb8000" in r.serial
+    assert "console: serial COM1, VGA text 80x25" in r.serial
+    width, height, pixels = read_ppm(shot)
+    lit = lambda y0, y1: sum(1 for y in range(y0, y1) for x in range(0, width, 2)
+                             if pixels[(y * width + x) * 3 + 1] > 100)
+    row = height // 25  # VGA text: 25 rows of characters
+    assert lit(0, row) > 100, "no text in the first row"
+    assert r.verdict == "UNSUPPORTED"
