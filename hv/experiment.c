@@ -209,12 +209,14 @@ static void print_costs(void)
     if (!costs.have_native || !costs.have_vmcall || !costs.have_intercept)
         return;
     char ratio[32], specific[32];
-    // Per toggle: intercepted - native - one null VMCALL round trip.
-    uint64_t extra = costs.native_ticks + costs.vmcall_ticks;
+    // Per toggle: intercepted - native - one null VMCALL round trip (never
+    // below zero, whatever a noisy TSC on real hardware says).
+    uint64_t exit_part = costs.intercept_ticks > costs.native_ticks
+                             ? costs.intercept_ticks - costs.native_ticks : 0;
     fmt_ratio(specific, sizeof(specific),
-              costs.intercept_ticks > extra ? costs.intercept_ticks - extra : 0, cfg.toggles);
-    fmt_ratio(ratio, sizeof(ratio), costs.intercept_ticks - costs.native_ticks,
-              costs.vmcall_ticks);
+              exit_part > costs.vmcall_ticks ? exit_part - costs.vmcall_ticks : 0,
+              cfg.toggles);
+    fmt_ratio(ratio, sizeof(ratio), exit_part, costs.vmcall_ticks);
     kprintf("vmxlab: CR0-specific cost of an intercepted toggle: %s ticks "
             "(intercepted - native - null VMCALL)\n", specific);
     kprintf("vmxlab: intercepted CR0 write / null VMCALL round trip: %s "

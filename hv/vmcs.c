@@ -222,6 +222,9 @@ void vmcs_setup(const struct vm_setup *s)
     vmwrite(GUEST_INTERRUPTIBILITY_INFO, 0);
     vmwrite(GUEST_ACTIVITY_STATE, 0);
     vmwrite(VMCS_LINK_POINTER, ~0ull); // no shadow VMCS
-    if (ctls.timer) // watchdog: about 2^30 TSC ticks without an exit ends the run
-        vmwrite(VMX_PREEMPTION_TIMER_VALUE, (1u << 30) >> (caps.raw.misc & 0x1f));
+    // Watchdog: the timer counts down at the TSC rate >> IA32_VMX_MISC[4:0]
+    // and is reloaded at every entry, so only a guest that runs 2^32 timer
+    // ticks without any exit (tens of seconds) trips it (SDM 3C 26.5.1).
+    if (ctls.timer)
+        vmwrite(VMX_PREEMPTION_TIMER_VALUE, 0xffffffff);
 }
