@@ -154,6 +154,14 @@ static void bad_guests(void)
                "bad-guest: %s stops the run (exit reason %s)", bad[i].what,
                exit_reason_name(bad[i].reason));
     }
+    // And the hypervisor's own mistake: a guest state VM entry refuses.
+    struct guest_run run = { .label = "bad-guest", .flags = BAD_HLT, .expect_stop = true,
+                             .bad_rflags = true };
+    int status = guest_run(&misbehave, &run);
+    report(status == -1 && vcpu.stop_reason == (EXIT_REASON_FAILED_VMENTRY |
+                                                EXIT_REASON_INVALID_GUEST_STATE),
+           "bad-guest: an invalid guest state (RFLAGS bit 1 clear) is reported as a "
+           "failed VM entry (exit reason 33 with bit 31)");
 }
 
 // The policies one boot runs: policy=all runs the three presets in turn.

@@ -149,6 +149,8 @@ int guest_run(const struct guest_image *img, const struct guest_run *run)
                           .cr4 = cr4, .cr0_owned = run->cr0_owned,
                           .cr4_owned = run->cr4_owned, .vpid = (uint16_t)(++runs) };
     vmcs_setup(&s);
+    if (run->bad_rflags) // bad-guest test: RFLAGS bit 1 must be 1 (SDM 3C 27.3.1.4)
+        vmwrite(GUEST_RFLAGS, 0);
     struct guest_regs regs = { .rdi = GUEST_PARAMS_GPA };
     if (vmx_run(&regs))
         vmx_fail("VMLAUNCH", entry);

@@ -299,6 +299,7 @@ struct guest_run {
     uint64_t wp_threshold;         // 0: never hand WP over
     struct run_result *result;     // filled at MARK_END, or NULL
     bool expect_stop;              // the guest is meant to misbehave
+    bool bad_rflags;               // enter with an invalid guest state, to test that path
 };
 void guest_ram_init(void);
 int guest_run(const struct guest_image *img, const struct guest_run *run); // HC_EXIT status, -1 if stopped

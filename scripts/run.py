@@ -268,6 +268,9 @@ def main():
     what = f"{engine}" + (f", cpu {args.cpu or DEFAULT_CPU}" if engine == "bochs" else "")
     print(f"run.py: booting {args.iso} in {what}; command line '{args.cmdline}'", flush=True)
     r = run(args.iso, engine, args.cpu, args.cmdline, args.timeout, echo=True)
+    vmenter = [l for l in r.engine_log.splitlines() if "VMENTER FAIL" in l]
+    if vmenter:  # Bochs names the VM-entry check that failed
+        print("run.py: Bochs' log on failed VM entries:\n" + "\n".join(vmenter[:10]))
     if r.verdict in ("CRASH", "TIMEOUT"):
         tail = "\n".join(r.engine_log.splitlines()[-15:])
         print(f"run.py: last lines the engine printed:\n{tail}")

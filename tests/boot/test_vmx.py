@@ -158,7 +158,7 @@ def test_every_policy(boot, model, revision):
     # Each policy: its toggle run, then every semantics check, all passing.
     for policy, cr_exits in (("intercept", 2000), ("passthrough", 0), ("adaptive", 300)):
         assert passes(r, policy) == [toggle_line(2000, cr_exits)] + SEMANTICS, policy
-    check_passed(r, VMX_CAPS_PASSES + 1 + 1 + 3 * (1 + len(SEMANTICS)) + len(BAD_GUEST))  # 74
+    check_passed(r, VMX_CAPS_PASSES + 1 + 1 + 3 * (1 + len(SEMANTICS)) + len(BAD_GUEST) + 1)  # 75
 
 
 def test_odd_toggle_count(boot):
@@ -202,7 +202,7 @@ def test_custom_policy(boot, cmdline, cr_exits, owned):
     check_result(res["custom"], 2000, cr_exits, owned)
     assert passes(r, "custom") == [toggle_line(2000, cr_exits)] + SEMANTICS
     assert r.json_lines("vmxlab-costs") == []  # costs need an intercept run
-    check_passed(r, VMX_CAPS_PASSES + 1 + 1 + 1 + len(SEMANTICS) + len(BAD_GUEST))  # 34
+    check_passed(r, VMX_CAPS_PASSES + 1 + 1 + 1 + len(SEMANTICS) + len(BAD_GUEST) + 1)  # 35
 
 
 @pytest.mark.parametrize("cmdline,message", [
@@ -278,9 +278,14 @@ def test_bad_guests_are_stopped_cleanly(boot):
     r = boot("bochs", cmdline="tests=bad-guest")
     lines = [l for l in r.serial.splitlines() if l.startswith(("PASS:", "FAIL:"))]
     assert lines == [f"PASS: bad-guest: {what} stops the run (exit reason {reason})"
-                     for what, reason in BAD_GUEST], r.serial
-    assert r.serial.count("VMCS dump (fields this CPU supports):") == 5
+                     for what, reason in BAD_GUEST] + [
+        "PASS: bad-guest: an invalid guest state (RFLAGS bit 1 clear) is reported as a "
+        "failed VM entry (exit reason 33 with bit 31)"], r.serial
+    assert ("vmxlab: bad-guest: VM entry failed: exit reason 33 (INVALID_GUEST_STATE), "
+            "qualification 0 (no further information)") in r.serial
+    # five unexpected exits and the failed entry each dump the VMCS
+    assert r.serial.count("VMCS dump (fields this CPU supports):") == 6
     assert "vmxlab: the guest touched GPA 0x800000, outside its 4 MiB of RAM" in r.serial
     assert "misbehave: the hypervisor let that pass" not in r.serial
-    assert f"{len(BAD_GUEST)} passed, 0 failed" in r.serial.splitlines()
+    assert f"{len(BAD_GUEST) + 1} passed, 0 failed" in r.serial.splitlines()
     assert (r.verdict, r.status) == ("PASS", 0)
