@@ -264,7 +264,6 @@ static int handle_cr(struct guest_regs *r)
     uint64_t q = vmread(EXIT_QUALIFICATION);
     if (__builtin_expect(q & 0xff, 0))
         return handle_cr_other(r, q);
-    vcpu.stats.cr_mov_to_cr0++;
     unsigned reg = (q >> 8) & 15;
     set_cr0(reg == 4 ? vmread(GUEST_RSP) : *gpr(r, reg));
     return RESUME;
@@ -285,11 +284,14 @@ static void stats_sub(struct exit_stats *d, const struct exit_stats *a,
 {
     for (int i = 0; i < EXIT_REASON_MAX; i++)
         d->by_reason[i] = a->by_reason[i] - b->by_reason[i];
-    d->cr_mov_to_cr0 = a->cr_mov_to_cr0 - b->cr_mov_to_cr0;
     d->cr_mov_to_cr4 = a->cr_mov_to_cr4 - b->cr_mov_to_cr4;
     d->cr_clts = a->cr_clts - b->cr_clts;
     d->cr_lmsw = a->cr_lmsw - b->cr_lmsw;
     d->cr_other = a->cr_other - b->cr_other;
+    // MOV to CR0 is every CR-access exit the slow path did not count: the hot
+    // path keeps no counter of its own.
+    d->cr_mov_to_cr0 = d->by_reason[EXIT_REASON_CR_ACCESS] - d->cr_mov_to_cr4 -
+                       d->cr_clts - d->cr_lmsw - d->cr_other;
     d->total = 0;
     for (int i = 0; i < EXIT_REASON_MAX; i++)
         d->total += d->by_reason[i];

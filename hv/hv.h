@@ -143,7 +143,8 @@ int vmwrite_safe(uint64_t field, uint64_t val); // (or -1: VMfailInvalid)
 static inline __attribute__((always_inline)) uint64_t vmread(uint64_t field)
 {
     uint64_t v;
-    asm goto("vmread %1, %0\n\tjbe %l[fail]" : "=r"(v) : "r"(field) : "cc" : fail);
+    // Early-clobber output: the field number stays in its register for reuse.
+    asm goto("vmread %1, %0\n\tjbe %l[fail]" : "=&r"(v) : "r"(field) : "cc" : fail);
     return v;
 fail:
     vmx_fail("VMREAD", field);
@@ -187,13 +188,14 @@ static inline enum cr0_error cr0_check(uint64_t val, bool long_mode)
     return CR0_OK;
 }
 
-// The same rules for a guest in 64-bit mode, folded into two comparisons for
-// the hot path: PE and PG set with nothing above bit 31, and not NW without CD.
+// The same rules for a guest in 64-bit mode, folded for the hot path into one
+// comparison in the usual case: with NW clear, valid means exactly PE and PG
+// set and nothing above bit 31; with NW set, CD must be set too.
 // tests/unit/test_cr.c checks that it agrees with cr0_check(val, true).
 static inline bool cr0_valid_in_long_mode(uint64_t val)
 {
-    return (val & (~0xffffffffull | BIT(31) | BIT(0))) == (BIT(31) | BIT(0)) &&
-           (val & (BIT(29) | BIT(30))) != BIT(29);
+    uint64_t m = val & (~0xffffffffull | BIT(31) | BIT(29) | BIT(0));
+    return m == (BIT(31) | BIT(0)) || (m == (BIT(31) | BIT(29) | BIT(0)) && (val & BIT(30)));
 }
 
 // MOV to CR0 ignores writes to reserved bits 31:0 and ET reads as 1 (SDM 3A 2.5).
@@ -234,7 +236,8 @@ uint64_t ept_pointer(const struct ept *e); // WB, 4-level walk, no A/D
 const char *exit_reason_name(uint32_t reason);
 struct exit_stats {
     uint64_t by_reason[EXIT_REASON_MAX];
-    uint64_t cr_mov_to_cr0, cr_mov_to_cr4, cr_clts, cr_lmsw, cr_other;
+    uint64_t cr_mov_to_cr4, cr_clts, cr_lmsw, cr_other; // CR-access exits by kind
+    uint64_t cr_mov_to_cr0; // the rest of CR_ACCESS: filled in when a window closes
     uint64_t total; // the sum of by_reason, filled in when a window closes
 };
 
