@@ -2,7 +2,7 @@
 // identity paging of 0-4 GiB and interrupts off. It brings up the consoles and
 // descriptor tables, reads the loader's information and the command line,
 // reports what the CPU offers for VMX, runs the experiment (hv/experiment.c)
-// and ends the run with a verdict (end_run), which every path out of the kernel goes through.
+// and ends the run with a verdict: every way out of the kernel is end_run().
 #include "boot.h"
 #include "x86.h"
 #include "../hv/hv.h"
