@@ -11,7 +11,8 @@
 #define GUEST_HEADER_MAGIC 0x3154534547584d56ull // "VMXGEST1"
 
 // Hypercalls: VMCALL with the number in RAX, arguments in RDI, RSI, RDX.
-// Every hypercall returns to the instruction after VMCALL; RAX is kept.
+// Every hypercall returns to the instruction after VMCALL with every general
+// register as it was.
 #define HC_NOP 0    // nothing: one VM-exit round trip, for the baseline
 #define HC_PUTS 1   // RDI = GPA of a NUL-terminated string (< 256 bytes)
 #define HC_REPORT 2 // RDI = 1 pass / 0 fail, RSI = GPA of what was checked

@@ -5,7 +5,7 @@
 #include "guest.h"
 
 // VMCALL exits to the hypervisor, which resumes us after it. abi.h promises
-// RAX is kept; the hypervisor restores every other register too, and this
+// every general register is kept (exit_stub.S restores them all), and this
 // code counts on that. "memory": the hypervisor reads the strings we pass.
 static inline void vmcall(uint64_t nr, uint64_t a, uint64_t b, uint64_t c)
 {
