@@ -21,7 +21,6 @@ __attribute__((noreturn)) void end_run(enum verdict v);
 // report.c: kvm-unit-tests style reporting; summary line "N passed, N failed"
 void report(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void report_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-unsigned report_failed(void);
 __attribute__((noreturn)) void report_finish(void); // summary, then PASS/FAIL
 
 // console.c: COM1 always, plus VGA text or a framebuffer if the loader gave one

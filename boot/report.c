@@ -33,11 +33,6 @@ void report_skip(const char *fmt, ...)
     skipped++;
 }
 
-unsigned report_failed(void)
-{
-    return failed;
-}
-
 void report_finish(void)
 {
     if (skipped)

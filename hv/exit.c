@@ -165,7 +165,6 @@ static void inject_gp(void)
 {
     vmwrite(VM_ENTRY_INTR_INFO, 13 | (3u << 8) | (1u << 11) | (1u << 31));
     vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
-    vcpu.gp_injected++;
 }
 
 // The guest-visible CR0: guest-owned bits from the real CR0, the rest from

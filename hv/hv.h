@@ -277,7 +277,6 @@ struct vcpu {
     uint64_t cr0_shadow, cr4_shadow; // what the guest sees for host-owned bits
     uint64_t cr0_keep, cr0_force; // real CR0 = (written & keep) | force: the fixed bits
     uint64_t wp_left;           // adaptive: WP toggles until WP is handed over (0: never)
-    uint64_t gp_injected;       // #GP injected for invalid CR writes
     struct exit_stats stats;    // every exit of this run
     struct exit_stats mark;     // stats at MARK_BEGIN
     struct run_result *result;  // MARK_END stores the window here
