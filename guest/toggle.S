@@ -6,6 +6,13 @@
 #include "../boot/x86.h"
 #include "abi.h"
 
+// RAX = the 64-bit TSC (RDTSC gives it halved in EDX:EAX); clobbers RDX.
+.macro rdtsc64
+    rdtsc
+    shl $32, %rdx
+    or %rdx, %rax
+.endm
+
     .text
 // uint64_t toggle_wp_loop(uint64_t n), n >= 1: n MOVs to CR0, each flipping
 // WP; returns the TSC ticks from before the first to after the last.
@@ -14,17 +21,13 @@ toggle_wp_loop:
     mov %rdi, %rcx             // iterations
     mov %cr0, %rsi
     mov $CR0_WP, %r8d
-    rdtsc
-    shl $32, %rdx
-    or %rax, %rdx
-    mov %rdx, %r9              // start
+    rdtsc64
+    mov %rax, %r9              // start
 1:  xor %r8, %rsi              // the four instructions being measured
     mov %rsi, %cr0
     dec %rcx
     jnz 1b
-    rdtsc
-    shl $32, %rdx
-    or %rdx, %rax
+    rdtsc64
     sub %r9, %rax
     ret
 
@@ -33,17 +36,13 @@ toggle_wp_loop:
     .globl vmcall_loop
 vmcall_loop:
     mov %rdi, %rcx
-    rdtsc
-    shl $32, %rdx
-    or %rax, %rdx
-    mov %rdx, %r9
+    rdtsc64
+    mov %rax, %r9
     mov $HC_NOP, %eax          // after RDTSC, which writes EAX
 1:  vmcall
     dec %rcx
     jnz 1b
-    rdtsc
-    shl $32, %rdx
-    or %rdx, %rax
+    rdtsc64
     sub %r9, %rax
     ret
 
