@@ -8,13 +8,19 @@ OBJDUMP := objdump
 PYTHON  := /usr/bin/python3
 B       := build
 
-# The Debian kbd package's console font, drawn by boot/console.c on UEFI.
+# A Debian console font (package console-setup-linux), drawn by boot/console.c
+# on UEFI framebuffers.
 FONT    := /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 
-CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-pic \
+# The compiler's own freestanding headers (stdint.h, stdarg.h ...). Asked for
+# when the first recipe needs it, not when make reads this file: on a fresh
+# machine gcc only exists once scripts/deps.sh has run.
+GCC_INCLUDE = $(eval GCC_INCLUDE := $$(shell $(CC) -print-file-name=include))$(GCC_INCLUDE)
+
+CFLAGS  = -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-pic \
            -fno-stack-protector -mno-red-zone -mpreferred-stack-boundary=3 \
            -mgeneral-regs-only -mcmodel=small -fno-asynchronous-unwind-tables \
-           -fno-builtin -fno-tree-loop-distribute-patterns -nostdinc -isystem $(shell $(CC) -print-file-name=include)
+           -fno-builtin -fno-tree-loop-distribute-patterns -nostdinc -isystem $(GCC_INCLUDE)
 ASFLAGS := -g -D__ASSEMBLER__
 LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack
 
@@ -35,7 +41,7 @@ GUEST_RT   := $(B)/guest/rt/start.o $(B)/guest/rt/rt.o $(B)/guest/toggle.o
 GUEST_ELFS := $(patsubst %,$(B)/guest/%.elf,$(GUESTS))
 .SECONDARY: $(GUEST_RT) $(GUEST_ELFS:.elf=.o) # keep them: make would delete them as intermediates
 
-.PHONY: all iso run test unit debug bench deps deps-run deps-test deps-bench clean
+.PHONY: all iso run test unit unit-run debug bench deps deps-run deps-test deps-bench clean
 all: $(B)/vmxlab.iso $(B)/kernel.asm $(B)/kernel.map
 
 $(B)/%.o: %.c
@@ -75,11 +81,15 @@ ENGINE  ?= auto
 CPU     ?=
 CMDLINE ?=
 TIMEOUT ?=
-run: deps-run all
+# deps first, then a make of its own for the build: with -j, prerequisites
+# listed side by side would build while the compiler is still being installed.
+run: deps-run
+	@$(MAKE) --no-print-directory all
 	$(PYTHON) scripts/run.py --engine '$(ENGINE)' --cpu '$(CPU)' --cmdline '$(CMDLINE)' \
 	    $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(B)/vmxlab.iso
 
-debug: deps-run all
+debug: deps-run
+	@$(MAKE) --no-print-directory all
 	$(PYTHON) scripts/run.py --debug --engine '$(ENGINE)' --cpu '$(CPU)' \
 	    --cmdline '$(CMDLINE)' $(B)/vmxlab.iso
 
@@ -100,16 +110,20 @@ $(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(wildcard */*.h) $(B)/font.psf
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -DFONT_PSF='"$(B)/font.psf"' -o $@ $< $(UNIT_SRCS) $(UNIT_EXTRA) -lcmocka
 
-unit: deps-test $(addprefix $(B)/unit/,$(UNIT_TESTS))
+unit: deps-test
+	@$(MAKE) --no-print-directory unit-run
+unit-run: $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	@set -e; for t in $(UNIT_TESTS); do $(B)/unit/$$t; done
 
 # The README's test command. pytest runs last so its summary ends the output.
-test: deps-test all unit
+test: deps-test
+	@$(MAKE) --no-print-directory all unit-run
 	$(PYTHON) -m pytest -n 2 tests/boot
 
 # A benchmark, not a test: exact Bochs tick counts for 10^3..10^6 toggles per
 # policy, written to build/bench/bench.csv and bench.png, targets checked.
-bench: deps-bench all
+bench: deps-bench
+	@$(MAKE) --no-print-directory all
 	$(PYTHON) scripts/bench.py
 
 deps-bench:

@@ -3,7 +3,7 @@
 # Usage: deps.sh run|test|bench|all. Called by `make run`, `make test`,
 # `make bench` and .ci/run; README.md says why each package is here.
 set -e
-build="gcc make binutils grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools kbd"
+build="gcc make binutils grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools console-setup-linux"
 engines="bochs bochs-term bochsbios vgabios qemu-system-x86 ovmf"
 case "$1" in
     run)   want="$build $engines python3" ;;
