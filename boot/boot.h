@@ -21,7 +21,23 @@ __attribute__((noreturn)) void end_run(enum verdict v);
 // report.c: kvm-unit-tests style reporting; summary line "N passed, N failed"
 void report(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void report_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+// A check a guest made (HC_REPORT): counted like any other, printed when it
+// failed or with verbose=1; its text is the guest's, so it is escaped.
+void report_guest(bool ok, const char *label, const char *text);
+// Text a guest printed: one "guest <label>: ..." line per line of it, with
+// every byte that is not printable ASCII escaped, so that no guest text can
+// ever look like a line of the kernel's own.
+void guest_print(const char *label, const char *text, size_t n);
+size_t escape_text(char *dst, size_t size, const char *src, size_t n);
 __attribute__((noreturn)) void report_finish(void); // summary, then PASS/FAIL
+
+// Events from the machine, not from any guest: NMIs, external interrupts and
+// machine checks, wherever they arrive (boot/cpu.c in the host, hv/exit.c in a
+// guest run). A run during which any arrived is marked disturbed.
+struct events {
+    uint64_t nmis, extints, machine_checks;
+};
+extern volatile struct events events;
 
 // console.c: COM1 always, plus VGA text or a framebuffer if the loader gave one
 struct fb_info;
@@ -90,29 +106,41 @@ int cmdline_parse(const char *line, const struct cfg_key *keys, size_t nkeys,
                   char *strbuf, size_t strbuf_size, char *err, size_t errlen);
 
 // config.c: the kernel's own keys and their values after parsing
-enum end_mode { END_POWEROFF, END_HALT };
-enum fault_mode { FAULT_NONE, FAULT_UD, FAULT_GP, FAULT_PF, FAULT_DE };
+enum end_mode { END_HALT, END_POWEROFF };
+enum fault_mode { FAULT_NONE, FAULT_UD, FAULT_GP, FAULT_PF, FAULT_DE, FAULT_VMX_GP };
 enum policy { POLICY_ALL, POLICY_INTERCEPT, POLICY_PASSTHROUGH, POLICY_ADAPTIVE, POLICY_CUSTOM };
 #define CFG_NOT_GIVEN UINT64_MAX
 struct config {
     const char *tests;   // comma-separated test names, or "" for all
+    uint64_t verbose;    // 1: every guest check and every VMCS dump
     unsigned end;        // enum end_mode
     unsigned fault;      // enum fault_mode: fault on purpose to show the crash report
     unsigned policy;     // enum policy
     uint64_t toggles;    // WP flips per toggle run (and hypercalls per baseline run)
     uint64_t threshold;  // adaptive: WP toggles before WP becomes guest-owned
     uint64_t cr0_owned, cr4_owned; // policy=custom: guest-owned bits, or CFG_NOT_GIVEN
+    uint64_t windows;    // measured windows per run (minimum and median over them)
+    unsigned ept_pages;  // enum ept_pages: 2 MiB pages where the CPU has them, or 4 KiB
+    unsigned disturb;    // enum disturb: events sent on purpose, to test their handling
 };
+enum disturb { DISTURB_NONE, DISTURB_TIMER, DISTURB_NMI };
+enum ept_pages { EPT_PAGES_2M, EPT_PAGES_4K };
 extern const char *const policy_names[];
 extern struct config cfg;
 extern const struct cfg_key config_keys[];
 extern const size_t config_nkeys;
 bool config_test_selected(const char *name);
+void fault_on_purpose(unsigned how); // main.c
 
 // cpu.c: GDT/TSS/IDT set-up and the exception report
 void cpu_init(void);
+int rdmsr_safe(uint32_t msr, uint64_t *val); // 0, or -1 if RDMSR raised #GP (trap_entry.S)
+void interrupt_eoi(unsigned vector);
+void timer_as_nmi(bool on);    // disturb=nmi
+void pic_unmask_timer(bool on); // disturb=timer
 uint64_t cpu_tss_base(void); // HOST_TR_BASE for the VMCS
 void map_identity(uint64_t addr, uint64_t len); // 2 MiB pages, beyond 4 GiB too
 
 // main.c
 extern struct mb_info boot_info;
+void vmx_leave(void); // hv/vmx.c: VMCLEAR and VMXOFF if in VMX operation; safe anytime

@@ -6,7 +6,8 @@
 
 struct config cfg = {
     .tests = "", // every test
-    .end = END_POWEROFF,
+    .end = END_HALT, // a real PC's ports 0xf4 and 0x8900 belong to its devices
+    .windows = 3,
     .policy = POLICY_ALL,
     .toggles = 10000,
     .threshold = 1000,
@@ -17,7 +18,7 @@ struct config cfg = {
 // Indexed by enum fault_mode.
 static const char *const fault_choices[] = {
     [FAULT_NONE] = "none", [FAULT_UD] = "ud", [FAULT_GP] = "gp", [FAULT_PF] = "pf",
-    [FAULT_DE] = "de", NULL,
+    [FAULT_DE] = "de", [FAULT_VMX_GP] = "vmx-gp", NULL,
 };
 
 // Indexed by enum policy.
@@ -32,20 +33,38 @@ const char *const policy_names[] = {
 
 // Indexed by enum end_mode: cmdline_parse stores the index of the match.
 static const char *const end_choices[] = {
-    [END_POWEROFF] = "poweroff",
     [END_HALT] = "halt",
+    [END_POWEROFF] = "poweroff",
+    NULL,
+};
+
+static const char *const disturb_choices[] = {
+    [DISTURB_NONE] = "none",
+    [DISTURB_TIMER] = "timer",
+    [DISTURB_NMI] = "nmi",
+    NULL,
+};
+
+static const char *const ept_page_choices[] = {
+    [EPT_PAGES_2M] = "2m",
+    [EPT_PAGES_4K] = "4k",
     NULL,
 };
 
 const struct cfg_key config_keys[] = {
     { .name = "tests", .type = CFG_STR, .dst = &cfg.tests,
       .help = "comma-separated names of the tests to run (default: all)" },
+    { .name = "verbose", .type = CFG_UINT, .dst = &cfg.verbose, .min = 0, .max = 1,
+      .help = "1: print every guest check and every VMCS dump, also where a stop was "
+              "expected (default 0)" },
     { .name = "end", .type = CFG_ENUM, .dst = &cfg.end, .choices = end_choices,
-      .help = "poweroff: end the emulator with the verdict as exit status; "
-              "halt: stop with the verdict on screen, as on real hardware" },
+      .help = "halt (the default): stop with the verdict on screen, as on real hardware; "
+              "poweroff: end the emulator with the verdict as exit status (writes the "
+              "emulators' exit ports 0xf4 and 0x8900)" },
     { .name = "fault", .type = CFG_ENUM, .dst = &cfg.fault, .choices = fault_choices,
-      .help = "fault on purpose after boot (ud, gp, pf, de) to see the crash report; "
-              "default none" },
+      .help = "fault on purpose after boot (ud, gp, pf, de), or in VMX root operation "
+              "with the first guest's VMCS current (vmx-gp), to see the crash report; default "
+              "none" },
     { .name = "policy", .type = CFG_ENUM, .dst = &cfg.policy, .choices = policy_names,
       .help = "CR0 ownership: intercept (WP, TS host-owned), passthrough (guest-owned), "
               "adaptive (WP handed over after threshold= toggles), custom (cr0_owned=, "
@@ -58,6 +77,18 @@ const struct cfg_key config_keys[] = {
       .max = 0xffffffff, .help = "policy=custom: CR0 bits the guest owns (e.g. 0x10008)" },
     { .name = "cr4_owned", .type = CFG_UINT, .dst = &cfg.cr4_owned, .min = 0,
       .max = 0xffffffff, .help = "policy=custom: CR4 bits the guest owns (default 0)" },
+    { .name = "windows", .type = CFG_UINT, .dst = &cfg.windows, .min = 1, .max = 16,
+      .help = "measured windows per run; results give the minimum and the median "
+              "(default 3)" },
+    { .name = "ept_pages", .type = CFG_ENUM, .dst = &cfg.ept_pages,
+      .choices = ept_page_choices,
+      .help = "2m: map guest RAM with 2 MiB EPT pages where the CPU has them (the "
+              "default); 4k: 4 KiB pages only" },
+    { .name = "disturb", .type = CFG_ENUM, .dst = &cfg.disturb, .choices = disturb_choices,
+      .help = "to test vmxlab itself: timer lets the PIT's interrupt through the 8259 "
+              "while guests run; nmi sends the PIT's tick as an NMI through the I/O APIC. "
+              "Both must be counted, mark the runs disturbed and never reach a guest "
+              "(default none)" },
 };
 const size_t config_nkeys = ARRAY_SIZE(config_keys);
 

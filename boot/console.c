@@ -2,7 +2,10 @@
 // verdict there), plus one screen: VGA text mode, or a linear framebuffer drawn
 // with the PSF font from font.S (UEFI has no text mode). main.c calls
 // console_init_serial() first, then console_init_screen() once the multiboot
-// information is parsed and the framebuffer identity mapped.
+// information is parsed and the framebuffer identity mapped. A framebuffer is
+// written, never read: reads from video memory are uncached and slow on a
+// large UEFI screen, so the text lives in RAM (text[]) and scrolling redraws
+// from there only the cells that change.
 #include "boot.h"
 #include "x86.h"
 
@@ -36,6 +39,8 @@ static uint8_t *fb_base;
 static uint32_t fb_fg; // the pixel value for text
 static struct psf_font font;
 static char screen_name[64];
+#define TEXT_MAX (256 * 128) // characters: a 4K screen in an 8x16 font fits
+static char text[TEXT_MAX];  // the framebuffer's characters, row by row
 
 void console_init_serial(void)
 {
@@ -92,17 +97,24 @@ static void draw_char(unsigned x, unsigned y, char c)
     }
 }
 
-// Moves every text row up one and blanks the bottom one.
+// Moves every text row up one and blanks the bottom one. On a framebuffer,
+// a cell is redrawn only where its character changes.
 static void scroll(void)
 {
     if (screen == SCREEN_VGA) {
         memmove(vga, vga + cols, (rows - 1) * cols * sizeof *vga);
         for (unsigned i = (rows - 1) * cols; i < rows * cols; i++)
             vga[i] = VGA_ATTR | ' ';
-    } else {
-        size_t row_bytes = (size_t)fb.pitch * font.height;
-        memmove(fb_base, fb_base + row_bytes, (rows - 1) * row_bytes);
-        memset(fb_base + (rows - 1) * row_bytes, 0, row_bytes);
+        return;
+    }
+    for (unsigned y = 0; y < rows; y++) {
+        for (unsigned x = 0; x < cols; x++) {
+            char c = y + 1 < rows ? text[(y + 1) * cols + x] : ' ';
+            if (text[y * cols + x] != c) {
+                text[y * cols + x] = c;
+                draw_char(x, y, c);
+            }
+        }
     }
 }
 
@@ -128,10 +140,12 @@ static void screen_putc(char c)
     } else {
         if ((uint8_t)c < ' ' || (uint8_t)c > '~')
             c = '?'; // UTF-8 bytes: ascii[] stops at 127, code page 437 is not Latin-1
-        if (screen == SCREEN_VGA)
+        if (screen == SCREEN_VGA) {
             vga[row * cols + col] = VGA_ATTR | (uint8_t)c;
-        else
+        } else if (text[row * cols + col] != c) {
+            text[row * cols + col] = c;
             draw_char(col, row, c);
+        }
         if (++col == cols)
             newline();
     }
@@ -149,6 +163,9 @@ static bool init_fb(const struct fb_info *f)
             channel(GREY, f->blue_pos, f->blue_size);
     cols = f->width / font.width;
     rows = f->height / font.height;
+    if ((uint64_t)cols * rows > TEXT_MAX)
+        rows = TEXT_MAX / cols; // a screen beyond 4K: use its top part
+    memset(text, ' ', sizeof(text));
     memset(fb_base, 0, (size_t)f->pitch * f->height); // whatever the firmware or GRUB drew
     snprintf(screen_name, sizeof screen_name, "framebuffer %ux%ux%u (font %ux%u)", f->width,
              f->height, f->bpp, font.width, font.height);

@@ -34,7 +34,11 @@ _start:
     bt $29, %edx
     jnc no_long_mode
 
-    // PML4[0] -> PDPT, PDPT[0..3] -> four page directories of 2 MiB pages.
+    // PML4[0] -> PDPT, PDPT[0..3] -> four page directories of 2 MiB pages,
+    // except the first 2 MiB, which pt0 maps with 4 KiB pages: it mixes RAM
+    // with the VGA hole and ROMs, whose memory types differ, and a large page
+    // across memory types is undefined (SDM 3A 12.11.9, Large Page Size
+    // Considerations).
     mov $pdpt, %eax
     or $(PTE_P | PTE_W), %eax
     mov %eax, pml4
@@ -47,7 +51,7 @@ _start:
     inc %ecx
     cmp $4, %ecx
     jb 1b
-    xor %ecx, %ecx             // 2048 entries: 2048 * 2 MiB = 4 GiB
+    mov $1, %ecx               // 2047 entries: 2 MiB .. 4 GiB in 2 MiB pages
 2:  mov %ecx, %eax
     shl $21, %eax
     or $(PTE_P | PTE_W | PTE_PS), %eax
@@ -55,15 +59,26 @@ _start:
     inc %ecx
     cmp $2048, %ecx
     jb 2b
+    mov $pt0, %eax             // pd[0] -> pt0: 512 pages of 4 KiB
+    or $(PTE_P | PTE_W), %eax
+    mov %eax, pd
+    xor %ecx, %ecx
+7:  mov %ecx, %eax
+    shl $12, %eax
+    or $(PTE_P | PTE_W), %eax
+    mov %eax, pt0(, %ecx, 8)
+    inc %ecx
+    cmp $512, %ecx
+    jb 7b
 
     mov %cr4, %eax
     or $CR4_PAE, %eax
     mov %eax, %cr4
     mov $pml4, %eax
     mov %eax, %cr3
-    mov $MSR_EFER, %ecx
-    rdmsr
-    or $EFER_LME, %eax
+    mov $MSR_EFER, %ecx        // EFER = LME alone: whatever the loader left
+    mov $EFER_LME, %eax        // (UEFI may leave NXE set) is not ours
+    xor %edx, %edx
     wrmsr
     mov %cr0, %eax
     or $(CR0_PG | CR0_PE), %eax
@@ -71,8 +86,10 @@ _start:
     lgdt gdt_desc
     ljmp $SEL_CODE64, $long_entry
 
-    // No long mode: say so on COM1 (the loader's UART settings) and end the
-    // run as UNSUPPORTED, the same way boot/main.c's end_run() does.
+    // No long mode: say so on COM1 (the loader's UART settings) and halt with
+    // the verdict UNSUPPORTED. The command line is not read yet, so nothing is
+    // written to an emulator's exit port: the runner stops the emulator once
+    // it has read the verdict.
 no_long_mode:
     mov $no_lm_msg, %esi
 3:  lodsb
@@ -81,9 +98,7 @@ no_long_mode:
     mov $COM1, %dx
     out %al, %dx
     jmp 3b
-4:  mov $0xf4, %dx
-    mov $9, %eax               // isa-debug-exit: (VERDICT_UNSUPPORTED << 1) | 1
-    out %eax, %dx
+4:  cli
 5:  hlt
     jmp 5b
 
@@ -104,7 +119,7 @@ long_entry:
 
     .section .rodata
 no_lm_msg:
-    .asciz "vmxlab: this CPU has no 64-bit long mode; vmxlab needs an x86-64 CPU with VMX\r\nvmxlab: verdict UNSUPPORTED\r\n"
+    .asciz "vmxlab: this CPU has no 64-bit long mode; vmxlab needs an x86-64 CPU with VMX\r\nvmxlab: verdict UNSUPPORTED\r\nvmxlab: run ended; the machine can be switched off\r\n"
 
     .data
     .align 16
@@ -126,6 +141,7 @@ gdt_desc:
 pml4:   .skip 4096
 pdpt:   .skip 4096
 pd:     .skip 4 * 4096
+pt0:    .skip 4096
     .align 16
     .globl stack_top
 stack:  .skip KSTACK_SIZE

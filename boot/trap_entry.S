@@ -1,7 +1,9 @@
 // trap_entry.S: one stub per exception vector 0-31. Each pushes a uniform
 // frame (vector, error code or 0, then all general registers) and calls
-// trap_handler() in boot/cpu.c, which prints it and ends the run as CRASH.
-// SDM 3A 6.15 lists which vectors push an error code.
+// trap_handler() in boot/cpu.c. Most exceptions end the run there as CRASH;
+// an NMI is counted and returns here, and so does a #GP that an instruction
+// in the exception table below expected (rdmsr_safe), which resumes at its
+// fixup. SDM 3A 6.15 lists which vectors push an error code.
 
     .text
 .macro stub n
@@ -39,8 +41,43 @@ trap_common:
     push %rbx
     push %rax
     mov %rsp, %rdi             // struct trapframe *
+    mov %rsp, %rbx             // callee-saved: the frame, across the call
     and $~15, %rsp             // the C ABI wants a 16-byte aligned stack
-    call trap_handler          // does not return
+    call trap_handler          // returns only where the run goes on
+    mov %rbx, %rsp
+    pop %rax
+    pop %rbx
+    pop %rcx
+    pop %rdx
+    pop %rsi
+    pop %rdi
+    pop %rbp
+    pop %r8
+    pop %r9
+    pop %r10
+    pop %r11
+    pop %r12
+    pop %r13
+    pop %r14
+    pop %r15
+    add $16, %rsp              // vector and error code
+    iretq                      // also ends the blocking of NMIs after an NMI
+
+// int rdmsr_safe(uint32_t msr, uint64_t *val): 0 and *val, or -1 where the
+// MSR does not exist and RDMSR raises #GP (as MSR 0x34 does before Nehalem).
+    .globl rdmsr_safe
+rdmsr_safe:
+    mov %edi, %ecx
+rdmsr_insn:
+    rdmsr
+    shl $32, %rdx
+    or %rdx, %rax
+    mov %rax, (%rsi)
+    xor %eax, %eax
+    ret
+rdmsr_fixup:
+    mov $-1, %eax
+    ret
 
 .macro stubaddr n
     .quad trap\n
@@ -55,5 +92,11 @@ trap_common:
     .globl trap_stubs
 trap_stubs:
     stubaddrs 0, 31
+
+// The exception table: an instruction that may fault, and where to resume.
+    .globl extable, extable_end
+extable:
+    .quad rdmsr_insn, rdmsr_fixup
+extable_end:
 
     .section .note.GNU-stack, "", @progbits

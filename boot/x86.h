@@ -18,11 +18,53 @@
 #define CR0_PG (1u << 31) // PaGing
 
 // CR4, SDM 3A 2.5
+#define CR4_VME (1u << 0)         // Virtual-8086 Mode Extensions
+#define CR4_PVI (1u << 1)         // Protected-mode Virtual Interrupts
+#define CR4_TSD (1u << 2)         // Time Stamp Disable
+#define CR4_DE (1u << 3)          // Debugging Extensions
+#define CR4_PSE (1u << 4)         // Page Size Extensions
 #define CR4_PAE (1u << 5)         // Physical Address Extension
+#define CR4_MCE (1u << 6)         // Machine-Check Enable
 #define CR4_PGE (1u << 7)         // Page Global Enable
+#define CR4_PCE (1u << 8)         // Performance-monitoring Counter Enable
 #define CR4_OSFXSR (1u << 9)      // OS supports FXSAVE/FXRSTOR (enables SSE)
 #define CR4_OSXMMEXCPT (1u << 10) // OS handles SIMD exceptions
+#define CR4_UMIP (1u << 11)       // User-Mode Instruction Prevention
+#define CR4_LA57 (1u << 12)       // 57-bit linear addresses (5-level paging)
 #define CR4_VMXE (1u << 13)       // VMX Enable
+#define CR4_SMXE (1u << 14)       // SMX Enable
+#define CR4_FSGSBASE (1u << 16)   // RDFSBASE and friends
+#define CR4_PCIDE (1u << 17)      // Process-Context Identifiers
+#define CR4_OSXSAVE (1u << 18)    // XSAVE and extended states
+#define CR4_KL (1u << 19)         // Key Locker
+#define CR4_SMEP (1u << 20)       // Supervisor-Mode Execution Prevention
+#define CR4_SMAP (1u << 21)       // Supervisor-Mode Access Prevention
+#define CR4_PKE (1u << 22)        // Protection Keys for user pages
+#define CR4_CET (1u << 23)        // Control-flow Enforcement Technology
+#define CR4_PKS (1u << 24)        // Protection Keys for supervisor pages
+
+// RFLAGS, SDM 1 3.4.3 and 3A 2.3
+#define RFLAGS_FIXED (1u << 1) // always 1
+#define RFLAGS_TF (1u << 8)    // Trap Flag: single-step
+#define RFLAGS_IF (1u << 9)    // Interrupt enable Flag
+
+// Exception vectors, SDM 3A 6.3.1
+#define VEC_DE 0  // divide error
+#define VEC_DB 1  // debug
+#define VEC_NMI 2 // non-maskable interrupt
+#define VEC_BP 3  // breakpoint
+#define VEC_UD 6  // invalid opcode
+#define VEC_NM 7  // device not available
+#define VEC_DF 8  // double fault
+#define VEC_GP 13 // general protection
+#define VEC_PF 14 // page fault
+#define VEC_MF 16 // x87 floating-point error
+#define VEC_MC 18 // machine check
+
+// Debug registers, SDM 3A 18.2
+#define DR6_BS (1u << 14)    // single step
+#define DR6_INIT 0xffff0ff0u // DR6 after reset (reserved bits read as 1)
+#define DR7_INIT 0x400u      // DR7 after reset
 
 // MSRs, SDM 4 (Model-Specific Registers)
 #define MSR_FEATURE_CONTROL 0x3a // IA32_FEATURE_CONTROL
@@ -32,6 +74,10 @@
 #define EFER_LME (1u << 8)  //   Long Mode Enable
 #define EFER_LMA (1u << 10) //   Long Mode Active
 #define EFER_NXE (1u << 11) //   No-eXecute Enable
+#define MSR_SMI_COUNT 0x34  // MSR_SMI_COUNT: SMIs since reset (Nehalem and later)
+#define MSR_APIC_BASE 0x1b  // IA32_APIC_BASE
+#define APIC_BASE_X2APIC (1u << 10)
+#define APIC_BASE_ENABLE (1u << 11)
 
 // Page-table entries, SDM 3A 4.5
 #define PTE_P (1u << 0)  // Present
@@ -98,6 +144,22 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
     asm volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
+// IRET to the next instruction: the one way to end the blocking of NMIs that
+// an NMI leaves behind (SDM 3A 6.7.1), without taking an exception.
+static inline void unblock_nmis(void)
+{
+    asm volatile("mov %%rsp, %%rax\n\t"
+                 "push %[ss]\n\t"
+                 "push %%rax\n\t"
+                 "pushfq\n\t"
+                 "push %[cs]\n\t"
+                 "lea 1f(%%rip), %%rax\n\t"
+                 "push %%rax\n\t"
+                 "iretq\n"
+                 "1:"
+                 ::[ss] "i"(SEL_DATA), [cs] "i"(SEL_CODE64) : "rax", "memory", "cc");
+}
+
 static inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outw(uint16_t port, uint16_t v) { asm volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outl(uint16_t port, uint32_t v) { asm volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }

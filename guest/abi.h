@@ -26,6 +26,8 @@
 #define GP_WP_SEMANTICS (1u << 0) // #PF on a read-only page iff CR0.WP
 #define GP_TS_SEMANTICS (1u << 1) // #NM from SSE iff CR0.TS; CLTS clears it
 #define GP_CR0_READBACK (1u << 2) // CR0 reads back what MOV, CLTS, LMSW wrote
+#define GP_CR4_RULES (1u << 3)    // MOV to CR4: #GP where the CPU raises it
+#define GP_SINGLE_STEP (1u << 4)  // TF and MOV SS around an intercepted MOV to CR0
 
 // What the misbehave guest does (guest_params.flags): each breaks the rules in
 // one way, and the hypervisor must stop the run cleanly, saying why.
@@ -41,15 +43,16 @@
 #include <stdint.h>
 
 struct guest_params {
-    uint64_t iterations; // toggles (wp-toggle) or hypercalls (vmcall-loop)
-    uint64_t flags;      // GP_* (semantics guest)
+    uint64_t iterations; // per measured window: toggles (wp_toggle), hypercalls (vmcall_loop)
+    uint64_t windows;    // measured windows (MARK_BEGIN .. MARK_END) to make
+    uint64_t flags;      // GP_* (semantics guest), BAD_* (misbehave guest)
 };
 
 // The first bytes of every guest image (section .guest_header at
 // GUEST_LOAD_GPA): where its page tables, descriptor tables and stack are.
 // Entry state: 64-bit mode, CS 0x08, data segments 0x10, CR0 = PE|MP|ET|NE|WP|PG,
-// CR4 = PAE|OSFXSR|OSXMMEXCPT, CR3/GDTR/IDTR/RSP from here, RIP = ELF entry,
-// RDI = GUEST_PARAMS_GPA, RFLAGS = 0x2 (interrupts off).
+// CR4 = PAE|MCE|OSFXSR|OSXMMEXCPT, EFER = LME|LMA, CR3/GDTR/IDTR/RSP from here,
+// RIP = ELF entry, RDI = GUEST_PARAMS_GPA, RFLAGS = 0x2 (interrupts off).
 struct guest_header {
     uint64_t magic; // GUEST_HEADER_MAGIC
     uint64_t cr3;   // GPA of the PML4

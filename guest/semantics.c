@@ -1,8 +1,9 @@
-// semantics.c: checks that CR0 keeps its architectural meaning under the
-// hypervisor's CR0 ownership policy: what WP does to supervisor writes, what
-// TS does to SSE, and what CR0 reads back after MOV, CLTS and LMSW.
-// p->flags selects the groups (GP_* in abi.h); each check is one HC_REPORT.
-// Each group leaves CR0 as it found it (at entry: WP = 1, TS = 0).
+// semantics.c: checks that CR0 and CR4 keep their architectural meaning under
+// the hypervisor's ownership policy: what WP does to supervisor writes, what
+// TS does to SSE, what CR0 reads back after MOV, CLTS and LMSW, which MOV to
+// CR4 raise #GP, and how an intercepted instruction single-steps. p->flags
+// selects the groups (GP_* in abi.h); each check is one HC_REPORT. Each group
+// leaves CR0 and CR4 as it found them (at entry: WP = 1, TS = 0).
 #include "rt/guest.h"
 
 // The page the WP checks make read-only. guest.ld keeps the image below
@@ -101,9 +102,108 @@ static bool cr0_readback(void)
     return ok;
 }
 
+// SDM 2 "MOV - Move to/from Control Registers": MOV to CR4 raises #GP(0) for a
+// reserved bit, for clearing PAE in IA-32e mode, for changing LA57 there, and
+// for setting PCIDE while CR3[11:0] is not 0; a faulting write changes nothing.
+// The same rules hold whether the hypervisor intercepts the write (host-owned
+// bits: hv/exit_cr.c emulates it) or the CPU does it.
+static bool cr4_rules(void)
+{
+    const uint64_t entry = CR4_PAE | CR4_MCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    uint64_t cr4 = read_cr4();
+    bool ok = true;
+    ok &= hc_report(cr4 == entry, "CR4 at entry reads PAE|MCE|OSFXSR|OSXMMEXCPT (0x660)");
+
+    int v = try_write_cr4(cr4 | CR4_PGE);
+    ok &= hc_report(v == -1 && read_cr4() == (cr4 | CR4_PGE),
+                    "MOV to CR4 setting PGE lands and reads back");
+    v = try_write_cr4(cr4);
+    ok &= hc_report(v == -1 && read_cr4() == cr4, "MOV to CR4 clearing PGE lands and reads back");
+
+    static const struct {
+        uint64_t bits;
+        bool set;
+        const char *what;
+    } refused[] = {
+        { CR4_VMXE, true, "MOV to CR4 setting VMXE (no VMX for guests) raises #GP(0)" },
+        { 1u << 15, true, "MOV to CR4 setting reserved bit 15 raises #GP(0)" },
+        { 1ull << 32, true, "MOV to CR4 setting reserved bit 32 raises #GP(0)" },
+        { CR4_PAE, false, "MOV to CR4 clearing PAE in IA-32e mode raises #GP(0)" },
+        { CR4_LA57, true, "MOV to CR4 changing LA57 in IA-32e mode raises #GP(0)" },
+    };
+    for (unsigned i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        uint64_t val = refused[i].set ? cr4 | refused[i].bits : cr4 & ~refused[i].bits;
+        v = try_write_cr4(val);
+        ok &= hc_report(v == VEC_GP && trap_error == 0 && read_cr4() == cr4, refused[i].what);
+    }
+
+    // PCIDE with CR3[11:0] = 8 (PWT): #GP whether or not the CPU has PCIDs.
+    uint64_t cr3;
+    asm volatile("mov %%cr3, %0" : "=r"(cr3));
+    asm volatile("mov %0, %%cr3" ::"r"(cr3 | 8) : "memory");
+    v = try_write_cr4(cr4 | CR4_PCIDE);
+    asm volatile("mov %0, %%cr3" ::"r"(cr3) : "memory");
+    ok &= hc_report(v == VEC_GP && read_cr4() == cr4,
+                    "MOV to CR4 setting PCIDE while CR3[11:0] = 8 raises #GP(0)");
+    return ok;
+}
+
+// A single step over a MOV to CR0 that flips WP: RFLAGS.TF is set by POPF, so
+// the trap is due after the next instruction; that is MOV SS, which holds it
+// back one instruction more (SDM 3A 6.8.3, 18.3.1.4). So exactly one #DB must
+// arrive, with DR6.BS, at the instruction after the MOV to CR0, whether the
+// CPU ran that MOV or the hypervisor emulated it (then it must end the MOV-SS
+// blocking and make the single step pending, SDM 3C 25.4.2, 27.7.3). The
+// second case is the same without MOV SS.
+static bool single_step_over(bool mov_ss, const char *what)
+{
+    uint64_t cr0 = read_cr0(), after;
+    write_dr6(DR6_INIT);
+    single_steps = 0;
+    single_step_watch = true;
+    if (mov_ss)
+        asm volatile("lea 1f(%%rip), %[after]\n\t"
+                     "mov %%ss, %%eax\n\t"
+                     "pushfq\n\t"
+                     "orq %[tf], (%%rsp)\n\t"
+                     "popfq\n\t"
+                     "mov %%eax, %%ss\n\t"
+                     "mov %[v], %%cr0\n"
+                     "1:\tnop"
+                     : [after] "=&r"(after)
+                     : [v] "r"(cr0 ^ CR0_WP), [tf] "i"(RFLAGS_TF)
+                     : "rax", "memory", "cc");
+    else
+        asm volatile("lea 1f(%%rip), %[after]\n\t"
+                     "pushfq\n\t"
+                     "orq %[tf], (%%rsp)\n\t"
+                     "popfq\n\t"
+                     "mov %[v], %%cr0\n"
+                     "1:\tnop"
+                     : [after] "=&r"(after)
+                     : [v] "r"(cr0 ^ CR0_WP), [tf] "i"(RFLAGS_TF)
+                     : "memory", "cc");
+    single_step_watch = false;
+    bool landed = read_cr0() == (cr0 ^ CR0_WP);
+    write_cr0(cr0);
+    return hc_report(single_steps == 1 && single_step_rip == after &&
+                     (single_step_dr6 & DR6_BS) && landed, what);
+}
+
+static bool single_step(void)
+{
+    bool ok = true;
+    ok &= single_step_over(false, "TF set: one #DB (DR6.BS) right after the MOV to CR0, "
+                                  "which lands");
+    ok &= single_step_over(true, "TF set, MOV SS, MOV to CR0: one #DB (DR6.BS) right after "
+                                 "the MOV to CR0, not later");
+    return ok;
+}
+
 int guest_main(struct guest_params *p)
 {
-    const uint64_t known = GP_WP_SEMANTICS | GP_TS_SEMANTICS | GP_CR0_READBACK;
+    const uint64_t known = GP_WP_SEMANTICS | GP_TS_SEMANTICS | GP_CR0_READBACK |
+                           GP_CR4_RULES | GP_SINGLE_STEP;
     if (p->flags == 0 || (p->flags & ~known)) {
         hc_puts("semantics: guest_params.flags selects no checks or has unknown bits");
         return 1;
@@ -115,5 +215,9 @@ int guest_main(struct guest_params *p)
         ok &= ts_semantics();
     if (p->flags & GP_CR0_READBACK)
         ok &= cr0_readback();
+    if (p->flags & GP_CR4_RULES)
+        ok &= cr4_rules();
+    if (p->flags & GP_SINGLE_STEP)
+        ok &= single_step();
     return ok ? 0 : 1;
 }

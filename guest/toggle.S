@@ -1,13 +1,18 @@
-// toggle.S: the two timed loops of the measurement. toggle_wp_loop() is
-// linked into the wp_toggle guest and into the kernel, which runs it natively
-// as the baseline, so it is position independent and touches only scratch
-// registers. It leaves CR0.WP flipped when n is odd: callers restore CR0.
-// vmcall_loop() (guests only) times HC_NOP round trips the same way.
+// toggle.S: the timed loops of the measurement. toggle_wp_loop() and
+// nop_loop() are linked into the guests and into the kernel, which runs them
+// natively as the baseline, so they are position independent and touch only
+// scratch registers. toggle_wp_loop() leaves CR0.WP flipped when n is odd:
+// callers restore CR0. vmcall_loop() (guests only) times HC_NOP round trips
+// the same way. nop_loop() is vmcall_loop() with a NOP in place of the VMCALL:
+// the cost of that loop without its exits.
 #include "../boot/x86.h"
 #include "abi.h"
 
-// RAX = the 64-bit TSC (RDTSC gives it halved in EDX:EAX); clobbers RDX.
+// RAX = the 64-bit TSC; clobbers RDX. LFENCE first: RDTSC may otherwise run
+// before earlier instructions finish, or later ones start before it (SDM 2
+// RDTSC, "not a serializing instruction").
 .macro rdtsc64
+    lfence
     rdtsc
     shl $32, %rdx
     or %rdx, %rax
@@ -40,6 +45,20 @@ vmcall_loop:
     mov %rax, %r9
     mov $HC_NOP, %eax          // after RDTSC, which writes EAX
 1:  vmcall
+    dec %rcx
+    jnz 1b
+    rdtsc64
+    sub %r9, %rax
+    ret
+
+// uint64_t nop_loop(uint64_t n), n >= 1: vmcall_loop's loop, with NOP.
+    .globl nop_loop
+nop_loop:
+    mov %rdi, %rcx
+    rdtsc64
+    mov %rax, %r9
+    mov $HC_NOP, %eax
+1:  nop
     dec %rcx
     jnz 1b
     rdtsc64

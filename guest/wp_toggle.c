@@ -1,7 +1,7 @@
-// wp_toggle.c: the measured guest. Flips CR0.WP p->iterations times between
-// MARK_BEGIN and MARK_END, so the hypervisor counts the exits those MOVs to
-// CR0 cost under its CR0 ownership policy, and reports the guest's TSC ticks.
-// Leaves CR0.WP = 1 as it was at entry.
+// wp_toggle.c: the measured guest. In each of p->windows windows it flips
+// CR0.WP p->iterations times between MARK_BEGIN and MARK_END, so the
+// hypervisor counts the exits those MOVs to CR0 cost under its CR0 ownership
+// policy, and reports the guest's TSC ticks. Leaves CR0.WP = 1 as at entry.
 #include "rt/guest.h"
 
 int guest_main(struct guest_params *p)
@@ -10,10 +10,11 @@ int guest_main(struct guest_params *p)
         hc_puts("wp_toggle: iterations must be at least 1");
         return 1;
     }
-    hc_mark_begin();
-    uint64_t ticks = toggle_wp_loop(p->iterations);
-    hc_mark_end(p->iterations, ticks);
-
+    for (uint64_t w = 0; w < p->windows; w++) {
+        hc_mark_begin();
+        uint64_t ticks = toggle_wp_loop(p->iterations);
+        hc_mark_end(p->iterations, ticks);
+    }
     uint64_t cr0 = read_cr0();
     if (!(cr0 & CR0_WP)) // an odd number of flips left WP clear
         write_cr0(cr0 | CR0_WP);

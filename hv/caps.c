@@ -13,6 +13,20 @@ void caps_read(struct caps_raw *r)
     memset(r, 0, sizeof(*r));
     cpuid(0, 0, r->cpuid0);
     cpuid(1, 0, r->cpuid1);
+    if (r->cpuid0[0] >= 7)
+        cpuid(7, 0, r->cpuid7);
+    if (r->cpuid0[0] >= 0x15)
+        cpuid(0x15, 0, r->cpuid15);
+    if (r->cpuid0[0] >= 0x16)
+        cpuid(0x16, 0, r->cpuid16);
+    uint32_t ext[4];
+    cpuid(0x80000000, 0, ext);
+    if (ext[0] >= 0x80000007)
+        cpuid(0x80000007, 0, r->cpuid_ext7);
+    if (ext[0] >= 0x80000008)
+        cpuid(0x80000008, 0, r->cpuid_ext8);
+    if (r->cpuid1[2] & CPUID1_ECX_HYPERVISOR)
+        cpuid(0x40000000, 0, r->hv_leaf);
     if (!(r->cpuid1[2] & CPUID1_ECX_VMX))
         return; // no VMX MSRs at all; on AMD even 0x3a would #GP
     r->feature_control = rdmsr(MSR_FEATURE_CONTROL);
@@ -50,6 +64,26 @@ void caps_decode(const struct caps_raw *r, struct vmx_caps *c)
         c->family += (eax >> 20) & 0xff;
     c->stepping = eax & 0xf;
 
+    // A hypervisor below us says so in CPUID.1:ECX[31] and names itself in
+    // leaf 0x40000000 (EBX, ECX, EDX), as KVM, Hyper-V and VMware do.
+    c->hypervisor = r->cpuid1[2] & CPUID1_ECX_HYPERVISOR;
+    if (c->hypervisor) {
+        memcpy(c->hv_signature + 0, &r->hv_leaf[1], 4);
+        memcpy(c->hv_signature + 4, &r->hv_leaf[2], 4);
+        memcpy(c->hv_signature + 8, &r->hv_leaf[3], 4);
+        for (int i = 0; i < 12; i++) // keep the line printable
+            if (c->hv_signature[i] && (c->hv_signature[i] < ' ' || c->hv_signature[i] > '~'))
+                c->hv_signature[i] = '?';
+    }
+    c->invariant_tsc = r->cpuid_ext7[3] & BIT(8);
+    c->maxphyaddr = r->cpuid_ext8[0] & 0xff ? r->cpuid_ext8[0] & 0xff : 36;
+    // TSC frequency (SDM 3B 19.7.3): crystal Hz * EBX / EAX from leaf 0x15,
+    // or leaf 0x16's base frequency in MHz where the crystal is not given.
+    if (r->cpuid15[0] && r->cpuid15[1] && r->cpuid15[2])
+        c->tsc_hz = (uint64_t)r->cpuid15[2] * r->cpuid15[1] / r->cpuid15[0];
+    else if (r->cpuid16[0] & 0xffff)
+        c->tsc_hz = (uint64_t)(r->cpuid16[0] & 0xffff) * 1000000;
+
     c->vmx = r->cpuid1[2] & CPUID1_ECX_VMX;
     if (!c->vmx)
         return;
@@ -76,6 +110,21 @@ void caps_decode(const struct caps_raw *r, struct vmx_caps *c)
         c->invept_all = r->ept_vpid & BIT(26);
     }
     c->invvpid = c->vpid && (r->ept_vpid & BIT(32));
+    c->invvpid_single = c->invvpid && (r->ept_vpid & BIT(41));
+    c->invvpid_all = c->invvpid && (r->ept_vpid & BIT(42));
+    c->invvpid_single_globals = c->invvpid && (r->ept_vpid & BIT(43));
+    c->timer_shift = r->misc & 0x1f; // SDM 3D A.6
+}
+
+// Numbers measured inside a VM mean something else; said once, next to them.
+const char *caps_nested_caveat(const struct vmx_caps *c)
+{
+    if (!c->hypervisor)
+        return NULL;
+    return "vmxlab runs under a hypervisor (CPUID.1:ECX[31] set): the exit counts are "
+           "those vmxlab (L1) sees; ticks include the exits the outer hypervisor takes "
+           "on our behalf (in passthrough too); the preemption-timer watchdog counts "
+           "only while the guest runs";
 }
 
 static const char *yes_no(bool b)
@@ -89,6 +138,8 @@ void caps_print(const struct vmx_caps *c)
     kprintf("  %-26s %s family %u model 0x%x stepping %u\n", "CPU", c->vendor,
             c->family, c->model, c->stepping);
     kprintf("  %-26s %s\n", "CPUID.1:ECX.VMX", yes_no(c->vmx));
+    if (c->hypervisor)
+        kprintf("  %-26s yes, signature '%s'\n", "under a hypervisor", c->hv_signature);
     if (!c->vmx)
         return;
     kprintf("  %-26s 0x%lx (%s, VMX outside SMX %s)\n", "IA32_FEATURE_CONTROL",

@@ -81,3 +81,73 @@ const char *cr4_bit_name(unsigned bit)
     };
     return bit < 32 && names[bit] ? names[bit] : "reserved";
 }
+
+// Which CR4 bits a guest may set: those IA32_VMX_CR4_FIXED1 allows (SDM 3D
+// A.8) and the CPU's CPUID offers (SDM 3A 2.5 names the feature behind each
+// bit, SDM 2 CPUID lists where it is). VMXE and SMXE never: vmxlab offers its
+// guests neither VMX nor SMX. leaf1 and leaf7 are CPUID.1 and CPUID.(7,0) as
+// {EAX, EBX, ECX, EDX}.
+uint64_t cr4_guest_valid(uint64_t fixed1, const uint32_t leaf1[4], const uint32_t leaf7[4])
+{
+    static const struct {
+        uint32_t bit;
+        uint8_t leaf, reg, feature; // leaf 1 or 7; reg 1 EBX, 2 ECX, 3 EDX
+    } needs[] = {
+        { CR4_UMIP, 7, 2, 2 },      { CR4_LA57, 7, 2, 16 },     { CR4_FSGSBASE, 7, 1, 0 },
+        { CR4_PCIDE, 1, 2, 17 },    { CR4_OSXSAVE, 1, 2, 26 },  { CR4_KL, 7, 2, 23 },
+        { CR4_SMEP, 7, 1, 7 },      { CR4_SMAP, 7, 1, 20 },     { CR4_PKE, 7, 2, 3 },
+        { CR4_PKS, 7, 2, 31 },
+    };
+    const uint64_t always = CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE |
+                            CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    uint64_t ok = always;
+    for (size_t i = 0; i < ARRAY_SIZE(needs); i++) {
+        const uint32_t *leaf = needs[i].leaf == 1 ? leaf1 : leaf7;
+        if (leaf[needs[i].reg] & BIT(needs[i].feature))
+            ok |= needs[i].bit;
+    }
+    if (leaf7[2] & BIT(7) || leaf7[3] & BIT(20)) // CET shadow stacks or IBT
+        ok |= CR4_CET;
+    return ok & fixed1 & ~(uint64_t)(CR4_VMXE | CR4_SMXE);
+}
+
+const char *cr4_error_name(enum cr4_error e)
+{
+    static const char *const names[] = {
+        [CR4_OK] = "valid",
+        [CR4_RESERVED] = "a reserved or unsupported bit set",
+        [CR4_PAE_OFF_IN_LONG_MODE] = "PAE cleared in IA-32e mode",
+        [CR4_LA57_CHANGED] = "LA57 changed in IA-32e mode",
+        [CR4_PCIDE_WITH_CR3_LOW_BITS] = "PCIDE set while CR3[11:0] is not 0",
+        [CR4_CET_WITHOUT_WP] = "CET set while CR0.WP is 0",
+    };
+    return (unsigned)e < ARRAY_SIZE(names) ? names[e] : "invalid";
+}
+
+// MOV to CR4 in IA-32e mode (the only mode vmxlab's guests run in), SDM 2
+// "MOV - Move to/from Control Registers" (#GP conditions) and SDM 3A 2.5:
+// reserved bits, PAE must stay 1, LA57 cannot change, PCIDE may only be set
+// with CR3[11:0] = 0, CET needs CR0.WP. The first rule broken is returned.
+enum cr4_error cr4_check(uint64_t val, uint64_t old, uint64_t cr3, uint64_t valid, bool cr0_wp)
+{
+    if (val & ~valid)
+        return CR4_RESERVED;
+    if (!(val & CR4_PAE))
+        return CR4_PAE_OFF_IN_LONG_MODE;
+    if ((val ^ old) & CR4_LA57)
+        return CR4_LA57_CHANGED;
+    if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) && (cr3 & 0xfff))
+        return CR4_PCIDE_WITH_CR3_LOW_BITS;
+    if ((val & CR4_CET) && !cr0_wp)
+        return CR4_CET_WITHOUT_WP;
+    return CR4_OK;
+}
+
+// Does this MOV to CR4 invalidate the TLB on the CPU? It does when it changes
+// PGE, PAE, PSE, SMEP or LA57, or clears PCIDE (SDM 3A 4.10.4.1, Operations
+// that Invalidate TLBs and Paging-Structure Caches; KVM's kvm_post_set_cr4()).
+bool cr4_write_flushes(uint64_t old, uint64_t val)
+{
+    const uint64_t any_change = CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_LA57;
+    return ((old ^ val) & any_change) || (old & ~val & CR4_PCIDE);
+}

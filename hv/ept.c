@@ -33,14 +33,15 @@ static uint64_t *walk_create(struct ept *e, uint64_t gpa, int level)
 }
 
 // Map [gpa, gpa+size) to [hpa, hpa+size): 2 MiB pages where both addresses
-// are 2 MiB aligned, 4 KiB pages elsewhere. Returns 0, or -1 for unaligned
-// input or when the table allocator runs out.
-int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size)
+// are 2 MiB aligned and large is true (only where IA32_VMX_EPT_VPID_CAP bit 16
+// says the CPU has them, SDM 3D A.10), 4 KiB pages elsewhere. Returns 0, or
+// -1 for unaligned input or when the table allocator runs out.
+int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, bool large_ok)
 {
     if ((gpa | hpa | size) & (PAGE_4K - 1))
         return -1;
     while (size) {
-        bool large = !((gpa | hpa) & (PAGE_2M - 1)) && size >= PAGE_2M;
+        bool large = large_ok && !((gpa | hpa) & (PAGE_2M - 1)) && size >= PAGE_2M;
         uint64_t *entry = walk_create(e, gpa, large ? 1 : 0);
         if (!entry)
             return -1;

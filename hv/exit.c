@@ -1,29 +1,37 @@
-// exit.c: what happens at every VM exit. exit_stub.S calls vmx_exit_handler() with
-// the guest's registers; it counts the exit, dispatches on the basic exit
-// reason through one table, and tells exit_stub.S to resume the guest (0) or end
-// the run (1). Handlers that emulate an instruction advance the guest's RIP;
-// nothing is ever skipped silently: an exit without a handler dumps the VMCS
-// and ends the run with FAIL. SDM 3C 28.2 (exit information), 26 (exit causes).
+// exit.c: what happens at every VM exit. exit_stub.S calls vmx_exit_handler()
+// with the guest's registers; it counts the exit, dispatches on the basic exit
+// reason through one table, and tells exit_stub.S what to do next (hv/regs.h:
+// EXIT_RESUME, EXIT_STOP or EXIT_RESUME_RELOAD). Handlers that emulate an
+// instruction complete it as the CPU would (complete_instruction()); nothing is
+// ever skipped silently: an exit without a handler dumps the VMCS and ends the
+// run. The CR-access handler is in exit_cr.c. SDM 3C 28.2 (exit information),
+// 26 (what causes exits), 27.6 (event injection).
 #include "../boot/boot.h"
 #include "../boot/x86.h"
 #include "../guest/abi.h"
 #include "hv.h"
 
-#define RESUME 0        // exit_stub.S values: resume the guest,
-#define STOP 1          // end the run,
-#define RESUME_RELOAD 2 // resume, reloading every guest register from guest_regs
-
 struct vcpu vcpu;
+uint64_t cr4_guest_bits;
 
-static int handle_cr(struct guest_regs *r);
+int handle_cr(struct guest_regs *r); // exit_cr.c
+static int handle_exception_nmi(struct guest_regs *r);
+static int handle_extint(struct guest_regs *r);
 static int handle_vmcall(struct guest_regs *r);
+static int handle_preemption_timer(struct guest_regs *r);
+static int handle_machine_check(struct guest_regs *r);
+static int handle_ud(struct guest_regs *r);
+static int handle_gp(struct guest_regs *r);
+static int handle_nop(struct guest_regs *r);
 
+// One row per basic exit reason (SDM 3D appendix C). A NULL handler is an exit
+// vmxlab does not expect: exit_unexpected() reports it and stops the run.
 static const struct {
     int (*handler)(struct guest_regs *r);
     const char *name;
 } exits[EXIT_REASON_MAX] = {
-    [EXIT_REASON_EXCEPTION_NMI] = { NULL, "EXCEPTION_NMI" },
-    [EXIT_REASON_EXTERNAL_INTERRUPT] = { NULL, "EXTERNAL_INTERRUPT" },
+    [EXIT_REASON_EXCEPTION_NMI] = { handle_exception_nmi, "EXCEPTION_NMI" },
+    [EXIT_REASON_EXTERNAL_INTERRUPT] = { handle_extint, "EXTERNAL_INTERRUPT" },
     [EXIT_REASON_TRIPLE_FAULT] = { NULL, "TRIPLE_FAULT" },
     [EXIT_REASON_INIT] = { NULL, "INIT" },
     [EXIT_REASON_SIPI] = { NULL, "SIPI" },
@@ -34,7 +42,7 @@ static const struct {
     [EXIT_REASON_HLT] = { NULL, "HLT" },
     [EXIT_REASON_INVD] = { NULL, "INVD" },
     [EXIT_REASON_INVLPG] = { NULL, "INVLPG" },
-    [EXIT_REASON_RDPMC] = { NULL, "RDPMC" },
+    [EXIT_REASON_RDPMC] = { handle_gp, "RDPMC" },
     [EXIT_REASON_RDTSC] = { NULL, "RDTSC" },
     [EXIT_REASON_VMCALL] = { handle_vmcall, "VMCALL" },
     [EXIT_REASON_VMCLEAR] = { NULL, "VMCLEAR" },
@@ -53,11 +61,11 @@ static const struct {
     [EXIT_REASON_MSR_WRITE] = { NULL, "MSR_WRITE" },
     [EXIT_REASON_INVALID_GUEST_STATE] = { NULL, "INVALID_GUEST_STATE" },
     [EXIT_REASON_MSR_LOAD_FAIL] = { NULL, "MSR_LOAD_FAIL" },
-    [EXIT_REASON_MWAIT] = { NULL, "MWAIT" },
+    [EXIT_REASON_MWAIT] = { handle_ud, "MWAIT" },
     [EXIT_REASON_MONITOR_TRAP_FLAG] = { NULL, "MONITOR_TRAP_FLAG" },
-    [EXIT_REASON_MONITOR] = { NULL, "MONITOR" },
+    [EXIT_REASON_MONITOR] = { handle_ud, "MONITOR" },
     [EXIT_REASON_PAUSE] = { NULL, "PAUSE" },
-    [EXIT_REASON_MACHINE_CHECK] = { NULL, "MACHINE_CHECK" },
+    [EXIT_REASON_MACHINE_CHECK] = { handle_machine_check, "MACHINE_CHECK" },
     [EXIT_REASON_TPR_BELOW_THRESHOLD] = { NULL, "TPR_BELOW_THRESHOLD" },
     [EXIT_REASON_APIC_ACCESS] = { NULL, "APIC_ACCESS" },
     [EXIT_REASON_EOI_INDUCED] = { NULL, "EOI_INDUCED" },
@@ -67,9 +75,9 @@ static const struct {
     [EXIT_REASON_EPT_MISCONFIG] = { NULL, "EPT_MISCONFIG" },
     [EXIT_REASON_INVEPT] = { NULL, "INVEPT" },
     [EXIT_REASON_RDTSCP] = { NULL, "RDTSCP" },
-    [EXIT_REASON_PREEMPTION_TIMER] = { NULL, "PREEMPTION_TIMER" },
+    [EXIT_REASON_PREEMPTION_TIMER] = { handle_preemption_timer, "PREEMPTION_TIMER" },
     [EXIT_REASON_INVVPID] = { NULL, "INVVPID" },
-    [EXIT_REASON_WBINVD] = { NULL, "WBINVD" },
+    [EXIT_REASON_WBINVD] = { handle_nop, "WBINVD" },
     [EXIT_REASON_XSETBV] = { NULL, "XSETBV" },
     [EXIT_REASON_APIC_WRITE] = { NULL, "APIC_WRITE" },
     [EXIT_REASON_RDRAND] = { NULL, "RDRAND" },
@@ -87,38 +95,51 @@ const char *exit_reason_name(uint32_t reason)
     return reason < EXIT_REASON_MAX && exits[reason].name ? exits[reason].name : "UNKNOWN";
 }
 
-// Every way a run ends early comes here: the run's status becomes -1 and the
-// reason is kept. Normally that is a FAIL; the bad-guest test expects it
-// (vcpu.expect_stop) and judges the reason itself.
-static int stop_run(uint32_t reason, const char *what)
+const char *cr_kind_name(enum cr_kind k)
 {
-    vcpu.status = -1;
-    vcpu.stop_reason = reason;
-    if (vcpu.expect_stop)
-        kprintf("vmxlab: %s: run stopped: %s\n", vcpu.label, what);
-    else
-        report(false, "%s: %s", vcpu.label, what);
-    return STOP;
+    static const char *const names[CR_KINDS] = {
+        [CR_MOV_TO_CR0] = "mov_to_cr0", [CR_MOV_TO_CR3] = "mov_to_cr3",
+        [CR_MOV_FROM_CR3] = "mov_from_cr3", [CR_MOV_TO_CR4] = "mov_to_cr4",
+        [CR_MOV_TO_CR8] = "mov_to_cr8", [CR_MOV_FROM_CR8] = "mov_from_cr8",
+        [CR_CLTS] = "clts", [CR_LMSW] = "lmsw",
+    };
+    return (unsigned)k < CR_KINDS ? names[k] : "unknown";
 }
 
-// An exit vmxlab does not expect from its guests: a misbehaving guest, or a bug.
-static int exit_unexpected(uint32_t reason)
+// Every way the hypervisor ends a run early comes here. A run meant to be
+// stopped (vcpu.expect_stop) gets one line; any other stop is a FAIL.
+int stop_run(uint32_t reason, const char *why)
 {
-    kprintf("vmxlab: %s: unexpected VM exit %u (%s) at guest RIP 0x%lx, "
-            "qualification 0x%lx\n", vcpu.label, reason, exit_reason_name(reason),
-            vmread(GUEST_RIP), vmread(EXIT_QUALIFICATION));
+    struct run_record *rec = vcpu.rec;
+    rec->end = RUN_STOPPED;
+    rec->reason = reason;
+    snprintf(rec->why, sizeof(rec->why), "%s", why);
+    if (!vcpu.expect_stop)
+        report(false, "%s: stopped: %s", vcpu.label, why);
+    return EXIT_STOP;
+}
+
+// An exit vmxlab does not expect from its guests: a misbehaving guest, or a
+// bug. The VMCS dump is for the surprise; a run meant to misbehave gets it
+// only with verbose=1.
+__attribute__((noinline, cold)) int exit_unexpected(uint32_t reason)
+{
+    char why[160];
+    uint64_t rip = vmread(GUEST_RIP), q = vmread(EXIT_QUALIFICATION);
     if (reason == EXIT_REASON_EPT_VIOLATION)
-        kprintf("vmxlab: the guest touched GPA 0x%lx, outside its %u MiB of RAM\n",
-                vmread(GUEST_PHYSICAL_ADDRESS), GUEST_RAM_SIZE >> 20);
-    if (reason == EXIT_REASON_PREEMPTION_TIMER)
-        kprintf("vmxlab: the guest ran for too long without a VM exit (watchdog)\n");
-    vmcs_dump();
-    return stop_run(reason, "guest run ended by an unexpected VM exit, nothing skipped");
+        snprintf(why, sizeof(why), "EPT violation at GPA 0x%lx, outside its %u MiB of RAM "
+                 "(RIP 0x%lx)", vmread(GUEST_PHYSICAL_ADDRESS), GUEST_RAM_SIZE >> 20, rip);
+    else
+        snprintf(why, sizeof(why), "unexpected VM exit %u (%s) at RIP 0x%lx, qualification "
+                 "0x%lx; nothing skipped", reason, exit_reason_name(reason), rip, q);
+    if (!vcpu.expect_stop || cfg.verbose)
+        vmcs_dump();
+    return stop_run(reason, why);
 }
 
 // A failed VM entry after VMLAUNCH/VMRESUME succeeded as instructions
 // (exit reason bit 31, SDM 3C 27.8): the qualification says which check.
-static int entry_failed(uint32_t reason)
+static __attribute__((noinline, cold)) int entry_failed(uint32_t reason)
 {
     static const char *const quals[] = {
         [0] = "no further information", [2] = "failure loading PDPTEs",
@@ -126,12 +147,23 @@ static int entry_failed(uint32_t reason)
         [4] = "invalid VMCS link pointer",
     };
     uint64_t q = vmread(EXIT_QUALIFICATION);
-    kprintf("vmxlab: %s: VM entry failed: exit reason %u (%s), qualification %lu (%s)\n",
-            vcpu.label, reason & 0xffff, exit_reason_name(reason & 0xffff), q,
-            q < ARRAY_SIZE(quals) && quals[q] ? quals[q] : "unknown");
-    kprintf("vmxlab: (Bochs names the failed check in its log: look for 'VMENTER FAIL')\n");
-    vmcs_dump();
-    return stop_run(reason, "VM entry failed");
+    char why[160];
+    snprintf(why, sizeof(why), "VM entry failed: exit reason %u (%s), qualification %lu (%s)",
+             reason & 0xffff, exit_reason_name(reason & 0xffff), q,
+             q < ARRAY_SIZE(quals) && quals[q] ? quals[q] : "unknown");
+    if (!vcpu.expect_stop || cfg.verbose) {
+        kprintf("vmxlab: %s: %s (Bochs names the failed check in its log)\n", vcpu.label, why);
+        vmcs_dump();
+    }
+    return stop_run(reason, why);
+}
+
+// The run has had its share of exits (hv/guest.c sets the budget).
+static __attribute__((noinline, cold)) int budget_spent(void)
+{
+    vcpu.rec->end = RUN_TIMED_OUT;
+    snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "used up its budget of exits");
+    return EXIT_STOP;
 }
 
 int vmx_exit_handler(struct guest_regs *r)
@@ -145,6 +177,8 @@ int vmx_exit_handler(struct guest_regs *r)
         return exit_unexpected(reason & 0xffff);
     }
     vcpu.stats.by_reason[reason]++;
+    if (__builtin_expect(!vcpu.exits_left--, 0))
+        return budget_spent();
     if (!exits[reason].handler)
         return exit_unexpected(reason);
     return exits[reason].handler(r);
@@ -155,145 +189,145 @@ __attribute__((noreturn)) void vmx_resume_failed(void)
     vmx_fail("VMRESUME", 0);
 }
 
-static inline __attribute__((always_inline)) void skip_instruction(void)
-{
-    vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN));
-}
-
-// #GP(0) into the guest, delivered at the faulting instruction (SDM 3C 27.6).
-static void inject_gp(void)
-{
-    vmwrite(VM_ENTRY_INTR_INFO, 13 | (3u << 8) | (1u << 11) | (1u << 31));
-    vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
-}
-
 // The guest-visible CR0: guest-owned bits from the real CR0, the rest from
 // the shadow, as a guest MOV from CR0 would read it.
-static uint64_t guest_cr0(void)
+uint64_t read_shadowed_cr0(void)
 {
     return cr_visible(vmread(GUEST_CR0), vcpu.cr0_shadow, vcpu.cr0_owned);
 }
 
-// Adaptive policy: the guest has toggled WP often enough; from now on WP is
-// the guest's, and its toggles no longer exit.
-static __attribute__((noinline)) void hand_over_wp(void)
+// A hardware exception into the guest at the instruction that exited (a fault:
+// RIP stays), SDM 3C 25.8.3 (the VM-entry interruption-information field) and
+// 27.6 (event injection). Vectors 8, 10-14 and 17 push an error code.
+void inject_exception(unsigned vector, uint32_t error)
 {
-    vcpu.cr0_owned |= CR0_WP;
-    vmwrite(CR0_GUEST_HOST_MASK, ~vcpu.cr0_owned);
+    bool has_error = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
+    vmwrite(VM_ENTRY_INTR_INFO, vector | (3u << 8) | (has_error ? BIT(11) : 0) | BIT(31));
+    if (has_error)
+        vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
 }
 
-// The write of val to the guest's CR0, validated as KVM's kvm_is_valid_cr0().
-// Our guests always run in 64-bit mode, so clearing PG is invalid too.
-// Inlined: this is the whole cost of an intercepted toggle beyond a round trip.
-static inline __attribute__((always_inline)) void set_cr0(uint64_t val)
+// MWAIT, MONITOR: vmxlab offers no monitor hardware to its guests (CPUID says
+// so); #UD as on a CPU without it.
+static int handle_ud(struct guest_regs *r)
 {
-    if (__builtin_expect(!cr0_valid_in_long_mode(val), 0)) {
-        inject_gp();
-        return;
+    (void)r;
+    inject_exception(VEC_UD, 0);
+    return EXIT_RESUME;
+}
+
+// RDPMC: no performance counters for the guest (CPUID leaf 0xa says none), so
+// any counter number is invalid: #GP(0), SDM 2 (RDPMC).
+static int handle_gp(struct guest_regs *r)
+{
+    (void)r;
+    inject_exception(VEC_GP, 0);
+    return EXIT_RESUME;
+}
+
+// WBINVD: guest RAM is write-back and coherent; flushing the host's caches on
+// the guest's behalf would only disturb the host. Done, and nothing else.
+static int handle_nop(struct guest_regs *r)
+{
+    (void)r;
+    complete_instruction();
+    return EXIT_RESUME;
+}
+
+// An NMI that arrives while the guest runs (the "NMI exiting" control) is the
+// machine's, not the guest's: count it, mark the run disturbed, and resume the
+// guest where it was. "An NMI causes subsequent NMIs to be blocked, but only
+// after the VM exit completes" (SDM 3C 28.1, Architectural State Before a VM
+// Exit), until the next IRET: one IRET to ourselves unblocks them, as KVM's
+// vmx_do_nmi_irqoff() does by running the host's NMI handler. A machine check
+// in the guest (exception bitmap bit 18) stops the run: "processor state is
+// suspect" (same section).
+static int handle_exception_nmi(struct guest_regs *r)
+{
+    (void)r;
+    uint32_t info = (uint32_t)vmread(VM_EXIT_INTR_INFO);
+    unsigned type = (info >> 8) & 7, vector = info & 0xff;
+    if (type == 2) { // NMI
+        events.nmis++;
+        vcpu.stats.by_reason[EXIT_REASON_EXCEPTION_NMI]--; // not the guest's exit
+        unblock_nmis();
+        return EXIT_RESUME;
     }
-    uint64_t shadow = cr0_normalize(val), old = vcpu.cr0_shadow;
-    vmwrite(GUEST_CR0, (val & vcpu.cr0_keep) | vcpu.cr0_force);
-    vmwrite(CR0_READ_SHADOW, shadow);
-    vcpu.cr0_shadow = shadow;
-    skip_instruction();
-    if (vcpu.wp_left && ((shadow ^ old) & CR0_WP) && !--vcpu.wp_left)
-        hand_over_wp();
+    if (vector == VEC_MC)
+        return handle_machine_check(r);
+    return exit_unexpected(EXIT_REASON_EXCEPTION_NMI);
 }
 
-// CR4: bits IA32_VMX_CR4_FIXED1 does not allow are reserved; VMXE is the
-// host's own (the guest sees it clear); 64-bit mode needs PAE.
-static void set_cr4(uint64_t val)
+// An external interrupt while the guest runs ("external-interrupt exiting"):
+// the host's, not the guest's. "Acknowledge interrupt on exit" took it from
+// its controller and put the vector in the exit interruption information
+// (SDM 3C 28.2.2); the host ends it there (EOI) and resumes the guest, which
+// never sees it. boot/cpu.c masks the 8259s, so only disturb=timer, or a
+// source the firmware left on, gets here. Counted; the run is disturbed.
+static int handle_extint(struct guest_regs *r)
 {
-    if ((val & ~caps.raw.cr4_fixed1) || (val & CR4_VMXE) || !(val & CR4_PAE)) {
-        inject_gp();
-        return;
-    }
-    vmwrite(GUEST_CR4, (val | caps.raw.cr4_fixed0) & caps.raw.cr4_fixed1);
-    vmwrite(CR4_READ_SHADOW, val);
-    vcpu.cr4_shadow = val;
-    skip_instruction();
+    (void)r;
+    uint32_t info = (uint32_t)vmread(VM_EXIT_INTR_INFO);
+    events.extints++;
+    vcpu.stats.by_reason[EXIT_REASON_EXTERNAL_INTERRUPT]--; // not the guest's exit
+    if (info & BIT(31))
+        interrupt_eoi(info & 0xff);
+    return EXIT_RESUME;
 }
 
-static uint64_t *gpr(struct guest_regs *r, unsigned n)
+static int handle_machine_check(struct guest_regs *r)
 {
-    return &((uint64_t *)r)[n]; // struct guest_regs follows the register numbers
+    (void)r;
+    events.machine_checks++;
+    return stop_run(EXIT_REASON_MACHINE_CHECK, "a machine check arrived while the guest ran: "
+                    "the run is disturbed and its results are not kept");
 }
 
-// Exit qualification for control-register accesses, SDM 3C Table 28-3:
-// bits 3:0 CR number, 5:4 access type (0 MOV to CR, 1 MOV from CR, 2 CLTS,
-// 3 LMSW), 11:8 general register, 31:16 LMSW source data.
-static __attribute__((noinline)) int handle_cr_other(struct guest_regs *r, uint64_t q)
+// The watchdog: the run has had its share of guest time (hv/vmcs.c arms it).
+static int handle_preemption_timer(struct guest_regs *r)
 {
-    unsigned cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
-    uint64_t val = reg == 4 ? vmread(GUEST_RSP) : *gpr(r, reg);
-
-    if (type == 2) { // CLTS: exits only when TS is host-owned and set
-        vcpu.stats.cr_clts++;
-        set_cr0(guest_cr0() & ~(uint64_t)CR0_TS);
-    } else if (type == 3) { // LMSW: loads MP, EM, TS; sets PE but never clears it
-        vcpu.stats.cr_lmsw++;
-        uint64_t old = guest_cr0(), src = (q >> 16) & 0xf;
-        set_cr0((old & ~0xeull) | (src & 0xe) | ((old | src) & CR0_PE));
-    } else if (type == 0 && cr == 4) {
-        vcpu.stats.cr_mov_to_cr4++;
-        set_cr4(val);
-    } else if (cr == 3) { // only when the CPU forces CR3-load/store exiting
-        vcpu.stats.cr_other++;
-        if (type == 0) {
-            vmwrite(GUEST_CR3, val);
-        } else if (reg == 4) {
-            vmwrite(GUEST_RSP, vmread(GUEST_CR3));
-        } else {
-            *gpr(r, reg) = vmread(GUEST_CR3);
-            skip_instruction();
-            return RESUME_RELOAD;
-        }
-        skip_instruction();
-    } else {
-        vcpu.stats.cr_other++;
-        return exit_unexpected(EXIT_REASON_CR_ACCESS);
-    }
-    return RESUME;
+    (void)r;
+    vcpu.rec->end = RUN_TIMED_OUT;
+    snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "ran for 2^32 timer ticks without a "
+             "VM exit (the watchdog, VMX-preemption timer)");
+    return EXIT_STOP;
 }
 
-// The hot path, kept short: MOV to CR0 has bits 7:0 of the qualification all
-// zero (CR 0, access type 0); everything else goes to handle_cr_other().
-static int handle_cr(struct guest_regs *r)
-{
-    uint64_t q = vmread(EXIT_QUALIFICATION);
-    if (__builtin_expect(q & 0xff, 0))
-        return handle_cr_other(r, q);
-    unsigned reg = (q >> 8) & 15;
-    set_cr0(reg == 4 ? vmread(GUEST_RSP) : *gpr(r, reg));
-    return RESUME;
-}
-
-// A NUL-terminated string in guest RAM, or NULL if it is not one.
+// A NUL-terminated string in guest RAM, or NULL if it is not one. Overflow-
+// safe by construction: gpa is compared with the size, and the length with
+// the room left after gpa, never a sum.
 static const char *guest_string(uint64_t gpa)
 {
     if (gpa >= GUEST_RAM_SIZE)
         return NULL;
     const char *s = (const char *)vcpu.ram + gpa;
-    size_t max = GUEST_RAM_SIZE - gpa < 256 ? GUEST_RAM_SIZE - gpa : 256;
+    size_t room = GUEST_RAM_SIZE - gpa, max = room < 256 ? room : 256;
     return strnlen(s, max) < max ? s : NULL;
 }
 
-static void stats_sub(struct exit_stats *d, const struct exit_stats *a,
-                      const struct exit_stats *b)
+static void window_open(void)
 {
-    for (int i = 0; i < EXIT_REASON_MAX; i++)
-        d->by_reason[i] = a->by_reason[i] - b->by_reason[i];
-    d->cr_mov_to_cr4 = a->cr_mov_to_cr4 - b->cr_mov_to_cr4;
-    d->cr_clts = a->cr_clts - b->cr_clts;
-    d->cr_lmsw = a->cr_lmsw - b->cr_lmsw;
-    d->cr_other = a->cr_other - b->cr_other;
-    // MOV to CR0 is every CR-access exit the slow path did not count: the hot
-    // path keeps no counter of its own.
-    d->cr_mov_to_cr0 = d->by_reason[EXIT_REASON_CR_ACCESS] - d->cr_mov_to_cr4 -
-                       d->cr_clts - d->cr_lmsw - d->cr_other;
-    d->total = 0;
-    for (int i = 0; i < EXIT_REASON_MAX; i++)
-        d->total += d->by_reason[i];
+    vcpu.mark = vcpu.stats;
+    vcpu.mark_smis = smi_count();
+    vcpu.mark_disturbances = events.nmis + events.extints;
+}
+
+// The window: exits after MARK_BEGIN, not counting MARK_END itself.
+static void window_close(uint64_t iterations, uint64_t ticks)
+{
+    struct run_record *rec = vcpu.rec;
+    if (rec->windows < MAX_WINDOWS) {
+        struct window *w = &rec->win[rec->windows];
+        stats_sub(&w->exits, &vcpu.stats, &vcpu.mark);
+        w->exits.by_reason[EXIT_REASON_VMCALL]--;
+        w->iterations = iterations;
+        w->ticks = ticks;
+        w->smis = smi_count() - vcpu.mark_smis;
+        w->disturbances = events.nmis + events.extints - vcpu.mark_disturbances;
+    }
+    rec->windows++;
+    rec->cr0_owned_at_end = vcpu.cr0_owned;
+    rec->cr4_owned_at_end = vcpu.cr4_owned;
 }
 
 static int handle_vmcall(struct guest_regs *r)
@@ -305,38 +339,63 @@ static int handle_vmcall(struct guest_regs *r)
     case HC_PUTS:
         if (!(s = guest_string(r->rdi)))
             goto bad_pointer;
-        kprintf("guest: %s\n", s);
+        guest_print(vcpu.label, s, strlen(s));
         break;
     case HC_REPORT:
         if (!(s = guest_string(r->rsi)))
             goto bad_pointer;
-        report(r->rdi != 0, "%s: %s", vcpu.label, s);
+        if (r->rdi)
+            vcpu.rec->checks_passed++;
+        else
+            vcpu.rec->checks_failed++;
+        report_guest(r->rdi != 0, vcpu.label, s);
         break;
     case HC_MARK:
-        if (r->rdi == MARK_BEGIN) {
-            vcpu.mark = vcpu.stats;
-        } else if (vcpu.result) {
-            // The window: exits after MARK_BEGIN, not counting MARK_END itself.
-            stats_sub(&vcpu.result->window, &vcpu.stats, &vcpu.mark);
-            vcpu.result->window.by_reason[EXIT_REASON_VMCALL]--;
-            vcpu.result->window.total--;
-            vcpu.result->toggles = r->rsi;
-            vcpu.result->ticks = r->rdx;
-            vcpu.result->cr0_guest_owned = vcpu.cr0_owned;
-            vcpu.marked = true;
-        }
+        if (r->rdi == MARK_BEGIN)
+            window_open();
+        else
+            window_close(r->rsi, r->rdx);
         break;
     case HC_EXIT:
-        vcpu.status = (int)r->rdi;
-        return STOP;
-    default:
-        kprintf("vmxlab: %s: unknown hypercall %lu\n", vcpu.label, r->rax);
-        return stop_run(EXIT_REASON_VMCALL, "guest made an unknown hypercall");
+        vcpu.rec->end = RUN_EXITED;
+        vcpu.rec->status = r->rdi;
+        return EXIT_STOP;
+    default: {
+        char why[64];
+        snprintf(why, sizeof(why), "unknown hypercall %lu", r->rax);
+        return stop_run(EXIT_REASON_VMCALL, why);
     }
-    skip_instruction();
-    return RESUME;
-bad_pointer:
-    kprintf("vmxlab: %s: hypercall %lu with a bad string pointer 0x%lx\n", vcpu.label,
-            r->rax, r->rax == HC_PUTS ? r->rdi : r->rsi);
-    return stop_run(EXIT_REASON_VMCALL, "guest passed a bad pointer");
+    }
+    complete_instruction();
+    return EXIT_RESUME;
+bad_pointer: {
+        char why[96];
+        snprintf(why, sizeof(why), "hypercall %lu with a bad string pointer 0x%lx", r->rax,
+                 r->rax == HC_PUTS ? r->rdi : r->rsi);
+        return stop_run(EXIT_REASON_VMCALL, why);
+    }
+}
+
+uint64_t stats_total(const struct exit_stats *s)
+{
+    uint64_t t = 0;
+    for (int i = 0; i < EXIT_REASON_MAX; i++)
+        t += s->by_reason[i];
+    return t;
+}
+
+void stats_sub(struct exit_stats *d, const struct exit_stats *a, const struct exit_stats *b)
+{
+    for (int i = 0; i < EXIT_REASON_MAX; i++)
+        d->by_reason[i] = a->by_reason[i] - b->by_reason[i];
+    for (int i = 0; i < CR_KINDS; i++)
+        d->cr[i] = a->cr[i] - b->cr[i];
+}
+
+void stats_add(struct exit_stats *d, const struct exit_stats *a)
+{
+    for (int i = 0; i < EXIT_REASON_MAX; i++)
+        d->by_reason[i] += a->by_reason[i];
+    for (int i = 0; i < CR_KINDS; i++)
+        d->cr[i] += a->cr[i];
 }

@@ -3,9 +3,11 @@
 // general registers and executes VMLAUNCH; it returns 0 when a handler ends
 // the guest run, or -1 at once if VMLAUNCH itself fails (the caller reads the
 // VM-instruction error). Every VM exit lands on vmx_exit_stub (HOST_RIP) with
-// RSP = exit_stack_top (HOST_RSP): it pushes the guest's registers as a
-// struct guest_regs, calls vmx_exit_handler(regs) (hv/exit.c), and resumes the
-// guest (restoring only what C may have clobbered), or unwinds into vmx_run. SDM 3C 28 (VM exits), 27 (VM entries).
+// RSP = exit_stack_top (HOST_RSP): it pushes the guest's registers as a struct
+// guest_regs (hv/regs.h), calls vmx_exit_handler(regs) (hv/exit.c), and
+// resumes the guest, restoring only what C may have clobbered, or unwinds into
+// vmx_run. SDM 3C 28 (VM exits; 28.5 host state), 27 (VM entries).
+#include "regs.h"
 
     .text
     .globl vmx_run
@@ -18,21 +20,21 @@ vmx_run:
     push %r15
     mov %rsp, host_rsp(%rip)
     mov %rdi, %rax               // struct guest_regs *: load every field
-    mov 8(%rax), %rcx
-    mov 16(%rax), %rdx
-    mov 24(%rax), %rbx
-    mov 40(%rax), %rbp
-    mov 48(%rax), %rsi
-    mov 56(%rax), %rdi
-    mov 64(%rax), %r8
-    mov 72(%rax), %r9
-    mov 80(%rax), %r10
-    mov 88(%rax), %r11
-    mov 96(%rax), %r12
-    mov 104(%rax), %r13
-    mov 112(%rax), %r14
-    mov 120(%rax), %r15
-    mov 0(%rax), %rax
+    mov GR_RCX(%rax), %rcx
+    mov GR_RDX(%rax), %rdx
+    mov GR_RBX(%rax), %rbx
+    mov GR_RBP(%rax), %rbp
+    mov GR_RSI(%rax), %rsi
+    mov GR_RDI(%rax), %rdi
+    mov GR_R8(%rax), %r8
+    mov GR_R9(%rax), %r9
+    mov GR_R10(%rax), %r10
+    mov GR_R11(%rax), %r11
+    mov GR_R12(%rax), %r12
+    mov GR_R13(%rax), %r13
+    mov GR_R14(%rax), %r14
+    mov GR_R15(%rax), %r15
+    mov GR_RAX(%rax), %rax
     vmlaunch
     // Still here: VMLAUNCH failed (VMfailValid or VMfailInvalid).
     mov $-1, %eax
@@ -51,41 +53,41 @@ vmx_exit_stub:
     push %rdi
     push %rsi
     push %rbp
-    push $0                      // RSP lives in the VMCS (GUEST_RSP)
+    push $0                      // the RSP slot: RSP lives in the VMCS
     push %rbx
     push %rdx
     push %rcx
     push %rax
     mov %rsp, %rdi
-    call vmx_exit_handler        // 0: resume the guest; 1: end the run;
-    test %eax, %eax              //   2: resume, guest registers changed
-    jnz not_plain_resume
+    call vmx_exit_handler
+    cmp $EXIT_RESUME, %eax
+    jne not_plain_resume
 resume:
     // The C code preserved RBX, RBP and R12-R15 (callee-saved in the ABI):
     // only the caller-saved registers come back from the stack.
     pop %rax
     pop %rcx
     pop %rdx
-    add $24, %rsp                // RBX, the RSP slot, RBP: still in place
+    add $(GR_RSI - GR_RBX), %rsp // RBX, the RSP slot, RBP: still in place
     pop %rsi
     pop %rdi
     pop %r8
     pop %r9
     pop %r10
     pop %r11
-    add $32, %rsp                // R12-R15 still in place
+    add $(GR_SIZE - GR_R12), %rsp // R12-R15 still in place
     vmresume
     call vmx_resume_failed       // does not return
 
 not_plain_resume:
-    cmp $1, %eax
+    cmp $EXIT_STOP, %eax
     je guest_done
-    mov 24(%rsp), %rbx           // a handler wrote a guest register: take the
-    mov 40(%rsp), %rbp           // callee-saved ones from guest_regs as well
-    mov 96(%rsp), %r12
-    mov 104(%rsp), %r13
-    mov 112(%rsp), %r14
-    mov 120(%rsp), %r15
+    mov GR_RBX(%rsp), %rbx       // EXIT_RESUME_RELOAD: a handler wrote a guest
+    mov GR_RBP(%rsp), %rbp       // register, so take the callee-saved ones from
+    mov GR_R12(%rsp), %r12       // guest_regs as well
+    mov GR_R13(%rsp), %r13
+    mov GR_R14(%rsp), %r14
+    mov GR_R15(%rsp), %r15
     jmp resume
 
 guest_done:

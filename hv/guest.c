@@ -1,8 +1,9 @@
 // guest.c: the guest's memory and one guest run. guest_ram_init() carves the
 // guest's RAM out of the multiboot memory map and maps it, and only it, with
-// EPT; guest_run() loads a guest ELF image into that RAM, sets up the VMCS and
-// runs the guest until it ends (HC_EXIT) or a handler stops it. The ABI the
-// guests follow is guest/abi.h and docs/guest-abi.md.
+// EPT; guest_run() loads a guest ELF image into that RAM (hv/elf.c), sets up
+// the VMCS and runs the guest until it ends (HC_EXIT), a handler stops it, or
+// it uses up its budget, and leaves what happened in a struct run_record. The
+// ABI the guests follow is guest/abi.h and docs/guest-abi.md.
 #include "../boot/boot.h"
 #include "../boot/x86.h"
 #include "../guest/abi.h"
@@ -30,9 +31,10 @@ static uint64_t carve_guest_ram(void)
     uint64_t best = 0;
     for (unsigned i = 0; i < boot_info.mmap_count; i++) {
         const struct mem_region *m = &boot_info.mmap[i];
-        if (m->type != MMAP_AVAILABLE)
+        if (m->type != MMAP_AVAILABLE || m->base >= (4ull << 30))
             continue;
-        uint64_t end = m->base + m->len < (4ull << 30) ? m->base + m->len : (4ull << 30);
+        uint64_t room = (4ull << 30) - m->base; // overflow-safe end: base + min(len, room)
+        uint64_t end = m->base + (m->len < room ? m->len : room);
         if (end < GUEST_RAM_SIZE)
             continue;
         uint64_t base = (end - GUEST_RAM_SIZE) & ~(MiB2 - 1);
@@ -44,17 +46,6 @@ static uint64_t carve_guest_ram(void)
     return best;
 }
 
-static void invept_all(uint64_t eptp)
-{
-    struct { uint64_t eptp, zero; } desc = { eptp, 0 };
-    uint64_t type = caps.invept_single ? 1 : 2; // single-context, else all-context
-    bool cf, zf;
-    asm volatile("invept %[d], %[t]" : "=@ccc"(cf), "=@ccz"(zf)
-                 : [d] "m"(desc), [t] "r"(type) : "memory");
-    if (cf || zf)
-        vmx_fail("INVEPT", type);
-}
-
 void guest_ram_init(void)
 {
     uint64_t base = carve_guest_ram();
@@ -64,96 +55,106 @@ void guest_ram_init(void)
         end_run(VERDICT_FAIL);
     }
     vcpu.ram = (uint8_t *)base;
+    memset(ept_pool, 0, sizeof(ept_pool));
     ept.pml4 = ept_alloc(NULL);
     ept.alloc_page = ept_alloc;
-    memset(ept_pool, 0, sizeof(ept_pool));
-    if (ept_map(&ept, 0, base, GUEST_RAM_SIZE)) {
+    bool large = caps.ept_2m && cfg.ept_pages == EPT_PAGES_2M;
+    if (ept_map(&ept, 0, base, GUEST_RAM_SIZE, large)) {
         kprintf("vmxlab: building EPT failed\n");
         end_run(VERDICT_CRASH);
     }
-    if (caps.invept)
-        invept_all(ept_pointer(&ept));
+    invept_context(ept_pointer(&ept));
     vmcs_region = vmx_alloc_region();
-    kprintf("vmxlab: guest RAM: %u MiB at host 0x%lx, mapped by EPT (%u tables, 2 MiB pages)\n",
-            GUEST_RAM_SIZE >> 20, base, ept_used);
+    kprintf("vmxlab: guest RAM: %u MiB at host 0x%lx, mapped by EPT (%u tables, %s pages%s)\n",
+            GUEST_RAM_SIZE >> 20, base, ept_used, large ? "2 MiB" : "4 KiB",
+            !caps.ept_2m ? ": this CPU has no 2 MiB EPT pages" : "");
 }
 
-// Copies the ELF's PT_LOAD segments to their guest-physical addresses.
-// Returns the entry point, or 0 after saying what is wrong with the image.
-static uint64_t load_elf(const struct guest_image *img)
+// The built-in guests, a table that the Makefile generates (build/guests.S)
+// from hv/experiments.c: every guest an experiment names, and no other.
+extern const struct guest_image builtin_guests[];
+extern const uint64_t nbuiltin_guests;
+
+const struct guest_image *guest_image_find(const char *name)
 {
-    struct elf64_ehdr {
-        uint8_t ident[16];
-        uint16_t type, machine;
-        uint32_t version;
-        uint64_t entry, phoff, shoff;
-        uint32_t flags;
-        uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-    } eh;
-    struct elf64_phdr {
-        uint32_t type, flags;
-        uint64_t offset, vaddr, paddr, filesz, memsz, align;
-    } ph;
-    size_t size = (size_t)(img->end - img->start);
-    if (size < sizeof(eh))
-        goto bad;
-    memcpy(&eh, img->start, sizeof(eh));
-    if (memcmp(eh.ident, "\x7f" "ELF\x02", 5) || eh.machine != 62 ||
-        eh.phentsize != sizeof(ph) || eh.phoff + (uint64_t)eh.phnum * sizeof(ph) > size)
-        goto bad;
-    for (unsigned i = 0; i < eh.phnum; i++) {
-        memcpy(&ph, img->start + eh.phoff + i * sizeof(ph), sizeof(ph));
-        if (ph.type != 1) // PT_LOAD
-            continue;
-        if (ph.paddr + ph.memsz > GUEST_RAM_SIZE || ph.filesz > ph.memsz ||
-            ph.offset + ph.filesz > size)
-            goto bad;
-        memcpy(vcpu.ram + ph.paddr, img->start + ph.offset, ph.filesz);
-    }
-    return eh.entry;
-bad:
-    kprintf("vmxlab: guest image '%s' is not a 64-bit ELF that fits in guest RAM\n", img->name);
-    return 0;
+    for (uint64_t i = 0; i < nbuiltin_guests; i++)
+        if (!strcmp(builtin_guests[i].name, name))
+            return &builtin_guests[i];
+    return NULL;
 }
 
-int guest_run(const struct guest_image *img, const struct guest_run *run)
+// Each run's exits, counted until the run ends: enough for every built-in
+// experiment at its largest (every iteration of every window exiting a few
+// times), never so many that a guest looping on exits holds the boot.
+static uint64_t exit_budget(const struct guest_run *run)
 {
+    return 4 * run->iterations * (run->windows ? run->windows : 1) + 100000;
+}
+
+bool guest_run(const struct guest_image *img, const struct guest_run *run,
+               struct run_record *rec)
+{
+    *rec = (struct run_record){ .end = RUN_STOPPED };
     memset(vcpu.ram, 0, GUEST_RAM_SIZE); // every run starts from a clean machine
-    uint64_t entry = load_elf(img);
+    uint64_t entry;
+    char err[160];
+    if (elf_load(img->start, (size_t)(img->end - img->start), vcpu.ram, GUEST_RAM_SIZE,
+                 &entry, err, sizeof(err))) {
+        report(false, "%s: guest image '%s' refused: %s", run->label, img->name, err);
+        return false;
+    }
     const struct guest_header *hdr = (const void *)(vcpu.ram + GUEST_LOAD_GPA);
-    if (!entry || hdr->magic != GUEST_HEADER_MAGIC) {
-        if (entry)
-            kprintf("vmxlab: guest image '%s' has no guest header at 0x%x\n", img->name,
-                    GUEST_LOAD_GPA);
-        report(false, "%s: guest image '%s' loads", run->label, img->name);
-        return -1;
+    if (hdr->magic != GUEST_HEADER_MAGIC) {
+        report(false, "%s: guest image '%s' refused: no guest header (magic \"VMXGEST1\") at "
+               "guest-physical 0x%x: link it with the guest runtime", run->label, img->name,
+               GUEST_LOAD_GPA);
+        return false;
     }
     struct guest_params *params = (void *)(vcpu.ram + GUEST_PARAMS_GPA);
     params->iterations = run->iterations;
+    params->windows = run->windows;
     params->flags = run->flags;
 
     const uint64_t cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-    const uint64_t cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    const uint64_t cr4 = CR4_PAE | CR4_MCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
     uint8_t *ram = vcpu.ram;
     vcpu = (struct vcpu){
         .label = run->label, .cr0_owned = run->cr0_owned, .cr4_owned = run->cr4_owned,
         .cr0_shadow = cr0, .cr4_shadow = cr4, .wp_left = run->wp_threshold,
-        .result = run->result, .status = -1, .ram = ram, .expect_stop = run->expect_stop,
+        .rec = rec, .ram = ram, .expect_stop = run->expect_stop,
+        .exits_left = exit_budget(run),
         // The fixed-bit rule (hv/vmx.c) folded with cr0_normalize() for set_cr0().
         .cr0_keep = CR0_DEFINED & caps.raw.cr0_fixed1,
         .cr0_force = (CR0_ET | caps.raw.cr0_fixed0) & caps.raw.cr0_fixed1,
+        .cr4_force = caps.raw.cr4_fixed0 | CR4_MCE,
     };
+    uint64_t nmis = events.nmis, extints = events.extints;
     vmcs_load(vmcs_region);
     // A fresh VPID per run: no stale guest translations from the last run.
     struct vm_setup s = { .hdr = hdr, .rip = entry, .eptp = ept_pointer(&ept), .cr0 = cr0,
                           .cr4 = cr4, .cr0_owned = run->cr0_owned,
-                          .cr4_owned = run->cr4_owned, .vpid = (uint16_t)(++runs) };
+                          .cr4_owned = run->cr4_owned, .vpid = (uint16_t)(++runs % 0xffff + 1) };
     vmcs_setup(&s);
     if (run->bad_rflags) // bad-guest test: RFLAGS bit 1 must be 1 (SDM 3C 27.3.1.4)
         vmwrite(GUEST_RFLAGS, 0);
+    if (ctl_on(CTL_PROC2, CTL_PROC2_VPID))
+        invvpid_context(s.vpid, false); // nothing cached for this VPID from a last use
     struct guest_regs regs = { .rdi = GUEST_PARAMS_GPA };
-    if (vmx_run(&regs))
+    if (cfg.disturb == DISTURB_TIMER)
+        pic_unmask_timer(true);
+    if (cfg.disturb == DISTURB_NMI)
+        timer_as_nmi(true);
+    if (cfg.fault == FAULT_VMX_GP) // a bug in VMX root operation, with a VMCS current
+        fault_on_purpose(cfg.fault);
+    int launched = vmx_run(&regs);
+    if (cfg.disturb == DISTURB_NMI)
+        timer_as_nmi(false);
+    pic_unmask_timer(false);
+    if (launched)
         vmx_fail("VMLAUNCH", entry);
     vmcs_clear(vmcs_region);
-    return vcpu.status;
+    rec->all = vcpu.stats;
+    rec->nmis = events.nmis - nmis;
+    rec->extints = events.extints - extints;
+    return true;
 }

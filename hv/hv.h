@@ -3,6 +3,7 @@
 // EPT, VM-exit dispatch and the CR0/CR4 ownership policies.
 #pragma once
 #include "../lib/lib.h"
+#include "../boot/x86.h"
 
 // VMX capability MSRs, SDM 3D appendix A
 #define MSR_VMX_BASIC 0x480
@@ -23,10 +24,14 @@
 #define MSR_VMX_TRUE_ENTRY_CTLS 0x490
 
 #define CPUID1_ECX_VMX (1u << 5)
+#define CPUID1_ECX_HYPERVISOR (1u << 31)
 
 // caps.c: what the CPU offers for VMX, read once and decoded by pure code
 struct caps_raw { // straight from CPUID and the MSRs; zero where not readable
-    uint32_t cpuid0[4], cpuid1[4];
+    uint32_t cpuid0[4], cpuid1[4], cpuid7[4];  // {EAX, EBX, ECX, EDX}
+    uint32_t cpuid15[4], cpuid16[4];           // TSC/crystal ratio, base frequency
+    uint32_t cpuid_ext7[4], cpuid_ext8[4];     // 0x80000007 (invariant TSC), 0x80000008
+    uint32_t hv_leaf[4];                       // 0x40000000, if CPUID.1:ECX.HYPERVISOR
     uint64_t feature_control, basic, misc;
     uint64_t pinbased, procbased, exit, entry; // TRUE_ variants when basic says so
     uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
@@ -40,23 +45,51 @@ struct vmx_caps {
     uint32_t revision, vmcs_size, memtype;
     bool true_ctls, secondary, ept, vpid, unrestricted_guest, preemption_timer;
     bool ept_4level, ept_wb, ept_2m, ept_1g, ept_ad, invept, invept_single,
-        invept_all, invvpid;
+        invept_all, invvpid, invvpid_single, invvpid_all, invvpid_single_globals;
+    unsigned timer_shift;      // the preemption timer ticks every 2^shift TSC ticks
+    unsigned maxphyaddr;       // physical-address width, CPUID.80000008H:EAX[7:0]
+    bool hypervisor;           // CPUID.1:ECX[31]: vmxlab itself runs in a VM
+    char hv_signature[13];     // leaf 0x40000000's EBX, ECX, EDX ("KVMKVMKVM")
+    bool invariant_tsc;        // CPUID.80000007H:EDX[8]
+    uint64_t tsc_hz;           // from CPUID leaf 0x15 (or 0x16), 0 if not given
 };
 void caps_read(struct caps_raw *raw);
 void caps_decode(const struct caps_raw *raw, struct vmx_caps *c);
 void caps_print(const struct vmx_caps *c);
 int caps_json(const struct vmx_caps *c, char *buf, size_t size);
 const char *caps_unsupported(const struct vmx_caps *c);
+const char *caps_nested_caveat(const struct vmx_caps *c); // NULL on bare metal
 extern struct vmx_caps caps;
 
 // ---------------------------------------------------------------------------
 // VMCS field encodings, from the one table in vmcs_fields.h
 enum vmcs_width { W16 = 0, W64 = 1, W32 = 2, WNAT = 3 }; // encoding bits 14:13
 enum vmcs_field {
-#define VMCS_FIELD(name, enc, width) name = enc,
+#define VMCS_FIELD(name, enc, width, held) name = enc,
 #include "vmcs_fields.h"
 #undef VMCS_FIELD
 };
+
+// vmcs_fields.c: the table as data, and the round-trip self-test (pure)
+struct vmcs_field_info {
+    uint32_t enc;
+    const char *name;
+    uint64_t held; // the bits the field architecturally holds
+};
+extern const struct vmcs_field_info vmcs_fields[];
+extern const size_t vmcs_nfields;
+const char *vmcs_field_name(uint32_t enc);
+struct vmcs_access { // VMREAD/VMWRITE returning 0 or the VM-instruction error
+    int (*write)(void *ctx, uint64_t field, uint64_t val);
+    int (*read)(void *ctx, uint64_t field, uint64_t *val);
+    void (*bad)(void *ctx, const struct vmcs_field_info *f, uint64_t wrote, uint64_t read,
+                int err);
+    void *ctx;
+};
+struct vmcs_selftest {
+    unsigned ok, bad, unsupported;
+};
+void vmcs_selftest_fields(const struct vmcs_access *a, struct vmcs_selftest *res);
 
 // Exit reasons, SDM 3D appendix C. The handler table is in exit.c.
 enum exit_reason {
@@ -122,11 +155,13 @@ enum exit_reason {
 };
 #define EXIT_REASON_FAILED_VMENTRY (1u << 31)
 
-// Guest general registers as exit_stub.S saves them on the exit stack, in push order.
-struct guest_regs {
-    uint64_t rax, rcx, rdx, rbx, rsp_unused, rbp, rsi, rdi;
-    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-};
+// Guest interruptibility state and pending debug exceptions, SDM 3C 25.4.2.
+#define INTR_BLOCK_STI (1u << 0)
+#define INTR_BLOCK_MOV_SS (1u << 1)
+#define INTR_BLOCK_NMI (1u << 3)
+#define PENDING_DBG_BS (1u << 14) // a single-step trap is pending
+
+#include "regs.h" // struct guest_regs and the exit stub's return values
 
 // vmx.c: VMX on/off, the VMX-instruction wrappers' single error path
 void vmx_on(void);
@@ -136,6 +171,8 @@ const char *vm_instruction_error_name(uint32_t err);
 void vmcs_load(void *vmcs);   // VMCLEAR, then VMPTRLD
 void vmcs_clear(void *vmcs);
 void *vmx_alloc_region(void); // a 4 KiB region with the revision id written
+void invvpid_context(uint64_t vpid, bool keep_global);
+void invept_context(uint64_t eptp);
 int vmread_safe(uint64_t field, uint64_t *val); // 0, or the VM-instruction error
 int vmwrite_safe(uint64_t field, uint64_t val); // (or -1: VMfailInvalid)
 
@@ -157,8 +194,48 @@ fail:
     vmx_fail("VMWRITE", field);
 }
 
+// In compatibility mode (CS.L = 0 under IA-32e) RIP is 32 bits wide and
+// operands default to 32 bits (CS.D = 1) or 16 (CS.D = 0). SDM 3A 5.2.1 and
+// 3A 3.4.5 (the L and D/B flags), 3C 25.4.1 (CS access rights in the VMCS).
+static inline __attribute__((always_inline)) bool guest_64bit(void)
+{
+    return vmread(GUEST_CS_AR_BYTES) & BIT(13);
+}
+
+// The end of an instruction the hypervisor emulated, as the CPU would end it
+// (what KVM's kvm_skip_emulated_instruction() does): RIP moves past it,
+// wrapping at 4 GiB outside 64-bit mode; blocking by STI and by MOV SS ends
+// (SDM 3C 25.4.2: they last for one instruction, and that one is done); and
+// with RFLAGS.TF set the single-step #DB is due now, so it is made pending
+// (BS, bit 14 of the pending debug exceptions, SDM 3C 25.4.2 and 27.7.3).
+// Inlined into each handler: it is part of every emulated instruction's cost.
+static inline __attribute__((always_inline)) void complete_instruction_in(bool is64)
+{
+    uint64_t rip = vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN);
+    if (!is64)
+        rip = (uint32_t)rip;
+    vmwrite(GUEST_RIP, rip);
+    uint64_t intr = vmread(GUEST_INTERRUPTIBILITY_INFO);
+    if (__builtin_expect(intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS), 0))
+        vmwrite(GUEST_INTERRUPTIBILITY_INFO, intr & ~(uint64_t)(INTR_BLOCK_STI |
+                                                                  INTR_BLOCK_MOV_SS));
+    if (__builtin_expect(vmread(GUEST_RFLAGS) & RFLAGS_TF, 0))
+        vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, vmread(GUEST_PENDING_DBG_EXCEPTIONS) |
+                                                  PENDING_DBG_BS);
+}
+
+static inline __attribute__((always_inline)) void complete_instruction(void)
+{
+    complete_instruction_in(guest_64bit());
+}
+
 // controls.c: VM-execution control adjustment against the capability MSRs
 enum ctl_kind { CTL_PIN, CTL_PROC, CTL_PROC2, CTL_EXIT, CTL_ENTRY, CTL_KINDS };
+enum { // the control bits by name: CTL_PROC_HLT_EXITING and so on
+#define CTL(kind, bit, name, text) CTL_##kind##_##name = 1u << (bit),
+#include "controls.h"
+#undef CTL
+};
 const char *ctl_bit_name(enum ctl_kind kind, unsigned bit);
 const char *ctl_kind_name(enum ctl_kind kind);
 // Allowed-0 bits (low half of cap) are forced to 1; required bits missing from
@@ -218,6 +295,12 @@ int cr4_owned_check(uint64_t owned, uint64_t fixed0, uint64_t fixed1, unsigned *
                     const char **why);
 const char *cr0_bit_name(unsigned bit);
 const char *cr4_bit_name(unsigned bit);
+enum cr4_error { CR4_OK, CR4_RESERVED, CR4_PAE_OFF_IN_LONG_MODE, CR4_LA57_CHANGED,
+                 CR4_PCIDE_WITH_CR3_LOW_BITS, CR4_CET_WITHOUT_WP };
+const char *cr4_error_name(enum cr4_error e);
+uint64_t cr4_guest_valid(uint64_t fixed1, const uint32_t leaf1[4], const uint32_t leaf7[4]);
+enum cr4_error cr4_check(uint64_t val, uint64_t old, uint64_t cr3, uint64_t valid, bool cr0_wp);
+bool cr4_write_flushes(uint64_t old, uint64_t val);
 
 // ept.c: 4-level EPT with 2 MiB (or 4 KiB) pages, SDM 3C 29.3
 struct ept {
@@ -228,33 +311,67 @@ struct ept {
 #define EPT_RWX 7ull
 #define EPT_MEMTYPE_WB (6ull << 3)
 #define EPT_LARGE (1ull << 7)
-int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size);
+int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, bool large_ok);
 uint64_t ept_translate(const struct ept *e, uint64_t gpa, bool *mapped);
 uint64_t ept_pointer(const struct ept *e); // WB, 4-level walk, no A/D
 
 // exit.c: the exit-reason table, counters and dispatch
 const char *exit_reason_name(uint32_t reason);
+enum cr_kind { // CR-access exits by what the guest did (SDM 3C Table 28-3)
+    CR_MOV_TO_CR0, CR_MOV_TO_CR3, CR_MOV_FROM_CR3, CR_MOV_TO_CR4, CR_MOV_TO_CR8,
+    CR_MOV_FROM_CR8, CR_CLTS, CR_LMSW, CR_KINDS
+};
+const char *cr_kind_name(enum cr_kind k);
 struct exit_stats {
     uint64_t by_reason[EXIT_REASON_MAX];
-    uint64_t cr_mov_to_cr4, cr_clts, cr_lmsw, cr_other; // CR-access exits by kind
-    uint64_t cr_mov_to_cr0; // the rest of CR_ACCESS: filled in when a window closes
-    uint64_t total; // the sum of by_reason, filled in when a window closes
+    uint64_t cr[CR_KINDS];
+};
+uint64_t stats_total(const struct exit_stats *s);
+void stats_sub(struct exit_stats *d, const struct exit_stats *a, const struct exit_stats *b);
+void stats_add(struct exit_stats *d, const struct exit_stats *a);
+
+// How a guest run ended, and what it measured: filled in by the exit handlers.
+enum run_end {
+    RUN_EXITED,    // the guest ended itself (HC_EXIT): see status
+    RUN_STOPPED,   // the hypervisor stopped it: see reason and why
+    RUN_TIMED_OUT, // it used up its budget of exits or time
+};
+#define MAX_WINDOWS 16
+struct window { // one MARK_BEGIN .. MARK_END
+    uint64_t iterations, ticks; // what the guest passed to MARK_END
+    uint64_t smis;              // SMIs counted by MSR 0x34 inside the window
+    uint64_t disturbances;      // NMIs and external interrupts inside the window
+    struct exit_stats exits;    // exits strictly between the two hypercalls
+};
+struct run_record {
+    enum run_end end;
+    uint64_t status;         // RUN_EXITED: the guest's status, full width
+    uint32_t reason;         // RUN_STOPPED: the exit reason (bit 31: failed entry)
+    char why[160];           // RUN_STOPPED, RUN_TIMED_OUT: in words
+    struct exit_stats all;   // every exit of the run
+    struct window win[MAX_WINDOWS];
+    unsigned windows;        // MARK_ENDs seen (at most MAX_WINDOWS are kept)
+    uint64_t nmis, extints;  // events that reached the hypervisor during the run
+    unsigned checks_passed, checks_failed; // the guest's HC_REPORTs
+    uint64_t cr0_owned_at_end, cr4_owned_at_end;
 };
 
 // result.c: the machine-readable result line (pure)
-struct run_result {
-    const char *policy;
-    uint64_t toggles, ticks;
-    struct exit_stats window; // exits between MARK_BEGIN and MARK_END
-    uint64_t cr0_guest_owned;
+void fmt_ratio(char *buf, size_t size, uint64_t num, uint64_t den);        // "12.34"
+void fmt_signed_ratio(char *buf, size_t size, int64_t num, uint64_t den);  // "-0.50"
+struct window_summary {
+    uint64_t iterations;        // per window
+    uint64_t min_ticks, median_ticks;
+    struct exit_stats exits;    // summed over the windows
+    uint64_t smis, disturbances;
 };
-int result_json(const struct run_result *r, char *buf, size_t size);
-void fmt_ratio(char *buf, size_t size, uint64_t num, uint64_t den); // "12.34"
+void windows_summarize(const struct run_record *r, struct window_summary *w);
+int result_json(const char *experiment, const char *policy, const struct run_record *r,
+                char *buf, size_t size);
 
 // vmcs.c: dump, self-test, control choice and per-run set-up
 struct vmx_controls {
     uint32_t pin, proc, proc2, exit, entry;
-    bool vpid, timer;
 };
 extern struct vmx_controls ctls;
 struct guest_header;
@@ -269,48 +386,91 @@ void vmcs_dump(void);
 void vmcs_selftest(void);
 void vmx_controls_init(void);
 void vmcs_setup(const struct vm_setup *s);
+bool ctl_on(enum ctl_kind kind, uint32_t bit); // is this control in use?
 
 // exit.c: the state of the one virtual CPU, as the exit handlers see it
 struct vcpu {
-    const char *label;          // the policy name, for reports
+    const char *label;             // "experiment/policy", for reports
     uint64_t cr0_owned, cr4_owned; // guest-owned bits (the masks' complement)
     uint64_t cr0_shadow, cr4_shadow; // what the guest sees for host-owned bits
-    uint64_t cr0_keep, cr0_force; // real CR0 = (written & keep) | force: the fixed bits
-    uint64_t wp_left;           // adaptive: WP toggles until WP is handed over (0: never)
-    struct exit_stats stats;    // every exit of this run
-    struct exit_stats mark;     // stats at MARK_BEGIN
-    struct run_result *result;  // MARK_END stores the window here
-    bool marked;                // MARK_END was seen
-    int status;                 // HC_EXIT's status, or -1: the hypervisor stopped the run
-    uint32_t stop_reason;       // with status -1: the exit that stopped it
-    bool expect_stop;           // bad-guest test: a stop is the expected outcome
-    uint8_t *ram;               // host address of guest-physical 0
+    uint64_t cr0_keep, cr0_force;  // real CR0 = (written & keep) | force: the fixed bits
+    uint64_t cr4_force;            // bits the real CR4 always has: FIXED0, MCE
+    uint64_t wp_left;              // adaptive: WP toggles until WP is handed over (0: never)
+    uint64_t tpr;                  // CR8 as the guest sees it (CR8 accesses exit)
+    uint64_t exits_left;           // the run's budget of exits
+    struct exit_stats stats;       // every exit of this run
+    struct exit_stats mark;        // stats at MARK_BEGIN
+    uint64_t mark_smis, mark_disturbances;
+    struct run_record *rec;        // where the run's outcome goes
+    bool expect_stop;              // the run is meant to be stopped: say so, not FAIL
+    uint8_t *ram;                  // host address of guest-physical 0
 };
 extern struct vcpu vcpu;
 int vmx_run(const struct guest_regs *initial); // 0: run ended; -1: VMLAUNCH failed
+// The handlers' common steps (exit.c). Each returns what the handler returns.
+int stop_run(uint32_t reason, const char *why);
+int exit_unexpected(uint32_t reason);
+void inject_exception(unsigned vector, uint32_t error);
+uint64_t read_shadowed_cr0(void);          // CR0 as a guest MOV from CR0 reads it
+extern uint64_t cr4_guest_bits;            // CR4 bits a guest may set (cr4_guest_valid)
+uint64_t smi_count(void); // MSR 0x34 where the CPU has it, else 0
 
 // guest.c: guest memory and one guest run
 struct guest_image {
     const char *name;
-    const uint8_t *start, *end; // the ELF file, embedded by hv/guests.S
+    const uint8_t *start, *end; // the ELF file: built in (guests.S) or a GRUB module
 };
+const struct guest_image *guest_image_find(const char *name);
 struct guest_run {
     const char *label;
-    uint64_t iterations, flags;    // struct guest_params
+    uint64_t iterations, windows, flags; // struct guest_params
     uint64_t cr0_owned, cr4_owned;
     uint64_t wp_threshold;         // 0: never hand WP over
-    struct run_result *result;     // filled at MARK_END, or NULL
     bool expect_stop;              // the guest is meant to misbehave
     bool bad_rflags;               // enter with an invalid guest state, to test that path
 };
 void guest_ram_init(void);
-int guest_run(const struct guest_image *img, const struct guest_run *run); // HC_EXIT status, -1 if stopped
+// Runs img once; false if the image did not load (already reported).
+bool guest_run(const struct guest_image *img, const struct guest_run *run,
+               struct run_record *rec);
 
-// experiment.c: the tests and experiments kmain() runs once VMX is known to be there
-struct ktest {
-    const char *name;
-    const char *what;
+// elf.c: the guest loader (pure)
+int elf_load(const uint8_t *img, size_t size, uint8_t *ram, uint64_t ram_size,
+             uint64_t *entry, char *err, size_t errlen);
+
+// experiments.c: the one table of experiments. Each row is run by
+// experiment.c, once or under each CR ownership policy, and its outcome is
+// checked against what the row expects.
+struct exit_expect { // exits of one reason, over all windows of a measured run
+    uint8_t reason;    // EXIT_REASON_*
+    uint8_t per_iter;  // exits per iteration while the deciding bit is host-owned
+    uint8_t cr;        // 0 or 4: which control register holds the deciding bit;
+    uint32_t bit;      //   no exits while the guest owns it (bit 0: always exits)
 };
-extern const struct ktest ktests[];
-extern const size_t nktests;
+enum runs_under { ONCE, EACH_POLICY };
+struct experiment {
+    const char *name;   // tests= name; runs are labelled "name" or "name/policy"
+    const char *group;  // tests= also selects a whole group ("bad-guest")
+    const char *guest;  // the guest image (guest/NAME.c or .S), or NULL: host step
+    void (*host)(void); // the host step, where guest is NULL
+    const char *what;   // what it checks or measures
+    enum runs_under runs;
+    uint64_t flags;     // guest_params.flags
+    bool measured;      // windows of cfg.toggles iterations, exits counted
+    struct exit_expect expect[3];
+    struct {            // how the run must end; all zero: the guest exits with 0
+        enum run_end end;
+        uint64_t status;  // RUN_EXITED
+        uint32_t reason;  // RUN_STOPPED: the exit reason that stops it
+    } outcome;
+    bool bad_rflags;    // enter with RFLAGS bit 1 clear: the hypervisor's own mistake
+};
+extern const struct experiment experiments[];
+extern const size_t nexperiments;
+
+// experiment.c: running the table, once VMX is known to be there
+bool experiment_name_known(const char *name, size_t len);
 void experiments_run(void);
+void host_vmx_caps(void);    // host steps the table names
+void host_vmcs_fields(void);
+void host_baseline(void);

@@ -1,6 +1,7 @@
-// result.c: the one-line machine-readable result of a toggle run,
-// "vmxlab-result {json}", which the boot tests and `make bench` read.
-// Pure: unit-tested. Called by hv/experiment.c after each run.
+// result.c: the one-line machine-readable result of a measured run,
+// "vmxlab-result {json}", which the boot tests and `make bench` read, and the
+// numbers behind it: ratios with two decimals, the fastest and median window.
+// Pure: unit-tested. Called by hv/experiment.c after each measured run.
 #include "hv.h"
 
 // num/den with two decimals, rounded half up, without floating point. The
@@ -34,25 +35,78 @@ static int append(char *buf, size_t size, int n, const char *fmt, ...)
     return n;
 }
 
-int result_json(const struct run_result *r, char *buf, size_t size)
+// num/den for a difference that may be negative: "-0.50".
+void fmt_signed_ratio(char *buf, size_t size, int64_t num, uint64_t den)
 {
-    char tpt[32];
-    fmt_ratio(tpt, sizeof(tpt), r->ticks, r->toggles);
-    int n = append(buf, size, 0, "{\"policy\":\"%s\",\"toggles\":%lu,\"exits\":%lu,"
-                   "\"exits_by_reason\":{", r->policy, r->toggles, r->window.total);
+    uint64_t mag = num < 0 ? 0 - (uint64_t)num : (uint64_t)num;
+    char tmp[32];
+    fmt_ratio(tmp, sizeof(tmp), mag, den);
+    snprintf(buf, size, "%s%s", num < 0 && strcmp(tmp, "0.00") ? "-" : "", tmp);
+}
+
+// The windows of one run: iterations per window (the first window's; a guest
+// that varies them is caught by experiment.c), the fastest and the median
+// window's ticks, and the exits summed over all windows kept.
+void windows_summarize(const struct run_record *r, struct window_summary *w)
+{
+    *w = (struct window_summary){ 0 };
+    unsigned n = r->windows < MAX_WINDOWS ? r->windows : MAX_WINDOWS;
+    if (!n)
+        return;
+    uint64_t ticks[MAX_WINDOWS];
+    w->iterations = r->win[0].iterations;
+    for (unsigned i = 0; i < n; i++) {
+        ticks[i] = r->win[i].ticks;
+        stats_add(&w->exits, &r->win[i].exits);
+        w->smis += r->win[i].smis;
+        w->disturbances += r->win[i].disturbances;
+        if (r->win[i].iterations != w->iterations)
+            w->iterations = 0;
+    }
+    for (unsigned i = 1; i < n; i++) // insertion sort: at most 16 windows
+        for (unsigned j = i; j && ticks[j - 1] > ticks[j]; j--) {
+            uint64_t t = ticks[j];
+            ticks[j] = ticks[j - 1];
+            ticks[j - 1] = t;
+        }
+    w->min_ticks = ticks[0];
+    w->median_ticks = n % 2 ? ticks[n / 2] : (ticks[n / 2 - 1] + ticks[n / 2]) / 2;
+}
+
+int result_json(const char *experiment, const char *policy, const struct run_record *r,
+                char *buf, size_t size)
+{
+    struct window_summary w;
+    windows_summarize(r, &w);
+    char mn[32], md[32];
+    fmt_ratio(mn, sizeof(mn), w.min_ticks, w.iterations);
+    fmt_ratio(md, sizeof(md), w.median_ticks, w.iterations);
+    int n = append(buf, size, 0, "{\"experiment\":\"%s\",\"policy\":\"%s\",\"iterations\":%lu,"
+                   "\"windows\":%u,\"exits\":%lu,\"exits_by_reason\":{", experiment, policy,
+                   w.iterations, r->windows, stats_total(&w.exits));
     const char *sep = "";
     for (uint32_t i = 0; i < EXIT_REASON_MAX; i++) {
-        if (!r->window.by_reason[i])
+        if (!w.exits.by_reason[i])
             continue;
-        n = append(buf, size, n, "%s\"%s\":%lu", sep, exit_reason_name(i),
-                   r->window.by_reason[i]);
+        n = append(buf, size, n, "%s\"%s\":%lu", sep, exit_reason_name(i), w.exits.by_reason[i]);
         sep = ",";
     }
+    n = append(buf, size, n, "},\"cr_exits\":{");
+    sep = "";
+    for (int i = 0; i < CR_KINDS; i++) {
+        if (!w.exits.cr[i])
+            continue;
+        n = append(buf, size, n, "%s\"%s\":%lu", sep, cr_kind_name((enum cr_kind)i),
+                   w.exits.cr[i]);
+        sep = ",";
+    }
+    n = append(buf, size, n, "},\"ticks\":[");
+    for (unsigned i = 0; i < r->windows && i < MAX_WINDOWS; i++)
+        n = append(buf, size, n, "%s%lu", i ? "," : "", r->win[i].ticks);
     return append(buf, size, n,
-                  "},\"cr_exits\":%lu,\"cr_detail\":{\"mov_to_cr0\":%lu,\"clts\":%lu,"
-                  "\"lmsw\":%lu,\"mov_to_cr4\":%lu},\"ticks\":%lu,\"ticks_per_toggle\":%s,"
-                  "\"cr0_guest_owned\":%lu}",
-                  r->window.by_reason[EXIT_REASON_CR_ACCESS], r->window.cr_mov_to_cr0,
-                  r->window.cr_clts, r->window.cr_lmsw, r->window.cr_mov_to_cr4, r->ticks,
-                  tpt, r->cr0_guest_owned);
+                  "],\"ticks_min\":%lu,\"ticks_median\":%lu,\"per_iter_min\":%s,"
+                  "\"per_iter_median\":%s,\"smis\":%lu,\"nmis\":%lu,\"extints\":%lu,"
+                  "\"cr0_guest_owned\":\"0x%lx\",\"cr4_guest_owned\":\"0x%lx\"}",
+                  w.min_ticks, w.median_ticks, mn, md, w.smis, r->nmis, r->extints,
+                  r->cr0_owned_at_end, r->cr4_owned_at_end);
 }

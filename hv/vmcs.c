@@ -9,111 +9,127 @@
 #include "../guest/abi.h"
 #include "hv.h"
 
-// The width in each table entry must match its encoding (bits 14:13).
-#define VMCS_FIELD(name, enc, width) \
-    _Static_assert((((enc) >> 13) & 3) == (width), #name ": width does not match encoding");
-#include "vmcs_fields.h"
-#undef VMCS_FIELD
-
-static const struct {
-    uint32_t enc;
-    const char *name;
-} fields[] = {
-#define VMCS_FIELD(name, enc, width) { enc, #name },
-#include "vmcs_fields.h"
-#undef VMCS_FIELD
-};
-
 struct vmx_controls ctls;
 
 void vmcs_dump(void)
 {
     kprintf("VMCS dump (fields this CPU supports):\n");
     unsigned n = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+    for (size_t i = 0; i < vmcs_nfields; i++) {
         uint64_t v;
-        if (vmread_safe(fields[i].enc, &v) == 0)
-            kprintf("  %-28s %16lx%s", fields[i].name, v, ++n % 2 ? "" : "\n");
+        if (vmread_safe(vmcs_fields[i].enc, &v) == 0)
+            kprintf("  %-28s %16lx%s", vmcs_fields[i].name, v, ++n % 2 ? "" : "\n");
     }
     if (n % 2)
         kprintf("\n");
 }
 
-// Writable fields only: bits 11:10 = 1 is the read-only exit-information area.
-static bool read_only(uint32_t enc)
+static int cpu_write(void *ctx, uint64_t field, uint64_t val)
 {
-    return ((enc >> 10) & 3) == 1;
+    (void)ctx;
+    return vmwrite_safe(field, val);
 }
 
-// Writes a pattern to every writable field of a scratch VMCS and reads it
-// back. Fields the CPU does not support (error 12) are counted, not failed.
+static int cpu_read(void *ctx, uint64_t field, uint64_t *val)
+{
+    (void)ctx;
+    return vmread_safe(field, val);
+}
+
+static void cpu_bad(void *ctx, const struct vmcs_field_info *f, uint64_t wrote, uint64_t read,
+                    int err)
+{
+    (void)ctx;
+    report(false, "vmcs-fields: %s (0x%x) wrote 0x%lx, read 0x%lx (bits held 0x%lx, error %d)",
+           f->name, f->enc, wrote, read, f->held, err);
+}
+
+// The field table's round trip on a scratch VMCS of this CPU.
 void vmcs_selftest(void)
 {
-    static const uint64_t pattern[4] = { [W16] = 0xa5a5, [W64] = 0x5a5aa5a55a5aa5a5,
-                                         [W32] = 0x5a5aa5a5, [WNAT] = 0x5a5aa5a55a5aa5a5 };
     void *scratch = vmx_alloc_region();
     vmcs_load(scratch);
-    unsigned ok = 0, bad = 0, unsupported = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
-        uint32_t enc = fields[i].enc;
-        if (read_only(enc))
-            continue;
-        uint64_t want = pattern[(enc >> 13) & 3], got = 0;
-        int err = vmwrite_safe(enc, want);
-        if (err == 12) {
-            unsupported++;
-            continue;
-        }
-        if (!err)
-            err = vmread_safe(enc, &got);
-        if (err || got != want) {
-            report(false, "vmcs-fields: %s (0x%x) wrote 0x%lx, read 0x%lx (error %d)",
-                   fields[i].name, enc, want, got, err);
-            bad++;
-        } else {
-            ok++;
-        }
-    }
+    struct vmcs_access a = { cpu_write, cpu_read, cpu_bad, NULL };
+    struct vmcs_selftest res;
+    vmcs_selftest_fields(&a, &res);
     vmcs_clear(scratch);
-    report(!bad && ok > 0, "vmcs-fields: %u writable fields round-trip through VMWRITE/VMREAD "
-           "(%u not supported by this CPU)", ok, unsupported);
+    report(!res.bad && res.ok > 0, "vmcs-fields: %u writable fields round-trip through "
+           "VMWRITE/VMREAD (%u not supported by this CPU)", res.ok, res.unsupported);
 }
 
-// What vmxlab asks of VMX. Required bits missing stop the run (UNSUPPORTED)
-// naming the bit; optional ones are used where the CPU has them.
+// What vmxlab asks of VMX, one row per control field. Required bits missing
+// stop the boot (UNSUPPORTED) naming the control; optional ones are used where
+// the CPU has them, and the code that depends on one asks ctl_on().
+static const struct {
+    enum ctl_kind kind;
+    uint64_t *cap;
+    uint32_t required, optional;
+    uint32_t *out;
+} wanted[] = {
+    // External interrupts and NMIs are the host's: they exit (SDM 3C 26.2),
+    // never reach the guest's IDT. The preemption timer is the watchdog.
+    { CTL_PIN, &caps.raw.pinbased, CTL_PIN_EXTINT_EXITING | CTL_PIN_NMI_EXITING,
+      CTL_PIN_PREEMPTION_TIMER, &ctls.pin },
+    // Exits for what would let a guest reach or observe the machine: HLT,
+    // every I/O port, MWAIT/MONITOR, RDPMC, and CR8 (the real TPR). MSR
+    // bitmaps stay off, so every RDMSR/WRMSR exits too.
+    { CTL_PROC, &caps.raw.procbased,
+      CTL_PROC_HLT_EXITING | CTL_PROC_MWAIT_EXITING | CTL_PROC_RDPMC_EXITING |
+          CTL_PROC_CR8_LOAD_EXITING | CTL_PROC_CR8_STORE_EXITING |
+          CTL_PROC_UNCOND_IO_EXITING | CTL_PROC_MONITOR_EXITING |
+          CTL_PROC_SECONDARY_CONTROLS,
+      0, &ctls.proc },
+    // EPT is what the experiment is about. RDTSCP lets guests time with it;
+    // WBINVD, RDRAND and RDSEED exit where the CPU can make them.
+    { CTL_PROC2, &caps.raw.procbased2, CTL_PROC2_EPT,
+      CTL_PROC2_VPID | CTL_PROC2_RDTSCP | CTL_PROC2_WBINVD_EXITING |
+          CTL_PROC2_RDRAND_EXITING | CTL_PROC2_RDSEED_EXITING,
+      &ctls.proc2 },
+    // The host is 64-bit; an external interrupt is taken from the controller
+    // at the exit (else it stays pending and exits again at once); DR7 and
+    // IA32_DEBUGCTL are the guest's across exits; EFER and PAT switch.
+    { CTL_EXIT, &caps.raw.exit,
+      CTL_EXIT_HOST_ADDR_SPACE_SIZE | CTL_EXIT_ACK_INTR_ON_EXIT |
+          CTL_EXIT_SAVE_DEBUG_CONTROLS,
+      CTL_EXIT_SAVE_EFER | CTL_EXIT_LOAD_EFER | CTL_EXIT_SAVE_PAT | CTL_EXIT_LOAD_PAT,
+      &ctls.exit },
+    { CTL_ENTRY, &caps.raw.entry, CTL_ENTRY_IA32E_MODE_GUEST | CTL_ENTRY_LOAD_DEBUG_CONTROLS,
+      CTL_ENTRY_LOAD_EFER | CTL_ENTRY_LOAD_PAT, &ctls.entry },
+};
+
 void vmx_controls_init(void)
 {
-    static const struct {
-        enum ctl_kind kind;
-        uint64_t *cap;
-        uint32_t required, optional;
-        uint32_t *out;
-    } want[] = {
-        // Pin-based: the preemption timer is the guest watchdog (bit 6).
-        { CTL_PIN, &caps.raw.pinbased, 0, 1u << 6, &ctls.pin },
-        // Primary: HLT (7) and unconditional I/O (24) exit, MSR bitmaps (28)
-        // stay off so that every RDMSR/WRMSR exits too: a guest touches nothing
-        // of the host's. Secondary controls (31) carry EPT.
-        { CTL_PROC, &caps.raw.procbased, (1u << 7) | (1u << 24) | (1u << 31), 0, &ctls.proc },
-        // Secondary: EPT (1) required, VPID (5) optional.
-        { CTL_PROC2, &caps.raw.procbased2, 1u << 1, 1u << 5, &ctls.proc2 },
-        // Exit: host address-space size (9): the host is 64-bit.
-        { CTL_EXIT, &caps.raw.exit, 1u << 9, 0, &ctls.exit },
-        // Entry: IA-32e mode guest (9): the guest starts in 64-bit mode.
-        { CTL_ENTRY, &caps.raw.entry, 1u << 9, 0, &ctls.entry },
-    };
-    for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
         unsigned bit;
-        if (ctl_adjust(*want[i].cap, want[i].required, want[i].optional, want[i].out, &bit)) {
+        if (ctl_adjust(*wanted[i].cap, wanted[i].required, wanted[i].optional, wanted[i].out,
+                       &bit)) {
             kprintf("vmxlab: UNSUPPORTED: this CPU lacks the %s '%s' (bit %u), "
-                    "which vmxlab needs.\n", ctl_kind_name(want[i].kind),
-                    ctl_bit_name(want[i].kind, bit), bit);
+                    "which vmxlab needs.\n", ctl_kind_name(wanted[i].kind),
+                    ctl_bit_name(wanted[i].kind, bit), bit);
             end_run(VERDICT_UNSUPPORTED);
         }
     }
-    // The CPU forced CR3 exits on (no TRUE controls)? exit.c emulates MOV CR3.
-    ctls.vpid = ctls.proc2 & (1u << 5);
-    ctls.timer = ctls.pin & (1u << 6);
+    // What MOV to CR4 may set: hv/exit_cr.c checks intercepted writes with it.
+    cr4_guest_bits = cr4_guest_valid(caps.raw.cr4_fixed1, caps.raw.cpuid1, caps.raw.cpuid7);
+    // VPID only with an INVVPID that can flush one VPID, or all (hv/exit_cr.c).
+    if (!caps.invvpid_single && !caps.invvpid_all)
+        ctls.proc2 &= ~(uint32_t)CTL_PROC2_VPID;
+    // EFER and PAT switch only in both directions, or not at all.
+    if (!(ctls.entry & CTL_ENTRY_LOAD_EFER) || !(ctls.exit & CTL_EXIT_LOAD_EFER)) {
+        ctls.entry &= ~(uint32_t)CTL_ENTRY_LOAD_EFER;
+        ctls.exit &= ~(uint32_t)(CTL_EXIT_LOAD_EFER | CTL_EXIT_SAVE_EFER);
+    }
+    if (!(ctls.entry & CTL_ENTRY_LOAD_PAT) || !(ctls.exit & CTL_EXIT_LOAD_PAT)) {
+        ctls.entry &= ~(uint32_t)CTL_ENTRY_LOAD_PAT;
+        ctls.exit &= ~(uint32_t)(CTL_EXIT_LOAD_PAT | CTL_EXIT_SAVE_PAT);
+    }
+}
+
+bool ctl_on(enum ctl_kind kind, uint32_t bit)
+{
+    const uint32_t *v[CTL_KINDS] = { &ctls.pin, &ctls.proc, &ctls.proc2, &ctls.exit,
+                                     &ctls.entry };
+    return (unsigned)kind < CTL_KINDS && (*v[kind] & bit);
 }
 
 static uint64_t sgdt_base(void)
@@ -130,15 +146,21 @@ static uint64_t sidt_base(void)
     return d.base;
 }
 
+// The IA32_PAT value at reset (SDM 3A 12.12.4): WB, WT, UC-, UC, twice.
+#define PAT_RESET 0x0007040600070406ull
+#define MSR_PAT 0x277
+
 void vmcs_setup(const struct vm_setup *s)
 {
     extern char vmx_exit_stub[], exit_stack_top[];
 
-    // Controls (SDM 3C 25.6). The CR0/CR4 guest/host masks: 1 = host-owned.
+    // Controls (SDM 3C 25.6-25.8). The CR0/CR4 guest/host masks: 1 = host-owned.
     vmwrite(PIN_BASED_VM_EXEC_CONTROL, ctls.pin);
     vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctls.proc);
     vmwrite(SECONDARY_VM_EXEC_CONTROL, ctls.proc2);
-    vmwrite(EXCEPTION_BITMAP, 0); // guest exceptions go to the guest's own IDT
+    // Guest exceptions go to the guest's own IDT, but a machine check is the
+    // machine's: it exits (SDM 3C 25.6.3, 28.1).
+    vmwrite(EXCEPTION_BITMAP, BIT(VEC_MC));
     vmwrite(PAGE_FAULT_ERROR_CODE_MASK, 0);
     vmwrite(PAGE_FAULT_ERROR_CODE_MATCH, 0);
     vmwrite(CR3_TARGET_COUNT, 0);
@@ -149,7 +171,7 @@ void vmcs_setup(const struct vm_setup *s)
     vmwrite(VM_ENTRY_MSR_LOAD_COUNT, 0);
     vmwrite(VM_ENTRY_INTR_INFO, 0);
     vmwrite(EPT_POINTER, s->eptp);
-    if (ctls.vpid)
+    if (ctls.proc2 & CTL_PROC2_VPID)
         vmwrite(VIRTUAL_PROCESSOR_ID, s->vpid);
     vmwrite(CR0_GUEST_HOST_MASK, ~s->cr0_owned);
     vmwrite(CR4_GUEST_HOST_MASK, ~s->cr4_owned);
@@ -177,6 +199,10 @@ void vmcs_setup(const struct vm_setup *s)
     vmwrite(HOST_IA32_SYSENTER_EIP, 0);
     vmwrite(HOST_RSP, (uint64_t)exit_stack_top);
     vmwrite(HOST_RIP, (uint64_t)vmx_exit_stub);
+    if (ctls.exit & CTL_EXIT_LOAD_EFER)
+        vmwrite(HOST_IA32_EFER, rdmsr(MSR_EFER));
+    if (ctls.exit & CTL_EXIT_LOAD_PAT)
+        vmwrite(HOST_IA32_PAT, rdmsr(MSR_PAT));
 
     // Guest state (SDM 3C 25.4): 64-bit mode from the first instruction.
     // Access rights: 0xa09b = present code, DPL 0, L=1, G=1; 0xc093 = present
@@ -207,24 +233,33 @@ void vmcs_setup(const struct vm_setup *s)
     vmwrite(GUEST_GDTR_LIMIT, s->hdr->gdt_limit);
     vmwrite(GUEST_IDTR_BASE, s->hdr->idt_base);
     vmwrite(GUEST_IDTR_LIMIT, s->hdr->idt_limit);
+    // The real CR0/CR4 carry the VMX fixed bits (SDM 3C 24.8) and CR4.MCE,
+    // so that a machine check reaches the host instead of shutting down.
     vmwrite(GUEST_CR0, (s->cr0 | caps.raw.cr0_fixed0) & caps.raw.cr0_fixed1);
     vmwrite(GUEST_CR3, s->hdr->cr3);
-    vmwrite(GUEST_CR4, (s->cr4 | caps.raw.cr4_fixed0) & caps.raw.cr4_fixed1);
-    vmwrite(GUEST_DR7, 0x400);
+    vmwrite(GUEST_CR4, (s->cr4 | vcpu.cr4_force) & caps.raw.cr4_fixed1);
+    vmwrite(GUEST_DR7, DR7_INIT);
     vmwrite(GUEST_RSP, s->hdr->rsp);
     vmwrite(GUEST_RIP, s->rip);
-    vmwrite(GUEST_RFLAGS, 0x2);
+    vmwrite(GUEST_RFLAGS, RFLAGS_FIXED);
     vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, 0);
     vmwrite(GUEST_SYSENTER_CS, 0);
     vmwrite(GUEST_SYSENTER_ESP, 0);
     vmwrite(GUEST_SYSENTER_EIP, 0);
     vmwrite(GUEST_IA32_DEBUGCTL, 0);
+    // EFER: LME and LMA (64-bit mode), NXE and SCE clear, whatever the loader
+    // left in the host's EFER. PAT: its reset value.
+    if (ctls.entry & CTL_ENTRY_LOAD_EFER)
+        vmwrite(GUEST_IA32_EFER, EFER_LME | EFER_LMA);
+    if (ctls.entry & CTL_ENTRY_LOAD_PAT)
+        vmwrite(GUEST_IA32_PAT, PAT_RESET);
     vmwrite(GUEST_INTERRUPTIBILITY_INFO, 0);
     vmwrite(GUEST_ACTIVITY_STATE, 0);
     vmwrite(VMCS_LINK_POINTER, ~0ull); // no shadow VMCS
     // Watchdog: the timer counts down at the TSC rate >> IA32_VMX_MISC[4:0]
-    // and is reloaded at every entry, so only a guest that runs 2^32 timer
-    // ticks without any exit (tens of seconds) trips it (SDM 3C 26.5.1).
-    if (ctls.timer)
+    // and is reloaded at every entry, so only a guest that runs
+    // 2^(32 + IA32_VMX_MISC[4:0]) TSC ticks without any exit trips it
+    // (SDM 3C 26.5.1, 3D A.6).
+    if (ctls.pin & CTL_PIN_PREEMPTION_TIMER)
         vmwrite(VMX_PREEMPTION_TIMER_VALUE, 0xffffffff);
 }

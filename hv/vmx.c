@@ -10,6 +10,8 @@
 static uint8_t regions[4][4096] __attribute__((aligned(4096)));
 static unsigned regions_used;
 static void *vmxon_region;
+static bool in_vmx;          // between VMXON and VMXOFF
+static uint64_t current_vmcs; // physical address of the current VMCS, 0 if none
 
 // SDM 3C 31.4, "VM-instruction error numbers".
 const char *vm_instruction_error_name(uint32_t err)
@@ -106,6 +108,8 @@ void vmcs_clear(void *vmcs)
     uint64_t pa = (uint64_t)vmcs;
     bool cf, zf;
     asm volatile("vmclear %[pa]" : "=@ccc"(cf), "=@ccz"(zf) : [pa] "m"(pa) : "memory");
+    if (pa == current_vmcs)
+        current_vmcs = 0; // VMCLEAR of the current VMCS leaves none (SDM 3C 31.3)
     check("VMCLEAR", pa, cf, zf);
 }
 
@@ -116,6 +120,37 @@ void vmcs_load(void *vmcs)
     vmcs_clear(vmcs); // launch state "clear": the next entry is a VMLAUNCH
     asm volatile("vmptrld %[pa]" : "=@ccc"(cf), "=@ccz"(zf) : [pa] "m"(pa) : "memory");
     check("VMPTRLD", pa, cf, zf);
+    current_vmcs = pa;
+}
+
+// INVVPID (SDM 3C 31.3): the guest's cached linear translations for one VPID,
+// all or all but the global ones, with the narrowest type the CPU has.
+void invvpid_context(uint64_t vpid, bool keep_global)
+{
+    struct { uint64_t vpid, addr; } desc = { vpid, 0 };
+    uint64_t type = keep_global && caps.invvpid_single_globals ? 3
+                    : caps.invvpid_single                      ? 1
+                                                               : 2;
+    bool cf, zf;
+    asm volatile("invvpid %[d], %[t]" : "=@ccc"(cf), "=@ccz"(zf)
+                 : [d] "m"(desc), [t] "r"(type) : "memory");
+    check("INVVPID", type, cf, zf);
+}
+
+// INVEPT (SDM 3C 31.3): every guest-physical mapping derived from eptp, by the
+// single-context type where IA32_VMX_EPT_VPID_CAP offers it (bit 25), else all
+// contexts (bit 26). A CPU with neither cannot have stale mappings to flush:
+// vmxlab builds its EPT once, before any guest ran with it.
+void invept_context(uint64_t eptp)
+{
+    if (!caps.invept || (!caps.invept_single && !caps.invept_all))
+        return;
+    struct { uint64_t eptp, zero; } desc = { eptp, 0 };
+    uint64_t type = caps.invept_single ? 1 : 2;
+    bool cf, zf;
+    asm volatile("invept %[d], %[t]" : "=@ccc"(cf), "=@ccz"(zf)
+                 : [d] "m"(desc), [t] "r"(type) : "memory");
+    check("INVEPT", type, cf, zf);
 }
 
 // The fixed-bit rule, SDM 3D A.7/A.8: in VMX operation a CR0/CR4 bit that is 1
@@ -141,10 +176,47 @@ void vmx_on(void)
     bool cf, zf;
     asm volatile("vmxon %[pa]" : "=@ccc"(cf), "=@ccz"(zf) : [pa] "m"(pa) : "memory");
     check("VMXON", pa, cf, zf);
+    in_vmx = true;
 }
 
 void vmx_off(void)
 {
     asm volatile("vmxoff" ::: "cc", "memory");
+    in_vmx = false;
     write_cr4(read_cr4() & ~(uint64_t)CR4_VMXE);
+}
+
+// end_run() calls this on every way out: after a VMX failure, a crash in VMX
+// root operation, or a normal end. A VMX instruction may fail here too (a VMCS
+// in a bad state): nothing is checked, the point is to get out. In VMX
+// operation INIT is blocked (SDM 3C 24.8), so a machine left there would not
+// even reset; VMCLEAR first writes the current VMCS back to memory.
+void vmx_leave(void)
+{
+    if (!in_vmx)
+        return;
+    in_vmx = false; // first: a fault below must not bring us back here
+    uint64_t vmcs = current_vmcs;
+    if (vmcs)
+        asm volatile("vmclear %0" ::"m"(vmcs) : "cc", "memory");
+    current_vmcs = 0;
+    asm volatile("vmxoff" ::: "cc", "memory");
+    write_cr4(read_cr4() & ~(uint64_t)CR4_VMXE);
+    kprintf("vmxlab: left VMX operation (%sVMXOFF)\n", vmcs ? "VMCLEAR, " : "");
+}
+
+// MSR_SMI_COUNT (0x34) counts the SMIs since reset on Intel CPUs from Nehalem
+// on (SDM 4, the MSRs of the Nehalem microarchitecture, MSR_SMI_COUNT);
+// elsewhere RDMSR raises #GP, which
+// rdmsr_safe() catches once, and the count stays 0. SMIs steal time from
+// whatever runs, guest or host, so the windows report how many fell inside.
+uint64_t smi_count(void)
+{
+    static int have = -1; // not probed yet
+    uint64_t v = 0;
+    if (have == -1)
+        have = caps.intel && rdmsr_safe(MSR_SMI_COUNT, &v) == 0;
+    if (have == 1 && rdmsr_safe(MSR_SMI_COUNT, &v) == 0)
+        return v;
+    return 0;
 }

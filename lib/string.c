@@ -3,17 +3,21 @@
 // where the source never names them.
 #include "lib.h"
 
+// REP STOSB / REP MOVSB: one instruction for the whole block, which CPUs with
+// fast strings (and Bochs) run far faster than a byte loop; zeroing 4 MiB of
+// guest RAM before every run is the largest job here.
 void *memset(void *dst, int c, size_t n)
 {
-    unsigned char *d = dst;
-    while (n--)
-        *d++ = (unsigned char)c;
+    void *d = dst;
+    asm volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
     return dst;
 }
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
-    return memmove(dst, src, n);
+    void *d = dst;
+    asm volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+    return dst;
 }
 
 void *memmove(void *dst, const void *src, size_t n)

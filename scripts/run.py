@@ -28,6 +28,9 @@ DEFAULT_CPU = "corei7_skylake_x"
 DEFAULT_TIMEOUT = {"bochs": 300, "qemu-kvm": 120, "qemu-tcg": 60, "qemu-uefi": 120}
 OVMF = "/usr/share/ovmf/OVMF.fd"
 VERDICT_RE = re.compile(r"^vmxlab: verdict ([A-Z]+)\s*$", re.M)
+SUMMARY_RE = re.compile(r"^\d+ passed, (\d+) failed(, \d+ skipped)?$")
+BOOT_PREFIX = "vmxlab: booted by "
+ENDED_LINE = "vmxlab: run ended; the machine can be switched off"
 
 
 @dataclasses.dataclass
@@ -38,6 +41,8 @@ class Result:
     engine: str
     seconds: float
     engine_log: str = ""  # Bochs' log, or QEMU's stderr
+    engine_ended: bool = False  # the engine stopped by itself (power off, crash)
+    engine_status: int = 0      # its exit status then
 
     def lines(self, prefix):
         """Lines starting with prefix, prefix removed."""
@@ -49,12 +54,31 @@ class Result:
 
 
 def verdict_of(serial, engine_ended):
-    """The kernel's own verdict line wins; without one the run crashed (the
-    engine stopped: fault, reset, panic) or timed out (it had to be killed)."""
-    found = VERDICT_RE.findall(serial)
-    if found and found[-1] in VERDICTS:
-        return found[-1]
-    return "CRASH" if engine_ended else "TIMEOUT"
+    """The kernel's own verdict, judged strictly. Every line a guest prints
+    starts with "guest " and has its control characters escaped (boot/report.c),
+    so lines that start "vmxlab: " are the kernel's; on top of that, a run is
+    PASS only if it booted once, printed one verdict, and that verdict follows
+    the one summary line, which counts no failure. More than one boot or
+    verdict means the machine restarted: CRASH. No verdict: CRASH if the
+    engine stopped by itself (fault, reset, panic), else TIMEOUT."""
+    lines = [l.rstrip() for l in serial.splitlines()]
+    found = [(i, m.group(1)) for i, l in enumerate(lines) for m in [VERDICT_RE.match(l)] if m]
+    if not found:
+        return "CRASH" if engine_ended else "TIMEOUT"
+    boots = sum(l.startswith(BOOT_PREFIX) for l in lines)
+    if len(found) > 1 or boots > 1:
+        return "CRASH"
+    at, verdict = found[0]
+    if verdict not in VERDICTS:
+        return "CRASH"
+    if verdict != "PASS":
+        return verdict
+    summaries = [l for l in lines if SUMMARY_RE.match(l)]
+    before = [l for l in lines[:at] if l and not l.startswith("vmxlab: left VMX")]
+    if (boots != 1 or len(summaries) != 1 or not before or before[-1] != summaries[0]
+            or SUMMARY_RE.match(summaries[0]).group(1) != "0"):
+        return "FAIL"
+    return "PASS"
 
 
 def host_has_nested_vmx():
@@ -101,6 +125,16 @@ def check_cpu(engine, cpu):
         sys.exit(f"run.py: Bochs has no CPU model '{cpu}'. Models: {', '.join(models)}")
 
 
+def engine_cmdline(cmdline):
+    """The command line booted in an emulator: the user's, plus end=poweroff
+    unless it says how to end. The ISO itself defaults to end=halt, which is
+    right for a real PC, where ports 0xf4 and 0x8900 belong to devices."""
+    toks = cmdline.split()
+    if not any(t.startswith("end=") for t in toks):
+        toks.append("end=poweroff")
+    return " ".join(toks)
+
+
 def grub_cfg(cmdline):
     """scripts/grub.cfg with the default entry's command line replaced."""
     if "'" in cmdline or "\n" in cmdline:
@@ -113,10 +147,8 @@ def grub_cfg(cmdline):
 
 
 def make_iso(iso, cmdline, workdir):
-    """The built ISO as it is, or a new one, made by scripts/mkiso.sh from the
-    same kernel, whose grub.cfg carries cmdline."""
-    if not cmdline.strip():
-        return iso
+    """A copy of the built ISO, made by scripts/mkiso.sh from the same kernel,
+    whose grub.cfg's first entry carries cmdline."""
     tree = os.path.join(workdir, "iso")
     os.makedirs(os.path.join(tree, "boot", "grub"))
     shutil.copy(os.path.join(os.path.dirname(iso), "iso", "boot", "vmxlab.elf"),
@@ -174,63 +206,78 @@ def qmp_command(path, command, **args):
         return reply
 
 
-def run(iso, engine="auto", cpu="", cmdline="", timeout=None, echo=False, screendump=None):
+def run(iso, engine="auto", cpu="", cmdline="", timeout=None, echo=False, screendump=None,
+        keep=False, as_built=False):
     """Boot iso once and return a Result. echo=True prints the serial console live.
     screendump (QEMU engines) saves the screen as a PPM file once the verdict is in:
-    pass end=halt in cmdline so that the machine is still there to be looked at."""
+    pass end=halt in cmdline so that the machine is still there to be looked at.
+    keep=True keeps the run's folder (serial.out, bochs.log, the ISO) and says where.
+    as_built=True boots the ISO itself, as a USB stick made from it would boot
+    (its first entry, end=halt), instead of a copy with CMDLINE and end=poweroff."""
     engine = pick_engine(engine)
     check_cpu(engine, cpu)
     iso = os.path.abspath(iso)
     timeout = timeout or DEFAULT_TIMEOUT[engine]
-    with tempfile.TemporaryDirectory(prefix="vmxlab-run-") as workdir:
-        run_iso = make_iso(iso, cmdline, workdir)
-        qmp = os.path.join(workdir, "qmp.sock") if screendump else None
-        cmd, serial_path = engine_command(engine, cpu, run_iso, workdir, qmp=qmp)
-        env = dict(os.environ, TERM="dumb")
-        start = time.monotonic()
-        out_file = tempfile.TemporaryFile(dir=workdir)  # the engine's own output
-        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                                stdout=out_file, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        serial, seen, verdict_at, ended = "", 0, None, False
-        while True:
-            ended = proc.poll() is not None
-            if os.path.exists(serial_path):
-                with open(serial_path, "rb") as f:
-                    f.seek(seen)
-                    chunk = f.read().decode("utf-8", "replace")
-                seen += len(chunk.encode("utf-8", "replace"))
-                serial += chunk
-                if echo and chunk:
-                    sys.stdout.write(chunk.replace("\r", ""))
-                    sys.stdout.flush()
-            if ended:
-                break
-            now = time.monotonic()
-            if verdict_at is None and VERDICT_RE.search(serial):
-                verdict_at = now
-                if screendump:
-                    time.sleep(1.0)  # let the last line reach the screen
-                    qmp_command(qmp, "screendump", filename=screendump)
-            # After its verdict the kernel powers off; give it a moment, then
-            # stop it ourselves (real-hardware style runs halt instead).
-            if verdict_at is not None and now - verdict_at > 3:
-                break
-            if now - start > timeout:
-                break
-            time.sleep(0.05)
-        if not ended:
-            os.killpg(proc.pid, signal.SIGKILL)  # Bochs ignores SIGTERM under "term"
-            proc.wait()
-        out_file.seek(0)
-        log = out_file.read().decode("utf-8", "replace")
-        bochs_log = os.path.join(workdir, "bochs.log")
-        if os.path.exists(bochs_log):
-            with open(bochs_log, errors="replace") as f:
-                log += f.read()
-        verdict = verdict_of(serial.replace("\r", ""), ended or verdict_at is not None)
-        return Result(verdict, VERDICTS[verdict], serial.replace("\r", ""), engine,
-                      time.monotonic() - start, log)
+    workdir = tempfile.mkdtemp(prefix="vmxlab-run-")
+    try:
+        return _run(iso, engine, cpu, cmdline, timeout, echo, screendump, workdir, as_built)
+    finally:
+        if keep:
+            print(f"run.py: kept the run's folder: {workdir}", flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(iso, engine, cpu, cmdline, timeout, echo, screendump, workdir, as_built):
+    run_iso = iso if as_built else make_iso(iso, engine_cmdline(cmdline), workdir)
+    qmp = os.path.join(workdir, "qmp.sock") if screendump else None
+    cmd, serial_path = engine_command(engine, cpu, run_iso, workdir, qmp=qmp)
+    env = dict(os.environ, TERM="dumb")
+    start = time.monotonic()
+    out_file = open(os.path.join(workdir, "engine.out"), "w+b")  # the engine's own output
+    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
+                            stdout=out_file, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    serial, seen, verdict_at, ended = "", 0, None, False
+    while True:
+        ended = proc.poll() is not None
+        if os.path.exists(serial_path):
+            with open(serial_path, "rb") as f:
+                f.seek(seen)
+                chunk = f.read().decode("utf-8", "replace")
+            seen += len(chunk.encode("utf-8", "replace"))
+            serial += chunk
+            if echo and chunk:
+                sys.stdout.write(chunk.replace("\r", ""))
+                sys.stdout.flush()
+        if ended:
+            break
+        now = time.monotonic()
+        if verdict_at is None and VERDICT_RE.search(serial):
+            verdict_at = now
+        # After its verdict the kernel powers off, or halts and says so
+        # (end=halt): then the run is over. Failing both, wait a moment.
+        if verdict_at is not None and (ENDED_LINE in serial or now - verdict_at > 3):
+            if screendump:
+                time.sleep(1.0)  # let the last line reach the screen
+                qmp_command(qmp, "screendump", filename=screendump)
+            break
+        if now - start > timeout:
+            break
+        time.sleep(0.05)
+    if not ended:
+        os.killpg(proc.pid, signal.SIGKILL)  # Bochs ignores SIGTERM under "term"
+        proc.wait()
+    out_file.seek(0)
+    log = out_file.read().decode("utf-8", "replace")
+    out_file.close()
+    bochs_log = os.path.join(workdir, "bochs.log")
+    if os.path.exists(bochs_log):
+        with open(bochs_log, errors="replace") as f:
+            log += f.read()
+    verdict = verdict_of(serial.replace("\r", ""), ended or verdict_at is not None)
+    return Result(verdict, VERDICTS[verdict], serial.replace("\r", ""), engine,
+                  time.monotonic() - start, log, ended, proc.returncode if ended else 0)
 
 
 def debug(iso, engine, cpu, cmdline):
@@ -238,7 +285,7 @@ def debug(iso, engine, cpu, cmdline):
     check_cpu(engine, cpu)
     iso = os.path.abspath(iso)
     workdir = tempfile.mkdtemp(prefix="vmxlab-debug-")
-    run_iso = make_iso(iso, cmdline, workdir)
+    run_iso = make_iso(iso, engine_cmdline(cmdline), workdir)
     cmd, serial = engine_command(engine, cpu, run_iso, workdir, debug=True)
     print(f"run.py: serial console goes to {serial} (tail -f it in another terminal)")
     if engine == "bochs":
@@ -260,17 +307,20 @@ def main():
     ap.add_argument("--cmdline", default="")
     ap.add_argument("--timeout", type=float, default=None)
     ap.add_argument("--debug", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the run's folder (logs)")
     args = ap.parse_args()
     if args.debug:
         return debug(args.iso, args.engine, args.cpu, args.cmdline)
     engine = pick_engine(args.engine)
     check_cpu(engine, args.cpu)
     what = f"{engine}" + (f", cpu {args.cpu or DEFAULT_CPU}" if engine == "bochs" else "")
-    print(f"run.py: booting {args.iso} in {what}; command line '{args.cmdline}'", flush=True)
-    r = run(args.iso, engine, args.cpu, args.cmdline, args.timeout, echo=True)
-    vmenter = [l for l in r.engine_log.splitlines() if "VMENTER FAIL" in l]
-    if vmenter:  # Bochs names the VM-entry check that failed
-        print("run.py: Bochs' log on failed VM entries:\n" + "\n".join(vmenter[:10]))
+    print(f"run.py: booting {args.iso} in {what}; command line "
+          f"'{engine_cmdline(args.cmdline)}'", flush=True)
+    r = run(args.iso, engine, args.cpu, args.cmdline, args.timeout, echo=True, keep=args.keep)
+    vmx = [l for l in r.engine_log.splitlines() if "VMENTER FAIL" in l or "VMFAIL" in l]
+    if vmx:  # Bochs names the VM-entry check or the VMX instruction that failed
+        print("run.py: Bochs' log on failed VMX instructions and VM entries:\n" +
+              "\n".join(vmx[:10]))
     if r.verdict in ("CRASH", "TIMEOUT"):
         tail = "\n".join(r.engine_log.splitlines()[-15:])
         print(f"run.py: last lines the engine printed:\n{tail}")

@@ -9,10 +9,7 @@
 #include "../abi.h"
 #include "../../boot/x86.h" // CR0_*, PTE_*, read_cr0, write_cr0, rdtsc
 
-// Exception vectors (SDM 3A 6.3.1) and #PF error-code bits (SDM 3A 6.15)
-#define VEC_NM 7  // device not available
-#define VEC_GP 13 // general protection
-#define VEC_PF 14 // page fault
+// #PF error-code bits (SDM 3A 6.15); the vectors are VEC_* in boot/x86.h
 #define PF_P (1u << 0) // 1: protection violation, 0: page not present
 #define PF_W (1u << 1) // 1: the access was a write
 #define PF_U (1u << 2) // 1: the access was a user-mode access
@@ -28,7 +25,7 @@ void hc_puts(const char *s);
 bool hc_report(bool ok, const char *what); // returns ok
 void hc_mark_begin(void);
 void hc_mark_end(uint64_t iterations, uint64_t ticks);
-__attribute__((noreturn)) void hc_exit(int status);
+__attribute__((noreturn)) void hc_exit(uint64_t status); // the full 64 bits reach the hypervisor
 
 // rt.c: expected exceptions. A try_ function runs one instruction that may
 // fault and returns -1 if it did not, else the vector; trap_error then holds
@@ -37,11 +34,25 @@ extern volatile uint64_t trap_error;
 int try_write_u64(volatile uint64_t *p, uint64_t v); // movq v, (p)
 int try_sse(void);                                   // xorps %xmm0, %xmm0
 int try_write_cr0(uint64_t v);                       // mov v, %cr0
+int try_write_cr4(uint64_t v);                       // mov v, %cr4
+
+// rt.c: single-step traps. While single_step_watch is set, each #DB is
+// counted, its RIP and DR6 kept, and TF cleared in the interrupted RFLAGS.
+extern volatile bool single_step_watch;
+extern volatile unsigned single_steps;
+extern volatile uint64_t single_step_rip, single_step_dr6;
 
 // toggle.S: timed loops; each returns the TSC ticks its loop took. n >= 1.
 uint64_t toggle_wp_loop(uint64_t n); // n MOVs to CR0, each flipping WP
 uint64_t vmcall_loop(uint64_t n);    // n VMCALLs with RAX = HC_NOP
 
+static inline void write_dr6(uint64_t v) { asm volatile("mov %0, %%dr6" ::"r"(v)); }
+static inline uint64_t read_dr6(void)
+{
+    uint64_t v;
+    asm volatile("mov %%dr6, %0" : "=r"(v));
+    return v;
+}
 static inline void clts(void) { asm volatile("clts" ::: "memory"); }
 static inline void lmsw(uint16_t msw) { asm volatile("lmsw %0" ::"r"(msw) : "memory"); }
 static inline void invlpg(const volatile void *va)

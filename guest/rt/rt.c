@@ -27,7 +27,7 @@ void hc_mark_end(uint64_t iterations, uint64_t ticks)
     vmcall(HC_MARK, MARK_END, iterations, ticks);
 }
 
-void hc_exit(int status)
+void hc_exit(uint64_t status)
 {
     vmcall(HC_EXIT, (uint64_t)status, 0, 0);
     for (;;) // HC_EXIT does not return; if the hypervisor resumes us anyway, stop
@@ -61,12 +61,23 @@ static char *append_u64(char *dst, uint64_t v, unsigned base) // base 10 or 16
 static volatile uint64_t fixup_rip;
 static volatile int trap_vector;
 volatile uint64_t trap_error;
+volatile bool single_step_watch;
+volatile unsigned single_steps;
+volatile uint64_t single_step_rip, single_step_dr6;
 
-// Called by start.S's trap_common for vectors 0-31. rip points at the RIP the
-// IRETQ will return to. An armed fixup catches exactly one exception.
+// Called by start.S's trap_common for vectors 0-255. rip points at the RIP
+// the IRETQ will return to; the CPU's frame goes on with CS, RFLAGS, RSP, SS
+// (SDM 3A 6.14.2). An armed fixup catches exactly one exception.
 void guest_trap(uint64_t vector, uint64_t error, uint64_t *rip)
 {
-    if (fixup_rip) {
+    if (vector == VEC_DB && single_step_watch) {
+        single_steps++;
+        single_step_rip = *rip;
+        single_step_dr6 = read_dr6();
+        rip[2] &= ~(uint64_t)RFLAGS_TF; // the saved RFLAGS: no more single steps
+        return;
+    }
+    if (fixup_rip && vector < 32) {
         trap_vector = vector;
         trap_error = error;
         *rip = fixup_rip;
@@ -74,7 +85,7 @@ void guest_trap(uint64_t vector, uint64_t error, uint64_t *rip)
         return;
     }
     char msg[128], *s = msg;
-    s = append(s, "unexpected exception, vector ");
+    s = append(s, vector < 32 ? "unexpected exception, vector " : "unexpected interrupt, vector ");
     s = append_u64(s, vector, 10);
     s = append(s, ", error code 0x");
     s = append_u64(s, error, 16);
@@ -116,6 +127,18 @@ int try_write_cr0(uint64_t v)
     trap_vector = -1;
     asm volatile("movq $1f, %[fix]\n\t"
                  "mov %[v], %%cr0\n"
+                 "1:\tmovq $0, %[fix]"
+                 : [fix] "+m"(fixup_rip)
+                 : [v] "r"(v)
+                 : "memory");
+    return trap_vector;
+}
+
+int try_write_cr4(uint64_t v)
+{
+    trap_vector = -1;
+    asm volatile("movq $1f, %[fix]\n\t"
+                 "mov %[v], %%cr4\n"
                  "1:\tmovq $0, %[fix]"
                  : [fix] "+m"(fixup_rip)
                  : [v] "r"(v)

@@ -2,7 +2,8 @@
 // _start in 64-bit mode with CR3, GDTR, IDTR and RSP taken from the header
 // below and RDI = GUEST_PARAMS_GPA. _start zeroes .bss, fills the IDT, calls
 // guest_main(params), and ends the run with HC_EXIT: RDI = 0 if guest_main
-// returned 0, else 1. Exceptions 0-31 reach guest_trap() in rt.c.
+// returned 0, else 1. All 256 vectors reach guest_trap() in rt.c: exceptions
+// (0-31), and interrupts (32-255), which vmxlab promises never to deliver.
 #include "../abi.h"
 #include "../../boot/x86.h"
 
@@ -30,7 +31,7 @@ _start:
     xor %eax, %eax
     rep stosb
 
-    // Gate v -> trap_stubs + 16 * v. A 64-bit interrupt gate (SDM 3A 6.14.1):
+    // Gate v -> trap_stubs + 16 * v, v = 0..255. A 64-bit interrupt gate (SDM 3A 6.14.1):
     // dword 0 = selector << 16 | offset 15:0; dword 1 = offset 31:16 << 16 |
     // 0x8e << 8 (present, DPL 0, interrupt gate: IF stays 0), IST 0;
     // dwords 2 and 3 (offset 63:32, reserved) stay 0: all is below 4 GiB.
@@ -56,18 +57,20 @@ _start:
     setnz %dil
     call hc_exit               // does not return
 
-// Exception stubs, 16 bytes apart so _start can compute their addresses.
-// Each pushes a dummy error code where the CPU pushes none (SDM 3A 6.15
-// lists which vectors have one), then the vector number.
+// Stubs, 16 bytes apart so _start can compute their addresses. Each pushes
+// a dummy error code where the CPU pushes none (SDM 3A 6.15 lists which
+// exceptions have one; interrupts never do), then the vector number.
     .balign 16
 trap_stubs:
-    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .set .Lvec, 0
+    .rept 256
     .balign 16, 0xcc
-    .if !(\n == 8 || \n == 10 || \n == 11 || \n == 12 || \n == 13 || \n == 14 || \n == 17 || \n == 21 || \n == 29 || \n == 30)
+    .if !(.Lvec == 8 || .Lvec == 10 || .Lvec == 11 || .Lvec == 12 || .Lvec == 13 || .Lvec == 14 || .Lvec == 17 || .Lvec == 21 || .Lvec == 29 || .Lvec == 30)
     push $0
     .endif
-    push $\n
+    push $.Lvec
     jmp trap_common
+    .set .Lvec, .Lvec + 1
     .endr
 
 // The CPU aligned RSP to 16 and pushed SS, RSP, RFLAGS, CS, RIP (SDM 3A
@@ -134,7 +137,7 @@ gdt_end:
     .bss
     .balign 16
 idt:
-    .skip 32 * 16              // vectors 0-31; filled by _start
+    .skip 256 * 16             // vectors 0-255; filled by _start
 idt_end:
     .balign 16
     .skip STACK_SIZE

@@ -81,12 +81,13 @@ def test_qemu_kernel_multiboot1(boot):
     with tempfile.TemporaryDirectory() as d:
         serial = os.path.join(d, "serial")
         p = subprocess.run(["qemu-system-x86_64", "-kernel", os.path.join(ROOT, "build", "kernel.elf"),
-                            "-append", "tests=vmx-caps", "-display", "none", "-no-reboot",
+                            "-append", "tests=vmx-caps end=poweroff", "-display", "none",
+                            "-no-reboot",
                             "-serial", f"file:{serial}", "-device",
                             "isa-debug-exit,iobase=0xf4,iosize=0x04"], timeout=60)
         out = open(serial).read().replace("\r", "")
     assert "via multiboot on BIOS" in out, out
-    assert "command line: '" in out and "tests=vmx-caps'" in out
+    assert "command line: '" in out and "tests=vmx-caps end=poweroff'" in out
     assert "vmxlab: verdict UNSUPPORTED" in out
     assert p.returncode == (4 << 1) | 1
 
@@ -122,6 +123,27 @@ def test_runner_exit_status(args, status, verdict):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == status, p.stdout
     assert p.stdout.splitlines()[-1].startswith(f"run.py: verdict {verdict} (exit status {status};")
+
+
+def test_iso_as_built_halts_and_leaves_the_exit_ports_alone(boot):
+    """The ISO's own first entry (what a USB stick boots) says end=halt: the
+    verdict stays on screen and nothing is written to ports 0xf4 or 0x8900,
+    so QEMU's isa-debug-exit never ends the machine. The runner's copy adds
+    end=poweroff, and QEMU then ends with (verdict << 1) | 1."""
+    import os
+    from conftest import ROOT
+    cfg = open(os.path.join(ROOT, "build", "iso", "boot", "grub", "grub.cfg")).read()
+    first = [l.strip() for l in cfg.splitlines() if l.strip().startswith("multiboot2")][0]
+    assert first == "multiboot2 /boot/vmxlab.elf end=halt", first
+    r = boot("qemu-tcg", as_built=True)
+    assert "command line: 'end=halt'" in r.serial, r.serial
+    assert r.serial.rstrip().endswith("vmxlab: run ended; the machine can be switched off")
+    assert not r.engine_ended, "QEMU ended by itself: something wrote its exit port"
+    assert (r.verdict, r.status) == ("UNSUPPORTED", 4)
+    copy = boot("qemu-tcg")
+    assert "end=poweroff'" in copy.serial
+    assert copy.engine_ended and copy.engine_status == (4 << 1) | 1
+    assert (copy.verdict, copy.status) == ("UNSUPPORTED", 4)
 
 
 def test_bochs_amd_model_has_no_vmx(boot):

@@ -2,17 +2,56 @@
 choice and the per-run grub.cfg."""
 import run as runner
 
+BOOT = "vmxlab: booted by GRUB via multiboot2 on BIOS, 255 MiB of RAM\n"
+ENDED = "vmxlab: run ended; the machine can be switched off\n"
+
 
 def test_verdict_line_wins():
-    assert runner.verdict_of("x\nvmxlab: verdict PASS\n", True) == "PASS"
-    assert runner.verdict_of("vmxlab: verdict UNSUPPORTED\n", False) == "UNSUPPORTED"
-    assert runner.verdict_of("vmxlab: verdict FAIL\n", True) == "FAIL"
+    assert runner.verdict_of(BOOT + "PASS: x\n1 passed, 0 failed\nvmxlab: verdict PASS\n",
+                             True) == "PASS"
+    assert runner.verdict_of(BOOT + "vmxlab: verdict UNSUPPORTED\n", False) == "UNSUPPORTED"
+    assert runner.verdict_of(BOOT + "vmxlab: verdict FAIL\n", True) == "FAIL"
+    assert runner.verdict_of(BOOT + "3 passed, 0 failed, 1 skipped\nvmxlab: verdict PASS\n" +
+                             ENDED, True) == "PASS"
 
 
 def test_no_verdict_is_crash_or_timeout():
     assert runner.verdict_of("vmxlab: CRASH: exception 13\n", True) == "CRASH"
     assert runner.verdict_of("booting\n", False) == "TIMEOUT"
     assert runner.verdict_of("vmxlab: verdict MAYBE\n", True) == "CRASH"
+
+
+def test_pass_only_from_the_kernels_own_summary_and_verdict():
+    """A guest once forged a PASS by printing a verdict line of its own; guests
+    can no longer print lines that start with "vmxlab:" (boot/report.c), and
+    the runner also insists on the kernel's order: one boot, one summary that
+    counts no failure, then the one verdict."""
+    ok = BOOT + "PASS: a\n1 passed, 0 failed\nvmxlab: verdict PASS\n" + ENDED
+    assert runner.verdict_of(ok, True) == "PASS"
+    # No summary line: not a PASS.
+    assert runner.verdict_of(BOOT + "FAIL: a\nvmxlab: verdict PASS\n", True) == "FAIL"
+    # A summary with failures, or not right before the verdict.
+    assert runner.verdict_of(BOOT + "1 passed, 1 failed\nvmxlab: verdict PASS\n", True) == "FAIL"
+    assert runner.verdict_of(BOOT + "1 passed, 0 failed\nguest x: y\nvmxlab: verdict PASS\n",
+                             True) == "FAIL"
+    # Two summaries.
+    assert runner.verdict_of(BOOT + "1 passed, 0 failed\n1 passed, 0 failed\n"
+                             "vmxlab: verdict PASS\n", True) == "FAIL"
+    # Two verdicts, or two boots: the machine restarted.
+    assert runner.verdict_of(BOOT + "1 passed, 1 failed\nvmxlab: verdict FAIL\n"
+                             "1 passed, 0 failed\nvmxlab: verdict PASS\n", True) == "CRASH"
+    assert runner.verdict_of(BOOT + BOOT + "1 passed, 0 failed\nvmxlab: verdict PASS\n",
+                             True) == "CRASH"
+    # Lines a guest prints start with "guest ": they are never verdicts.
+    forged = BOOT + "FAIL: x\nguest g: vmxlab: verdict PASS\n1 passed, 1 failed\n" \
+                    "vmxlab: verdict FAIL\n"
+    assert runner.verdict_of(forged, True) == "FAIL"
+
+
+def test_engine_cmdline_powers_off_unless_told():
+    assert runner.engine_cmdline("") == "end=poweroff"
+    assert runner.engine_cmdline("toggles=7") == "toggles=7 end=poweroff"
+    assert runner.engine_cmdline("end=halt toggles=7") == "end=halt toggles=7"
 
 
 def test_status_table():
@@ -23,7 +62,7 @@ def test_grub_cfg_carries_cmdline():
     cfg = runner.grub_cfg("policy=intercept toggles=10")
     entry = [l for l in cfg.splitlines() if "multiboot2" in l]
     assert entry[0].strip() == "multiboot2 /boot/vmxlab.elf 'policy=intercept' 'toggles=10'"
-    assert entry[1].strip() == "multiboot2 /boot/vmxlab.elf end=halt"  # others untouched
+    assert entry[1].strip() == "multiboot2 /boot/vmxlab.elf end=halt verbose=1"  # untouched
 
 
 def test_auto_engine_does_not_trust_dev_kvm(monkeypatch):

@@ -123,6 +123,62 @@ static void json_has_exact_values(void **state)
     assert_int_equal(buf[n - 1], '}');
 }
 
+// Under KVM (nested): CPUID.1:ECX[31] and "KVMKVMKVM" in leaf 0x40000000;
+// the caveat that goes next to the results says what the numbers then mean.
+static void under_a_hypervisor(void **state)
+{
+    (void)state;
+    struct caps_raw r = skylake();
+    struct vmx_caps c;
+    caps_decode(&r, &c);
+    assert_false(c.hypervisor);
+    assert_null(caps_nested_caveat(&c)); // bare metal, or Bochs: nothing to say
+    r.cpuid1[2] |= 1u << 31;
+    memcpy(&r.hv_leaf[1], "KVMK", 4);
+    memcpy(&r.hv_leaf[2], "VMKV", 4);
+    memcpy(&r.hv_leaf[3], "M\0\0\0", 4);
+    caps_decode(&r, &c);
+    assert_true(c.hypervisor);
+    assert_string_equal(c.hv_signature, "KVMKVMKVM");
+    const char *caveat = caps_nested_caveat(&c);
+    assert_non_null(caveat);
+    assert_non_null(strstr(caveat, "exit counts are those vmxlab (L1) sees"));
+    assert_non_null(strstr(caveat, "outer hypervisor"));
+    assert_non_null(strstr(caveat, "watchdog counts only while the guest runs"));
+    // A signature with unprintable bytes is made printable, not trusted.
+    memcpy(&r.hv_leaf[1], "\x1b[2J", 4);
+    caps_decode(&r, &c);
+    assert_string_equal(c.hv_signature, "?[2JVMKVM");
+}
+
+// The TSC: invariant (CPUID.80000007H:EDX[8]) and its frequency from leaf
+// 0x15 (crystal * EBX / EAX), else leaf 0x16's base MHz, else unknown.
+static void tsc_frequency(void **state)
+{
+    (void)state;
+    struct caps_raw r = skylake();
+    struct vmx_caps c;
+    caps_decode(&r, &c);
+    assert_false(c.invariant_tsc);
+    assert_int_equal(c.tsc_hz, 0);
+    r.cpuid_ext7[3] = 1u << 8;
+    r.cpuid15[0] = 2;
+    r.cpuid15[1] = 176;
+    r.cpuid15[2] = 24000000; // 24 MHz crystal * 88 = 2112 MHz
+    caps_decode(&r, &c);
+    assert_true(c.invariant_tsc);
+    assert_int_equal(c.tsc_hz, 2112000000ull);
+    r.cpuid15[2] = 0; // no crystal frequency: leaf 0x16
+    r.cpuid16[0] = 2400;
+    caps_decode(&r, &c);
+    assert_int_equal(c.tsc_hz, 2400000000ull);
+    // MAXPHYADDR: 36 when the CPU does not say.
+    assert_int_equal(c.maxphyaddr, 36);
+    r.cpuid_ext8[0] = 46;
+    caps_decode(&r, &c);
+    assert_int_equal(c.maxphyaddr, 46);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -132,6 +188,8 @@ int main(void)
         cmocka_unit_test(no_vmx_is_unsupported),
         cmocka_unit_test(vmx_locked_off_by_firmware),
         cmocka_unit_test(json_has_exact_values),
+        cmocka_unit_test(under_a_hypervisor),
+        cmocka_unit_test(tsc_frequency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

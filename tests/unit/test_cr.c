@@ -224,10 +224,83 @@ static void cr4_bit_names(void **state)
     assert_string_equal(cr4_bit_name(40), "reserved");
 }
 
+// Bochs corei7_skylake_x: IA32_VMX_CR4_FIXED1 0x3727ff; CPUID.1:ECX has PCID
+// (17) and XSAVE (26); CPUID.(7,0):EBX has FSGSBASE (0), SMEP (7), SMAP (20).
+static const uint32_t leaf1[4] = { 0, 0, (1u << 17) | (1u << 26), 0 };
+static const uint32_t leaf7[4] = { 0, (1u << 0) | (1u << 7) | (1u << 20), 0, 0 };
+#define SKYLAKE_FIXED1 0x3727ffull
+
+static void cr4_guest_bits_from_fixed1_and_cpuid(void **state)
+{
+    (void)state;
+    uint64_t v = cr4_guest_valid(SKYLAKE_FIXED1, leaf1, leaf7);
+    // VME..OSXMMEXCPT, FSGSBASE, PCIDE, OSXSAVE, SMEP, SMAP; never VMXE.
+    assert_int_equal(v, 0x7ffull | CR4_FSGSBASE | CR4_PCIDE | CR4_OSXSAVE | CR4_SMEP | CR4_SMAP);
+    assert_false(v & CR4_VMXE);
+    // FIXED1 forbids what CPUID offers: forbidden wins.
+    assert_false(cr4_guest_valid(SKYLAKE_FIXED1 & ~(uint64_t)CR4_SMEP, leaf1, leaf7) & CR4_SMEP);
+    // CPUID lacks what FIXED1 allows: not offered.
+    static const uint32_t none[4] = { 0 };
+    v = cr4_guest_valid(SKYLAKE_FIXED1, none, none);
+    assert_int_equal(v, 0x7ffull);
+    // LA57, UMIP, PKE, CET from leaf 7 ECX/EDX, where FIXED1 has them.
+    static const uint32_t icelake7[4] = { 0, 0, (1u << 2) | (1u << 3) | (1u << 16), 1u << 20 };
+    v = cr4_guest_valid(~0ull, none, icelake7);
+    assert_true(v & CR4_UMIP && v & CR4_PKE && v & CR4_LA57 && v & CR4_CET);
+    assert_false(v & (CR4_VMXE | CR4_SMXE));
+    assert_false(v >> 32);
+}
+
+static void cr4_rules(void **state)
+{
+    (void)state;
+    const uint64_t valid = cr4_guest_valid(SKYLAKE_FIXED1, leaf1, leaf7);
+    const uint64_t entry = CR4_PAE | CR4_MCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    assert_int_equal(cr4_check(entry | CR4_PGE, entry, 0x1000, valid, true), CR4_OK);
+    assert_int_equal(cr4_check(entry | CR4_VMXE, entry, 0x1000, valid, true), CR4_RESERVED);
+    assert_int_equal(cr4_check(entry | (1u << 15), entry, 0x1000, valid, true), CR4_RESERVED);
+    assert_int_equal(cr4_check(entry | (1ull << 32), entry, 0x1000, valid, true), CR4_RESERVED);
+    assert_int_equal(cr4_check(entry & ~(uint64_t)CR4_PAE, entry, 0x1000, valid, true),
+                     CR4_PAE_OFF_IN_LONG_MODE);
+    // LA57: reserved where not offered; where offered, a change is refused.
+    assert_int_equal(cr4_check(entry | CR4_LA57, entry, 0x1000, valid, true), CR4_RESERVED);
+    assert_int_equal(cr4_check(entry | CR4_LA57, entry, 0x1000, ~0ull, true), CR4_LA57_CHANGED);
+    assert_int_equal(cr4_check(entry, entry | CR4_LA57, 0x1000, ~0ull, true), CR4_LA57_CHANGED);
+    assert_int_equal(cr4_check(entry | CR4_LA57, entry | CR4_LA57, 0x1000, ~0ull, true), CR4_OK);
+    // PCIDE: only with CR3[11:0] = 0 when it is being set.
+    assert_int_equal(cr4_check(entry | CR4_PCIDE, entry, 0x1008, valid, true),
+                     CR4_PCIDE_WITH_CR3_LOW_BITS);
+    assert_int_equal(cr4_check(entry | CR4_PCIDE, entry, 0x1000, valid, true), CR4_OK);
+    assert_int_equal(cr4_check(entry | CR4_PCIDE, entry | CR4_PCIDE, 0x1008, valid, true), CR4_OK);
+    // CET needs WP.
+    assert_int_equal(cr4_check(entry | CR4_CET, entry, 0x1000, ~0ull, false), CR4_CET_WITHOUT_WP);
+    assert_int_equal(cr4_check(entry | CR4_CET, entry, 0x1000, ~0ull, true), CR4_OK);
+    // The first rule broken is the one named.
+    assert_int_equal(cr4_check(CR4_VMXE, entry, 0x1008, valid, false), CR4_RESERVED);
+    assert_string_equal(cr4_error_name(CR4_PAE_OFF_IN_LONG_MODE), "PAE cleared in IA-32e mode");
+    assert_string_equal(cr4_error_name((enum cr4_error)99), "invalid");
+}
+
+static void cr4_writes_that_flush(void **state)
+{
+    (void)state;
+    const uint64_t entry = CR4_PAE | CR4_MCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    assert_true(cr4_write_flushes(entry, entry | CR4_PGE));
+    assert_true(cr4_write_flushes(entry | CR4_PGE, entry));
+    assert_true(cr4_write_flushes(entry, entry | CR4_SMEP));
+    assert_true(cr4_write_flushes(entry | CR4_PCIDE, entry)); // PCIDE 1 -> 0
+    assert_false(cr4_write_flushes(entry, entry | CR4_PCIDE)); // 0 -> 1 does not
+    assert_false(cr4_write_flushes(entry, entry | CR4_OSXSAVE));
+    assert_false(cr4_write_flushes(entry, entry));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cr4_bit_names),
+        cmocka_unit_test(cr4_guest_bits_from_fixed1_and_cpuid),
+        cmocka_unit_test(cr4_rules),
+        cmocka_unit_test(cr4_writes_that_flush),
         cmocka_unit_test(valid_in_long_mode_agrees_with_cr0_check),
         cmocka_unit_test(cr0_valid_values),
         cmocka_unit_test(cr0_invalid_values),

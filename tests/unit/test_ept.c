@@ -95,7 +95,7 @@ static void large_pages_when_both_2m_aligned(void **state)
     (void)state;
     struct fixture f;
     fixture_init(&f, 16);
-    assert_int_equal(ept_map(&f.ept, 0, 0x40000000, 4 * MiB), 0);
+    assert_int_equal(ept_map(&f.ept, 0, 0x40000000, 4 * MiB, true), 0);
 
     // PML4 (ours) -> PDPT -> PD with two 2 MiB leaves: two tables allocated.
     assert_int_equal(f.pool.count, 2);
@@ -124,12 +124,35 @@ static void large_pages_when_both_2m_aligned(void **state)
     fixture_free(&f);
 }
 
+// ept_pages=4k, or a CPU without 2 MiB EPT pages (IA32_VMX_EPT_VPID_CAP bit
+// 16 clear): the same aligned range as above, in 4 KiB pages only.
+static void small_pages_when_large_not_allowed(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, 16);
+    assert_int_equal(ept_map(&f.ept, 0, 0x40000000, 4 * MiB, false), 0);
+    assert_int_equal(f.pool.count, 4); // PDPT, PD, two page tables
+    uint64_t *pd = f.pool.pages[1], *pt0 = f.pool.pages[2], *pt1 = f.pool.pages[3];
+    assert_int_equal(pd[0], table_entry(pt0));
+    assert_int_equal(pd[1], table_entry(pt1));
+    assert_int_equal(nonzero_entries(pt0), 512);
+    assert_int_equal(nonzero_entries(pt1), 512);
+    for (unsigned i = 0; i < 512; i++) {
+        assert_int_equal(pt0[i], (0x40000000 + i * 4096ull) | LEAF_4K);
+        assert_int_equal(pt1[i], (0x40200000 + i * 4096ull) | LEAF_4K);
+    }
+    assert_maps(&f.ept, 0x3fffff, 0x403fffff);
+    assert_unmapped(&f.ept, 0x400000);
+    fixture_free(&f);
+}
+
 static void small_pages_when_hpa_not_2m_aligned(void **state)
 {
     (void)state;
     struct fixture f;
     fixture_init(&f, 16);
-    assert_int_equal(ept_map(&f.ept, 0, 0x40001000, 4 * MiB), 0);
+    assert_int_equal(ept_map(&f.ept, 0, 0x40001000, 4 * MiB, true), 0);
 
     // PDPT, PD, and one page table per 2 MiB of guest memory.
     assert_int_equal(f.pool.count, 4);
@@ -162,7 +185,7 @@ static void mixed_page_sizes(void **state)
     (void)state;
     struct fixture f;
     fixture_init(&f, 16);
-    assert_int_equal(ept_map(&f.ept, 0x1000, 0x40001000, 4 * MiB), 0);
+    assert_int_equal(ept_map(&f.ept, 0x1000, 0x40001000, 4 * MiB, true), 0);
     assert_int_equal(f.pool.count, 4); // PDPT, PD, PT for PD[0], PT for PD[2]
     uint64_t *pd = f.pool.pages[1], *pt0 = f.pool.pages[2], *pt2 = f.pool.pages[3];
     assert_int_equal(pd[0], table_entry(pt0));
@@ -189,13 +212,13 @@ static void later_maps_reuse_tables(void **state)
     (void)state;
     struct fixture f;
     fixture_init(&f, 16);
-    assert_int_equal(ept_map(&f.ept, 0, 0x40000000, 2 * MiB), 0);
-    assert_int_equal(ept_map(&f.ept, 0x200000, 0x50000000, 2 * MiB), 0);
+    assert_int_equal(ept_map(&f.ept, 0, 0x40000000, 2 * MiB, true), 0);
+    assert_int_equal(ept_map(&f.ept, 0x200000, 0x50000000, 2 * MiB, true), 0);
     assert_int_equal(f.pool.count, 2);
     assert_maps(&f.ept, 0x1000, 0x40001000);
     assert_maps(&f.ept, 0x201000, 0x50001000);
     // a GPA under another PML4 entry needs its own PDPT and PD
-    assert_int_equal(ept_map(&f.ept, 1ull << 39, 0x60000000, 2 * MiB), 0);
+    assert_int_equal(ept_map(&f.ept, 1ull << 39, 0x60000000, 2 * MiB, true), 0);
     assert_int_equal(f.pool.count, 4);
     assert_int_equal(f.ept.pml4[1], table_entry(f.pool.pages[2]));
     assert_maps(&f.ept, (1ull << 39) + 0x5678, 0x60005678);
@@ -208,7 +231,7 @@ static void empty_map_allocates_nothing(void **state)
     (void)state;
     struct fixture f;
     fixture_init(&f, 16);
-    assert_int_equal(ept_map(&f.ept, 0, 0x40000000, 0), 0);
+    assert_int_equal(ept_map(&f.ept, 0, 0x40000000, 0, true), 0);
     assert_int_equal(f.pool.count, 0);
     assert_int_equal(nonzero_entries(f.ept.pml4), 0);
     assert_unmapped(&f.ept, 0);
@@ -220,10 +243,10 @@ static void unaligned_input_refused(void **state)
     (void)state;
     struct fixture f;
     fixture_init(&f, 16);
-    assert_int_equal(ept_map(&f.ept, 0x10, 0x40000000, 4 * MiB), -1);
-    assert_int_equal(ept_map(&f.ept, 0, 0x40000800, 4 * MiB), -1);
-    assert_int_equal(ept_map(&f.ept, 0, 0x40000000, 4 * MiB + 1), -1);
-    assert_int_equal(ept_map(&f.ept, 0x200000, 0x40000000, 0x10), -1);
+    assert_int_equal(ept_map(&f.ept, 0x10, 0x40000000, 4 * MiB, true), -1);
+    assert_int_equal(ept_map(&f.ept, 0, 0x40000800, 4 * MiB, true), -1);
+    assert_int_equal(ept_map(&f.ept, 0, 0x40000000, 4 * MiB + 1, true), -1);
+    assert_int_equal(ept_map(&f.ept, 0x200000, 0x40000000, 0x10, true), -1);
     assert_int_equal(f.pool.count, 0);
     assert_int_equal(nonzero_entries(f.ept.pml4), 0);
     fixture_free(&f);
@@ -235,22 +258,22 @@ static void allocator_exhaustion_fails(void **state)
     struct fixture f;
     for (unsigned limit = 0; limit < 2; limit++) { // large pages need 2 tables
         fixture_init(&f, limit);
-        assert_int_equal(ept_map(&f.ept, 0, 0x40000000, 4 * MiB), -1);
+        assert_int_equal(ept_map(&f.ept, 0, 0x40000000, 4 * MiB, true), -1);
         assert_int_equal(f.pool.count, limit);
         fixture_free(&f);
     }
     fixture_init(&f, 2);
-    assert_int_equal(ept_map(&f.ept, 0, 0x40000000, 4 * MiB), 0);
+    assert_int_equal(ept_map(&f.ept, 0, 0x40000000, 4 * MiB, true), 0);
     fixture_free(&f);
 
     for (unsigned limit = 0; limit < 4; limit++) { // 4 KiB pages need 4 tables
         fixture_init(&f, limit);
-        assert_int_equal(ept_map(&f.ept, 0, 0x40001000, 4 * MiB), -1);
+        assert_int_equal(ept_map(&f.ept, 0, 0x40001000, 4 * MiB, true), -1);
         assert_int_equal(f.pool.count, limit);
         fixture_free(&f);
     }
     fixture_init(&f, 4);
-    assert_int_equal(ept_map(&f.ept, 0, 0x40001000, 4 * MiB), 0);
+    assert_int_equal(ept_map(&f.ept, 0, 0x40001000, 4 * MiB, true), 0);
     fixture_free(&f);
 }
 
@@ -272,6 +295,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(large_pages_when_both_2m_aligned),
+        cmocka_unit_test(small_pages_when_large_not_allowed),
         cmocka_unit_test(small_pages_when_hpa_not_2m_aligned),
         cmocka_unit_test(mixed_page_sizes),
         cmocka_unit_test(later_maps_reuse_tables),

@@ -1,0 +1,71 @@
+// experiments.c: the one table of what vmxlab runs, in the order it runs it.
+// A row names its guest (guest/NAME.c or guest/NAME.S; the Makefile builds and
+// embeds exactly the guests named here), whether it runs once or under each CR
+// ownership policy of the command line, what it measures, and what it
+// expects: the exits of a measured run by reason, as a function of the
+// command line (toggles= N iterations per window, windows= W, threshold= T,
+// the guest-owned bits), and how the run must end. hv/experiment.c runs the
+// rows and checks each outcome; the boot tests read the same expectations
+// from the kernel's output. docs/guest-abi.md says how to add a row.
+#include "../boot/x86.h"
+#include "../guest/abi.h"
+#include "hv.h"
+
+// A measured run expects, for each row of .expect: N * W * per_iter exits of
+// that reason while the deciding bit is host-owned, none while the guest owns
+// it, and min(T, N * W * per_iter) under policy=adaptive when the bit is
+// CR0.WP (the T-th WP change still exits and hands WP over). No other exits.
+#define STOPPED(r) .outcome = { RUN_STOPPED, 0, EXIT_REASON_##r }
+
+const struct experiment experiments[] = {
+    { .name = "vmx-caps", .host = host_vmx_caps,
+      .what = "the VMX capability MSRs are self-consistent" },
+    { .name = "vmcs-fields", .host = host_vmcs_fields,
+      .what = "every writable VMCS field round-trips through VMWRITE/VMREAD, in the bits "
+              "it holds" },
+    { .name = "baseline", .guest = "vmcall_loop", .runs = ONCE, .measured = true,
+      .what = "null VMCALLs: the price of a bare VM exit round trip",
+      .expect = { { EXIT_REASON_VMCALL, 1, 0, 0 } } },
+    { .name = "wp-toggle", .guest = "wp_toggle", .runs = EACH_POLICY, .measured = true,
+      .what = "MOV to CR0 flipping WP",
+      .expect = { { EXIT_REASON_CR_ACCESS, 1, 0, CR0_WP } } },
+    { .name = "wp-semantics", .group = "semantics", .guest = "semantics",
+      .runs = EACH_POLICY, .flags = GP_WP_SEMANTICS,
+      .what = "#PF on a supervisor write to a read-only page iff CR0.WP" },
+    { .name = "ts-semantics", .group = "semantics", .guest = "semantics",
+      .runs = EACH_POLICY, .flags = GP_TS_SEMANTICS,
+      .what = "#NM from SSE iff CR0.TS; CLTS clears it" },
+    { .name = "cr0-readback", .group = "semantics", .guest = "semantics",
+      .runs = EACH_POLICY, .flags = GP_CR0_READBACK,
+      .what = "CR0 reads back what MOV, CLTS and LMSW wrote; invalid writes #GP" },
+    { .name = "cr4-rules", .group = "semantics", .guest = "semantics",
+      .runs = EACH_POLICY, .flags = GP_CR4_RULES,
+      .what = "MOV to CR4 raises #GP where the CPU would, and lands where it would" },
+    { .name = "single-step", .group = "semantics", .guest = "semantics",
+      .runs = EACH_POLICY, .flags = GP_SINGLE_STEP,
+      .what = "an emulated instruction ends STI/MOV-SS blocking and single-steps with TF" },
+    { .name = "interrupts", .guest = "interrupts", .runs = ONCE, .flags = 20000000,
+      .what = "a guest that enables interrupts and waits sees none of the host's" },
+    { .name = "bad-hlt", .group = "bad-guest", .guest = "misbehave", .flags = BAD_HLT,
+      .what = "HLT", STOPPED(HLT) },
+    { .name = "bad-io", .group = "bad-guest", .guest = "misbehave", .flags = BAD_IO,
+      .what = "OUT to port 0x80", STOPPED(IO_INSTRUCTION) },
+    { .name = "bad-wrmsr", .group = "bad-guest", .guest = "misbehave", .flags = BAD_WRMSR,
+      .what = "WRMSR to IA32_APIC_BASE", STOPPED(MSR_WRITE) },
+    { .name = "bad-ept", .group = "bad-guest", .guest = "misbehave", .flags = BAD_EPT,
+      .what = "a read outside guest RAM", STOPPED(EPT_VIOLATION) },
+    { .name = "bad-triple-fault", .group = "bad-guest", .guest = "misbehave",
+      .flags = BAD_TRIPLE_FAULT, .what = "an exception with an empty IDT",
+      STOPPED(TRIPLE_FAULT) },
+    { .name = "bad-hypercall", .group = "bad-guest", .guest = "misbehave",
+      .flags = BAD_HYPERCALL, .what = "an unknown hypercall", STOPPED(VMCALL) },
+    { .name = "bad-pointer", .group = "bad-guest", .guest = "misbehave",
+      .flags = BAD_POINTER, .what = "HC_PUTS with a pointer outside guest RAM",
+      STOPPED(VMCALL) },
+    { .name = "bad-entry", .group = "bad-guest", .guest = "misbehave", .flags = BAD_HLT,
+      .bad_rflags = true,
+      .what = "a VM entry with an invalid guest state (RFLAGS bit 1 clear)",
+      .outcome = { RUN_STOPPED, 0, EXIT_REASON_FAILED_VMENTRY |
+                                       EXIT_REASON_INVALID_GUEST_STATE } },
+};
+const size_t nexperiments = ARRAY_SIZE(experiments);

@@ -1,0 +1,131 @@
+"""The table of experiments (hv/experiments.c), read the way the kernel reads
+it, so that the boot tests take their expectations from the table instead of
+repeating its numbers: which runs a boot makes, and how many exits of which
+reason each measured run must have, as a function of the command line."""
+import os
+import re
+from dataclasses import dataclass, field
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _defines(path):
+    """NAME -> int for the `#define NAME (1u << n)` and `#define NAME n` lines."""
+    out = {}
+    for m in re.finditer(r"^#define (\w+) \(?(\d+)u?(?: << (\d+))?\)?", open(path).read(), re.M):
+        out[m.group(1)] = int(m.group(2)) << int(m.group(3) or 0)
+    return out
+
+
+def _exit_reasons():
+    text = open(os.path.join(ROOT, "hv", "hv.h")).read()
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r"EXIT_REASON_(\w+) = (\d+),", text)}
+
+
+BITS = _defines(os.path.join(ROOT, "boot", "x86.h"))
+BITS.update(_defines(os.path.join(ROOT, "guest", "abi.h")))
+REASONS = _exit_reasons()
+REASON_NAMES = {v: k for k, v in REASONS.items()}
+
+
+@dataclass
+class Expect:
+    reason: str     # "CR_ACCESS"
+    per_iter: int
+    cr: int         # 0 or 4
+    bit: int        # 0: always exits
+
+
+@dataclass
+class Row:
+    name: str
+    group: str = ""
+    guest: str = ""
+    host: bool = False
+    each_policy: bool = False
+    measured: bool = False
+    expect: list = field(default_factory=list)
+    outcome: str = "exited"   # exited, stopped, timed out
+    status: int = 0
+    stop_reason: str = ""     # "HLT", or "FAILED_VMENTRY|INVALID_GUEST_STATE"
+
+
+def _value(text):
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if text.startswith("0x"):
+        return int(text, 16)
+    return BITS[text]
+
+
+def rows():
+    text = open(os.path.join(ROOT, "hv", "experiments.c")).read()
+    body = text[text.index("experiments[] = {"):]
+    body = body[:body.index("\n};")]
+    out = []
+    for chunk in body.split("\n    { .name = ")[1:]:
+        r = Row(name=re.match(r'"([^"]+)"', chunk).group(1))
+        if m := re.search(r'\.group = "([^"]+)"', chunk):
+            r.group = m.group(1)
+        if m := re.search(r'\.guest = "([^"]+)"', chunk):
+            r.guest = m.group(1)
+        r.host = ".host = " in chunk
+        r.each_policy = ".runs = EACH_POLICY" in chunk
+        r.measured = ".measured = true" in chunk
+        for m in re.finditer(r"\{ EXIT_REASON_(\w+), (\d+), (\d+), (\w+) \}", chunk):
+            r.expect.append(Expect(m.group(1), int(m.group(2)), int(m.group(3)),
+                                   _value(m.group(4))))
+        if m := re.search(r"STOPPED\((\w+)\)", chunk):
+            r.outcome, r.stop_reason = "stopped", m.group(1)
+        elif m := re.search(r"\.outcome = \{ RUN_STOPPED, 0, ([^}]+)\}", chunk):
+            r.outcome = "stopped"
+            r.stop_reason = "|".join(re.findall(r"EXIT_REASON_(\w+)", m.group(1)))
+        elif m := re.search(r"\.outcome = \{ RUN_TIMED_OUT", chunk):
+            r.outcome = "timed out"
+        elif m := re.search(r"\.outcome = \{ RUN_EXITED, ([^,}]+)", chunk):
+            r.status = _value(m.group(1).rstrip("ull").rstrip("u"))
+        out.append(r)
+    return out
+
+
+# The presets of hv/experiment.c's policies(): CR0/CR4 bits the guest owns,
+# and the adaptive threshold (None where there is none).
+def policies(threshold):
+    return {
+        "intercept": (0, 0, None),
+        "passthrough": (BITS["CR0_WP"] | BITS["CR0_TS"], 0, None),
+        "adaptive": (0, 0, threshold),
+    }
+
+
+def expected_exits(e, cr0_owned, cr4_owned, threshold, iterations):
+    """hv/experiment.c's expected_exits(), the rule the table's comment states."""
+    n = iterations * e.per_iter
+    if not e.bit:
+        return n
+    owned = cr4_owned if e.cr == 4 else cr0_owned
+    if owned & e.bit:
+        return 0
+    if threshold and e.cr == 0 and e.bit == BITS["CR0_WP"]:
+        return min(threshold, n)
+    return n
+
+
+def selected(row, tests):
+    """config_test_selected() for a tests= value ("" selects all)."""
+    if not tests:
+        return True
+    names = tests.split(",")
+    return row.name in names or (row.group and row.group in names)
+
+
+def labels(tests="", policy_names=("intercept", "passthrough", "adaptive")):
+    """The labels of every guest run a boot makes, in order."""
+    out = []
+    for r in rows():
+        if r.host or not selected(r, tests):
+            continue
+        out += [f"{r.name}/{p}" for p in policy_names] if r.each_policy else [r.name]
+    return out
