@@ -37,7 +37,7 @@ endif
 BOOT_OBJS := header.o entry.o trap_entry.o main.o cpu.o console.o psf.o font.o \
              mb.o cmdline.o config.o report.o verdict.o
 LIB_OBJS  := printf.o string.o
-HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs.o exit.o exit_cr.o \
+HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs.o exit.o exit_cr.o msr.o \
              exit_stub.o elf.o guest.o result.o experiments.o experiment.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
@@ -142,8 +142,8 @@ UNIT_EXTRA :=
 # result.c calls exit.c's exit_reason_name() and the counters' helpers, and
 # exit.c refers to kernel-only functions that tests/unit/test_result.c stubs:
 # so the two link into it alone.
-$(B)/unit/test_result: UNIT_EXTRA := hv/result.c hv/exit.c hv/exit_cr.c
-$(B)/unit/test_result: hv/result.c hv/exit.c hv/exit_cr.c
+$(B)/unit/test_result: UNIT_EXTRA := hv/result.c hv/exit.c hv/exit_cr.c hv/msr.c
+$(B)/unit/test_result: hv/result.c hv/exit.c hv/exit_cr.c hv/msr.c
 $(B)/unit/test_cmdline: boot/config.c # test_cmdline.c includes it
 $(B)/unit/test_report: UNIT_EXTRA := boot/report.c
 $(B)/unit/test_report: boot/report.c

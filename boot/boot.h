@@ -45,6 +45,7 @@ void console_init_serial(void);
 void console_init_screen(const struct fb_info *fb, bool mb1);
 const char *console_screen_name(void);
 void console_write(const char *s, size_t n);
+void console_flush(void); // the UART has sent everything
 
 // psf.c: PC Screen Font (PSF1 and PSF2, as in Debian's kbd package)
 struct psf_font {
@@ -122,6 +123,7 @@ struct config {
     uint64_t windows;    // measured windows per run (minimum and median over them)
     unsigned ept_pages;  // enum ept_pages: 2 MiB pages where the CPU has them, or 4 KiB
     unsigned disturb;    // enum disturb: events sent on purpose, to test their handling
+    uint64_t max_exits, max_ticks; // each run's budget, or CFG_NOT_GIVEN: by its size
 };
 enum disturb { DISTURB_NONE, DISTURB_TIMER, DISTURB_NMI };
 enum ept_pages { EPT_PAGES_2M, EPT_PAGES_4K };

@@ -13,6 +13,8 @@ struct config cfg = {
     .threshold = 1000,
     .cr0_owned = CFG_NOT_GIVEN,
     .cr4_owned = CFG_NOT_GIVEN,
+    .max_exits = CFG_NOT_GIVEN,
+    .max_ticks = CFG_NOT_GIVEN,
 };
 
 // Indexed by enum fault_mode.
@@ -84,6 +86,14 @@ const struct cfg_key config_keys[] = {
       .choices = ept_page_choices,
       .help = "2m: map guest RAM with 2 MiB EPT pages where the CPU has them (the "
               "default); 4k: 4 KiB pages only" },
+    { .name = "max_exits", .type = CFG_UINT, .dst = &cfg.max_exits, .min = 1,
+      .max = UINT64_MAX - 1,
+      .help = "VM exits a guest run may make before it is ended as timed out (default: "
+              "4 per iteration of its windows, plus 100000)" },
+    { .name = "max_ticks", .type = CFG_UINT, .dst = &cfg.max_ticks, .min = 1,
+      .max = UINT64_MAX - 1,
+      .help = "TSC ticks a guest run may take before it is ended as timed out (default: "
+              "2^30, plus 1000 per iteration of its windows)" },
     { .name = "disturb", .type = CFG_ENUM, .dst = &cfg.disturb, .choices = disturb_choices,
       .help = "to test vmxlab itself: timer lets the PIT's interrupt through the 8259 "
               "while guests run; nmi sends the PIT's tick as an NMI through the I/O APIC. "

@@ -22,6 +22,7 @@
 #define FCR_ENABLE_CLEAR 0x07 // enable FIFOs, clear receive and transmit
 #define MCR_DTR_RTS 0x03
 #define LSR_THRE 0x20 // transmit holding register empty
+#define LSR_TEMT 0x40 // transmitter empty: the last bit has left
 #define UART_SPIN_MAX 100000
 
 #define VGA_TEXT 0xb8000
@@ -64,6 +65,15 @@ static void serial_putc(char c)
         }
     }
     outb(COM1 + UART_DATA, (uint8_t)c);
+}
+
+// Waits until the UART has sent its last byte: end_run() calls this before it
+// powers an emulator off, which would otherwise cut the verdict line short.
+void console_flush(void)
+{
+    for (unsigned i = 0; serial_ok && i < UART_SPIN_MAX; i++)
+        if (inb(COM1 + UART_LSR) & LSR_TEMT)
+            return;
 }
 
 // A pixel value for an 8-bit-per-channel grey, fitted to each channel's

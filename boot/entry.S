@@ -1,8 +1,9 @@
 // entry.S: from the loader's 32-bit protected mode to 64-bit long mode.
 // Loaders (GRUB via multiboot2, QEMU -kernel via multiboot v1) jump to _start
 // with paging off, EAX = boot magic and EBX = boot information. This file fixes
-// CR0's cache bits, identity-maps the first 4 GiB with 2 MiB pages, enables
-// long mode (SDM 3A 10.8.5) and calls kmain(magic, info) on the boot stack.
+// CR0's cache bits, identity-maps the first 4 GiB (2 MiB pages, 4 KiB ones in
+// the first 2 MiB), enables long mode (SDM 3A 10.8.5) and calls kmain(magic,
+// info) on the boot stack.
 #include "x86.h"
 
 #define COM1 0x3f8
@@ -71,9 +72,9 @@ _start:
     cmp $512, %ecx
     jb 7b
 
-    mov %cr4, %eax
-    or $CR4_PAE, %eax
-    mov %eax, %cr4
+    mov %cr4, %eax             // PAE for long mode; OSFXSR and OSXMMEXCPT so
+    or $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax // that FXRSTOR reloads the
+    mov %eax, %cr4             // SSE registers (hv/guest.c resets them per run)
     mov $pml4, %eax
     mov %eax, %cr3
     mov $MSR_EFER, %ecx        // EFER = LME alone: whatever the loader left

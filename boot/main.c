@@ -37,6 +37,7 @@ __attribute__((noreturn)) void end_run(enum verdict v)
     vmx_leave();
     kprintf("vmxlab: verdict %s\n", verdict_name(v));
     if (cfg.end == END_POWEROFF) {
+        console_flush();
         outl(0xf4, verdict_qemu_code(v)); // QEMU: isa-debug-exit device
         for (const char *p = "Shutdown"; *p; p++)
             outb(0x8900, *p); // Bochs: its shutdown port

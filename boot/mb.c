@@ -29,6 +29,10 @@ static void mb_clear(struct mb_info *out)
     out->cmdline = out->loader = "";
 }
 
+// The physical address space, 52 bits at most (SDM 3A 4.1.4): a framebuffer
+// must lie inside it, checked against the room left so nothing can wrap.
+#define PHYS_LIMIT (1ull << 52)
+
 // A zero size, or a pitch shorter than one row, would have the console draw
 // outside the framebuffer. rgb is NULL unless the type is FB_RGB.
 static int fb_parse(const struct fb_fields *f, const struct fb_rgb *rgb,
@@ -40,6 +44,10 @@ static int fb_parse(const struct fb_fields *f, const struct fb_rgb *rgb,
     if (f->pitch < (uint64_t)f->width * f->bpp / 8)
         return errorf(err, errlen, "%s: framebuffer pitch %u is less than width %u * "
                     "bpp %u / 8", who, f->pitch, f->width, f->bpp);
+    uint64_t bytes = (uint64_t)f->pitch * f->height; // both 32-bit: cannot wrap
+    if (f->addr > PHYS_LIMIT || bytes > PHYS_LIMIT - f->addr)
+        return errorf(err, errlen, "%s: framebuffer at 0x%lx of %lu bytes runs past the "
+                      "physical address space", who, (uint64_t)f->addr, bytes);
     out->has_fb = true;
     out->fb = (struct fb_info){
         .addr = f->addr, .pitch = f->pitch, .width = f->width,
@@ -145,6 +153,9 @@ static int mb2_tag(const struct mb2_tag *t, size_t off, struct mb_info *out,
         if (out->mod_count == MB_MAX_MODS)
             return errorf(err, errlen, "multiboot2: module tag at offset 0x%zx is one "
                         "more than MB_MAX_MODS (%d)", off, MB_MAX_MODS);
+        if (m->end < m->start)
+            return errorf(err, errlen, "multiboot2: module tag at offset 0x%zx ends (0x%x) "
+                        "before it starts (0x%x)", off, m->end, m->start);
         out->mods[out->mod_count++] = (struct mb_module){ m->start, m->end, s };
         break;
     }
@@ -193,8 +204,10 @@ int mb2_parse(const void *info, size_t avail, struct mb_info *out, char *err, si
     if (total > avail)
         return errorf(err, errlen, "multiboot2: total_size %zu is more than the %zu "
                     "bytes available", total, avail);
+    // Every bound below compares with the room left (total - off), never a
+    // sum: off never passes total, so nothing can wrap.
     for (;;) {
-        if (off + sizeof(struct mb2_tag) > total)
+        if (total - off < sizeof(struct mb2_tag))
             return errorf(err, errlen, "multiboot2: no end tag (type 0) within "
                         "total_size %zu", total);
         const struct mb2_tag *t = (const void *)((const uint8_t *)info + off);
@@ -209,7 +222,8 @@ int mb2_parse(const void *info, size_t avail, struct mb_info *out, char *err, si
             return 0;
         if (mb2_tag(t, off, out, err, errlen))
             return -1;
-        off += ALIGN_UP(t->size, 8);
+        uint64_t step = ALIGN_UP((uint64_t)t->size, 8);
+        off = step < total - off ? off + step : total;
     }
 }
 
@@ -250,7 +264,7 @@ static int mb1_mmap(const struct mb1_info *mi, struct mb_info *out, char *err, s
     for (size_t off = 0; off < mi->mmap_length;) {
         const struct mb1_mmap_entry *e = (const void *)(first + off);
         size_t left = mi->mmap_length - off;
-        if (left < sizeof(e->size) || e->size + 4ull > left)
+        if (left < sizeof(e->size) || e->size > left - sizeof(e->size))
             return errorf(err, errlen, "multiboot: memory map entry at offset 0x%zx runs "
                         "past mmap_length %u", off, mi->mmap_length);
         if (e->size < sizeof(*e) - 4)
@@ -278,8 +292,12 @@ int mb1_parse(const void *info, struct mb_info *out, char *err, size_t errlen)
         if (mi->mods_count > MB_MAX_MODS)
             return errorf(err, errlen, "multiboot: %u modules, more than MB_MAX_MODS (%d)",
                         mi->mods_count, MB_MAX_MODS);
-        for (unsigned i = 0; i < mi->mods_count; i++)
+        for (unsigned i = 0; i < mi->mods_count; i++) {
+            if (m[i].end < m[i].start)
+                return errorf(err, errlen, "multiboot: module %u ends (0x%x) before it "
+                            "starts (0x%x)", i, m[i].end, m[i].start);
             out->mods[i] = (struct mb_module){ m[i].start, m[i].end, mb1_str(m[i].cmdline) };
+        }
         out->mod_count = mi->mods_count;
     }
     if ((mi->flags & MB1_MMAP) && mb1_mmap(mi, out, err, errlen))

@@ -71,6 +71,7 @@
 #define FC_LOCKED (1u << 0)      //   lock bit: writes #GP until reset
 #define FC_VMX_OUTSIDE_SMX (1u << 2)
 #define MSR_EFER 0xc0000080 // IA32_EFER
+#define EFER_SCE (1u << 0)  //   SYSCALL Enable
 #define EFER_LME (1u << 8)  //   Long Mode Enable
 #define EFER_LMA (1u << 10) //   Long Mode Active
 #define EFER_NXE (1u << 11) //   No-eXecute Enable
@@ -116,6 +117,7 @@ static inline uint64_t read_cr3(void)
     return v;
 }
 static inline void write_cr3(uint64_t v) { asm volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
+static inline void write_cr2(uint64_t v) { asm volatile("mov %0, %%cr2" ::"r"(v) : "memory"); }
 static inline uint64_t read_cr4(void)
 {
     uint64_t v;

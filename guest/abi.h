@@ -3,8 +3,9 @@
 // both sides compile. Shared with .S files: C-only parts are fenced.
 #pragma once
 
-// Guest-physical memory: GUEST_RAM_SIZE bytes from GPA 0, backed by EPT with
-// 2 MiB pages. Nothing else is mapped: any other GPA is an EPT violation.
+// Guest-physical memory: GUEST_RAM_SIZE bytes from GPA 0, backed by EPT (2 MiB
+// pages where the CPU has them and ept_pages=4k is not given, else 4 KiB).
+// Nothing else is mapped: any other GPA is an EPT violation.
 #define GUEST_RAM_SIZE (4u << 20)
 #define GUEST_PARAMS_GPA 0x1000   // struct guest_params, written before entry
 #define GUEST_LOAD_GPA 0x100000   // guests are linked here (guest/guest.ld)
@@ -33,11 +34,27 @@
 // one way, and the hypervisor must stop the run cleanly, saying why.
 #define BAD_HLT 1          // HLT: an exit no handler takes
 #define BAD_IO 2           // OUT to port 0x80: unconditional I/O exiting
-#define BAD_WRMSR 3        // WRMSR to IA32_APIC_BASE: every MSR access exits
 #define BAD_EPT 4          // a read at GPA 8 MiB, outside guest RAM: EPT violation
 #define BAD_TRIPLE_FAULT 5 // an exception with an empty IDT
 #define BAD_HYPERCALL 6    // VMCALL with an unknown number
 #define BAD_POINTER 7      // HC_PUTS with a pointer outside guest RAM
+#define BAD_EXIT_FLOOD 8   // null hypercalls forever: the run's budget of exits ends it
+#define BAD_SPIN 9         // PAUSE forever, never an exit: the watchdog ends it
+#define BAD_STATUS_2_32 10 // HC_EXIT with status 2^32: a failure, not 0
+#define BAD_STATUS_32_ONES 11 // HC_EXIT with status 0xffffffff: a failure with that value
+
+// What the isolation guest checks (guest_params.flags), one group each.
+#define ISO_STATE_DIRTY (1u << 0) // dirty every register VMX does not switch...
+#define ISO_STATE_CHECK (1u << 1) // ...and, in the next run, find them all reset
+#define ISO_WATCHPOINT (1u << 2)  // a DR7 data breakpoint survives VM exits
+#define ISO_COMPAT (1u << 3)      // intercepted MOV to CR0 in compatibility mode
+#define ISO_INSTRUCTIONS (1u << 4) // RDPMC, MONITOR, MWAIT, RDRAND, WBINVD, MSRs
+#define ISO_FORGE_TEXT (1u << 5)  // guest text that looks like the kernel's verdict
+
+// What the hypervisor tells every guest about the machine (guest_params.host).
+#define HOST_RDRAND_EXITS (1u << 0) // RDRAND raises #UD (else it runs natively)
+#define HOST_RDSEED_EXITS (1u << 1) // RDSEED raises #UD (else it runs, or is #UD)
+#define HOST_RDTSCP (1u << 2)       // RDTSCP and IA32_TSC_AUX exist
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -45,7 +62,8 @@
 struct guest_params {
     uint64_t iterations; // per measured window: toggles (wp_toggle), hypercalls (vmcall_loop)
     uint64_t windows;    // measured windows (MARK_BEGIN .. MARK_END) to make
-    uint64_t flags;      // GP_* (semantics guest), BAD_* (misbehave guest)
+    uint64_t flags;      // what the row asks: GP_* (semantics), BAD_* (misbehave) ...
+    uint64_t host;       // HOST_*: what this machine offers
 };
 
 // The first bytes of every guest image (section .guest_header at

@@ -29,9 +29,6 @@ int guest_main(struct guest_params *p)
     case BAD_IO:
         asm volatile("outb %%al, $0x80" ::"a"(0));
         break;
-    case BAD_WRMSR: // disable the local APIC: it must never reach the real one
-        asm volatile("wrmsr" ::"c"(0x1b), "a"(0), "d"(0));
-        break;
     case BAD_EPT:
         (void)*map_outside_ram();
         break;
@@ -46,6 +43,16 @@ int guest_main(struct guest_params *p)
     case BAD_POINTER:
         asm volatile("vmcall" ::"a"((uint64_t)HC_PUTS), "D"(64ull << 20) : "memory");
         break;
+    case BAD_EXIT_FLOOD:
+        for (;;)
+            asm volatile("vmcall" ::"a"((uint64_t)HC_NOP) : "memory");
+    case BAD_SPIN:
+        for (;;)
+            asm volatile("pause");
+    case BAD_STATUS_2_32:
+        hc_exit(1ull << 32);
+    case BAD_STATUS_32_ONES:
+        hc_exit(0xffffffffull);
     }
     hc_puts("misbehave: the hypervisor let that pass");
     return 1;

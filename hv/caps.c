@@ -21,6 +21,8 @@ void caps_read(struct caps_raw *r)
         cpuid(0x16, 0, r->cpuid16);
     uint32_t ext[4];
     cpuid(0x80000000, 0, ext);
+    if (ext[0] >= 0x80000001)
+        cpuid(0x80000001, 0, r->cpuid_ext1);
     if (ext[0] >= 0x80000007)
         cpuid(0x80000007, 0, r->cpuid_ext7);
     if (ext[0] >= 0x80000008)
@@ -76,6 +78,7 @@ void caps_decode(const struct caps_raw *r, struct vmx_caps *c)
                 c->hv_signature[i] = '?';
     }
     c->invariant_tsc = r->cpuid_ext7[3] & BIT(8);
+    c->nx = r->cpuid_ext1[3] & BIT(20);
     c->maxphyaddr = r->cpuid_ext8[0] & 0xff ? r->cpuid_ext8[0] & 0xff : 36;
     // TSC frequency (SDM 3B 19.7.3): crystal Hz * EBX / EAX from leaf 0x15,
     // or leaf 0x16's base frequency in MHz where the crystal is not given.

@@ -1,5 +1,5 @@
 // controls.c: choosing VM-execution, VM-exit and VM-entry controls.
-// vmcs_setup() (hv/vmcs.c) calls ctl_adjust() once per control field with the
+// vmx_controls_init() (hv/vmcs.c) calls ctl_adjust() once per control field with the
 // bits vmxlab needs (required) and would like (optional). Pure: unit-tested.
 //
 // The rule, SDM 3D A.3-A.5: each capability MSR's low 32 bits are the

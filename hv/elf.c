@@ -1,8 +1,8 @@
-// elf.c: the guest loader. guest_run() (hv/guest.c) hands it a guest image,
-// built in or loaded by GRUB as a module, and the guest's RAM; it checks that
-// the image is a 64-bit x86-64 ELF executable whose PT_LOAD segments all lie
-// inside the file and inside guest RAM, and copies them there. Pure: the host
-// unit tests (tests/unit/test_elf.c) and the fuzzer feed it hostile images.
+// elf.c: the guest loader. guest_run() (hv/guest.c) hands it a guest image
+// and the guest's RAM; it checks that the image is a 64-bit x86-64 ELF
+// executable whose PT_LOAD segments all lie inside the file and inside guest
+// RAM, and copies them there. Pure: the host unit tests (tests/unit/test_elf.c)
+// feed it hostile images.
 // Every bound is checked against the room left, never against a sum that
 // could wrap past 2^64 (the bug a crafted image once used to copy itself over
 // the hypervisor). ELF-64 Object File Format 1.5: the header (section 2 and 3)

@@ -40,7 +40,7 @@ static const struct {
     [EXIT_REASON_TASK_SWITCH] = { NULL, "TASK_SWITCH" },
     [EXIT_REASON_CPUID] = { NULL, "CPUID" },
     [EXIT_REASON_HLT] = { NULL, "HLT" },
-    [EXIT_REASON_INVD] = { NULL, "INVD" },
+    [EXIT_REASON_INVD] = { handle_nop, "INVD" },
     [EXIT_REASON_INVLPG] = { NULL, "INVLPG" },
     [EXIT_REASON_RDPMC] = { handle_gp, "RDPMC" },
     [EXIT_REASON_RDTSC] = { NULL, "RDTSC" },
@@ -57,8 +57,8 @@ static const struct {
     [EXIT_REASON_CR_ACCESS] = { handle_cr, "CR_ACCESS" },
     [EXIT_REASON_DR_ACCESS] = { NULL, "DR_ACCESS" },
     [EXIT_REASON_IO_INSTRUCTION] = { NULL, "IO_INSTRUCTION" },
-    [EXIT_REASON_MSR_READ] = { NULL, "MSR_READ" },
-    [EXIT_REASON_MSR_WRITE] = { NULL, "MSR_WRITE" },
+    [EXIT_REASON_MSR_READ] = { handle_rdmsr, "MSR_READ" },
+    [EXIT_REASON_MSR_WRITE] = { handle_wrmsr, "MSR_WRITE" },
     [EXIT_REASON_INVALID_GUEST_STATE] = { NULL, "INVALID_GUEST_STATE" },
     [EXIT_REASON_MSR_LOAD_FAIL] = { NULL, "MSR_LOAD_FAIL" },
     [EXIT_REASON_MWAIT] = { handle_ud, "MWAIT" },
@@ -80,11 +80,11 @@ static const struct {
     [EXIT_REASON_WBINVD] = { handle_nop, "WBINVD" },
     [EXIT_REASON_XSETBV] = { NULL, "XSETBV" },
     [EXIT_REASON_APIC_WRITE] = { NULL, "APIC_WRITE" },
-    [EXIT_REASON_RDRAND] = { NULL, "RDRAND" },
+    [EXIT_REASON_RDRAND] = { handle_ud, "RDRAND" },
     [EXIT_REASON_INVPCID] = { NULL, "INVPCID" },
     [EXIT_REASON_VMFUNC] = { NULL, "VMFUNC" },
     [EXIT_REASON_ENCLS] = { NULL, "ENCLS" },
-    [EXIT_REASON_RDSEED] = { NULL, "RDSEED" },
+    [EXIT_REASON_RDSEED] = { handle_ud, "RDSEED" },
     [EXIT_REASON_PML_FULL] = { NULL, "PML_FULL" },
     [EXIT_REASON_XSAVES] = { NULL, "XSAVES" },
     [EXIT_REASON_XRSTORS] = { NULL, "XRSTORS" },
@@ -158,11 +158,16 @@ static __attribute__((noinline, cold)) int entry_failed(uint32_t reason)
     return stop_run(reason, why);
 }
 
-// The run has had its share of exits (hv/guest.c sets the budget).
-static __attribute__((noinline, cold)) int budget_spent(void)
+// The run has had its share of exits, or of time (hv/guest.c sets both).
+static __attribute__((noinline, cold)) int budget_spent(bool exits)
 {
     vcpu.rec->end = RUN_TIMED_OUT;
-    snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "used up its budget of exits");
+    if (exits)
+        snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "used up its budget of exits "
+                 "(max_exits=)");
+    else
+        snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "used up its budget of %lu TSC "
+                 "ticks (max_ticks=)", vcpu.max_ticks);
     return EXIT_STOP;
 }
 
@@ -178,7 +183,11 @@ int vmx_exit_handler(struct guest_regs *r)
     }
     vcpu.stats.by_reason[reason]++;
     if (__builtin_expect(!vcpu.exits_left--, 0))
-        return budget_spent();
+        return budget_spent(true);
+    // The run's time, read every 1024 exits: a guest that exits all the time
+    // never lets the watchdog fire.
+    if (__builtin_expect(!(vcpu.exits_left & 1023), 0) && rdtsc() > vcpu.deadline)
+        return budget_spent(false);
     if (!exits[reason].handler)
         return exit_unexpected(reason);
     return exits[reason].handler(r);
@@ -207,8 +216,9 @@ void inject_exception(unsigned vector, uint32_t error)
         vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
 }
 
-// MWAIT, MONITOR: vmxlab offers no monitor hardware to its guests (CPUID says
-// so); #UD as on a CPU without it.
+// MWAIT, MONITOR: vmxlab offers no monitor hardware to its guests; RDRAND,
+// RDSEED: no random numbers from the host's generator (where the CPU can make
+// them exit). #UD, as on a CPU without them.
 static int handle_ud(struct guest_regs *r)
 {
     (void)r;
@@ -225,8 +235,10 @@ static int handle_gp(struct guest_regs *r)
     return EXIT_RESUME;
 }
 
-// WBINVD: guest RAM is write-back and coherent; flushing the host's caches on
-// the guest's behalf would only disturb the host. Done, and nothing else.
+// WBINVD, INVD: guest RAM is write-back and coherent; flushing the host's
+// caches on the guest's behalf would only disturb the host, and INVD would
+// throw away the host's dirty lines. Done, and nothing else (INVD always
+// exits, SDM 3C 26.1.2; WBINVD where "WBINVD exiting" is on).
 static int handle_nop(struct guest_regs *r)
 {
     (void)r;
@@ -249,7 +261,8 @@ static int handle_exception_nmi(struct guest_regs *r)
     unsigned type = (info >> 8) & 7, vector = info & 0xff;
     if (type == 2) { // NMI
         events.nmis++;
-        vcpu.stats.by_reason[EXIT_REASON_EXCEPTION_NMI]--; // not the guest's exit
+        vcpu.stats.by_reason[EXIT_REASON_EXCEPTION_NMI]--; // not the guest's exit,
+        vcpu.exits_left++;                                  // nor from its budget
         unblock_nmis();
         return EXIT_RESUME;
     }
@@ -269,7 +282,8 @@ static int handle_extint(struct guest_regs *r)
     (void)r;
     uint32_t info = (uint32_t)vmread(VM_EXIT_INTR_INFO);
     events.extints++;
-    vcpu.stats.by_reason[EXIT_REASON_EXTERNAL_INTERRUPT]--; // not the guest's exit
+    vcpu.stats.by_reason[EXIT_REASON_EXTERNAL_INTERRUPT]--; // not the guest's exit,
+    vcpu.exits_left++;                                       // nor from its budget
     if (info & BIT(31))
         interrupt_eoi(info & 0xff);
     return EXIT_RESUME;
@@ -283,14 +297,20 @@ static int handle_machine_check(struct guest_regs *r)
                     "the run is disturbed and its results are not kept");
 }
 
-// The watchdog: the run has had its share of guest time (hv/vmcs.c arms it).
+// The watchdog fired (hv/vmcs.c arm_watchdog()). While the run's budget of
+// ticks lasts this is only the timer's 32-bit limit: re-armed, and not counted
+// as the guest's exit. Else the run is over.
 static int handle_preemption_timer(struct guest_regs *r)
 {
     (void)r;
-    vcpu.rec->end = RUN_TIMED_OUT;
-    snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "ran for 2^32 timer ticks without a "
-             "VM exit (the watchdog, VMX-preemption timer)");
-    return EXIT_STOP;
+    uint64_t now = rdtsc();
+    if (now < vcpu.deadline) {
+        vcpu.stats.by_reason[EXIT_REASON_PREEMPTION_TIMER]--;
+        vcpu.exits_left++;
+        arm_watchdog(vcpu.deadline - now);
+        return EXIT_RESUME;
+    }
+    return budget_spent(false);
 }
 
 // A NUL-terminated string in guest RAM, or NULL if it is not one. Overflow-

@@ -164,9 +164,9 @@ static __attribute__((noinline)) int handle_cr_other(struct guest_regs *r, uint6
     return exit_unexpected(EXIT_REASON_CR_ACCESS);
 }
 
-// The hot path, kept short: MOV to CR0 in 64-bit mode has bits 7:0 of the
-// qualification all zero (CR 0, access type 0); everything else, and any
-// guest outside 64-bit mode, goes to handle_cr_other().
+// The hot path, kept short: MOV to CR0 has bits 7:0 of the qualification all
+// zero (CR 0, access type 0); everything else goes to handle_cr_other().
+// Outside 64-bit mode the source is 32 bits wide.
 int handle_cr(struct guest_regs *r)
 {
     uint64_t q = vmread(EXIT_QUALIFICATION);

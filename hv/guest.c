@@ -83,12 +83,54 @@ const struct guest_image *guest_image_find(const char *name)
     return NULL;
 }
 
-// Each run's exits, counted until the run ends: enough for every built-in
-// experiment at its largest (every iteration of every window exiting a few
-// times), never so many that a guest looping on exits holds the boot.
+// Each run's budget of exits and of TSC ticks: enough for every built-in
+// experiment at its largest (toggles=10^8 in 16 windows, every iteration
+// exiting a few times, at a few hundred ticks each), never so much that a
+// guest looping on exits, or spinning without any, holds the boot. The
+// command line (max_exits=, max_ticks=) overrides both; a row may ask for less.
 static uint64_t exit_budget(const struct guest_run *run)
 {
+    if (cfg.max_exits != CFG_NOT_GIVEN)
+        return cfg.max_exits;
+    if (run->max_exits)
+        return run->max_exits;
     return 4 * run->iterations * (run->windows ? run->windows : 1) + 100000;
+}
+
+static uint64_t tick_budget(const struct guest_run *run)
+{
+    if (cfg.max_ticks != CFG_NOT_GIVEN)
+        return cfg.max_ticks;
+    if (run->max_ticks)
+        return run->max_ticks;
+    return (1ull << 30) + 1000 * run->iterations * (run->windows ? run->windows : 1);
+}
+
+// What VMX does not switch between host and guest, and so carries over from
+// one guest run to the next unless it is reset: the debug address registers
+// and DR6 (DR7 and IA32_DEBUGCTL come from the VMCS), CR2, the MSRs the guest
+// reaches directly (hv/msr.c), and the x87/SSE registers, which FXRSTOR
+// reloads from their state after FNINIT: FCW 0x37f, MXCSR 0x1f80, the rest 0
+// (SDM 1 Table 10-2, FXSAVE image; SDM 3A 9.1.1, state after reset). CR8 is
+// virtual (hv/exit_cr.c) and starts at 0 with struct vcpu. Every run starts
+// from this one defined state.
+static void reset_machine_state(void)
+{
+    static uint8_t fx_init[512] __attribute__((aligned(16)));
+    fx_init[0] = 0x7f; // FCW 0x037f: every x87 exception masked
+    fx_init[1] = 0x03;
+    fx_init[24] = 0x80; // MXCSR 0x1f80: every SIMD exception masked
+    fx_init[25] = 0x1f;
+    asm volatile("fxrstor64 %0" ::"m"(fx_init));
+    uint64_t zero = 0, dr6 = DR6_INIT;
+    asm volatile("mov %0, %%dr0\n\t"
+                 "mov %0, %%dr1\n\t"
+                 "mov %0, %%dr2\n\t"
+                 "mov %0, %%dr3\n\t"
+                 "mov %1, %%dr6" ::"r"(zero), "r"(dr6));
+    write_cr2(0);
+    msr_reset_for_run();
+    msr_reset_emulated();
 }
 
 bool guest_run(const struct guest_image *img, const struct guest_run *run,
@@ -114,6 +156,9 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
     params->iterations = run->iterations;
     params->windows = run->windows;
     params->flags = run->flags;
+    params->host = (ctl_on(CTL_PROC2, CTL_PROC2_RDRAND_EXITING) ? HOST_RDRAND_EXITS : 0) |
+                   (ctl_on(CTL_PROC2, CTL_PROC2_RDSEED_EXITING) ? HOST_RDSEED_EXITS : 0) |
+                   (ctl_on(CTL_PROC2, CTL_PROC2_RDTSCP) ? HOST_RDTSCP : 0);
 
     const uint64_t cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
     const uint64_t cr4 = CR4_PAE | CR4_MCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
@@ -122,13 +167,14 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
         .label = run->label, .cr0_owned = run->cr0_owned, .cr4_owned = run->cr4_owned,
         .cr0_shadow = cr0, .cr4_shadow = cr4, .wp_left = run->wp_threshold,
         .rec = rec, .ram = ram, .expect_stop = run->expect_stop,
-        .exits_left = exit_budget(run),
+        .exits_left = exit_budget(run), .max_ticks = tick_budget(run),
         // The fixed-bit rule (hv/vmx.c) folded with cr0_normalize() for set_cr0().
         .cr0_keep = CR0_DEFINED & caps.raw.cr0_fixed1,
         .cr0_force = (CR0_ET | caps.raw.cr0_fixed0) & caps.raw.cr0_fixed1,
         .cr4_force = caps.raw.cr4_fixed0 | CR4_MCE,
     };
     uint64_t nmis = events.nmis, extints = events.extints;
+    reset_machine_state();
     vmcs_load(vmcs_region);
     // A fresh VPID per run: no stale guest translations from the last run.
     struct vm_setup s = { .hdr = hdr, .rip = entry, .eptp = ept_pointer(&ept), .cr0 = cr0,
@@ -146,6 +192,10 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
         timer_as_nmi(true);
     if (cfg.fault == FAULT_VMX_GP) // a bug in VMX root operation, with a VMCS current
         fault_on_purpose(cfg.fault);
+    vcpu.deadline = rdtsc() + vcpu.max_ticks;
+    if (vcpu.deadline < vcpu.max_ticks)
+        vcpu.deadline = UINT64_MAX; // no wrap: the TSC will not get there
+    arm_watchdog(vcpu.max_ticks);
     int launched = vmx_run(&regs);
     if (cfg.disturb == DISTURB_NMI)
         timer_as_nmi(false);

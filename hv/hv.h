@@ -30,6 +30,7 @@
 struct caps_raw { // straight from CPUID and the MSRs; zero where not readable
     uint32_t cpuid0[4], cpuid1[4], cpuid7[4];  // {EAX, EBX, ECX, EDX}
     uint32_t cpuid15[4], cpuid16[4];           // TSC/crystal ratio, base frequency
+    uint32_t cpuid_ext1[4];                    // 0x80000001 (NX, LM, RDTSCP)
     uint32_t cpuid_ext7[4], cpuid_ext8[4];     // 0x80000007 (invariant TSC), 0x80000008
     uint32_t hv_leaf[4];                       // 0x40000000, if CPUID.1:ECX.HYPERVISOR
     uint64_t feature_control, basic, misc;
@@ -51,6 +52,7 @@ struct vmx_caps {
     bool hypervisor;           // CPUID.1:ECX[31]: vmxlab itself runs in a VM
     char hv_signature[13];     // leaf 0x40000000's EBX, ECX, EDX ("KVMKVMKVM")
     bool invariant_tsc;        // CPUID.80000007H:EDX[8]
+    bool nx;                   // CPUID.80000001H:EDX[20]: EFER.NXE may be set
     uint64_t tsc_hz;           // from CPUID leaf 0x15 (or 0x16), 0 if not given
 };
 void caps_read(struct caps_raw *raw);
@@ -386,6 +388,7 @@ void vmcs_dump(void);
 void vmcs_selftest(void);
 void vmx_controls_init(void);
 void vmcs_setup(const struct vm_setup *s);
+void arm_watchdog(uint64_t ticks); // the VMX-preemption timer, for this many TSC ticks
 bool ctl_on(enum ctl_kind kind, uint32_t bit); // is this control in use?
 
 // exit.c: the state of the one virtual CPU, as the exit handlers see it
@@ -398,6 +401,7 @@ struct vcpu {
     uint64_t wp_left;              // adaptive: WP toggles until WP is handed over (0: never)
     uint64_t tpr;                  // CR8 as the guest sees it (CR8 accesses exit)
     uint64_t exits_left;           // the run's budget of exits
+    uint64_t deadline, max_ticks;  // the TSC at which the run's time is up, and its budget
     struct exit_stats stats;       // every exit of this run
     struct exit_stats mark;        // stats at MARK_BEGIN
     uint64_t mark_smis, mark_disturbances;
@@ -428,11 +432,21 @@ struct guest_run {
     uint64_t wp_threshold;         // 0: never hand WP over
     bool expect_stop;              // the guest is meant to misbehave
     bool bad_rflags;               // enter with an invalid guest state, to test that path
+    uint64_t max_exits, max_ticks; // the run's budget; 0: the default for its size
 };
 void guest_ram_init(void);
 // Runs img once; false if the image did not load (already reported).
 bool guest_run(const struct guest_image *img, const struct guest_run *run,
                struct run_record *rec);
+
+// msr.c: RDMSR/WRMSR in the guest, one table of MSRs
+extern uint8_t msr_bitmap[4096];
+void msr_bitmap_init(void);
+void msr_reset_for_run(void);   // the MSRs VMX does not switch, to 0
+void msr_reset_emulated(void);  // the values msr.c keeps, to their reset values
+int handle_rdmsr(struct guest_regs *r);
+int handle_wrmsr(struct guest_regs *r);
+const char *msr_name(uint32_t index);
 
 // elf.c: the guest loader (pure)
 int elf_load(const uint8_t *img, size_t size, uint8_t *ram, uint64_t ram_size,
@@ -464,6 +478,7 @@ struct experiment {
         uint32_t reason;  // RUN_STOPPED: the exit reason that stops it
     } outcome;
     bool bad_rflags;    // enter with RFLAGS bit 1 clear: the hypervisor's own mistake
+    uint64_t max_exits, max_ticks; // the run's budget, where not the default
 };
 extern const struct experiment experiments[];
 extern const size_t nexperiments;
@@ -473,4 +488,3 @@ bool experiment_name_known(const char *name, size_t len);
 void experiments_run(void);
 void host_vmx_caps(void);    // host steps the table names
 void host_vmcs_fields(void);
-void host_baseline(void);

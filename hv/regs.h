@@ -1,7 +1,8 @@
 // regs.h: the contract between the exit path in assembly (hv/exit_stub.S) and
 // the C handlers (hv/exit.c): where each guest register sits in struct
-// guest_regs, and what a handler's return value asks of the stub. hv.h checks
-// every offset against the struct with _Static_assert, so the two cannot drift.
+// guest_regs, and what a handler's return value asks of the stub. The
+// _Static_asserts below check every offset against the struct, so the two
+// cannot drift.
 // Shared with .S files: the C part is fenced off.
 #pragma once
 

@@ -71,14 +71,15 @@ static const struct {
     { CTL_PIN, &caps.raw.pinbased, CTL_PIN_EXTINT_EXITING | CTL_PIN_NMI_EXITING,
       CTL_PIN_PREEMPTION_TIMER, &ctls.pin },
     // Exits for what would let a guest reach or observe the machine: HLT,
-    // every I/O port, MWAIT/MONITOR, RDPMC, and CR8 (the real TPR). MSR
-    // bitmaps stay off, so every RDMSR/WRMSR exits too.
+    // every I/O port, MWAIT/MONITOR, RDPMC, CR8 (the real TPR), and every MSR
+    // the bitmap of hv/msr.c does not let through. TSC offsetting makes a
+    // guest's WRMSR to the TSC its own.
     { CTL_PROC, &caps.raw.procbased,
       CTL_PROC_HLT_EXITING | CTL_PROC_MWAIT_EXITING | CTL_PROC_RDPMC_EXITING |
           CTL_PROC_CR8_LOAD_EXITING | CTL_PROC_CR8_STORE_EXITING |
-          CTL_PROC_UNCOND_IO_EXITING | CTL_PROC_MONITOR_EXITING |
+          CTL_PROC_UNCOND_IO_EXITING | CTL_PROC_MONITOR_EXITING | CTL_PROC_MSR_BITMAPS |
           CTL_PROC_SECONDARY_CONTROLS,
-      0, &ctls.proc },
+      CTL_PROC_TSC_OFFSETTING, &ctls.proc },
     // EPT is what the experiment is about. RDTSCP lets guests time with it;
     // WBINVD, RDRAND and RDSEED exit where the CPU can make them.
     { CTL_PROC2, &caps.raw.procbased2, CTL_PROC2_EPT,
@@ -91,7 +92,8 @@ static const struct {
     { CTL_EXIT, &caps.raw.exit,
       CTL_EXIT_HOST_ADDR_SPACE_SIZE | CTL_EXIT_ACK_INTR_ON_EXIT |
           CTL_EXIT_SAVE_DEBUG_CONTROLS,
-      CTL_EXIT_SAVE_EFER | CTL_EXIT_LOAD_EFER | CTL_EXIT_SAVE_PAT | CTL_EXIT_LOAD_PAT,
+      CTL_EXIT_SAVE_EFER | CTL_EXIT_LOAD_EFER | CTL_EXIT_SAVE_PAT | CTL_EXIT_LOAD_PAT |
+          CTL_EXIT_SAVE_PREEMPTION_TIMER,
       &ctls.exit },
     { CTL_ENTRY, &caps.raw.entry, CTL_ENTRY_IA32E_MODE_GUEST | CTL_ENTRY_LOAD_DEBUG_CONTROLS,
       CTL_ENTRY_LOAD_EFER | CTL_ENTRY_LOAD_PAT, &ctls.entry },
@@ -123,6 +125,7 @@ void vmx_controls_init(void)
         ctls.entry &= ~(uint32_t)CTL_ENTRY_LOAD_PAT;
         ctls.exit &= ~(uint32_t)(CTL_EXIT_LOAD_PAT | CTL_EXIT_SAVE_PAT);
     }
+    msr_bitmap_init(); // after the controls: which MSRs exist depends on them
 }
 
 bool ctl_on(enum ctl_kind kind, uint32_t bit)
@@ -170,6 +173,9 @@ void vmcs_setup(const struct vm_setup *s)
     vmwrite(VM_ENTRY_CONTROLS, ctls.entry);
     vmwrite(VM_ENTRY_MSR_LOAD_COUNT, 0);
     vmwrite(VM_ENTRY_INTR_INFO, 0);
+    vmwrite(MSR_BITMAP, (uint64_t)msr_bitmap);
+    if (ctls.proc & CTL_PROC_TSC_OFFSETTING)
+        vmwrite(TSC_OFFSET, 0);
     vmwrite(EPT_POINTER, s->eptp);
     if (ctls.proc2 & CTL_PROC2_VPID)
         vmwrite(VIRTUAL_PROCESSOR_ID, s->vpid);
@@ -256,10 +262,18 @@ void vmcs_setup(const struct vm_setup *s)
     vmwrite(GUEST_INTERRUPTIBILITY_INFO, 0);
     vmwrite(GUEST_ACTIVITY_STATE, 0);
     vmwrite(VMCS_LINK_POINTER, ~0ull); // no shadow VMCS
-    // Watchdog: the timer counts down at the TSC rate >> IA32_VMX_MISC[4:0]
-    // and is reloaded at every entry, so only a guest that runs
-    // 2^(32 + IA32_VMX_MISC[4:0]) TSC ticks without any exit trips it
-    // (SDM 3C 26.5.1, 3D A.6).
-    if (ctls.pin & CTL_PIN_PREEMPTION_TIMER)
-        vmwrite(VMX_PREEMPTION_TIMER_VALUE, 0xffffffff);
+}
+
+// The watchdog: the VMX-preemption timer counts down while the guest runs, one
+// tick every 2^IA32_VMX_MISC[4:0] TSC ticks, and exits at 0 (SDM 3C 26.5.1,
+// 3D A.6). With "save VMX-preemption timer value" it carries its count across
+// exits, so it measures the run's guest time; without, it restarts at every
+// entry and bounds each stretch without exits. It holds at most 2^32 - 1;
+// hv/exit.c re-arms it while the run's budget of ticks lasts.
+void arm_watchdog(uint64_t ticks)
+{
+    if (!(ctls.pin & CTL_PIN_PREEMPTION_TIMER))
+        return;
+    uint64_t count = ticks >> caps.timer_shift;
+    vmwrite(VMX_PREEMPTION_TIMER_VALUE, count > 0xffffffff ? 0xffffffff : count ? count : 1);
 }

@@ -135,6 +135,9 @@ int errorf(char *err, size_t size, const char *fmt, ...)
     return -1;
 }
 
+// A line longer than the buffer is cut, and ends with "...\n" so that it still
+// ends: the lines that can be long (the JSON results) are written whole with
+// console_write() by their callers instead.
 void kprintf(const char *fmt, ...)
 {
     char buf[512];
@@ -142,7 +145,9 @@ void kprintf(const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    if (n >= (int)sizeof(buf))
+    if (n >= (int)sizeof(buf)) {
+        memcpy(buf + sizeof(buf) - 5, "...\n", 5);
         n = sizeof(buf) - 1;
+    }
     console_write(buf, (size_t)n);
 }

@@ -7,9 +7,9 @@ build="gcc make binutils grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtoo
 engines="bochs bochs-term bochsbios vgabios qemu-system-x86 ovmf"
 case "$1" in
     run)   want="$build $engines python3" ;;
-    test)  want="$build $engines python3 python3-pytest python3-pytest-xdist libcmocka-dev" ;;
+    test)  want="$build $engines python3 python3-pytest python3-pytest-xdist libc6-dev libcmocka-dev" ;;
     bench) want="$build $engines python3 gnuplot-nox" ;;
-    all)   want="$build $engines python3 python3-pytest python3-pytest-xdist libcmocka-dev gnuplot-nox" ;;
+    all)   want="$build $engines python3 python3-pytest python3-pytest-xdist libc6-dev libcmocka-dev gnuplot-nox" ;;
     *) echo "usage: $0 run|test|bench|all" >&2; exit 2 ;;
 esac
 

@@ -21,6 +21,7 @@ int guest_main(struct guest_params *p);
 extern uint64_t low_pt[512]; // the page table mapping 0..2 MiB with 4 KiB pages
 
 // rt.c: hypercalls (abi.h)
+void hc_nop(void);
 void hc_puts(const char *s);
 bool hc_report(bool ok, const char *what); // returns ok
 void hc_mark_begin(void);
@@ -35,9 +36,15 @@ int try_write_u64(volatile uint64_t *p, uint64_t v); // movq v, (p)
 int try_sse(void);                                   // xorps %xmm0, %xmm0
 int try_write_cr0(uint64_t v);                       // mov v, %cr0
 int try_write_cr4(uint64_t v);                       // mov v, %cr4
+int try_rdmsr(uint32_t msr, uint64_t *val);          // rdmsr
+int try_wrmsr(uint32_t msr, uint64_t val);           // wrmsr
+enum insn { INSN_RDPMC, INSN_MONITOR, INSN_MWAIT, INSN_RDRAND, INSN_RDSEED, INSN_WBINVD,
+            INSN_INVD, INSN_FWAIT };
+int try_insn(enum insn which);                       // that one instruction
 
-// rt.c: single-step traps. While single_step_watch is set, each #DB is
-// counted, its RIP and DR6 kept, and TF cleared in the interrupted RFLAGS.
+// rt.c: debug traps. While single_step_watch is set, each #DB (a single step
+// or a data breakpoint) is counted, its RIP and DR6 kept, and TF cleared in
+// the interrupted RFLAGS.
 extern volatile bool single_step_watch;
 extern volatile unsigned single_steps;
 extern volatile uint64_t single_step_rip, single_step_dr6;

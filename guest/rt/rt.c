@@ -12,6 +12,8 @@ static inline void vmcall(uint64_t nr, uint64_t a, uint64_t b, uint64_t c)
     asm volatile("vmcall" ::"a"(nr), "D"(a), "S"(b), "d"(c) : "memory");
 }
 
+void hc_nop(void) { vmcall(HC_NOP, 0, 0, 0); }
+
 void hc_puts(const char *s) { vmcall(HC_PUTS, (uint64_t)s, 0, 0); }
 
 bool hc_report(bool ok, const char *what)
@@ -131,6 +133,76 @@ int try_write_cr0(uint64_t v)
                  : [fix] "+m"(fixup_rip)
                  : [v] "r"(v)
                  : "memory");
+    return trap_vector;
+}
+
+// RDMSR/WRMSR: the MSR in ECX, the value in EDX:EAX.
+int try_rdmsr(uint32_t msr, uint64_t *val)
+{
+    uint32_t lo = 0, hi = 0;
+    trap_vector = -1;
+    asm volatile("movq $1f, %[fix]\n\t"
+                 "rdmsr\n"
+                 "1:\tmovq $0, %[fix]"
+                 : [fix] "+m"(fixup_rip), "+a"(lo), "+d"(hi)
+                 : "c"(msr)
+                 : "memory");
+    *val = (uint64_t)hi << 32 | lo;
+    return trap_vector;
+}
+
+int try_wrmsr(uint32_t msr, uint64_t val)
+{
+    trap_vector = -1;
+    asm volatile("movq $1f, %[fix]\n\t"
+                 "wrmsr\n"
+                 "1:\tmovq $0, %[fix]"
+                 : [fix] "+m"(fixup_rip)
+                 : "c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
+                 : "memory");
+    return trap_vector;
+}
+
+// One instruction that needs no operands of C's, by name (see guest.h).
+int try_insn(enum insn which)
+{
+    trap_vector = -1;
+    switch (which) {
+    case INSN_RDPMC:
+        asm volatile("movq $1f, %[fix]\n\txor %%ecx, %%ecx\n\trdpmc\n1:\tmovq $0, %[fix]"
+                     : [fix] "+m"(fixup_rip) :: "rax", "rcx", "rdx", "memory");
+        break;
+    case INSN_MONITOR:
+        asm volatile("movq $1f, %[fix]\n\tmov %[fix], %%rax\n\txor %%ecx, %%ecx\n\t"
+                     "xor %%edx, %%edx\n\tmonitor\n1:\tmovq $0, %[fix]"
+                     : [fix] "+m"(fixup_rip) :: "rax", "rcx", "rdx", "memory");
+        break;
+    case INSN_MWAIT:
+        asm volatile("movq $1f, %[fix]\n\txor %%eax, %%eax\n\txor %%ecx, %%ecx\n\t"
+                     "mwait\n1:\tmovq $0, %[fix]"
+                     : [fix] "+m"(fixup_rip) :: "rax", "rcx", "memory");
+        break;
+    case INSN_RDRAND:
+        asm volatile("movq $1f, %[fix]\n\trdrand %%rax\n1:\tmovq $0, %[fix]"
+                     : [fix] "+m"(fixup_rip) :: "rax", "memory", "cc");
+        break;
+    case INSN_RDSEED:
+        asm volatile("movq $1f, %[fix]\n\trdseed %%rax\n1:\tmovq $0, %[fix]"
+                     : [fix] "+m"(fixup_rip) :: "rax", "memory", "cc");
+        break;
+    case INSN_WBINVD:
+        asm volatile("movq $1f, %[fix]\n\twbinvd\n1:\tmovq $0, %[fix]"
+                     : [fix] "+m"(fixup_rip) :: "memory");
+        break;
+    case INSN_INVD:
+        asm volatile("movq $1f, %[fix]\n\tinvd\n1:\tmovq $0, %[fix]"
+                     : [fix] "+m"(fixup_rip) :: "memory");
+        break;
+    case INSN_FWAIT:
+        asm volatile("movq $1f, %[fix]\n\tfwait\n1:\tmovq $0, %[fix]"
+                     : [fix] "+m"(fixup_rip) :: "memory");
+        break;
+    }
     return trap_vector;
 }
 

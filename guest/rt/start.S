@@ -126,12 +126,14 @@ low_pt:
     .set .Lpage, .Lpage + 4096
     .endr
 
-// The entry state's selectors: CS = 0x08, data segments = 0x10 (SDM 3A 3.4.5).
+// The entry state's selectors: CS = 0x08, data segments = 0x10 (SDM 3A 3.4.5);
+// 0x18 is a 32-bit code segment (L = 0, D = 1) for compatibility-mode tests.
     .balign 16
 gdt:
     .quad 0                    // null
     .quad 0x00af9a000000ffff   // 0x08: 64-bit code, DPL 0
     .quad 0x00cf92000000ffff   // 0x10: data, DPL 0
+    .quad 0x00cf9a000000ffff   // 0x18: 32-bit code, DPL 0, base 0, limit 4 GiB
 gdt_end:
 
     .bss

@@ -52,12 +52,13 @@ class Row:
 
 
 def _value(text):
-    text = text.strip()
-    if text.isdigit():
-        return int(text)
-    if text.startswith("0x"):
-        return int(text, 16)
-    return BITS[text]
+    """A C constant expression of the table: a name from x86.h/abi.h, a number
+    (with u/ull suffixes), or shifts and ors of those."""
+    text = re.sub(r"(\d)u?ll?\b|(\d)u\b", r"\1\2", text.strip())
+    text = re.sub(r"[A-Z_][A-Z0-9_]*", lambda m: str(BITS[m.group(0)]), text)
+    if not re.fullmatch(r"[0-9a-fx <|()]+", text):
+        raise ValueError(f"not a constant: {text}")
+    return eval(text)  # digits, hex, <<, | and parentheses only
 
 
 def rows():
@@ -85,7 +86,7 @@ def rows():
         elif m := re.search(r"\.outcome = \{ RUN_TIMED_OUT", chunk):
             r.outcome = "timed out"
         elif m := re.search(r"\.outcome = \{ RUN_EXITED, ([^,}]+)", chunk):
-            r.status = _value(m.group(1).rstrip("ull").rstrip("u"))
+            r.status = _value(m.group(1))
         out.append(r)
     return out
 

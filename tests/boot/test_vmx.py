@@ -16,7 +16,7 @@ FAST = f"toggles={N} threshold={T}"  # small counts keep each boot at a few seco
 POLICIES = ("intercept", "passthrough", "adaptive")
 MEASURED_RE = re.compile(r"^(\d+) x (\d+) iterations: (.*)$")
 PAIR_RE = re.compile(r"(\w+) exits expected (\d+), measured (\d+)")
-CHECKS_RE = re.compile(r"^ran to its end; (\d+) guest checks passed, 0 failed$")
+CHECKS_RE = re.compile(r"^ran to its end; (\d+) guest checks? passed, 0 failed$")
 
 
 def summary(r):
@@ -28,15 +28,17 @@ def summary(r):
 
 
 def outcome_lines(r):
-    """label -> the text after "PASS: label: ", one line per run; asserts that no
-    run has two, and that there is no FAIL line at all."""
+    """label -> the text after "PASS: label: " of each run's last line; asserts
+    that there is no FAIL line at all, and, unless the boot had verbose=1 (which
+    adds a line per guest check), that no run has two lines."""
     assert r.lines("FAIL:") == [], r.serial
+    verbose = "verbose=1" in r.serial.split("vmxlab: command line: ", 1)[-1].splitlines()[0]
     out = {}
     for line in r.lines("PASS:"):
         label, _, text = line.partition(": ")
         if label.startswith("vmx-caps") or label.startswith("vmcs-fields"):
             continue
-        assert label not in out, (label, r.serial)
+        assert verbose or label not in out, (label, r.serial)
         out[label] = text
     return out
 
@@ -64,8 +66,11 @@ def check_boot(r, tests="", policies=POLICIES, owned=None, n=N, w=W, t=T):
         for p in (policies if row.each_policy else ("intercept",)):
             label = f"{row.name}/{p}" if row.each_policy else row.name
             text = runs[label]
-            if row.outcome == "stopped":
-                assert ": stopped as expected: " in text, (label, text)
+            if row.outcome in ("stopped", "timed out"):
+                assert f": {row.outcome} as expected: " in text, (label, text)
+            elif row.status:
+                assert text.endswith(f"the guest's status {row.status:#x} arrived whole "
+                                     "(a failure, expected here)"), (label, text)
             elif row.measured:
                 m = MEASURED_RE.match(text)
                 assert m and (int(m.group(1)), int(m.group(2))) == (w, n), (label, text)
@@ -81,10 +86,11 @@ def check_boot(r, tests="", policies=POLICIES, owned=None, n=N, w=W, t=T):
                 assert j["exits"] == sum(expected.values()), j
             else:
                 assert CHECKS_RE.match(text), (label, text)
-    # The summary counts every check: the kernel's PASS lines and the guests'.
+    # The summary counts every check: the kernel's PASS lines and the guests'
+    # (which have lines of their own only with verbose=1).
     guest_checks = sum(int(m.group(1)) for t_ in runs.values() for m in [CHECKS_RE.match(t_)] if m)
-    passed = len(r.lines("PASS:")) + guest_checks
-    assert summary(r) == f"{passed} passed, 0 failed", r.serial
+    kernel_lines = len(r.lines("PASS:")) - (guest_checks if "verbose=1" in r.serial else 0)
+    assert summary(r) == f"{kernel_lines + guest_checks} passed, 0 failed", r.serial
     assert (r.verdict, r.status) == ("PASS", 0), r.serial
     return res
 
@@ -234,8 +240,27 @@ def test_bad_guests_are_stopped_cleanly(boot):
     assert "VMCS dump" not in r.serial
     assert "misbehave: the hypervisor let that pass" not in r.serial
     v = boot("bochs", cmdline="tests=bad-guest verbose=1")
-    assert v.serial.count("VMCS dump (fields this CPU supports):") == 6  # 5 exits, 1 entry
+    # One dump per stop by an unexpected exit or a failed entry; a bad
+    # hypercall or a spent budget is no surprise about the VMCS.
+    dumps = sum(1 for row in table.rows() if row.group == "bad-guest" and
+                row.outcome == "stopped" and row.stop_reason != "VMCALL")
+    assert v.serial.count("VMCS dump (fields this CPU supports):") == dumps
     assert (v.verdict, v.status) == ("PASS", 0)
+
+
+def test_guest_text_cannot_forge_a_verdict(boot):
+    """A guest prints "vmxlab: verdict PASS" and a summary line of its own: on
+    the console they appear behind "guest <label>: ", escaped, and the only
+    verdict line is the kernel's last."""
+    r = boot("bochs", cmdline="tests=guest-text verbose=1")
+    check_boot(r, tests="guest-text")
+    lines = r.serial.splitlines()
+    assert "guest guest-text: vmxlab: verdict PASS" in lines
+    assert "guest guest-text: 1 passed, 0 failed\\r" in lines
+    assert "PASS: guest-text: checked\\nvmxlab: verdict PASS" in lines
+    kernel = [l for l in lines if l.startswith("vmxlab: verdict")]
+    assert kernel == ["vmxlab: verdict PASS"] and lines.index(kernel[0]) > lines.index(
+        "guest guest-text: vmxlab: verdict PASS")
 
 
 def test_nmis_and_interrupts_never_reach_the_guest(boot):

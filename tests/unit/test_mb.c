@@ -444,6 +444,45 @@ static void test_bad_framebuffer(void **state)
     assert_int_equal(mb.fb.pitch, 3072);
 }
 
+// Values that wrap past 2^32 or 2^64 where a check adds two of them.
+static void test_wrapping_values(void **state)
+{
+    (void)state;
+    // A tag of size 0xfffffff9 (aligned up, 2^32 in 32 bits) inside a small
+    // info: refused as running past the end, never a step of 0.
+    tag(99, 0xfffffff9);
+    info_len = 32;
+    w32(0, 32);
+    refused("multiboot2: tag type 99 at offset 0x8 runs past the end (size 4294967289, "
+            "24 bytes left)");
+    // A module that ends before it starts (end - start would wrap).
+    setup(NULL);
+    module_tag(0x200000, 0x1fffff, "guest");
+    finish();
+    refused("multiboot2: module tag at offset 0x8 ends (0x1fffff) before it starts (0x200000)");
+    // A framebuffer at the top of the address space: addr + pitch * height wraps.
+    setup(NULL);
+    size_t fb = fb_tag(38, 4096, 1024, 768, 32, 1);
+    rgb(fb, 16, 8, 8, 8, 0, 8);
+    w64(fb + 8, 0xfffffffffff00000ull);
+    finish();
+    refused("multiboot2: framebuffer at 0xfffffffffff00000 of 3145728 bytes runs past the "
+            "physical address space");
+    setup(NULL);
+    fb = fb_tag(38, 4096, 1024, 768, 32, 1);
+    rgb(fb, 16, 8, 8, 8, 0, 8);
+    w64(fb + 8, (1ull << 52) - 4096ull * 768 + 1); // one byte too far
+    finish();
+    refused("multiboot2: framebuffer at 0xfffffffd00001 of 3145728 bytes runs past the "
+            "physical address space");
+    setup(NULL);
+    fb = fb_tag(38, 4096, 1024, 768, 32, 1);
+    rgb(fb, 16, 8, 8, 8, 0, 8);
+    w64(fb + 8, (1ull << 52) - 4096ull * 768); // ends exactly at the limit
+    finish();
+    assert_int_equal(parse(), 0);
+}
+
 // multiboot v1: the info, its strings and its tables in the low 2 GiB.
 static uint8_t *low;
 static const size_t low_size = 0x10000;
@@ -603,6 +642,29 @@ static void test_mb1_too_many_modules(void **state)
     assert_string_equal(err, "multiboot: 9 modules, more than MB_MAX_MODS (8)");
 }
 
+static void test_mb1_wrapping_values(void **state)
+{
+    (void)state;
+    if (!low)
+        skip();
+    // A memory map entry of size 0xffffffff: size + 4 wraps in 32 bits.
+    l32(0, BIT(6));
+    l32(44, 24);
+    l32(48, low_addr(0x1000));
+    l32(0x1000, 0xffffffff);
+    assert_int_equal(mb1_parse(low, &mb, err, sizeof(err)), -1);
+    assert_string_equal(err, "multiboot: memory map entry at offset 0x0 runs past mmap_length 24");
+    // A module that ends before it starts.
+    memset(low, 0, low_size);
+    l32(0, BIT(3));
+    l32(20, 1);
+    l32(24, low_addr(0x3000));
+    l32(0x3000, 0x500000);
+    l32(0x3004, 0x4fffff);
+    assert_int_equal(mb1_parse(low, &mb, err, sizeof(err)), -1);
+    assert_string_equal(err, "multiboot: module 0 ends (0x4fffff) before it starts (0x500000)");
+}
+
 static void test_mb1_bad_framebuffer(void **state)
 {
     (void)state;
@@ -637,8 +699,10 @@ int main(void)
         T(test_tag_smaller_than_header), T(test_unterminated_strings),
         T(test_tags_too_short),    T(test_bad_mmap),
         T(test_too_many_modules),  T(test_bad_framebuffer),
+        T(test_wrapping_values),
         T1(test_mb1_empty),        T1(test_mb1_full),
         T1(test_mb1_bad_mmap),     T1(test_mb1_too_many_modules),
+        T1(test_mb1_wrapping_values),
         T1(test_mb1_bad_framebuffer),
     };
     return cmocka_run_group_tests_name("mb", tests, NULL, NULL);
