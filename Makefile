@@ -37,7 +37,7 @@ endif
 BOOT_OBJS := header.o entry.o trap_entry.o main.o cpu.o console.o psf.o font.o \
              mb.o cmdline.o config.o report.o verdict.o
 LIB_OBJS  := printf.o string.o
-HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs.o exit.o exit_cr.o msr.o \
+HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs.o exit.o exit_cr.o msr.o cpuid.o io.o trace.o paging.o \
              exit_stub.o elf.o guest.o result.o experiments.o experiment.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
@@ -55,7 +55,8 @@ GUEST_RT   := $(B)/guest/rt/start.o $(B)/guest/rt/rt.o $(B)/guest/toggle.o
 GUEST_ELFS := $(patsubst %,$(B)/guest/%.elf,$(GUESTS))
 .SECONDARY: $(GUEST_RT) $(GUEST_ELFS:.elf=.o) # keep them: make would delete them as intermediates
 
-.PHONY: all iso run test unit unit-run debug bench deps deps-run deps-test deps-bench clean
+.PHONY: all iso run test unit unit-run debug bench deps deps-run deps-test deps-bench clean \
+        guest-sdk
 all: $(B)/vmxlab.iso $(B)/kernel.asm $(B)/kernel.map
 
 $(B)/%.o: %.c
@@ -113,13 +114,27 @@ $(B)/vmxlab.iso: $(B)/kernel.elf scripts/grub.cfg scripts/mkiso.sh
 
 iso: $(B)/vmxlab.iso
 
+# The guest SDK: the runtime's headers, objects and linker script, and an
+# example, to build guests outside this tree (guest/sdk/README.md).
+SDK := $(B)/guest-sdk
+guest-sdk: $(GUEST_RT) guest/guest.ld guest/rt/guest.h guest/abi.h boot/x86.h $(wildcard guest/sdk/*)
+	@rm -rf $(SDK) && mkdir -p $(SDK)/include/guest/rt $(SDK)/include/boot $(SDK)/lib
+	@cp guest/rt/guest.h $(SDK)/include/guest/rt/
+	@cp guest/abi.h $(SDK)/include/guest/
+	@cp boot/x86.h $(SDK)/include/boot/
+	@cp $(GUEST_RT) $(SDK)/lib/
+	@cp guest/guest.ld guest/sdk/Makefile guest/sdk/hello.c guest/sdk/README.md $(SDK)/
+	$(Q)$(call say,SDK,$(SDK))true
+
 ENGINE  ?= auto
 CPU     ?=
 CMDLINE ?=
 TIMEOUT ?=
 KEEP    ?=
+GUEST   ?=
 RUN_ARGS = --engine '$(ENGINE)' --cpu '$(CPU)' --cmdline '$(CMDLINE)' \
-           $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(filter 1,$(KEEP)),--keep)
+           $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(filter 1,$(KEEP)),--keep) \
+           $(foreach g,$(GUEST),--guest '$(g)')
 
 # deps first, then a make of its own for the build: with -j, prerequisites
 # listed side by side would build while the compiler is still being installed.
@@ -134,16 +149,21 @@ debug: deps-run
 # Host unit tests (cmocka): the pure C parts, compiled for the host as they are.
 # UNIT_SRCS go into every test; UNIT_EXTRA names what one test needs besides.
 UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
-              test_controls test_cr test_ept test_result test_vmcs_fields test_elf test_report
+              test_controls test_cr test_ept test_result test_vmcs_fields test_elf test_report \
+              test_cpuid test_paging
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c \
-              hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c
+              hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c hv/paging.c
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -DHOST_TEST -fsanitize=address,undefined
 UNIT_EXTRA :=
 # result.c calls exit.c's exit_reason_name() and the counters' helpers, and
 # exit.c refers to kernel-only functions that tests/unit/test_result.c stubs:
 # so the two link into it alone.
-$(B)/unit/test_result: UNIT_EXTRA := hv/result.c hv/exit.c hv/exit_cr.c hv/msr.c
-$(B)/unit/test_result: hv/result.c hv/exit.c hv/exit_cr.c hv/msr.c
+$(B)/unit/test_result: UNIT_EXTRA := hv/result.c hv/exit.c hv/exit_cr.c hv/msr.c hv/io.c \
+                                     hv/cpuid.c hv/trace.c
+$(B)/unit/test_result: hv/result.c hv/exit.c hv/exit_cr.c hv/msr.c hv/io.c hv/cpuid.c \
+                       hv/trace.c
+$(B)/unit/test_cpuid: UNIT_EXTRA := hv/cpuid.c
+$(B)/unit/test_cpuid: hv/cpuid.c
 $(B)/unit/test_cmdline: boot/config.c # test_cmdline.c includes it
 $(B)/unit/test_report: UNIT_EXTRA := boot/report.c
 $(B)/unit/test_report: boot/report.c

@@ -113,6 +113,7 @@ enum policy { POLICY_ALL, POLICY_INTERCEPT, POLICY_PASSTHROUGH, POLICY_ADAPTIVE,
 #define CFG_NOT_GIVEN UINT64_MAX
 struct config {
     const char *tests;   // comma-separated test names, or "" for all
+    const char *guest;   // comma-separated names of guests from GRUB modules, or 
     uint64_t verbose;    // 1: every guest check and every VMCS dump
     unsigned end;        // enum end_mode
     unsigned fault;      // enum fault_mode: fault on purpose to show the crash report
@@ -124,6 +125,7 @@ struct config {
     unsigned ept_pages;  // enum ept_pages: 2 MiB pages where the CPU has them, or 4 KiB
     unsigned disturb;    // enum disturb: events sent on purpose, to test their handling
     uint64_t max_exits, max_ticks; // each run's budget, or CFG_NOT_GIVEN: by its size
+    uint64_t trace;      // exits of each run to print, decoded
 };
 enum disturb { DISTURB_NONE, DISTURB_TIMER, DISTURB_NMI };
 enum ept_pages { EPT_PAGES_2M, EPT_PAGES_4K };

@@ -6,6 +6,7 @@
 
 struct config cfg = {
     .tests = "", // every test
+    .guest = "", // none from outside
     .end = END_HALT, // a real PC's ports 0xf4 and 0x8900 belong to its devices
     .windows = 3,
     .policy = POLICY_ALL,
@@ -56,6 +57,13 @@ static const char *const ept_page_choices[] = {
 const struct cfg_key config_keys[] = {
     { .name = "tests", .type = CFG_STR, .dst = &cfg.tests,
       .help = "comma-separated names of the tests to run (default: all)" },
+    { .name = "guest", .type = CFG_STR, .dst = &cfg.guest,
+      .help = "comma-separated names of guest ELFs GRUB loaded as modules "
+              "(module2 /boot/guests/NAME.elf NAME): run them under each policy, and no "
+              "table rows unless tests= names some" },
+    { .name = "trace", .type = CFG_UINT, .dst = &cfg.trace, .min = 0, .max = 1000000,
+      .help = "print the first N exits of each guest run, decoded: reason, qualification, "
+              "RIP and instruction bytes, and what the handler did (default 0)" },
     { .name = "verbose", .type = CFG_UINT, .dst = &cfg.verbose, .min = 0, .max = 1,
       .help = "1: print every guest check and every VMCS dump, also where a stop was "
               "expected (default 0)" },

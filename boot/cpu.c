@@ -80,6 +80,14 @@ void cpu_init(void)
     // leaves IRQ0, the PIT's 18.2 Hz tick, unmasked.
     outb(0x21, 0xff);
     outb(0xa1, 0xff);
+
+    // CR4.OSXSAVE where the CPU has XSAVE (CPUID.1:ECX[26]): the host itself
+    // uses no extended state, but XSETBV, which hv/exit.c executes for
+    // guests, and the XRSTOR that resets their state need it (SDM 1 13.3).
+    uint32_t id[4];
+    cpuid(1, 0, id);
+    if (id[2] & BIT(26))
+        write_cr4(read_cr4() | CR4_OSXSAVE);
 }
 
 volatile struct events events;

@@ -81,10 +81,21 @@
 #define APIC_BASE_ENABLE (1u << 11)
 
 // Page-table entries, SDM 3A 4.5
-#define PTE_P (1u << 0)  // Present
-#define PTE_W (1u << 1)  // Writable
-#define PTE_U (1u << 2)  // User
-#define PTE_PS (1u << 7) // Page Size (2 MiB in a PD entry)
+#define PTE_P (1u << 0)      // Present
+#define PTE_W (1u << 1)      // Writable
+#define PTE_U (1u << 2)      // User
+#define PTE_A (1u << 5)      // Accessed
+#define PTE_D (1u << 6)      // Dirty (in an entry that maps a page)
+#define PTE_PS (1u << 7)     // Page Size (2 MiB in a PD entry, 1 GiB in a PDPT entry)
+#define PTE_G (1u << 8)      // Global
+#define PTE_NX (1ull << 63)  // eXecute-Disable, with EFER.NXE
+
+// #PF error code, SDM 3A 4.7
+#define PF_P (1u << 0)    // 1: protection violation, 0: page not present
+#define PF_W (1u << 1)    // 1: the access was a write
+#define PF_U (1u << 2)    // 1: a user-mode access
+#define PF_RSVD (1u << 3) // 1: a reserved bit was set in an entry
+#define PF_I (1u << 4)    // 1: an instruction fetch
 
 // GDT selectors laid out by boot/entry.S, SDM 3A 3.4.2
 #define SEL_CODE64 0x08
@@ -165,6 +176,12 @@ static inline void unblock_nmis(void)
 static inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outw(uint16_t port, uint16_t v) { asm volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outl(uint16_t port, uint32_t v) { asm volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+static inline uint16_t inw(uint16_t port)
+{
+    uint16_t v;
+    asm volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
 static inline uint8_t inb(uint16_t port)
 {
     uint8_t v;

@@ -26,9 +26,11 @@ int guest_main(struct guest_params *p)
     case BAD_HLT:
         asm volatile("hlt");
         break;
-    case BAD_IO:
-        asm volatile("outb %%al, $0x80" ::"a"(0));
+    case BAD_STRING_IO: {
+        static const char text[] = "hello";
+        asm volatile("rep outsb" ::"S"(text), "c"(5ull), "d"(0x3f8) : "memory");
         break;
+    }
     case BAD_EPT:
         (void)*map_outside_ram();
         break;

@@ -33,11 +33,11 @@ static bool fits(uint64_t start, uint64_t len, uint64_t limit)
 int elf_load(const uint8_t *img, size_t size, uint8_t *ram, uint64_t ram_size,
              uint64_t *entry, char *err, size_t errlen)
 {
+    if (size < 4 || img[0] != 0x7f || img[1] != 'E' || img[2] != 'L' || img[3] != 'F')
+        return errorf(err, errlen, "not an ELF file (no \\x7fELF at its start)");
     if (size < EHDR_SIZE)
         return errorf(err, errlen, "truncated: %zu bytes, less than a 64-byte ELF header",
                       size);
-    if (img[0] != 0x7f || img[1] != 'E' || img[2] != 'L' || img[3] != 'F')
-        return errorf(err, errlen, "not an ELF file (no \\x7fELF at its start)");
     if (img[4] != 2)
         return errorf(err, errlen, "ELF class %u, not ELFCLASS64 (2): build the guest as a "
                       "64-bit ELF", img[4]);

@@ -23,6 +23,8 @@ static int handle_machine_check(struct guest_regs *r);
 static int handle_ud(struct guest_regs *r);
 static int handle_gp(struct guest_regs *r);
 static int handle_nop(struct guest_regs *r);
+static int handle_hlt(struct guest_regs *r);
+static int handle_xsetbv(struct guest_regs *r);
 
 // One row per basic exit reason (SDM 3D appendix C). A NULL handler is an exit
 // vmxlab does not expect: exit_unexpected() reports it and stops the run.
@@ -38,25 +40,25 @@ static const struct {
     [EXIT_REASON_INTERRUPT_WINDOW] = { NULL, "INTERRUPT_WINDOW" },
     [EXIT_REASON_NMI_WINDOW] = { NULL, "NMI_WINDOW" },
     [EXIT_REASON_TASK_SWITCH] = { NULL, "TASK_SWITCH" },
-    [EXIT_REASON_CPUID] = { NULL, "CPUID" },
-    [EXIT_REASON_HLT] = { NULL, "HLT" },
+    [EXIT_REASON_CPUID] = { handle_cpuid, "CPUID" },
+    [EXIT_REASON_HLT] = { handle_hlt, "HLT" },
     [EXIT_REASON_INVD] = { handle_nop, "INVD" },
     [EXIT_REASON_INVLPG] = { NULL, "INVLPG" },
     [EXIT_REASON_RDPMC] = { handle_gp, "RDPMC" },
     [EXIT_REASON_RDTSC] = { NULL, "RDTSC" },
     [EXIT_REASON_VMCALL] = { handle_vmcall, "VMCALL" },
-    [EXIT_REASON_VMCLEAR] = { NULL, "VMCLEAR" },
-    [EXIT_REASON_VMLAUNCH] = { NULL, "VMLAUNCH" },
-    [EXIT_REASON_VMPTRLD] = { NULL, "VMPTRLD" },
-    [EXIT_REASON_VMPTRST] = { NULL, "VMPTRST" },
-    [EXIT_REASON_VMREAD] = { NULL, "VMREAD" },
-    [EXIT_REASON_VMRESUME] = { NULL, "VMRESUME" },
-    [EXIT_REASON_VMWRITE] = { NULL, "VMWRITE" },
-    [EXIT_REASON_VMXOFF] = { NULL, "VMXOFF" },
-    [EXIT_REASON_VMXON] = { NULL, "VMXON" },
+    [EXIT_REASON_VMCLEAR] = { handle_ud, "VMCLEAR" },
+    [EXIT_REASON_VMLAUNCH] = { handle_ud, "VMLAUNCH" },
+    [EXIT_REASON_VMPTRLD] = { handle_ud, "VMPTRLD" },
+    [EXIT_REASON_VMPTRST] = { handle_ud, "VMPTRST" },
+    [EXIT_REASON_VMREAD] = { handle_ud, "VMREAD" },
+    [EXIT_REASON_VMRESUME] = { handle_ud, "VMRESUME" },
+    [EXIT_REASON_VMWRITE] = { handle_ud, "VMWRITE" },
+    [EXIT_REASON_VMXOFF] = { handle_ud, "VMXOFF" },
+    [EXIT_REASON_VMXON] = { handle_ud, "VMXON" },
     [EXIT_REASON_CR_ACCESS] = { handle_cr, "CR_ACCESS" },
     [EXIT_REASON_DR_ACCESS] = { NULL, "DR_ACCESS" },
-    [EXIT_REASON_IO_INSTRUCTION] = { NULL, "IO_INSTRUCTION" },
+    [EXIT_REASON_IO_INSTRUCTION] = { handle_io, "IO_INSTRUCTION" },
     [EXIT_REASON_MSR_READ] = { handle_rdmsr, "MSR_READ" },
     [EXIT_REASON_MSR_WRITE] = { handle_wrmsr, "MSR_WRITE" },
     [EXIT_REASON_INVALID_GUEST_STATE] = { NULL, "INVALID_GUEST_STATE" },
@@ -73,16 +75,16 @@ static const struct {
     [EXIT_REASON_LDTR_TR] = { NULL, "LDTR_TR" },
     [EXIT_REASON_EPT_VIOLATION] = { NULL, "EPT_VIOLATION" },
     [EXIT_REASON_EPT_MISCONFIG] = { NULL, "EPT_MISCONFIG" },
-    [EXIT_REASON_INVEPT] = { NULL, "INVEPT" },
+    [EXIT_REASON_INVEPT] = { handle_ud, "INVEPT" },
     [EXIT_REASON_RDTSCP] = { NULL, "RDTSCP" },
     [EXIT_REASON_PREEMPTION_TIMER] = { handle_preemption_timer, "PREEMPTION_TIMER" },
-    [EXIT_REASON_INVVPID] = { NULL, "INVVPID" },
+    [EXIT_REASON_INVVPID] = { handle_ud, "INVVPID" },
     [EXIT_REASON_WBINVD] = { handle_nop, "WBINVD" },
-    [EXIT_REASON_XSETBV] = { NULL, "XSETBV" },
+    [EXIT_REASON_XSETBV] = { handle_xsetbv, "XSETBV" },
     [EXIT_REASON_APIC_WRITE] = { NULL, "APIC_WRITE" },
     [EXIT_REASON_RDRAND] = { handle_ud, "RDRAND" },
     [EXIT_REASON_INVPCID] = { NULL, "INVPCID" },
-    [EXIT_REASON_VMFUNC] = { NULL, "VMFUNC" },
+    [EXIT_REASON_VMFUNC] = { handle_ud, "VMFUNC" },
     [EXIT_REASON_ENCLS] = { NULL, "ENCLS" },
     [EXIT_REASON_RDSEED] = { handle_ud, "RDSEED" },
     [EXIT_REASON_PML_FULL] = { NULL, "PML_FULL" },
@@ -110,6 +112,7 @@ const char *cr_kind_name(enum cr_kind k)
 // stopped (vcpu.expect_stop) gets one line; any other stop is a FAIL.
 int stop_run(uint32_t reason, const char *why)
 {
+    TRACE("the run is stopped");
     struct run_record *rec = vcpu.rec;
     rec->end = RUN_STOPPED;
     rec->reason = reason;
@@ -171,7 +174,9 @@ static __attribute__((noinline, cold)) int budget_spent(bool exits)
     return EXIT_STOP;
 }
 
-int vmx_exit_handler(struct guest_regs *r)
+// The dispatch itself: count the exit, check the run's budget, call the
+// table's handler. Inlined into vmx_exit_handler(), the hot path.
+static inline __attribute__((always_inline)) int dispatch(struct guest_regs *r)
 {
     uint32_t reason = (uint32_t)vmread(VM_EXIT_REASON);
     // One bound check serves three cases: a failed VM entry (bit 31), other
@@ -193,6 +198,20 @@ int vmx_exit_handler(struct guest_regs *r)
     return exits[reason].handler(r);
 }
 
+int vmx_dispatch(struct guest_regs *r) // for hv/trace.c
+{
+    return dispatch(r);
+}
+
+// Every VM exit comes here from exit_stub.S. With trace= the first exits of
+// each run go through hv/trace.c, which prints each decoded.
+int vmx_exit_handler(struct guest_regs *r)
+{
+    if (__builtin_expect(vcpu.trace_left != 0, 0))
+        return traced_exit(r);
+    return dispatch(r);
+}
+
 __attribute__((noreturn)) void vmx_resume_failed(void)
 {
     vmx_fail("VMRESUME", 0);
@@ -211,6 +230,7 @@ uint64_t read_shadowed_cr0(void)
 void inject_exception(unsigned vector, uint32_t error)
 {
     bool has_error = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
+    TRACE("exception %u injected, error code 0x%x", vector, has_error ? error : 0);
     vmwrite(VM_ENTRY_INTR_INFO, vector | (3u << 8) | (has_error ? BIT(11) : 0) | BIT(31));
     if (has_error)
         vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
@@ -218,7 +238,8 @@ void inject_exception(unsigned vector, uint32_t error)
 
 // MWAIT, MONITOR: vmxlab offers no monitor hardware to its guests; RDRAND,
 // RDSEED: no random numbers from the host's generator (where the CPU can make
-// them exit). #UD, as on a CPU without them.
+// them exit); the VMX instructions: no nested VMX (CPUID says there is no
+// VMX). #UD, as on a CPU without them.
 static int handle_ud(struct guest_regs *r)
 {
     (void)r;
@@ -242,6 +263,53 @@ static int handle_gp(struct guest_regs *r)
 static int handle_nop(struct guest_regs *r)
 {
     (void)r;
+    complete_instruction();
+    return EXIT_RESUME;
+}
+
+// HLT ends the run: vmxlab gives its guests no interrupts (no timer, no
+// devices), so nothing would ever wake the guest; with IF = 0 that is also
+// what HLT means on bare metal: the end. Reported as the way it ended.
+static int handle_hlt(struct guest_regs *r)
+{
+    (void)r;
+    bool intr = vmread(GUEST_RFLAGS) & RFLAGS_IF;
+    TRACE("the run ends: halted");
+    vcpu.rec->end = RUN_HALTED;
+    snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "%s",
+             intr ? "HLT with interrupts on, but vmxlab delivers no interrupts: it would "
+                    "wait forever"
+                  : "HLT with interrupts off");
+    return EXIT_STOP;
+}
+
+// XSETBV: XCR0, checked as the CPU checks it (SDM 2 XSETBV, SDM 1 13.3): ECX
+// must be 0, CPL 0, bit 0 (x87) set, no bit the CPU lacks (CPUID.(0DH,0):
+// EDX:EAX), AVX only with SSE, the three AVX-512 components together and only
+// with AVX, MPX's two together; else #GP(0). With CR4.OSXSAVE clear: #UD.
+// Applied to the real XCR0, which VMX does not switch: the host uses no
+// extended state, and hv/guest.c resets XCR0 before every run.
+static int handle_xsetbv(struct guest_regs *r)
+{
+    uint64_t cr4 = cr_visible(vmread(GUEST_CR4), vcpu.cr4_shadow, vcpu.cr4_owned);
+    if (!(cr4 & CR4_OSXSAVE)) {
+        inject_exception(VEC_UD, 0);
+        return EXIT_RESUME;
+    }
+    uint32_t d[4];
+    cpuid(0xd, 0, d);
+    uint64_t v = (r->rdx << 32) | (uint32_t)r->rax, supported = (uint64_t)d[3] << 32 | d[0];
+    const uint64_t sse = BIT(1), avx = BIT(2), mpx = BIT(3) | BIT(4), avx512 = 7ull << 5;
+    bool ok = (uint32_t)r->rcx == 0 && (vmread(GUEST_SS_AR_BYTES) & (3u << 5)) == 0 &&
+              (v & 1) && !(v & ~supported) && (!(v & avx) || (v & sse)) &&
+              ((v & mpx) == 0 || (v & mpx) == mpx) &&
+              ((v & avx512) == 0 || ((v & avx512) == avx512 && (v & avx)));
+    if (!ok) {
+        inject_exception(VEC_GP, 0);
+        return EXIT_RESUME;
+    }
+    asm volatile("xsetbv" ::"c"(0), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+    TRACE("XCR0 <- 0x%lx", v);
     complete_instruction();
     return EXIT_RESUME;
 }
@@ -377,6 +445,7 @@ static int handle_vmcall(struct guest_regs *r)
             window_close(r->rsi, r->rdx);
         break;
     case HC_EXIT:
+        TRACE("the run ends: status 0x%lx", r->rdi);
         vcpu.rec->end = RUN_EXITED;
         vcpu.rec->status = r->rdi;
         return EXIT_STOP;

@@ -41,9 +41,13 @@ static inline __attribute__((always_inline)) int set_cr0(uint64_t val, bool is64
     vmwrite(GUEST_CR0, (val & vcpu.cr0_keep) | vcpu.cr0_force);
     vmwrite(CR0_READ_SHADOW, shadow);
     vcpu.cr0_shadow = shadow;
+    TRACE("CR0 <- 0x%lx (the real CR0 0x%lx, the shadow 0x%lx)", val,
+          (val & vcpu.cr0_keep) | vcpu.cr0_force, shadow);
     complete_instruction_in(is64);
-    if (vcpu.wp_left && ((shadow ^ old) & CR0_WP) && !--vcpu.wp_left)
+    if (vcpu.wp_left && ((shadow ^ old) & CR0_WP) && !--vcpu.wp_left) {
         hand_over_wp();
+        TRACE("WP handed over to the guest");
+    }
     return EXIT_RESUME;
 }
 
@@ -67,9 +71,11 @@ static int set_cr4(uint64_t val)
     enum cr4_error e = cr4_check(val, old, vmread(GUEST_CR3), cr4_guest_bits,
                                  read_shadowed_cr0() & CR0_WP);
     if (e != CR4_OK) {
+        TRACE("CR4 0x%lx refused: %s", val, cr4_error_name(e));
         inject_exception(VEC_GP, 0);
         return EXIT_RESUME;
     }
+    TRACE("CR4 <- 0x%lx (the shadow)%s", val, cr4_write_flushes(old, val) ? ", TLB flushed" : "");
     // The real register keeps what VMX and the host need (FIXED0, MCE).
     vmwrite(GUEST_CR4, ((val | vcpu.cr4_force) & caps.raw.cr4_fixed1));
     vmwrite(CR4_READ_SHADOW, val);
@@ -89,6 +95,7 @@ static int mov_to_cr8(uint64_t val)
         return EXIT_RESUME;
     }
     vcpu.tpr = val;
+    TRACE("TPR <- %lu", val);
     complete_instruction();
     return EXIT_RESUME;
 }
@@ -99,6 +106,7 @@ static int write_gpr(struct guest_regs *r, unsigned reg, uint64_t val, bool l)
 {
     if (!l)
         val = (uint32_t)val; // outside 64-bit mode the destination is 32 bits
+    TRACE("%s <- 0x%lx", reg == 4 ? "RSP" : "the register", val);
     complete_instruction();
     if (reg == 4) {
         vmwrite(GUEST_RSP, val);

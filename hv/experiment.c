@@ -33,7 +33,7 @@ static struct {
     uint64_t toggle, nop; // the fastest window of each native loop, cfg.toggles iterations
     bool have;
 } native;
-static unsigned runs_ok, runs_bad, runs_stopped, runs_timed_out;
+static unsigned runs_ok, runs_bad, runs_by_end[RUN_HALTED + 1];
 static const char *tick_unit = "TSC ticks";
 
 static bool selected(const struct experiment *e)
@@ -189,7 +189,33 @@ static void print_result(const struct experiment *e, const struct policy_def *p,
 
 static const char *end_name(enum run_end end)
 {
-    return end == RUN_EXITED ? "exited" : end == RUN_STOPPED ? "stopped" : "timed out";
+    static const char *const names[] = { [RUN_EXITED] = "exited", [RUN_STOPPED] = "stopped",
+                                         [RUN_TIMED_OUT] = "timed out",
+                                         [RUN_HALTED] = "halted" };
+    return names[end];
+}
+
+// The I/O a run did, port by port (hv/io.c), for its line: " I/O: 0x80 out 3, ...".
+static void describe_io(char *buf, size_t size, const struct run_record *rec)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < rec->nports && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s0x%x in %lu out %lu", i ? ", " : "; I/O: ",
+                              rec->ports[i].port, rec->ports[i].count[1],
+                              rec->ports[i].count[0]);
+    if (rec->other_ports && n < size)
+        snprintf(buf + n, size - n, ", other ports %lu", rec->other_ports);
+}
+
+// Every exit of a run by reason, for its line: "; exits: CPUID 3, ...".
+static void describe_exits(char *buf, size_t size, const struct exit_stats *s)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < EXIT_REASON_MAX && n < size; i++)
+        if (s->by_reason[i])
+            n += (size_t)snprintf(buf + n, size - n, "%s%s %lu", n ? ", " : "; exits: ",
+                                  exit_reason_name(i), s->by_reason[i]);
 }
 
 // How the run ended, against how the row says it must end.
@@ -197,17 +223,8 @@ static void judge(const struct experiment *e, const struct policy_def *p, const 
                   const struct run_record *rec)
 {
     bool ok;
-    switch (rec->end) {
-    case RUN_STOPPED:
-        runs_stopped++;
-        break;
-    case RUN_TIMED_OUT:
-        runs_timed_out++;
-        break;
-    case RUN_EXITED:
-        break;
-    }
-    if (e->outcome.end != RUN_EXITED) { // the row expects a stop or a timeout
+    runs_by_end[rec->end]++;
+    if (e->outcome.end != RUN_EXITED) { // the row expects a stop, a timeout or HLT
         ok = rec->end == e->outcome.end &&
              (rec->end != RUN_STOPPED || rec->reason == e->outcome.reason);
         if (ok)
@@ -219,9 +236,9 @@ static void judge(const struct experiment *e, const struct policy_def *p, const 
                    *rec->why ? ": " : "", rec->why);
     } else if (rec->end == RUN_STOPPED) {
         ok = false; // stop_run() has said why, as a FAIL
-    } else if (rec->end == RUN_TIMED_OUT) {
+    } else if (rec->end != RUN_EXITED && !(e->external && rec->end == RUN_HALTED)) {
         ok = false;
-        report(false, "%s: timed out: %s", label, rec->why);
+        report(false, "%s: %s: %s", label, end_name(rec->end), rec->why);
     } else if (rec->status != e->outcome.status) {
         ok = false;
         report(false, "%s: the guest ended with status 0x%lx (%s), expected 0x%lx", label,
@@ -234,9 +251,15 @@ static void judge(const struct experiment *e, const struct policy_def *p, const 
         ok = check_measured(e, p, label, rec);
         print_result(e, p, label, rec);
     } else {
+        char io[320];
+        describe_io(io, sizeof(io), rec);
+        if (e->show_exits)
+            describe_exits(io + strlen(io), sizeof(io) - strlen(io), &rec->all);
         ok = rec->checks_failed == 0;
-        report(ok, "%s: ran to its end; %u guest check%s passed, %u failed", label,
-               rec->checks_passed, rec->checks_passed == 1 ? "" : "s", rec->checks_failed);
+        report(ok, "%s: ran to its end; %u guest check%s passed, %u failed%s", label,
+               rec->checks_passed, rec->checks_passed == 1 ? "" : "s", rec->checks_failed, io);
+        if (e->external && rec->windows) // it measured: the same result line
+            print_result(e, p, label, rec);
     }
     if (ok)
         runs_ok++;
@@ -252,11 +275,12 @@ static void judge(const struct experiment *e, const struct policy_def *p, const 
 
 static void run_row(const struct experiment *e, const struct policy_def *p)
 {
-    char label[48];
+    char label[48], err[160] = "no such built-in guest";
     label_of(label, sizeof(label), e, p);
-    const struct guest_image *img = guest_image_find(e->guest);
+    const struct guest_image *img = e->external ? guest_module_find(e->guest, err, sizeof(err))
+                                                : guest_image_find(e->guest);
     if (!img) {
-        report(false, "%s: no guest image named '%s'", label, e->guest);
+        report(false, "%s: guest '%s' refused: %s", label, e->guest, err);
         runs_bad++;
         return;
     }
@@ -264,7 +288,8 @@ static void run_row(const struct experiment *e, const struct policy_def *p)
         .label = label, .flags = e->flags, .cr0_owned = p->cr0_owned,
         .cr4_owned = p->cr4_owned, .wp_threshold = p->threshold,
         .expect_stop = e->outcome.end != RUN_EXITED, .bad_rflags = e->bad_rflags,
-        .iterations = e->measured ? cfg.toggles : 0, .windows = e->measured ? cfg.windows : 0,
+        .iterations = e->measured || e->external ? cfg.toggles : 0,
+        .windows = e->measured || e->external ? cfg.windows : 0,
         .max_exits = e->max_exits, .max_ticks = e->max_ticks,
     };
     struct run_record rec;
@@ -273,6 +298,38 @@ static void run_row(const struct experiment *e, const struct policy_def *p)
         return;
     }
     judge(e, p, label, &rec);
+}
+
+// guest=NAME,NAME: each a guest ELF GRUB loaded as a module, run under each
+// policy like a row of the table, with the same counters and lines, but with
+// no expectations of its exits: it passes by ending with status 0 (HC_EXIT or
+// port 0xf4) or HLT, and by its own checks (HC_REPORT).
+static void run_modules(const struct policy_def *pols, unsigned npol)
+{
+    static char names[256];
+    snprintf(names, sizeof(names), "%s", cfg.guest);
+    for (char *name = names; *name;) {
+        char *comma = name;
+        while (*comma && *comma != ',')
+            comma++;
+        bool last = !*comma;
+        *comma = '\0';
+        bool plain = *name && strlen(name) <= 32;
+        for (const char *c = name; *c; c++)
+            plain &= (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                     (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.';
+        if (!plain) {
+            kprintf("vmxlab: bad command line: guest names in guest= are 1 to 32 of "
+                    "A-Z a-z 0-9 _ - .\n");
+            end_run(VERDICT_FAIL);
+        }
+        const struct experiment e = { .name = name, .guest = name, .runs = EACH_POLICY,
+                                      .show_exits = true, .external = true,
+                                      .what = "a guest from a GRUB module" };
+        for (unsigned j = 0; j < npol; j++)
+            run_row(&e, &pols[j]);
+        name = last ? comma : comma + 1;
+    }
 }
 
 // The policies one boot runs: policy=all runs the three presets in turn.
@@ -401,10 +458,11 @@ static void print_summary_table(void)
 
 void experiments_run(void)
 {
-    if (config_test_selected("vmx-caps"))
+    bool outside = *cfg.guest, rows = !outside || *cfg.tests; // guest=: no rows unasked
+    if (rows && config_test_selected("vmx-caps"))
         host_vmx_caps();
-    bool vmx_needed = false;
-    for (size_t i = 0; i < nexperiments; i++)
+    bool vmx_needed = outside;
+    for (size_t i = 0; rows && i < nexperiments; i++)
         vmx_needed |= experiments[i].host != host_vmx_caps && selected(&experiments[i]);
     if (!vmx_needed)
         return;
@@ -429,7 +487,7 @@ void experiments_run(void)
 
     struct policy_def pols[3];
     unsigned npol = policies(pols);
-    for (size_t i = 0; i < nexperiments; i++) {
+    for (size_t i = 0; rows && i < nexperiments; i++) {
         const struct experiment *e = &experiments[i];
         if (e->host == host_vmx_caps || !selected(e))
             continue;
@@ -443,9 +501,12 @@ void experiments_run(void)
         for (unsigned j = 0; j < (e->runs == EACH_POLICY ? npol : 1); j++)
             run_row(e, e->runs == EACH_POLICY ? &pols[j] : &once);
     }
+    if (outside)
+        run_modules(pols, npol);
     print_costs();
     vmx_off();
     print_summary_table();
-    kprintf("vmxlab: runs: %u as expected, %u not (%u stopped by the hypervisor, %u timed "
-            "out, expected or not)\n", runs_ok, runs_bad, runs_stopped, runs_timed_out);
+    kprintf("vmxlab: runs: %u as expected, %u not; %u exited, %u halted, %u stopped by the "
+            "hypervisor, %u timed out\n", runs_ok, runs_bad, runs_by_end[RUN_EXITED],
+            runs_by_end[RUN_HALTED], runs_by_end[RUN_STOPPED], runs_by_end[RUN_TIMED_OUT]);
 }

@@ -23,8 +23,15 @@ static uint64_t *ept_alloc(void *ctx)
     return ept_used < ARRAY_SIZE(ept_pool) ? ept_pool[ept_used++] : NULL;
 }
 
+// Does [base, base + GUEST_RAM_SIZE) touch [start, end)?
+static bool touches(uint64_t base, uint64_t start, uint64_t end)
+{
+    return base < end && start < base + GUEST_RAM_SIZE;
+}
+
 // The highest 2 MiB-aligned stretch of available RAM below 4 GiB (identity-
-// mapped by boot/entry.S) that holds the guest and does not touch the kernel.
+// mapped by boot/entry.S) that holds the guest and touches neither the kernel
+// nor a module GRUB loaded (a guest ELF, say), since guest RAM is zeroed.
 static uint64_t carve_guest_ram(void)
 {
     extern char kernel_start[], kernel_end[];
@@ -37,11 +44,16 @@ static uint64_t carve_guest_ram(void)
         uint64_t end = m->base + (m->len < room ? m->len : room);
         if (end < GUEST_RAM_SIZE)
             continue;
-        uint64_t base = (end - GUEST_RAM_SIZE) & ~(MiB2 - 1);
-        bool overlaps_kernel = base < (uint64_t)kernel_end &&
-                               base + GUEST_RAM_SIZE > (uint64_t)kernel_start;
-        if (base >= m->base && base >= (16ull << 20) && !overlaps_kernel && base > best)
-            best = base;
+        for (uint64_t base = (end - GUEST_RAM_SIZE) & ~(MiB2 - 1);
+             base >= m->base && base >= (16ull << 20) && base > best; base -= MiB2) {
+            bool free = !touches(base, (uint64_t)kernel_start, (uint64_t)kernel_end);
+            for (unsigned j = 0; j < boot_info.mod_count; j++)
+                free &= !touches(base, boot_info.mods[j].start, boot_info.mods[j].end);
+            if (free) {
+                best = base;
+                break;
+            }
+        }
     }
     return best;
 }
@@ -75,11 +87,41 @@ void guest_ram_init(void)
 extern const struct guest_image builtin_guests[];
 extern const uint64_t nbuiltin_guests;
 
+// Guests from outside: GRUB modules, each named by its command line
+// (module2 /boot/guests/NAME.elf NAME). Only modules inside the identity map
+// (below 4 GiB) are usable; mb.c has checked that each ends after it starts.
+static struct guest_image modules[MB_MAX_MODS];
+
 const struct guest_image *guest_image_find(const char *name)
 {
     for (uint64_t i = 0; i < nbuiltin_guests; i++)
         if (!strcmp(builtin_guests[i].name, name))
             return &builtin_guests[i];
+    return NULL;
+}
+
+const struct guest_image *guest_module_find(const char *name, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < boot_info.mod_count; i++) {
+        const struct mb_module *m = &boot_info.mods[i];
+        if (strcmp(m->cmdline, name))
+            continue;
+        if (m->end > (4ull << 30)) {
+            errorf(err, errlen, "GRUB put module '%s' at 0x%lx-0x%lx, above the 4 GiB vmxlab "
+                   "maps", name, m->start, m->end);
+            return NULL;
+        }
+        modules[i] = (struct guest_image){ m->cmdline, (const uint8_t *)(uintptr_t)m->start,
+                                           (const uint8_t *)(uintptr_t)m->end };
+        return &modules[i];
+    }
+    errorf(err, errlen, "no GRUB module named '%s' (modules: ", name);
+    for (unsigned i = 0; i < boot_info.mod_count; i++) {
+        size_t len = strlen(err);
+        snprintf(err + len, errlen - len, "%s'%s'", i ? ", " : "", boot_info.mods[i].cmdline);
+    }
+    size_t len = strlen(err);
+    snprintf(err + len, errlen - len, "%s)", boot_info.mod_count ? "" : "none");
     return NULL;
 }
 
@@ -116,6 +158,19 @@ static uint64_t tick_budget(const struct guest_run *run)
 // from this one defined state.
 static void reset_machine_state(void)
 {
+    // Extended state first (AVX and beyond, where a guest enabled it with
+    // XSETBV): XRSTOR with an all-zero XSTATE_BV puts every component now in
+    // XCR0 in its initial state (SDM 1 13.8.1); then XCR0 back to its reset
+    // value, x87 alone (SDM 1 13.3).
+    if (read_cr4() & CR4_OSXSAVE) {
+        static uint8_t xs_init[4096] __attribute__((aligned(64))); // header all zero
+        xs_init[24] = 0x80; // MXCSR 0x1f80, which XRSTOR loads for SSE and AVX
+        xs_init[25] = 0x1f;
+        uint32_t lo, hi;
+        asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        asm volatile("xrstor64 %0" ::"m"(xs_init), "a"(lo), "d"(hi));
+        asm volatile("xsetbv" ::"c"(0), "a"(1), "d"(0));
+    }
     static uint8_t fx_init[512] __attribute__((aligned(16)));
     fx_init[0] = 0x7f; // FCW 0x037f: every x87 exception masked
     fx_init[1] = 0x03;
@@ -131,6 +186,7 @@ static void reset_machine_state(void)
     write_cr2(0);
     msr_reset_for_run();
     msr_reset_emulated();
+    io_reset_for_run();
 }
 
 bool guest_run(const struct guest_image *img, const struct guest_run *run,
@@ -167,7 +223,7 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
         .label = run->label, .cr0_owned = run->cr0_owned, .cr4_owned = run->cr4_owned,
         .cr0_shadow = cr0, .cr4_shadow = cr4, .wp_left = run->wp_threshold,
         .rec = rec, .ram = ram, .expect_stop = run->expect_stop,
-        .exits_left = exit_budget(run), .max_ticks = tick_budget(run),
+        .exits_left = exit_budget(run), .max_ticks = tick_budget(run), .trace_left = cfg.trace,
         // The fixed-bit rule (hv/vmx.c) folded with cr0_normalize() for set_cr0().
         .cr0_keep = CR0_DEFINED & caps.raw.cr0_fixed1,
         .cr0_force = (CR0_ET | caps.raw.cr0_fixed0) & caps.raw.cr0_fixed1,
@@ -203,6 +259,7 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
     if (launched)
         vmx_fail("VMLAUNCH", entry);
     vmcs_clear(vmcs_region);
+    io_flush();
     rec->all = vcpu.stats;
     rec->nmis = events.nmis - nmis;
     rec->extints = events.extints - extints;

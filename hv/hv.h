@@ -334,9 +334,10 @@ void stats_add(struct exit_stats *d, const struct exit_stats *a);
 
 // How a guest run ended, and what it measured: filled in by the exit handlers.
 enum run_end {
-    RUN_EXITED,    // the guest ended itself (HC_EXIT): see status
+    RUN_EXITED,    // the guest ended itself (HC_EXIT, or OUT to port 0xf4): see status
     RUN_STOPPED,   // the hypervisor stopped it: see reason and why
     RUN_TIMED_OUT, // it used up its budget of exits or time
+    RUN_HALTED,    // it executed HLT: nothing would ever wake it (see why)
 };
 #define MAX_WINDOWS 16
 struct window { // one MARK_BEGIN .. MARK_END
@@ -356,6 +357,12 @@ struct run_record {
     uint64_t nmis, extints;  // events that reached the hypervisor during the run
     unsigned checks_passed, checks_failed; // the guest's HC_REPORTs
     uint64_t cr0_owned_at_end, cr4_owned_at_end;
+    struct {                 // I/O by port (hv/io.c): reads [1] and writes [0]
+        uint16_t port;
+        uint64_t count[2];
+    } ports[16];
+    unsigned nports;
+    uint64_t other_ports;    // accesses to ports beyond the first 16 seen
 };
 
 // result.c: the machine-readable result line (pure)
@@ -406,11 +413,23 @@ struct vcpu {
     struct exit_stats mark;        // stats at MARK_BEGIN
     uint64_t mark_smis, mark_disturbances;
     struct run_record *rec;        // where the run's outcome goes
+    uint64_t trace_left, trace_seen; // trace=: exits still to print, and printed
+    bool tracing;                  // this exit is printed: handlers say what they did
     bool expect_stop;              // the run is meant to be stopped: say so, not FAIL
     uint8_t *ram;                  // host address of guest-physical 0
 };
 extern struct vcpu vcpu;
 int vmx_run(const struct guest_regs *initial); // 0: run ended; -1: VMLAUNCH failed
+// trace.c: trace=N prints the first N exits of each run, decoded
+int traced_exit(struct guest_regs *r);
+int vmx_dispatch(struct guest_regs *r);
+void trace_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define TRACE(...)                                        \
+    do {                                                  \
+        if (__builtin_expect(vcpu.tracing, 0))            \
+            trace_note(__VA_ARGS__);                      \
+    } while (0)
+
 // The handlers' common steps (exit.c). Each returns what the handler returns.
 int stop_run(uint32_t reason, const char *why);
 int exit_unexpected(uint32_t reason);
@@ -424,7 +443,8 @@ struct guest_image {
     const char *name;
     const uint8_t *start, *end; // the ELF file: built in (guests.S) or a GRUB module
 };
-const struct guest_image *guest_image_find(const char *name);
+const struct guest_image *guest_image_find(const char *name);  // built in
+const struct guest_image *guest_module_find(const char *name, char *err, size_t errlen);
 struct guest_run {
     const char *label;
     uint64_t iterations, windows, flags; // struct guest_params
@@ -447,6 +467,43 @@ void msr_reset_emulated(void);  // the values msr.c keeps, to their reset values
 int handle_rdmsr(struct guest_regs *r);
 int handle_wrmsr(struct guest_regs *r);
 const char *msr_name(uint32_t index);
+
+// cpuid.c: what CPUID answers a guest
+struct cpuid_view { // what the guest may see: its own CR4, and what the CPU lets run
+    bool osxsave, ospke, rdtscp, rdrand, rdseed;
+};
+void cpuid_filter(const struct cpuid_view *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
+int handle_cpuid(struct guest_regs *r);
+
+// io.c: IN and OUT in a guest: COM1, port 0xf4, and an empty bus elsewhere
+void io_reset_for_run(void);
+void io_flush(void); // the guest's unfinished COM1 line, at the end of a run
+int handle_io(struct guest_regs *r);
+
+// paging.c: the guest's page tables, walked by the hypervisor (pure)
+struct guest_mem { // guest RAM as the host sees it
+    const uint8_t *ram;
+    uint64_t size;
+};
+struct walk_mode { // what decides a translation besides the tables
+    uint64_t cr3;
+    bool wp, nxe, smep;
+    unsigned maxphyaddr;
+};
+struct walk {
+    uint64_t gpa, page_size;
+    unsigned levels;            // entries read: 1 (PML4E) to 4 (PTE)
+    uint64_t entry[4], entry_gpa[4];
+    bool user, writable, executable; // the combined rights of the path
+    bool outside_ram;           // an entry's address left guest RAM
+    uint32_t pf_error;          // the #PF error code, when the walk fails
+};
+// 0, or -1 with w->pf_error; access: PF_W, PF_U, PF_I as for a #PF.
+int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
+               unsigned access, struct walk *w);
+// Copies up to n bytes at gva; returns how many could be read.
+size_t guest_read(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
+                  void *dst, size_t n);
 
 // elf.c: the guest loader (pure)
 int elf_load(const uint8_t *img, size_t size, uint8_t *ram, uint64_t ram_size,
@@ -479,6 +536,9 @@ struct experiment {
     } outcome;
     bool bad_rflags;    // enter with RFLAGS bit 1 clear: the hypervisor's own mistake
     uint64_t max_exits, max_ticks; // the run's budget, where not the default
+    bool show_exits;    // not measured, but its line gives its exits by reason
+    bool external;      // a guest from a GRUB module (guest=): no expectations of
+                        // exits; ending by HLT passes; windows are reported if made
 };
 extern const struct experiment experiments[];
 extern const size_t nexperiments;

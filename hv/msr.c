@@ -199,6 +199,7 @@ int handle_rdmsr(struct guest_regs *r)
     }
     r->rax = (uint32_t)val;
     r->rdx = val >> 32;
+    TRACE("EDX:EAX <- 0x%lx", val);
     complete_instruction();
     return EXIT_RESUME;
 }
@@ -213,6 +214,7 @@ int handle_wrmsr(struct guest_regs *r)
         inject_exception(VEC_GP, 0);
         return EXIT_RESUME;
     }
+    TRACE("%s <- 0x%lx", msr_name(index), val);
     complete_instruction();
     return EXIT_RESUME;
 }

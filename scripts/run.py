@@ -125,36 +125,59 @@ def check_cpu(engine, cpu):
         sys.exit(f"run.py: Bochs has no CPU model '{cpu}'. Models: {', '.join(models)}")
 
 
-def engine_cmdline(cmdline):
+def engine_cmdline(cmdline, guests=()):
     """The command line booted in an emulator: the user's, plus end=poweroff
-    unless it says how to end. The ISO itself defaults to end=halt, which is
-    right for a real PC, where ports 0xf4 and 0x8900 belong to devices."""
+    unless it says how to end, and guest=NAME,... for the guest files given,
+    unless it names guests itself. The ISO itself defaults to end=halt, which
+    is right for a real PC, where ports 0xf4 and 0x8900 belong to devices."""
     toks = cmdline.split()
+    if guests and not any(t.startswith("guest=") for t in toks):
+        toks.append("guest=" + ",".join(guest_name(g) for g in guests))
     if not any(t.startswith("end=") for t in toks):
         toks.append("end=poweroff")
     return " ".join(toks)
 
 
-def grub_cfg(cmdline):
-    """scripts/grub.cfg with the default entry's command line replaced."""
+GUEST_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+
+
+def guest_name(path):
+    """A guest ELF's name on the ISO and in guest=: its file name without .elf."""
+    name = os.path.basename(path)
+    name = name[:-4] if name.endswith(".elf") else name
+    if not GUEST_NAME_RE.fullmatch(name):
+        sys.exit(f"run.py: guest file name '{name}' must be 1 to 32 of A-Z a-z 0-9 _ - .")
+    return name
+
+
+def grub_cfg(cmdline, modules=()):
+    """scripts/grub.cfg with the default entry's command line replaced, and a
+    module2 line for each guest name in modules."""
     if "'" in cmdline or "\n" in cmdline:
         sys.exit("run.py: CMDLINE may not contain quotes or newlines")
     with open(os.path.join(ROOT, "scripts", "grub.cfg")) as f:
         text = f.read()
     args = " ".join(f"'{tok}'" for tok in cmdline.split())
-    return re.sub(r"^(\s*multiboot2 /boot/vmxlab\.elf)\b.*$", lambda m: f"{m.group(1)} {args}",
-                  text, count=1, flags=re.M)
+    mods = "".join(f"\n    module2 /boot/guests/{n}.elf {n}" for n in modules)
+    return re.sub(r"^(\s*multiboot2 /boot/vmxlab\.elf)\b.*$",
+                  lambda m: f"{m.group(1)} {args}{mods}", text, count=1, flags=re.M)
 
 
-def make_iso(iso, cmdline, workdir):
+def make_iso(iso, cmdline, workdir, guests=()):
     """A copy of the built ISO, made by scripts/mkiso.sh from the same kernel,
-    whose grub.cfg's first entry carries cmdline."""
+    whose grub.cfg's first entry carries cmdline and loads each guest ELF in
+    guests as a module named after its file."""
     tree = os.path.join(workdir, "iso")
     os.makedirs(os.path.join(tree, "boot", "grub"))
     shutil.copy(os.path.join(os.path.dirname(iso), "iso", "boot", "vmxlab.elf"),
                 os.path.join(tree, "boot", "vmxlab.elf"))
+    names = [guest_name(g) for g in guests]
+    if names:
+        os.makedirs(os.path.join(tree, "boot", "guests"))
+        for g, n in zip(guests, names):
+            shutil.copy(g, os.path.join(tree, "boot", "guests", f"{n}.elf"))
     with open(os.path.join(tree, "boot", "grub", "grub.cfg"), "w") as f:
-        f.write(grub_cfg(cmdline))
+        f.write(grub_cfg(cmdline, names))
     out = os.path.join(workdir, "run.iso")
     subprocess.run([os.path.join(ROOT, "scripts", "mkiso.sh"), out, tree], check=True)
     return out
@@ -207,20 +230,22 @@ def qmp_command(path, command, **args):
 
 
 def run(iso, engine="auto", cpu="", cmdline="", timeout=None, echo=False, screendump=None,
-        keep=False, as_built=False):
+        keep=False, as_built=False, guests=()):
     """Boot iso once and return a Result. echo=True prints the serial console live.
     screendump (QEMU engines) saves the screen as a PPM file once the verdict is in:
     pass end=halt in cmdline so that the machine is still there to be looked at.
     keep=True keeps the run's folder (serial.out, bochs.log, the ISO) and says where.
     as_built=True boots the ISO itself, as a USB stick made from it would boot
-    (its first entry, end=halt), instead of a copy with CMDLINE and end=poweroff."""
+    (its first entry, end=halt), instead of a copy with CMDLINE and end=poweroff.
+    guests: guest ELF files to put on the copy as GRUB modules (guest=)."""
     engine = pick_engine(engine)
     check_cpu(engine, cpu)
     iso = os.path.abspath(iso)
     timeout = timeout or DEFAULT_TIMEOUT[engine]
     workdir = tempfile.mkdtemp(prefix="vmxlab-run-")
     try:
-        return _run(iso, engine, cpu, cmdline, timeout, echo, screendump, workdir, as_built)
+        return _run(iso, engine, cpu, cmdline, timeout, echo, screendump, workdir, as_built,
+                    guests)
     finally:
         if keep:
             print(f"run.py: kept the run's folder: {workdir}", flush=True)
@@ -228,8 +253,9 @@ def run(iso, engine="auto", cpu="", cmdline="", timeout=None, echo=False, screen
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run(iso, engine, cpu, cmdline, timeout, echo, screendump, workdir, as_built):
-    run_iso = iso if as_built else make_iso(iso, engine_cmdline(cmdline), workdir)
+def _run(iso, engine, cpu, cmdline, timeout, echo, screendump, workdir, as_built, guests):
+    run_iso = iso if as_built else make_iso(iso, engine_cmdline(cmdline, guests), workdir,
+                                            guests)
     qmp = os.path.join(workdir, "qmp.sock") if screendump else None
     cmd, serial_path = engine_command(engine, cpu, run_iso, workdir, qmp=qmp)
     env = dict(os.environ, TERM="dumb")
@@ -280,12 +306,12 @@ def _run(iso, engine, cpu, cmdline, timeout, echo, screendump, workdir, as_built
                   time.monotonic() - start, log, ended, proc.returncode if ended else 0)
 
 
-def debug(iso, engine, cpu, cmdline):
+def debug(iso, engine, cpu, cmdline, guests=()):
     engine = pick_engine(engine)
     check_cpu(engine, cpu)
     iso = os.path.abspath(iso)
     workdir = tempfile.mkdtemp(prefix="vmxlab-debug-")
-    run_iso = make_iso(iso, engine_cmdline(cmdline), workdir)
+    run_iso = make_iso(iso, engine_cmdline(cmdline, guests), workdir, guests)
     cmd, serial = engine_command(engine, cpu, run_iso, workdir, debug=True)
     print(f"run.py: serial console goes to {serial} (tail -f it in another terminal)")
     if engine == "bochs":
@@ -308,15 +334,21 @@ def main():
     ap.add_argument("--timeout", type=float, default=None)
     ap.add_argument("--debug", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the run's folder (logs)")
+    ap.add_argument("--guest", action="append", default=[],
+                    help="a guest ELF to boot as a GRUB module and run (guest=); repeatable")
     args = ap.parse_args()
+    for g in args.guest:
+        if not os.path.isfile(g):
+            sys.exit(f"run.py: guest file '{g}' does not exist")
     if args.debug:
-        return debug(args.iso, args.engine, args.cpu, args.cmdline)
+        return debug(args.iso, args.engine, args.cpu, args.cmdline, args.guest)
     engine = pick_engine(args.engine)
     check_cpu(engine, args.cpu)
     what = f"{engine}" + (f", cpu {args.cpu or DEFAULT_CPU}" if engine == "bochs" else "")
     print(f"run.py: booting {args.iso} in {what}; command line "
-          f"'{engine_cmdline(args.cmdline)}'", flush=True)
-    r = run(args.iso, engine, args.cpu, args.cmdline, args.timeout, echo=True, keep=args.keep)
+          f"'{engine_cmdline(args.cmdline, args.guest)}'", flush=True)
+    r = run(args.iso, engine, args.cpu, args.cmdline, args.timeout, echo=True, keep=args.keep,
+            guests=args.guest)
     vmx = [l for l in r.engine_log.splitlines() if "VMENTER FAIL" in l or "VMFAIL" in l]
     if vmx:  # Bochs names the VM-entry check or the VMX instruction that failed
         print("run.py: Bochs' log on failed VMX instructions and VM entries:\n" +

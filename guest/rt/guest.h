@@ -9,10 +9,7 @@
 #include "../abi.h"
 #include "../../boot/x86.h" // CR0_*, PTE_*, read_cr0, write_cr0, rdtsc
 
-// #PF error-code bits (SDM 3A 6.15); the vectors are VEC_* in boot/x86.h
-#define PF_P (1u << 0) // 1: protection violation, 0: page not present
-#define PF_W (1u << 1) // 1: the access was a write
-#define PF_U (1u << 2) // 1: the access was a user-mode access
+// The vectors (VEC_*) and #PF error-code bits (PF_*) are in boot/x86.h.
 
 // Written by each guest: 0 means every check passed.
 int guest_main(struct guest_params *p);
@@ -52,6 +49,13 @@ extern volatile uint64_t single_step_rip, single_step_dr6;
 // toggle.S: timed loops; each returns the TSC ticks its loop took. n >= 1.
 uint64_t toggle_wp_loop(uint64_t n); // n MOVs to CR0, each flipping WP
 uint64_t vmcall_loop(uint64_t n);    // n VMCALLs with RAX = HC_NOP
+uint64_t ts_clts_loop(uint64_t n);   // n times: MOV to CR0 setting TS, CLTS
+uint64_t cr4_pge_loop(uint64_t n);   // n MOVs to CR4, each flipping PGE
+uint64_t cpuid_loop(uint64_t n);     // n CPUIDs (leaf 0)
+
+// One measured window per p->windows around loop(p->iterations): what every
+// measured guest does (rt.c). 0, or 1 if iterations is 0 (loops need n >= 1).
+int measure(const struct guest_params *p, uint64_t (*loop)(uint64_t));
 
 static inline void write_dr6(uint64_t v) { asm volatile("mov %0, %%dr6" ::"r"(v)); }
 static inline uint64_t read_dr6(void)

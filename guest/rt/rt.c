@@ -36,6 +36,20 @@ void hc_exit(uint64_t status)
         asm volatile("hlt");
 }
 
+int measure(const struct guest_params *p, uint64_t (*loop)(uint64_t))
+{
+    if (p->iterations == 0) {
+        hc_puts("measure: iterations must be at least 1");
+        return 1;
+    }
+    for (uint64_t w = 0; w < p->windows; w++) {
+        hc_mark_begin();
+        uint64_t ticks = loop(p->iterations);
+        hc_mark_end(p->iterations, ticks);
+    }
+    return 0;
+}
+
 // Message building for guest_trap(): each returns the new end of dst.
 static char *append(char *dst, const char *s)
 {

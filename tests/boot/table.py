@@ -46,7 +46,7 @@ class Row:
     each_policy: bool = False
     measured: bool = False
     expect: list = field(default_factory=list)
-    outcome: str = "exited"   # exited, stopped, timed out
+    outcome: str = "exited"   # exited, stopped, timed out, halted
     status: int = 0
     stop_reason: str = ""     # "HLT", or "FAILED_VMENTRY|INVALID_GUEST_STATE"
 
@@ -85,6 +85,8 @@ def rows():
             r.stop_reason = "|".join(re.findall(r"EXIT_REASON_(\w+)", m.group(1)))
         elif m := re.search(r"\.outcome = \{ RUN_TIMED_OUT", chunk):
             r.outcome = "timed out"
+        elif m := re.search(r"\.outcome = \{ RUN_HALTED", chunk):
+            r.outcome = "halted"
         elif m := re.search(r"\.outcome = \{ RUN_EXITED, ([^,}]+)", chunk):
             r.status = _value(m.group(1))
         out.append(r)

@@ -291,7 +291,7 @@ static void test_config_keys(void **state)
     char want[600];
     snprintf(want, sizeof(want), "unknown key 'test' (known keys: %s)", config_key_list());
     assert_string_equal(err, want);
-    assert_non_null(strstr(want, "tests, verbose, end, fault, policy, toggles"));
+    assert_non_null(strstr(want, "tests, guest, trace, verbose, end, fault, policy, toggles"));
     assert_int_equal(parse_config("windows=0"), -1);
     assert_string_equal(err, "bad value '0' for windows: expected a number from 1 to 16");
     assert_int_equal(parse_config("ept_pages=1g"), -1);

@@ -1,0 +1,103 @@
+// paging.c: the guest's own page tables, read by the hypervisor. guest_walk()
+// translates a guest-virtual address through the guest's 4-level tables (SDM
+// 3A 4.5, "4-Level Paging and 5-Level Paging") in guest RAM, as the CPU would,
+// and says whether the access would be allowed (SDM 3A 4.6, "Access Rights")
+// and with which #PF error code (SDM 3A 4.7) if not. trace= uses it to fetch
+// the bytes of the instruction that exited. Pure: every table entry is read
+// through the bounds of guest RAM, so a hostile CR3 or entry can only make the
+// walk fail; the host unit tests (tests/unit/test_paging.c) build tables in
+// memory and walk them.
+#include "hv.h"
+
+#define ADDR_MASK 0x000ffffffffff000ull // bits 51:12 of an entry
+
+static bool read_entry(const struct guest_mem *m, uint64_t gpa, uint64_t *e)
+{
+    if (gpa >= m->size || m->size - gpa < 8)
+        return false;
+    memcpy(e, m->ram + gpa, 8);
+    return true;
+}
+
+int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
+               unsigned access, struct walk *w)
+{
+    *w = (struct walk){ 0 };
+    bool user_ok = true, write_ok = true, exec_ok = true;
+    uint64_t table = mode->cr3 & ADDR_MASK;
+    for (int level = 3; level >= 0; level--) {
+        unsigned index = (gva >> (12 + 9 * level)) & 511;
+        uint64_t at = table + 8 * index, e;
+        w->levels++;
+        w->entry_gpa[3 - level] = at;
+        if (!read_entry(m, at, &e)) {
+            w->outside_ram = true;
+            return -1;
+        }
+        w->entry[3 - level] = e;
+        if (!(e & PTE_P)) {
+            w->pf_error = access & (PF_W | PF_U | PF_I);
+            return -1;
+        }
+        // Reserved bits (SDM 3A 4.5.4, Tables 4-15 to 4-20): address bits at
+        // and above MAXPHYADDR; XD while EFER.NXE = 0; PS in a PML4E; the
+        // low address bits of a 1 GiB (29:13) or 2 MiB (20:13) page.
+        uint64_t rsvd = ADDR_MASK & ~((1ull << mode->maxphyaddr) - 1);
+        if (!mode->nxe)
+            rsvd |= PTE_NX;
+        if (level == 3)
+            rsvd |= PTE_PS;
+        else if (level == 2 && (e & PTE_PS))
+            rsvd |= 0x3fffe000;
+        else if (level == 1 && (e & PTE_PS))
+            rsvd |= 0x1fe000;
+        if (e & rsvd) {
+            w->pf_error = PF_P | PF_RSVD | (access & (PF_W | PF_U | PF_I));
+            return -1;
+        }
+        user_ok = user_ok && (e & PTE_U);
+        write_ok = write_ok && (e & PTE_W);
+        exec_ok = exec_ok && !(mode->nxe && (e & PTE_NX));
+        bool leaf = level == 0 || ((level == 1 || level == 2) && (e & PTE_PS));
+        if (leaf) {
+            uint64_t offset_mask = (1ull << (12 + 9 * level)) - 1;
+            w->gpa = (e & ADDR_MASK & ~offset_mask) | (gva & offset_mask);
+            w->page_size = offset_mask + 1;
+            break;
+        }
+        table = e & ADDR_MASK;
+    }
+    w->user = user_ok;
+    w->writable = write_ok;
+    w->executable = exec_ok;
+    // SDM 3A 4.6.1: user accesses need U/S=1 all the way; writes need R/W=1,
+    // except supervisor writes while CR0.WP=0; fetches need XD=0 (with NXE),
+    // and a supervisor fetch from a user page faults with SMEP.
+    bool u = access & PF_U, wr = access & PF_W, fetch = access & PF_I;
+    bool ok = (!u || user_ok) && (!wr || write_ok || (!u && !mode->wp)) &&
+              (!fetch || exec_ok) && !(fetch && !u && user_ok && mode->smep);
+    if (!ok) {
+        w->pf_error = PF_P | (access & (PF_W | PF_U | PF_I));
+        return -1;
+    }
+    return 0;
+}
+
+size_t guest_read(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
+                  void *dst, size_t n)
+{
+    uint8_t *out = dst;
+    size_t done = 0;
+    while (done < n) {
+        struct walk w;
+        if (guest_walk(m, mode, gva + done, 0, &w) || w.gpa >= m->size)
+            break;
+        size_t in_page = w.page_size - (w.gpa & (w.page_size - 1));
+        size_t chunk = n - done < in_page ? n - done : in_page;
+        if (chunk > m->size - w.gpa)
+            chunk = m->size - w.gpa;
+        memcpy(out + done, m->ram + w.gpa, chunk);
+        done += chunk;
+    }
+    return done;
+}

@@ -1,0 +1,182 @@
+"""Guests from outside the table: one added as docs/guest-abi.md says (one
+file, one row) in a scratch copy of the tree; one built with the guest SDK
+and booted as a GRUB module (make run GUEST=...); and broken ELF files, each
+refused by name. Also trace=, which prints exits decoded."""
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+import table
+
+ROW = '''    { .name = "scratch-probe", .guest = "scratch_probe", .runs = ONCE, .measured = true,
+      .what = "a guest only this test knows",
+      .expect = { { EXIT_REASON_CPUID, 3, 0, 0 } } },
+'''
+PROBE = '''// scratch_probe.c: a guest only tests/boot/test_guests.py knows: three
+// CPUIDs an iteration, in windows.
+#include "rt/guest.h"
+
+static uint64_t three_cpuids(uint64_t n)
+{
+    return cpuid_loop(3 * n);
+}
+
+int guest_main(struct guest_params *p)
+{
+    return measure(p, three_cpuids);
+}
+'''
+
+
+def make(*args, cwd):
+    p = subprocess.run(["make", "--no-print-directory", *args], cwd=cwd, capture_output=True,
+                       text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return p
+
+
+def test_a_new_guest_is_one_file_and_one_row(boot, tmp_path):
+    """In a scratch copy: add guest/scratch_probe.c and one row to
+    hv/experiments.c, nothing else. It builds, it is embedded, it runs, and
+    its exits are checked against the row (the table reader sees it too)."""
+    tree = tmp_path / "tree"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for f in files:
+        if os.path.exists(os.path.join(ROOT, f)):
+            os.makedirs(tree / os.path.dirname(f), exist_ok=True)
+            shutil.copy2(os.path.join(ROOT, f), tree / f)
+    (tree / "guest" / "scratch_probe.c").write_text(PROBE)
+    rows = (tree / "hv" / "experiments.c").read_text()
+    at = rows.index("\n};", rows.index("experiments[] = {"))
+    (tree / "hv" / "experiments.c").write_text(rows[:at + 1] + ROW + rows[at + 1:])
+    make("-j2", "all", cwd=tree)
+    assert "scratch_probe" in (tree / "build" / "guests.S").read_text()
+
+    spec = importlib.util.spec_from_file_location("scratch_table", tree / "tests/boot/table.py")
+    scratch_table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scratch_table)
+    [row] = [r for r in scratch_table.rows() if r.name == "scratch-probe"]
+    assert row.measured and row.expect[0].reason == "CPUID" and row.expect[0].per_iter == 3
+
+    import run as runner
+    r = runner.run(str(tree / "build" / "vmxlab.iso"), engine="bochs",
+                   cmdline="tests=scratch-probe toggles=50")
+    want = 3 * 50 * 3  # windows x iterations x per_iter, as the row says
+    assert (f"PASS: scratch-probe: 3 x 50 iterations: CPUID exits expected {want}, "
+            f"measured {want}; other exits expected 0, measured 0") in r.serial, r.serial
+    assert (r.verdict, r.status) == ("PASS", 0), r.serial
+
+
+def test_a_misplaced_guest_name_does_not_build(tmp_path):
+    """A row that names a guest with no source stops the build, saying so."""
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns("build", ".git", "__pycache__"))
+    rows = (tree / "hv" / "experiments.c").read_text()
+    at = rows.index("\n};", rows.index("experiments[] = {"))
+    bad = ROW.replace('"scratch_probe"', '"no_such_guest"')
+    (tree / "hv" / "experiments.c").write_text(rows[:at + 1] + bad + rows[at + 1:])
+    p = subprocess.run(["make", "-n", "all"], cwd=tree, capture_output=True, text=True)
+    assert p.returncode != 0
+    assert ("hv/experiments.c names the guest 'no_such_guest', but there is no "
+            "guest/no_such_guest.c or guest/no_such_guest.S") in p.stderr, p.stderr
+
+
+@pytest.fixture(scope="module")
+def sdk_guest(tmp_path_factory):
+    """hello.elf, built outside the tree with the SDK that `make guest-sdk` makes."""
+    make("guest-sdk", cwd=ROOT)
+    out = tmp_path_factory.mktemp("sdk") / "sdk"
+    shutil.copytree(os.path.join(ROOT, "build", "guest-sdk"), out)
+    for f in out.glob("*.elf"):
+        f.unlink()
+    make(cwd=out)
+    return out / "hello.elf"
+
+
+def test_guest_from_the_sdk_runs_as_a_module(boot, sdk_guest):
+    """make run GUEST=hello.elf: a GRUB module, guest=hello, every policy, the
+    same lines as a built-in guest (its output, its result line, its exits)."""
+    r = boot("bochs", cmdline="toggles=20", guests=[str(sdk_guest)])
+    assert "guest=hello" in r.serial
+    for policy in ("intercept", "passthrough", "adaptive"):
+        assert f"guest hello/{policy}: hello from a guest built with the vmxlab SDK" in r.serial
+        assert re.search(rf"^PASS: hello/{policy}: ran to its end; 1 guest check passed, 0 "
+                         r"failed; exits: CPUID 60, VMCALL 9$", r.serial, re.M), r.serial
+    res = [j for j in r.json_lines("vmxlab-result") if j["experiment"] == "hello"]
+    assert [j["policy"] for j in res] == ["intercept", "passthrough", "adaptive"]
+    assert all(j["exits_by_reason"] == {"CPUID": 60} for j in res), res
+    assert not any(l.startswith("PASS: wp-toggle") for l in r.serial.splitlines())
+    assert (r.verdict, r.status) == ("PASS", 0), r.serial
+
+
+def elf_phdr_load(data):
+    """Offset of the first PT_LOAD program header."""
+    phoff = int.from_bytes(data[32:40], "little")
+    for i in range(int.from_bytes(data[56:58], "little")):
+        at = phoff + 56 * i
+        if int.from_bytes(data[at:at + 4], "little") == 1:
+            return at
+    raise AssertionError("no PT_LOAD")
+
+
+def test_broken_guest_files_are_refused_by_name(boot, sdk_guest, tmp_path):
+    """Each kind of wrong file is refused with a message that names what is
+    wrong; the boot goes on to the next and ends FAIL, never CRASH."""
+    good = sdk_guest.read_bytes()
+    broken = {}
+    b = bytearray(good); b[4] = 1
+    broken["class32"] = (b, "ELF class 1, not ELFCLASS64 (2)")
+    b = bytearray(good); b[18] = 3; b[19] = 0
+    broken["machine"] = (b, "machine 3, not x86-64 (62)")
+    broken["truncated"] = (good[:200], "truncated:")
+    b = bytearray(good); at = elf_phdr_load(b)
+    b[at + 24:at + 32] = (0x800000).to_bytes(8, "little")
+    broken["outside"] = (b, "is outside guest RAM (0 to 0x400000)")
+    broken["noheader"] = (good.replace(b"VMXGEST1", b"\0" * 8),
+                          "no guest header (magic \"VMXGEST1\")")
+    broken["notelf"] = (b"#!/bin/sh\necho not a guest\n", "not an ELF file")
+    files = []
+    for name, (data, _) in broken.items():
+        (tmp_path / f"{name}.elf").write_bytes(bytes(data))
+        files.append(str(tmp_path / f"{name}.elf"))
+    r = boot("bochs", cmdline="policy=intercept", guests=files)
+    for name, (_, words) in broken.items():
+        line = [l for l in r.lines("FAIL:") if l.startswith(f"{name}/intercept: ")]
+        assert len(line) == 1 and f"guest image '{name}' refused: " in line[0], r.serial
+        assert words in line[0], (words, line[0])
+    assert "guest module" not in r.serial and "CRASH" not in r.serial
+    assert (r.verdict, r.status) == ("FAIL", 1), r.serial
+
+
+def test_a_missing_module_is_named(boot):
+    r = boot("bochs", cmdline="policy=intercept guest=nowhere")
+    assert ("FAIL: nowhere/intercept: guest 'nowhere' refused: no GRUB module named "
+            "'nowhere' (modules: none)") in r.serial, r.serial
+    assert (r.verdict, r.status) == ("FAIL", 1)
+
+
+def test_trace_prints_exits_decoded(boot):
+    """trace=5: five lines per run, each with the reason, RIP, the instruction
+    bytes read through the guest's page tables, the decoded qualification and
+    what the handler did."""
+    r = boot("bochs", cmdline="tests=wp-toggle,plain-io policy=intercept trace=5 toggles=10")
+    runs = ("wp-toggle/intercept", "plain-io/intercept")
+    for label in runs:
+        lines = [l for l in r.serial.splitlines() if l.startswith(f"trace {label} #")]
+        assert [l.split(":")[0] for l in lines] == [f"trace {label} #{i}" for i in range(1, 6)]
+    assert re.search(r"^trace wp-toggle/intercept #2: CR_ACCESS \(28\) at RIP 0x[0-9a-f]+ "
+                     r"\[0f 22 c6\]: MOV to CR0 from RSI; CR0 <- 0x80000033 \(the real CR0 "
+                     r"0x80000033, the shadow 0x80000033\)$", r.serial, re.M), r.serial
+    assert re.search(r"^trace wp-toggle/intercept #1: VMCALL \(18\) at RIP 0x[0-9a-f]+ "
+                     r"\[0f 01 c1\]: hypercall 3 \(HC_MARK\)$", r.serial, re.M), r.serial
+    assert re.search(r"^trace plain-io/intercept #1: CPUID \(10\) .*\[0f a2\]: CPUID leaf "
+                     r"0x40000000, subleaf 0x0; EAX 0x40000001 EBX 0x6c786d76 ECX 0x6261 "
+                     r"EDX 0x0$", r.serial, re.M), r.serial
+    assert (r.verdict, r.status) == ("PASS", 0), r.serial

@@ -1,0 +1,151 @@
+// test_paging.c: hv/paging.c walks guest page tables built here in a buffer
+// that stands for guest RAM: 4 KiB, 2 MiB and 1 GiB pages, the access rights
+// of SDM 3A 4.6 (U/S, R/W with CR0.WP, XD with EFER.NXE, SMEP), the #PF error
+// codes of SDM 3A 4.7, reserved bits, and tables that point outside RAM.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../hv/hv.h"
+
+void console_write(const char *s, size_t n) { (void)s; (void)n; }
+
+#define RAM (4u << 20)
+static uint8_t *ram;
+static struct guest_mem mem;
+static struct walk_mode mode;
+
+static void put(uint64_t gpa, uint64_t v) { memcpy(ram + gpa, &v, 8); }
+
+// PML4 at 0x1000, PDPT at 0x2000, PD at 0x3000, PT at 0x4000.
+// 0x00000000-0x001fffff: 4 KiB pages through the PT, identity, user, writable;
+// 0x00200000-0x003fffff: one 2 MiB page, supervisor, read-only;
+// VA 1 GiB..2 GiB: one 1 GiB page at GPA 0.
+static int setup(void **state)
+{
+    (void)state;
+    ram = calloc(1, RAM);
+    mem = (struct guest_mem){ ram, RAM };
+    mode = (struct walk_mode){ .cr3 = 0x1000, .wp = true, .maxphyaddr = 36 };
+    put(0x1000, 0x2000 | PTE_P | PTE_W | PTE_U);
+    put(0x2000, 0x3000 | PTE_P | PTE_W | PTE_U);
+    put(0x2008, 0x0 | PTE_P | PTE_W | PTE_U | PTE_PS); // 1 GiB page
+    put(0x3000, 0x4000 | PTE_P | PTE_W | PTE_U);
+    put(0x3008, 0x200000 | PTE_P | PTE_PS);           // 2 MiB, supervisor, read-only
+    for (uint64_t i = 0; i < 512; i++)
+        put(0x4000 + 8 * i, (i << 12) | PTE_P | PTE_W | PTE_U);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(ram);
+    return 0;
+}
+
+static void translates_each_page_size(void **state)
+{
+    (void)state;
+    struct walk w;
+    assert_int_equal(guest_walk(&mem, &mode, 0x5123, 0, &w), 0);
+    assert_int_equal(w.gpa, 0x5123);
+    assert_int_equal(w.page_size, 4096);
+    assert_int_equal(w.levels, 4);
+    assert_int_equal(w.entry_gpa[3], 0x4000 + 8 * 5);
+    assert_int_equal(guest_walk(&mem, &mode, 0x312345, 0, &w), 0);
+    assert_int_equal(w.gpa, 0x312345);
+    assert_int_equal(w.page_size, 2u << 20);
+    assert_int_equal(w.levels, 3);
+    assert_int_equal(guest_walk(&mem, &mode, (1ull << 30) + 0x1234, 0, &w), 0);
+    assert_int_equal(w.gpa, 0x1234);
+    assert_int_equal(w.page_size, 1u << 30);
+}
+
+static void access_rights(void **state)
+{
+    (void)state;
+    struct walk w;
+    // The 2 MiB page: supervisor, read-only.
+    assert_int_equal(guest_walk(&mem, &mode, 0x200000, PF_W, &w), -1); // WP = 1
+    assert_int_equal(w.pf_error, PF_P | PF_W);
+    mode.wp = false;
+    assert_int_equal(guest_walk(&mem, &mode, 0x200000, PF_W, &w), 0); // WP = 0: allowed
+    assert_int_equal(guest_walk(&mem, &mode, 0x200000, PF_W | PF_U, &w), -1); // not for users
+    assert_int_equal(w.pf_error, PF_P | PF_W | PF_U);
+    mode.wp = true;
+    assert_int_equal(guest_walk(&mem, &mode, 0x200000, PF_U, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_U);
+    // XD: reserved without NXE, honoured with it.
+    put(0x4000 + 8 * 7, (7ull << 12) | PTE_P | PTE_W | PTE_U | PTE_NX);
+    assert_int_equal(guest_walk(&mem, &mode, 0x7000, 0, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_RSVD);
+    mode.nxe = true;
+    assert_int_equal(guest_walk(&mem, &mode, 0x7000, 0, &w), 0);
+    assert_int_equal(guest_walk(&mem, &mode, 0x7000, PF_I, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_I);
+    // SMEP: a supervisor fetch from a user page.
+    mode.smep = true;
+    assert_int_equal(guest_walk(&mem, &mode, 0x5000, PF_I, &w), -1);
+    assert_int_equal(guest_walk(&mem, &mode, 0x5000, PF_I | PF_U, &w), 0);
+}
+
+static void not_present_and_reserved(void **state)
+{
+    (void)state;
+    struct walk w;
+    put(0x4000 + 8 * 9, 0);
+    assert_int_equal(guest_walk(&mem, &mode, 0x9000, PF_W | PF_U, &w), -1);
+    assert_int_equal(w.pf_error, PF_W | PF_U); // P = 0: not present
+    put(0x4000 + 8 * 9, (1ull << 40) | PTE_P); // above MAXPHYADDR 36
+    assert_int_equal(guest_walk(&mem, &mode, 0x9000, 0, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_RSVD);
+    put(0x1008, 0x2000 | PTE_P | PTE_PS); // PS in a PML4E
+    assert_int_equal(guest_walk(&mem, &mode, 1ull << 39, 0, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_RSVD);
+    put(0x3010, 0x402000 | PTE_P | PTE_PS); // a 2 MiB page with bit 13 set (12 is PAT)
+    assert_int_equal(guest_walk(&mem, &mode, 0x400000, 0, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_RSVD);
+}
+
+// A hostile table: an entry that points past guest RAM, or that wraps.
+static void tables_outside_ram(void **state)
+{
+    (void)state;
+    struct walk w;
+    put(0x4000 + 8 * 3, 0x0); // unused
+    put(0x3018, RAM | PTE_P); // a PT just past the end of RAM
+    assert_int_equal(guest_walk(&mem, &mode, 0x600000, 0, &w), -1);
+    assert_true(w.outside_ram);
+    mode.cr3 = RAM; // CR3 itself outside
+    assert_int_equal(guest_walk(&mem, &mode, 0, 0, &w), -1);
+    assert_true(w.outside_ram);
+    mode.cr3 = 0xfffffffffffff000ull & 0x000ffffffffff000ull;
+    assert_int_equal(guest_walk(&mem, &mode, 0, 0, &w), -1);
+    assert_true(w.outside_ram);
+}
+
+static void reads_across_pages(void **state)
+{
+    (void)state;
+    memcpy(ram + 0x5ffe, "\x0f\x22\xc6\x90", 4);
+    uint8_t buf[4];
+    assert_int_equal(guest_read(&mem, &mode, 0x5ffe, buf, 4), 4);
+    assert_memory_equal(buf, "\x0f\x22\xc6\x90", 4);
+    put(0x4000 + 8 * 6, 0); // the second page gone: only what is readable
+    assert_int_equal(guest_read(&mem, &mode, 0x5ffe, buf, 4), 2);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(translates_each_page_size), T(access_rights), T(not_present_and_reserved),
+        T(tables_outside_ram), T(reads_across_pages),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
