@@ -416,6 +416,8 @@ struct vcpu {
     uint64_t trace_left, trace_seen; // trace=: exits still to print, and printed
     bool tracing;                  // this exit is printed: handlers say what they did
     bool expect_stop;              // the run is meant to be stopped: say so, not FAIL
+    bool shadow;                   // paging=shadow (hv/shadow.c): a CR0.WP change must
+                                   // rebuild or switch the shadow page tables
     uint8_t *ram;                  // host address of guest-physical 0
 };
 extern struct vcpu vcpu;
