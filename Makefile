@@ -37,7 +37,7 @@ endif
 BOOT_OBJS := header.o entry.o trap_entry.o main.o cpu.o console.o psf.o font.o \
              mb.o cmdline.o config.o report.o verdict.o
 LIB_OBJS  := printf.o string.o
-HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs.o exit.o exit_cr.o msr.o cpuid.o io.o trace.o paging.o \
+HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs.o exit.o exit_cr.o msr.o cpuid.o io.o trace.o paging.o shadow.o \
              exit_stub.o elf.o guest.o result.o experiments.o experiment.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
@@ -159,9 +159,9 @@ UNIT_EXTRA :=
 # exit.c refers to kernel-only functions that tests/unit/test_result.c stubs:
 # so the two link into it alone.
 $(B)/unit/test_result: UNIT_EXTRA := hv/result.c hv/exit.c hv/exit_cr.c hv/msr.c hv/io.c \
-                                     hv/cpuid.c hv/trace.c
+                                     hv/cpuid.c hv/trace.c hv/shadow.c
 $(B)/unit/test_result: hv/result.c hv/exit.c hv/exit_cr.c hv/msr.c hv/io.c hv/cpuid.c \
-                       hv/trace.c
+                       hv/trace.c hv/shadow.c
 $(B)/unit/test_cpuid: UNIT_EXTRA := hv/cpuid.c
 $(B)/unit/test_cpuid: hv/cpuid.c
 $(B)/unit/test_cmdline: boot/config.c # test_cmdline.c includes it

@@ -36,6 +36,9 @@ __attribute__((noreturn)) void report_finish(void); // summary, then PASS/FAIL
 // guest run). A run during which any arrived is marked disturbed.
 struct events {
     uint64_t nmis, extints, machine_checks;
+    uint64_t watchdog_nmis; // the PIT's NMIs that bound a run where there is no
+                            // VMX-preemption timer (hv/guest.c)...
+    bool nmi_watchdog;      // ...sent while this is set
 };
 extern volatile struct events events;
 
@@ -108,7 +111,8 @@ int cmdline_parse(const char *line, const struct cfg_key *keys, size_t nkeys,
 
 // config.c: the kernel's own keys and their values after parsing
 enum end_mode { END_HALT, END_POWEROFF };
-enum fault_mode { FAULT_NONE, FAULT_UD, FAULT_GP, FAULT_PF, FAULT_DE, FAULT_VMX_GP };
+enum fault_mode { FAULT_NONE, FAULT_UD, FAULT_GP, FAULT_PF, FAULT_DE, FAULT_VMX_GP,
+                  FAULT_STACK };
 enum policy { POLICY_ALL, POLICY_INTERCEPT, POLICY_PASSTHROUGH, POLICY_ADAPTIVE, POLICY_CUSTOM };
 #define CFG_NOT_GIVEN UINT64_MAX
 struct config {
@@ -126,7 +130,12 @@ struct config {
     unsigned disturb;    // enum disturb: events sent on purpose, to test their handling
     uint64_t max_exits, max_ticks; // each run's budget, or CFG_NOT_GIVEN: by its size
     uint64_t trace;      // exits of each run to print, decoded
+    unsigned paging;     // enum paging: EPT, shadow paging, or EPT where the CPU has it
+    unsigned shadow_wp;  // enum shadow_wp: what a CR0.WP change does to the shadow tables
+    uint64_t unsafe;     // 1: run policies that break shadow paging, to show how
 };
+enum paging { PAGING_AUTO, PAGING_EPT, PAGING_SHADOW };
+enum shadow_wp { SHADOW_WP_ROLES, SHADOW_WP_FLUSH };
 enum disturb { DISTURB_NONE, DISTURB_TIMER, DISTURB_NMI };
 enum ept_pages { EPT_PAGES_2M, EPT_PAGES_4K };
 extern const char *const policy_names[];

@@ -21,7 +21,7 @@ struct config cfg = {
 // Indexed by enum fault_mode.
 static const char *const fault_choices[] = {
     [FAULT_NONE] = "none", [FAULT_UD] = "ud", [FAULT_GP] = "gp", [FAULT_PF] = "pf",
-    [FAULT_DE] = "de", [FAULT_VMX_GP] = "vmx-gp", NULL,
+    [FAULT_DE] = "de", [FAULT_VMX_GP] = "vmx-gp", [FAULT_STACK] = "stack", NULL,
 };
 
 // Indexed by enum policy.
@@ -54,6 +54,19 @@ static const char *const ept_page_choices[] = {
     NULL,
 };
 
+static const char *const paging_choices[] = {
+    [PAGING_AUTO] = "auto",
+    [PAGING_EPT] = "ept",
+    [PAGING_SHADOW] = "shadow",
+    NULL,
+};
+
+static const char *const shadow_wp_choices[] = {
+    [SHADOW_WP_ROLES] = "roles",
+    [SHADOW_WP_FLUSH] = "flush",
+    NULL,
+};
+
 const struct cfg_key config_keys[] = {
     { .name = "tests", .type = CFG_STR, .dst = &cfg.tests,
       .help = "comma-separated names of the tests to run (default: all)" },
@@ -72,9 +85,9 @@ const struct cfg_key config_keys[] = {
               "poweroff: end the emulator with the verdict as exit status (writes the "
               "emulators' exit ports 0xf4 and 0x8900)" },
     { .name = "fault", .type = CFG_ENUM, .dst = &cfg.fault, .choices = fault_choices,
-      .help = "fault on purpose after boot (ud, gp, pf, de), or in VMX root operation "
-              "with the first guest's VMCS current (vmx-gp), to see the crash report; default "
-              "none" },
+      .help = "fault on purpose after boot (ud, gp, pf, de; stack: overflow the boot "
+              "stack into its guard page), or in VMX root operation with the first guest's "
+              "VMCS current (vmx-gp), to see the crash report; default none" },
     { .name = "policy", .type = CFG_ENUM, .dst = &cfg.policy, .choices = policy_names,
       .help = "CR0 ownership: intercept (WP, TS host-owned), passthrough (guest-owned), "
               "adaptive (WP handed over after threshold= toggles), custom (cr0_owned=, "
@@ -94,6 +107,17 @@ const struct cfg_key config_keys[] = {
       .choices = ept_page_choices,
       .help = "2m: map guest RAM with 2 MiB EPT pages where the CPU has them (the "
               "default); 4k: 4 KiB pages only" },
+    { .name = "paging", .type = CFG_ENUM, .dst = &cfg.paging, .choices = paging_choices,
+      .help = "how guest memory is translated: ept (the CPU walks the guest's tables, "
+              "then EPT), shadow (the hypervisor walks them and fills shadow tables on #PF "
+              "exits), auto (the default: ept where the CPU has it, else shadow)" },
+    { .name = "shadow_wp", .type = CFG_ENUM, .dst = &cfg.shadow_wp, .choices = shadow_wp_choices,
+      .help = "paging=shadow: what a CR0.WP change does: roles (the default) switches "
+              "between one set of shadow tables per WP value, as KVM's role.cr0_wp; flush "
+              "empties the shadow tables" },
+    { .name = "unsafe", .type = CFG_UINT, .dst = &cfg.unsafe, .min = 0, .max = 1,
+      .help = "1: run what paging=shadow refuses (CR0.WP guest-owned) anyway, to see what "
+              "breaks; the guests must detect it (default 0)" },
     { .name = "max_exits", .type = CFG_UINT, .dst = &cfg.max_exits, .min = 1,
       .max = UINT64_MAX - 1,
       .help = "VM exits a guest run may make before it is ended as timed out (default: "

@@ -176,7 +176,10 @@ void trap_handler(struct trapframe *f)
 {
     extern const uint64_t extable[], extable_end[];
     if (f->vector == VEC_NMI) {
-        events.nmis++;
+        if (events.nmi_watchdog)
+            events.watchdog_nmis++;
+        else
+            events.nmis++;
         return;
     }
     if (f->vector == VEC_GP) {
@@ -196,6 +199,11 @@ void trap_handler(struct trapframe *f)
     }
     kprintf("\nvmxlab: CRASH: exception %lu (%s), error code 0x%lx\n", f->vector,
             vector_names[f->vector & 31], f->error);
+    extern char stack_guard[]; // boot/entry.S: the unmapped page below the boot stack
+    uint64_t guard = (uint64_t)stack_guard;
+    if (read_cr2() - guard < 4096 || f->rsp - guard < 4096)
+        kprintf("  the boot stack overflowed into its guard page at 0x%lx (%u KiB of stack)\n",
+                guard, KSTACK_SIZE / 1024);
     kprintf("  rip %016lx  cs %04lx  rflags %016lx  cr2 %016lx\n", f->rip, f->cs,
             f->rflags, read_cr2());
     kprintf("  rsp %016lx  ss %04lx  cr0 %016lx  cr3 %016lx  cr4 %016lx\n", f->rsp,

@@ -71,6 +71,12 @@ _start:
     inc %ecx
     cmp $512, %ecx
     jb 7b
+    // The page below the boot stack stays unmapped: a stack overflow is a #PF,
+    // which the trap handler reports from its own stack (IST, boot/cpu.c),
+    // instead of silently rewriting the page tables just below it.
+    mov $stack_guard, %eax
+    shr $12, %eax
+    movl $0, pt0(, %eax, 8)
 
     mov %cr4, %eax             // PAE for long mode; OSFXSR and OSXMMEXCPT so
     or $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax // that FXRSTOR reloads the
@@ -143,8 +149,8 @@ pml4:   .skip 4096
 pdpt:   .skip 4096
 pd:     .skip 4 * 4096
 pt0:    .skip 4096
-    .align 16
-    .globl stack_top
+    .globl stack_top, stack_guard
+stack_guard: .skip 4096    // not mapped (above): an overflow faults, never corrupts pt0
 stack:  .skip KSTACK_SIZE
 stack_top:
 

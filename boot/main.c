@@ -50,10 +50,20 @@ __attribute__((noreturn)) void end_run(enum verdict v)
 // fault=: the exception report (boot/cpu.c) is part of what a reader should
 // see work; each of these raises the named exception in the kernel itself
 // (vmx-gp: a #GP in VMX root operation, which hv/experiment.c asks for).
+// fault=stack: each call holds a page of stack until the guard page stops it.
+static __attribute__((noinline)) uint64_t deeper(uint64_t n)
+{
+    volatile uint8_t page[4096];
+    page[0] = (uint8_t)n;
+    if (n == UINT64_MAX) // never: it keeps the call from becoming a loop
+        return 0;
+    return deeper(n + 1) + page[0];
+}
+
 void fault_on_purpose(unsigned how)
 {
     kprintf("vmxlab: fault=%s: faulting on purpose\n",
-            (const char *[]){ "none", "ud", "gp", "pf", "de", "vmx-gp" }[how]);
+            (const char *[]){ "none", "ud", "gp", "pf", "de", "vmx-gp", "stack" }[how]);
     volatile uint64_t zero = 0;
     switch (how) {
     case FAULT_UD:
@@ -68,6 +78,9 @@ void fault_on_purpose(unsigned how)
         break;
     case FAULT_DE:
         asm volatile("div %1" ::"a"(1ull), "r"(zero), "d"(0ull));
+        break;
+    case FAULT_STACK:
+        kprintf("vmxlab: %lu\n", deeper(0));
         break;
     }
 }

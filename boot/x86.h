@@ -102,7 +102,7 @@
 #define SEL_DATA 0x10
 #define SEL_TSS 0x18 // 16-byte system descriptor: occupies 0x18 and 0x20
 
-#define KSTACK_SIZE 16384
+#define KSTACK_SIZE 32768
 #define ISTSTACK_SIZE 4096
 
 #ifndef __ASSEMBLER__

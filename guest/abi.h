@@ -55,6 +55,9 @@
 #define HOST_RDRAND_EXITS (1u << 0) // RDRAND raises #UD (else it runs natively)
 #define HOST_RDSEED_EXITS (1u << 1) // RDSEED raises #UD (else it runs, or is #UD)
 #define HOST_RDTSCP (1u << 2)       // RDTSCP and IA32_TSC_AUX exist
+#define HOST_SHADOW_PAGING (1u << 3) // the hypervisor shadows the guest's page tables
+#define HOST_WP_UNSAFE (1u << 4)    // ...and CR0.WP is the guest's anyway (unsafe=1):
+                                    // shadow paging is broken, and the guest must see it
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

@@ -5,5 +5,5 @@
 
 int guest_main(struct guest_params *p)
 {
-    return measure(p, cpuid_loop);
+    return measure_windows(p, cpuid_window);
 }

@@ -7,7 +7,7 @@
 int guest_main(struct guest_params *p)
 {
     uint64_t cr4 = read_cr4();
-    int status = measure(p, cr4_pge_loop);
+    int status = measure_windows(p, cr4_pge_window);
     write_cr4(cr4);
     return status;
 }

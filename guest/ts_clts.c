@@ -6,5 +6,5 @@
 
 int guest_main(struct guest_params *p)
 {
-    return measure(p, ts_clts_loop); // ends with TS clear, as at entry
+    return measure_windows(p, ts_clts_window); // ends with TS clear, as at entry
 }

@@ -6,14 +6,5 @@
 
 int guest_main(struct guest_params *p)
 {
-    if (p->iterations == 0) { // vmcall_loop needs n >= 1
-        hc_puts("vmcall_loop: iterations must be at least 1");
-        return 1;
-    }
-    for (uint64_t w = 0; w < p->windows; w++) {
-        hc_mark_begin();
-        uint64_t ticks = vmcall_loop(p->iterations);
-        hc_mark_end(p->iterations, ticks);
-    }
-    return 0;
+    return measure_windows(p, vmcall_window);
 }

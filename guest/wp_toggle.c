@@ -6,17 +6,9 @@
 
 int guest_main(struct guest_params *p)
 {
-    if (p->iterations == 0) { // toggle_wp_loop needs n >= 1
-        hc_puts("wp_toggle: iterations must be at least 1");
-        return 1;
-    }
-    for (uint64_t w = 0; w < p->windows; w++) {
-        hc_mark_begin();
-        uint64_t ticks = toggle_wp_loop(p->iterations);
-        hc_mark_end(p->iterations, ticks);
-    }
+    int status = measure_windows(p, toggle_wp_window);
     uint64_t cr0 = read_cr0();
     if (!(cr0 & CR0_WP)) // an odd number of flips left WP clear
         write_cr0(cr0 | CR0_WP);
-    return 0;
+    return status;
 }

@@ -25,6 +25,7 @@ static int handle_gp(struct guest_regs *r);
 static int handle_nop(struct guest_regs *r);
 static int handle_hlt(struct guest_regs *r);
 static int handle_xsetbv(struct guest_regs *r);
+static int handle_invlpg(struct guest_regs *r);
 
 // One row per basic exit reason (SDM 3D appendix C). A NULL handler is an exit
 // vmxlab does not expect: exit_unexpected() reports it and stops the run.
@@ -43,7 +44,7 @@ static const struct {
     [EXIT_REASON_CPUID] = { handle_cpuid, "CPUID" },
     [EXIT_REASON_HLT] = { handle_hlt, "HLT" },
     [EXIT_REASON_INVD] = { handle_nop, "INVD" },
-    [EXIT_REASON_INVLPG] = { NULL, "INVLPG" },
+    [EXIT_REASON_INVLPG] = { handle_invlpg, "INVLPG" },
     [EXIT_REASON_RDPMC] = { handle_gp, "RDPMC" },
     [EXIT_REASON_RDTSC] = { NULL, "RDTSC" },
     [EXIT_REASON_VMCALL] = { handle_vmcall, "VMCALL" },
@@ -106,6 +107,13 @@ const char *cr_kind_name(enum cr_kind k)
         [CR_CLTS] = "clts", [CR_LMSW] = "lmsw",
     };
     return (unsigned)k < CR_KINDS ? names[k] : "unknown";
+}
+
+const char *pf_kind_name(enum pf_kind k)
+{
+    static const char *const names[PF_KINDS] = { [PF_FILLED] = "filled",
+                                                 [PF_REFLECTED] = "reflected" };
+    return (unsigned)k < PF_KINDS ? names[k] : "unknown";
 }
 
 // Every way the hypervisor ends a run early comes here. A run meant to be
@@ -224,6 +232,12 @@ uint64_t read_shadowed_cr0(void)
     return cr_visible(vmread(GUEST_CR0), vcpu.cr0_shadow, vcpu.cr0_owned);
 }
 
+// The guest's own CR3: under shadow paging the real one is the hypervisor's.
+uint64_t guest_cr3(void)
+{
+    return vcpu.shadow ? vcpu.guest_cr3 : vmread(GUEST_CR3);
+}
+
 // A hardware exception into the guest at the instruction that exited (a fault:
 // RIP stays), SDM 3C 25.8.3 (the VM-entry interruption-information field) and
 // 27.6 (event injection). Vectors 8, 10-14 and 17 push an error code.
@@ -283,6 +297,19 @@ static int handle_hlt(struct guest_regs *r)
     return EXIT_STOP;
 }
 
+// INVLPG, which exits only under paging=shadow ("INVLPG exiting"): the exit
+// qualification is the address (SDM 3C Table 28-1... 28.2.1), whose shadow
+// translation goes. The CPU has checked CPL 0 before exiting (SDM 3C 26.1.1).
+static int handle_invlpg(struct guest_regs *r)
+{
+    (void)r;
+    if (!vcpu.shadow)
+        return exit_unexpected(EXIT_REASON_INVLPG);
+    shadow_invlpg(vmread(EXIT_QUALIFICATION));
+    complete_instruction();
+    return EXIT_RESUME;
+}
+
 // XSETBV: XCR0, checked as the CPU checks it (SDM 2 XSETBV, SDM 1 13.3): ECX
 // must be 0, CPL 0, bit 0 (x87) set, no bit the CPU lacks (CPUID.(0DH,0):
 // EDX:EAX), AVX only with SSE, the three AVX-512 components together and only
@@ -328,14 +355,30 @@ static int handle_exception_nmi(struct guest_regs *r)
     uint32_t info = (uint32_t)vmread(VM_EXIT_INTR_INFO);
     unsigned type = (info >> 8) & 7, vector = info & 0xff;
     if (type == 2) { // NMI
-        events.nmis++;
+        if (events.nmi_watchdog)
+            events.watchdog_nmis++; // the watchdog's tick (hv/guest.c), not a disturbance
+        else
+            events.nmis++;
         vcpu.stats.by_reason[EXIT_REASON_EXCEPTION_NMI]--; // not the guest's exit,
         vcpu.exits_left++;                                  // nor from its budget
         unblock_nmis();
+        // The guest had no NMI blocking: every NMI exits, none reaches it. Bochs
+        // 2.7 saves the blocking this very NMI caused as the guest's, which would
+        // keep every later NMI pending until the guest's next IRET (a spinning
+        // guest never makes one): cleared, as the SDM says it is (3C 28.1: the
+        // blocking starts "only after the VM exit completes").
+        uint64_t intr = vmread(GUEST_INTERRUPTIBILITY_INFO);
+        if (intr & INTR_BLOCK_NMI)
+            vmwrite(GUEST_INTERRUPTIBILITY_INFO, intr & ~(uint64_t)INTR_BLOCK_NMI);
+        if (vcpu.nmi_watchdog && rdtsc() > vcpu.deadline)
+            return budget_spent(false);
         return EXIT_RESUME;
     }
     if (vector == VEC_MC)
         return handle_machine_check(r);
+    if (vector == VEC_PF && vcpu.shadow) // the exit qualification is the address
+        return shadow_page_fault(vmread(EXIT_QUALIFICATION),
+                                 (uint32_t)vmread(VM_EXIT_INTR_ERROR_CODE));
     return exit_unexpected(EXIT_REASON_EXCEPTION_NMI);
 }
 
@@ -393,11 +436,18 @@ static const char *guest_string(uint64_t gpa)
     return strnlen(s, max) < max ? s : NULL;
 }
 
+// Every event the window's time includes: NMIs and external interrupts,
+// and the NMI watchdog's ticks.
+static uint64_t disturbances(void)
+{
+    return events.nmis + events.extints + events.watchdog_nmis;
+}
+
 static void window_open(void)
 {
     vcpu.mark = vcpu.stats;
     vcpu.mark_smis = smi_count();
-    vcpu.mark_disturbances = events.nmis + events.extints;
+    vcpu.mark_disturbances = disturbances();
 }
 
 // The window: exits after MARK_BEGIN, not counting MARK_END itself.
@@ -411,7 +461,7 @@ static void window_close(uint64_t iterations, uint64_t ticks)
         w->iterations = iterations;
         w->ticks = ticks;
         w->smis = smi_count() - vcpu.mark_smis;
-        w->disturbances = events.nmis + events.extints - vcpu.mark_disturbances;
+        w->disturbances = disturbances() - vcpu.mark_disturbances;
     }
     rec->windows++;
     rec->cr0_owned_at_end = vcpu.cr0_owned;
@@ -473,18 +523,22 @@ uint64_t stats_total(const struct exit_stats *s)
     return t;
 }
 
+// struct exit_stats is all uint64_t: the two below go counter by counter.
+#define NCOUNTERS (sizeof(struct exit_stats) / sizeof(uint64_t))
+_Static_assert(sizeof(struct exit_stats) % sizeof(uint64_t) == 0, "exit_stats: counters only");
+
 void stats_sub(struct exit_stats *d, const struct exit_stats *a, const struct exit_stats *b)
 {
-    for (int i = 0; i < EXIT_REASON_MAX; i++)
-        d->by_reason[i] = a->by_reason[i] - b->by_reason[i];
-    for (int i = 0; i < CR_KINDS; i++)
-        d->cr[i] = a->cr[i] - b->cr[i];
+    uint64_t *dd = (uint64_t *)d;
+    const uint64_t *aa = (const uint64_t *)a, *bb = (const uint64_t *)b;
+    for (size_t i = 0; i < NCOUNTERS; i++)
+        dd[i] = aa[i] - bb[i];
 }
 
 void stats_add(struct exit_stats *d, const struct exit_stats *a)
 {
-    for (int i = 0; i < EXIT_REASON_MAX; i++)
-        d->by_reason[i] += a->by_reason[i];
-    for (int i = 0; i < CR_KINDS; i++)
-        d->cr[i] += a->cr[i];
+    uint64_t *dd = (uint64_t *)d;
+    const uint64_t *aa = (const uint64_t *)a;
+    for (size_t i = 0; i < NCOUNTERS; i++)
+        dd[i] += aa[i];
 }

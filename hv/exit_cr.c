@@ -18,6 +18,12 @@ static __attribute__((noinline)) void hand_over_wp(void)
 {
     vcpu.cr0_owned |= CR0_WP;
     vmwrite(CR0_GUEST_HOST_MASK, ~vcpu.cr0_owned);
+    if (vcpu.shadow) { // unsafe=1: from now on the real WP is the guest's
+        vcpu.cr0_keep |= CR0_WP & caps.raw.cr0_fixed1;
+        vcpu.cr0_force &= ~(uint64_t)CR0_WP;
+        vmwrite(GUEST_CR0, (vmread(GUEST_CR0) & ~(uint64_t)CR0_WP) |
+                               (vcpu.cr0_shadow & CR0_WP));
+    }
 }
 
 // CR4 as the guest reads it: guest-owned bits from the real register.
@@ -44,6 +50,8 @@ static inline __attribute__((always_inline)) int set_cr0(uint64_t val, bool is64
     TRACE("CR0 <- 0x%lx (the real CR0 0x%lx, the shadow 0x%lx)", val,
           (val & vcpu.cr0_keep) | vcpu.cr0_force, shadow);
     complete_instruction_in(is64);
+    if (__builtin_expect(vcpu.shadow, 0) && ((shadow ^ old) & CR0_WP))
+        shadow_wp_changed(); // the shadow entries encode WP (hv/shadow.c)
     if (vcpu.wp_left && ((shadow ^ old) & CR0_WP) && !--vcpu.wp_left) {
         hand_over_wp();
         TRACE("WP handed over to the guest");
@@ -68,7 +76,7 @@ static void flush_guest_tlb(bool keep_global)
 static int set_cr4(uint64_t val)
 {
     uint64_t old = guest_cr4();
-    enum cr4_error e = cr4_check(val, old, vmread(GUEST_CR3), cr4_guest_bits,
+    enum cr4_error e = cr4_check(val, old, guest_cr3(), cr4_guest_bits,
                                  read_shadowed_cr0() & CR0_WP);
     if (e != CR4_OK) {
         TRACE("CR4 0x%lx refused: %s", val, cr4_error_name(e));
@@ -80,8 +88,11 @@ static int set_cr4(uint64_t val)
     vmwrite(GUEST_CR4, ((val | vcpu.cr4_force) & caps.raw.cr4_fixed1));
     vmwrite(CR4_READ_SHADOW, val);
     vcpu.cr4_shadow = val;
-    if (cr4_write_flushes(old, val))
+    if (cr4_write_flushes(old, val)) {
         flush_guest_tlb(!((old & ~val) & (CR4_PGE | CR4_PCIDE)));
+        if (vcpu.shadow) // the shadow tables are the guest's TLB
+            shadow_flush();
+    }
     complete_instruction();
     return EXIT_RESUME;
 }
@@ -116,8 +127,11 @@ static int write_gpr(struct guest_regs *r, unsigned reg, uint64_t val, bool l)
     return EXIT_RESUME_RELOAD;
 }
 
-// Only with CR3-load exiting, which CPUs without TRUE controls force on: the
-// write lands, and flushes what MOV to CR3 flushes (non-global entries).
+// With paging=shadow, and where CPUs without TRUE controls force CR3-load
+// exiting: the write lands, and flushes what MOV to CR3 flushes (non-global
+// entries; bit 63 with CR4.PCIDE keeps them, SDM 3A 4.10.4.1). Under shadow
+// paging the guest's CR3 is kept here and the shadow tables are its TLB: they
+// are emptied, global entries too (a TLB may always drop more).
 static int mov_to_cr3(uint64_t val)
 {
     if (val >> caps.maxphyaddr && !(val >> 63)) {
@@ -125,9 +139,17 @@ static int mov_to_cr3(uint64_t val)
         return EXIT_RESUME;
     }
     bool pcide = guest_cr4() & CR4_PCIDE, keep = pcide && (val >> 63);
-    vmwrite(GUEST_CR3, pcide ? val & ~BIT(63) : val);
-    if (!keep)
-        flush_guest_tlb(true);
+    if (pcide)
+        val &= ~BIT(63);
+    if (vcpu.shadow) {
+        vcpu.guest_cr3 = val;
+        TRACE("the guest's CR3 <- 0x%lx", val);
+        shadow_flush();
+    } else {
+        vmwrite(GUEST_CR3, val);
+        if (!keep)
+            flush_guest_tlb(true);
+    }
     complete_instruction();
     return EXIT_RESUME;
 }
@@ -167,7 +189,7 @@ static __attribute__((noinline)) int handle_cr_other(struct guest_regs *r, uint6
         return mov_to_cr3(val);
     case 0x13:
         vcpu.stats.cr[CR_MOV_FROM_CR3]++;
-        return write_gpr(r, reg, vmread(GUEST_CR3), l);
+        return write_gpr(r, reg, guest_cr3(), l);
     }
     return exit_unexpected(EXIT_REASON_CR_ACCESS);
 }

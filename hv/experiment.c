@@ -19,7 +19,11 @@ uint64_t nop_loop(uint64_t n);
 struct policy_def {
     const char *name;
     uint64_t cr0_owned, cr4_owned, threshold;
+    bool unsafe; // run under shadow paging though it breaks it (unsafe=1)
 };
+
+// The paging of this boot's runs (paging=, shadow_wp=), chosen by choose_mmu().
+static enum mmu boot_mmu;
 
 // What the summary table and the costs need from the measured runs.
 struct measured {
@@ -113,17 +117,20 @@ static void time_native_loops(void)
             cfg.toggles, tick_unit, native.toggle, t, native.nop, n);
 }
 
+static bool expect_applies(const struct exit_expect *x, enum mmu m)
+{
+    return !x->mmus || (x->mmus & BIT(m));
+}
+
 static uint64_t expected_exits(const struct exit_expect *x, const struct policy_def *p, uint64_t n)
 {
-    uint64_t all = n * x->per_iter;
-    if (!x->bit)
-        return all;
+    uint64_t all = n * x->per_iter, want = all;
     uint64_t owned = x->cr == 4 ? p->cr4_owned : p->cr0_owned;
-    if (owned & x->bit)
-        return 0;
-    if (p->threshold && x->cr == 0 && x->bit == CR0_WP)
-        return p->threshold < all ? p->threshold : all;
-    return all;
+    if (x->bit && (owned & x->bit))
+        want = 0;
+    else if (x->bit && p->threshold && x->cr == 0 && x->bit == CR0_WP)
+        want = p->threshold < all ? p->threshold : all;
+    return x->once && want > 1 ? 1 : want;
 }
 
 static void label_of(char *buf, size_t size, const struct experiment *e, const struct policy_def *p)
@@ -152,8 +159,10 @@ static bool check_measured(const struct experiment *e, const struct policy_def *
     struct exit_stats rest = ws.exits;
     for (size_t i = 0; i < ARRAY_SIZE(e->expect) && e->expect[i].per_iter; i++) {
         const struct exit_expect *x = &e->expect[i];
+        if (!expect_applies(x, boot_mmu))
+            continue;
         uint64_t want = expected_exits(x, p, n), got = ws.exits.by_reason[x->reason];
-        ok &= want == got;
+        ok = ok && want == got;
         rest.by_reason[x->reason] = 0;
         len += (size_t)snprintf(text + len, sizeof(text) - len, "%s exits expected %lu, "
                                 "measured %lu; ", exit_reason_name(x->reason), want, got);
@@ -169,8 +178,8 @@ static void print_result(const struct experiment *e, const struct policy_def *p,
                          const struct run_record *rec)
 {
     static char json[2048]; // written whole: longer than a kprintf line can be
-    int n = result_json(e->name, e->runs == EACH_POLICY ? p->name : "", rec, json,
-                        sizeof(json));
+    int n = result_json(e->name, e->runs == EACH_POLICY ? p->name : "", mmu_name(boot_mmu),
+                        rec, json, sizeof(json));
     console_write("vmxlab-result ", 14);
     console_write(json, n < (int)sizeof(json) ? (size_t)n : sizeof(json) - 1);
     console_write("\n", 1);
@@ -225,14 +234,15 @@ static void judge(const struct experiment *e, const struct policy_def *p, const 
     bool ok;
     runs_by_end[rec->end]++;
     if (e->outcome.end != RUN_EXITED) { // the row expects a stop, a timeout or HLT
-        ok = rec->end == e->outcome.end &&
-             (rec->end != RUN_STOPPED || rec->reason == e->outcome.reason);
+        uint32_t reason = boot_mmu != MMU_EPT && e->outcome.shadow_differs
+                              ? e->outcome.shadow_reason : e->outcome.reason;
+        ok = rec->end == e->outcome.end && (rec->end != RUN_STOPPED || rec->reason == reason);
         if (ok)
             report(true, "%s: %s: %s as expected: %s", label, e->what, end_name(rec->end),
                    rec->why);
         else
             report(false, "%s: %s: expected to be %s (exit reason %u), but it %s%s%s", label,
-                   e->what, end_name(e->outcome.end), e->outcome.reason, end_name(rec->end),
+                   e->what, end_name(e->outcome.end), reason, end_name(rec->end),
                    *rec->why ? ": " : "", rec->why);
     } else if (rec->end == RUN_STOPPED) {
         ok = false; // stop_run() has said why, as a FAIL
@@ -267,10 +277,11 @@ static void judge(const struct experiment *e, const struct policy_def *p, const 
         runs_bad++;
     struct window_summary ws;
     windows_summarize(rec, &ws);
-    if (rec->nmis || rec->extints || ws.smis)
-        kprintf("vmxlab: %s: disturbed: %lu NMIs, %lu external interrupts, %lu SMIs in "
-                "windows during the run; the guest saw none, its times are not "
-                "representative\n", label, rec->nmis, rec->extints, ws.smis);
+    uint64_t wd = e->measured ? rec->watchdog_nmis : 0; // they matter to timings only
+    if (rec->nmis || rec->extints || ws.smis || wd)
+        kprintf("vmxlab: %s: disturbed: %lu NMIs, %lu external interrupts, %lu watchdog "
+                "NMIs, %lu SMIs in windows during the run; the guest saw none, its times "
+                "are not representative\n", label, rec->nmis, rec->extints, wd, ws.smis);
 }
 
 static void run_row(const struct experiment *e, const struct policy_def *p)
@@ -285,14 +296,15 @@ static void run_row(const struct experiment *e, const struct policy_def *p)
         return;
     }
     struct guest_run run = {
-        .label = label, .flags = e->flags, .cr0_owned = p->cr0_owned,
+        .label = label, .mmu = boot_mmu,
+        .flags = e->flags, .cr0_owned = p->cr0_owned,
         .cr4_owned = p->cr4_owned, .wp_threshold = p->threshold,
         .expect_stop = e->outcome.end != RUN_EXITED, .bad_rflags = e->bad_rflags,
         .iterations = e->measured || e->external ? cfg.toggles : 0,
         .windows = e->measured || e->external ? cfg.windows : 0,
         .max_exits = e->max_exits, .max_ticks = e->max_ticks,
     };
-    struct run_record rec;
+    static struct run_record rec; // ~12 KiB: not on the boot stack
     if (!guest_run(img, &run, &rec)) {
         runs_bad++;
         return;
@@ -332,15 +344,85 @@ static void run_modules(const struct policy_def *pols, unsigned npol)
     }
 }
 
+// CR4 bits that change how linear addresses translate (SDM 3A 4.1.1, 4.6):
+// under shadow paging the hypervisor must see each change, since its tables
+// are the guest's TLB and its entries are built for the current rules.
+#define CR4_PAGING (CR4_PSE | CR4_PAE | CR4_PGE | CR4_LA57 | CR4_PCIDE | CR4_SMEP | \
+                    CR4_SMAP | CR4_PKE)
+
+// Why shadow paging cannot run policy p, or NULL. The rule is KVM's: it
+// gives CR0.WP to the guest only with EPT, because "CR0.WP needs to be
+// intercepted when KVM is shadowing legacy paging in order to construct
+// shadow PTEs with the correct protections" (vmx_l1_guest_owned_cr0_bits()).
+static const char *shadow_refuses(const struct policy_def *p)
+{
+    if ((p->cr0_owned & CR0_WP) || p->threshold)
+        return "CR0.WP must stay host-owned under shadow paging: the shadow entries "
+               "encode WP (a supervisor write to a read-only page is allowed only while "
+               "WP=0), so every WP change must exit to rebuild or switch them; KVM lets "
+               "the guest own WP only with EPT (vmx_l1_guest_owned_cr0_bits())";
+    if (p->cr4_owned & CR4_PAGING)
+        return "CR4's paging bits (PSE PAE PGE LA57 PCIDE SMEP SMAP PKE) must stay "
+               "host-owned under shadow paging: the shadow tables are the guest's TLB and "
+               "must be rebuilt when the rules they were built by change";
+    return NULL;
+}
+
+// paging=, shadow_wp=: EPT where the CPU has it (vmx_controls_init() kept
+// the control), unless shadow paging is asked for.
+static void choose_mmu(void)
+{
+    bool ept = ctl_on(CTL_PROC2, CTL_PROC2_EPT);
+    if (cfg.paging == PAGING_EPT && !ept) {
+        kprintf("vmxlab: UNSUPPORTED: paging=ept, but this CPU's VMX has no usable EPT "
+                "(4-level walks, write-back tables). paging=shadow, or paging=auto (the "
+                "default), runs the experiment with shadow paging.\n");
+        end_run(VERDICT_UNSUPPORTED);
+    }
+    if (cfg.paging == PAGING_EPT || (cfg.paging == PAGING_AUTO && ept))
+        boot_mmu = MMU_EPT;
+    else
+        boot_mmu = cfg.shadow_wp == SHADOW_WP_FLUSH ? MMU_SHADOW_FLUSH : MMU_SHADOW_ROLES;
+}
+
+// Under shadow paging, the policies that give the guest what it must not
+// own: policy=all leaves them out, saying why; asked for by name they are
+// refused; unsafe=1 runs them anyway, and the guests must see the breakage.
+static unsigned shadow_filter(struct policy_def *pols, unsigned n)
+{
+    unsigned kept = 0;
+    for (unsigned i = 0; i < n; i++) {
+        const char *why = shadow_refuses(&pols[i]);
+        if (!why) {
+            pols[kept++] = pols[i];
+            continue;
+        }
+        if (cfg.unsafe) {
+            kprintf("vmxlab: unsafe=1: policy %s runs under shadow paging although %s\n",
+                    pols[i].name, why);
+            pols[i].unsafe = true;
+            pols[kept++] = pols[i];
+        } else if (cfg.policy == POLICY_ALL) {
+            kprintf("vmxlab: paging=shadow: policy %s is not run: %s (unsafe=1 runs it, "
+                    "to show what breaks)\n", pols[i].name, why);
+        } else {
+            kprintf("vmxlab: refused: policy=%s with paging=shadow: %s. Use paging=ept, or "
+                    "unsafe=1 to see what breaks.\n", pols[i].name, why);
+            end_run(VERDICT_FAIL);
+        }
+    }
+    return kept;
+}
+
 // The policies one boot runs: policy=all runs the three presets in turn.
 static unsigned policies(struct policy_def *out)
 {
     const struct policy_def presets[] = {
-        [POLICY_INTERCEPT] = { "intercept", 0, 0, 0 },
-        [POLICY_PASSTHROUGH] = { "passthrough", CR0_WP | CR0_TS, 0, 0 },
-        [POLICY_ADAPTIVE] = { "adaptive", 0, 0, cfg.threshold },
+        [POLICY_INTERCEPT] = { "intercept", 0, 0, 0, false },
+        [POLICY_PASSTHROUGH] = { "passthrough", CR0_WP | CR0_TS, 0, 0, false },
+        [POLICY_ADAPTIVE] = { "adaptive", 0, 0, cfg.threshold, false },
         [POLICY_CUSTOM] = { "custom", cfg.cr0_owned == CFG_NOT_GIVEN ? 0 : cfg.cr0_owned,
-                            cfg.cr4_owned == CFG_NOT_GIVEN ? 0 : cfg.cr4_owned, 0 },
+                            cfg.cr4_owned == CFG_NOT_GIVEN ? 0 : cfg.cr4_owned, 0, false },
     };
     if (cfg.policy != POLICY_ALL) {
         out[0] = presets[cfg.policy];
@@ -467,26 +549,22 @@ void experiments_run(void)
     if (!vmx_needed)
         return;
 
-    // KVM makes CR0.WP guest-owned only with EPT: with shadow paging, the
-    // hypervisor's own page tables encode WP and must see every change.
-    if (!caps.ept || !caps.ept_4level || !caps.ept_wb) {
-        kprintf("vmxlab: UNSUPPORTED: this CPU's VMX has no usable EPT (4-level, "
-                "write-back). CR0.WP pass-through needs EPT, as in KVM: without it the "
-                "hypervisor shadows the guest's page tables, which encode WP, so every WP "
-                "write must exit. Use a CPU with EPT (Bochs: CPU=corei7_skylake_x).\n");
-        end_run(VERDICT_UNSUPPORTED);
-    }
     check_ownership_keys();
     vmx_controls_init();
+    choose_mmu();
+    struct policy_def pols[3];
+    unsigned npol = policies(pols);
+    if (boot_mmu != MMU_EPT)
+        npol = shadow_filter(pols, npol);
     vmx_on();
-    kprintf("vmxlab: VMX on (VMCS revision 0x%x, VPID %s, watchdog %s)\n", caps.revision,
-            ctl_on(CTL_PROC2, CTL_PROC2_VPID) ? "on" : "off",
-            ctl_on(CTL_PIN, CTL_PIN_PREEMPTION_TIMER) ? "VMX-preemption timer" : "none");
+    kprintf("vmxlab: VMX on (VMCS revision 0x%x, paging %s, VPID %s, watchdog %s)\n",
+            caps.revision, mmu_name(boot_mmu),
+            boot_mmu == MMU_EPT && ctl_on(CTL_PROC2, CTL_PROC2_VPID) ? "on" : "off",
+            ctl_on(CTL_PIN, CTL_PIN_PREEMPTION_TIMER) ? "VMX-preemption timer"
+                                                      : "the PIT's tick as an NMI");
     guest_ram_init();
     tick_unit = tsc_counts_instructions() ? "instructions" : "TSC ticks";
 
-    struct policy_def pols[3];
-    unsigned npol = policies(pols);
     for (size_t i = 0; rows && i < nexperiments; i++) {
         const struct experiment *e = &experiments[i];
         if (e->host == host_vmx_caps || !selected(e))
@@ -497,7 +575,7 @@ void experiments_run(void)
         }
         if (e->measured && !native.have)
             time_native_loops();
-        static const struct policy_def once = { "intercept", 0, 0, 0 };
+        static const struct policy_def once = { "intercept", 0, 0, 0, false };
         for (unsigned j = 0; j < (e->runs == EACH_POLICY ? npol : 1); j++)
             run_row(e, e->runs == EACH_POLICY ? &pols[j] : &once);
     }

@@ -11,11 +11,23 @@
 #include "../guest/abi.h"
 #include "hv.h"
 
-// A measured run expects, for each row of .expect: N * W * per_iter exits of
-// that reason while the deciding bit is host-owned, none while the guest owns
-// it, and min(T, N * W * per_iter) under policy=adaptive when the bit is
-// CR0.WP (the T-th WP change still exits and hands WP over). No other exits.
-#define STOPPED(r) .outcome = { RUN_STOPPED, 0, EXIT_REASON_##r }
+// A measured run expects, for each row of .expect that holds under its
+// paging mode (all, or those named: SHADOW_FLUSH, SHADOW_ROLES): N * W *
+// per_iter exits of that reason while the deciding bit is host-owned, none
+// while the guest owns it, and min(T, N * W * per_iter) under policy=adaptive
+// when the bit is CR0.WP (the T-th WP change still exits and hands WP over);
+// AT_MOST_ONCE caps it at 1. No other exits.
+//
+// Under shadow paging a window's code is one page (guest/toggle.S), and the
+// #PF exits (EXCEPTION_NMI) are the fills that page needs: after each WP
+// change with shadow_wp=flush, which empties the tables, and after each
+// CR4.PGE change in both modes (a TLB flush); with shadow_wp=roles, once for
+// the whole run, when the first WP=0 fetch finds that set of tables empty.
+#define STOPPED(r) .outcome = { RUN_STOPPED, 0, EXIT_REASON_##r, false, 0 }
+#define SHADOW_FLUSH BIT(MMU_SHADOW_FLUSH)
+#define SHADOW_ROLES BIT(MMU_SHADOW_ROLES)
+#define SHADOW (SHADOW_FLUSH | SHADOW_ROLES)
+#define AT_MOST_ONCE true
 
 const struct experiment experiments[] = {
     { .name = "vmx-caps", .host = host_vmx_caps,
@@ -28,13 +40,16 @@ const struct experiment experiments[] = {
       .expect = { { EXIT_REASON_VMCALL, 1, 0, 0 } } },
     { .name = "wp-toggle", .guest = "wp_toggle", .runs = EACH_POLICY, .measured = true,
       .what = "MOV to CR0 flipping WP",
-      .expect = { { EXIT_REASON_CR_ACCESS, 1, 0, CR0_WP } } },
+      .expect = { { EXIT_REASON_CR_ACCESS, 1, 0, CR0_WP },
+                  { EXIT_REASON_EXCEPTION_NMI, 1, 0, CR0_WP, SHADOW_FLUSH },
+                  { EXIT_REASON_EXCEPTION_NMI, 1, 0, CR0_WP, SHADOW_ROLES, AT_MOST_ONCE } } },
     { .name = "ts-clts", .guest = "ts_clts", .runs = EACH_POLICY, .measured = true,
       .what = "MOV to CR0 setting TS, then CLTS",
       .expect = { { EXIT_REASON_CR_ACCESS, 2, 0, CR0_TS } } },
     { .name = "cr4-toggle", .guest = "cr4_pge", .runs = EACH_POLICY, .measured = true,
       .what = "MOV to CR4 flipping PGE",
-      .expect = { { EXIT_REASON_CR_ACCESS, 1, 4, CR4_PGE } } },
+      .expect = { { EXIT_REASON_CR_ACCESS, 1, 4, CR4_PGE },
+                  { EXIT_REASON_EXCEPTION_NMI, 1, 4, CR4_PGE, SHADOW } } },
     { .name = "cpuid-loop", .guest = "cpuid_loop", .runs = ONCE, .measured = true,
       .what = "CPUID, which always exits", .expect = { { EXIT_REASON_CPUID, 1, 0, 0 } } },
     { .name = "wp-semantics", .group = "semantics", .guest = "semantics",
@@ -76,7 +91,10 @@ const struct experiment experiments[] = {
     { .name = "bad-string-io", .group = "bad-guest", .guest = "misbehave",
       .flags = BAD_STRING_IO, .what = "REP OUTSB to COM1", STOPPED(IO_INSTRUCTION) },
     { .name = "bad-ept", .group = "bad-guest", .guest = "misbehave", .flags = BAD_EPT,
-      .what = "a read outside guest RAM", STOPPED(EPT_VIOLATION) },
+      .what = "a read outside guest RAM: an EPT violation, or under shadow paging a #PF "
+              "whose walk leaves RAM",
+      .outcome = { RUN_STOPPED, 0, EXIT_REASON_EPT_VIOLATION, true,
+                   EXIT_REASON_EXCEPTION_NMI } },
     { .name = "bad-triple-fault", .group = "bad-guest", .guest = "misbehave",
       .flags = BAD_TRIPLE_FAULT, .what = "an exception with an empty IDT",
       STOPPED(TRIPLE_FAULT) },

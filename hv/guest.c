@@ -58,6 +58,14 @@ static uint64_t carve_guest_ram(void)
     return best;
 }
 
+const char *mmu_name(enum mmu m)
+{
+    static const char *const names[MMUS] = { [MMU_EPT] = "ept",
+                                             [MMU_SHADOW_ROLES] = "shadow-roles",
+                                             [MMU_SHADOW_FLUSH] = "shadow-flush" };
+    return (unsigned)m < MMUS ? names[m] : "unknown";
+}
+
 void guest_ram_init(void)
 {
     uint64_t base = carve_guest_ram();
@@ -67,6 +75,12 @@ void guest_ram_init(void)
         end_run(VERDICT_FAIL);
     }
     vcpu.ram = (uint8_t *)base;
+    vmcs_region = vmx_alloc_region();
+    if (!ctl_on(CTL_PROC2, CTL_PROC2_EPT)) { // shadow paging only (hv/shadow.c)
+        kprintf("vmxlab: guest RAM: %u MiB at host 0x%lx; this CPU has no usable EPT: "
+                "shadow paging maps it\n", GUEST_RAM_SIZE >> 20, base);
+        return;
+    }
     memset(ept_pool, 0, sizeof(ept_pool));
     ept.pml4 = ept_alloc(NULL);
     ept.alloc_page = ept_alloc;
@@ -76,7 +90,6 @@ void guest_ram_init(void)
         end_run(VERDICT_CRASH);
     }
     invept_context(ept_pointer(&ept));
-    vmcs_region = vmx_alloc_region();
     kprintf("vmxlab: guest RAM: %u MiB at host 0x%lx, mapped by EPT (%u tables, %s pages%s)\n",
             GUEST_RAM_SIZE >> 20, base, ept_used, large ? "2 MiB" : "4 KiB",
             !caps.ept_2m ? ": this CPU has no 2 MiB EPT pages" : "");
@@ -212,9 +225,18 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
     params->iterations = run->iterations;
     params->windows = run->windows;
     params->flags = run->flags;
+    bool shadow = run->mmu != MMU_EPT;
+    unsigned missing = (unsigned)vmx_controls_for(shadow);
+    if (missing) {
+        report(false, "%s: paging=shadow needs the %s '%s', which this CPU lacks", run->label,
+               ctl_kind_name(CTL_PROC), ctl_bit_name(CTL_PROC, missing));
+        return false;
+    }
     params->host = (ctl_on(CTL_PROC2, CTL_PROC2_RDRAND_EXITING) ? HOST_RDRAND_EXITS : 0) |
                    (ctl_on(CTL_PROC2, CTL_PROC2_RDSEED_EXITING) ? HOST_RDSEED_EXITS : 0) |
-                   (ctl_on(CTL_PROC2, CTL_PROC2_RDTSCP) ? HOST_RDTSCP : 0);
+                   (ctl_on(CTL_PROC2, CTL_PROC2_RDTSCP) ? HOST_RDTSCP : 0) |
+                   (shadow ? HOST_SHADOW_PAGING : 0) |
+                   (shadow && (run->cr0_owned & CR0_WP) ? HOST_WP_UNSAFE : 0);
 
     const uint64_t cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
     const uint64_t cr4 = CR4_PAE | CR4_MCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
@@ -228,12 +250,22 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
         .cr0_keep = CR0_DEFINED & caps.raw.cr0_fixed1,
         .cr0_force = (CR0_ET | caps.raw.cr0_fixed0) & caps.raw.cr0_fixed1,
         .cr4_force = caps.raw.cr4_fixed0 | CR4_MCE,
+        .shadow = shadow, .guest_cr3 = hdr->cr3,
     };
-    uint64_t nmis = events.nmis, extints = events.extints;
+    // Shadow paging emulates the guest's WP=0 in its entries with the real
+    // WP at 1 (hv/shadow.c), unless WP is the guest's (unsafe=1).
+    if (shadow && !(run->cr0_owned & CR0_WP)) {
+        vcpu.cr0_keep &= ~(uint64_t)CR0_WP;
+        vcpu.cr0_force |= CR0_WP;
+    }
+    if (shadow)
+        shadow_reset(run->mmu == MMU_SHADOW_ROLES);
+    uint64_t nmis = events.nmis, extints = events.extints, wd = events.watchdog_nmis;
     reset_machine_state();
     vmcs_load(vmcs_region);
     // A fresh VPID per run: no stale guest translations from the last run.
     struct vm_setup s = { .hdr = hdr, .rip = entry, .eptp = ept_pointer(&ept), .cr0 = cr0,
+                          .shadow = shadow,
                           .cr4 = cr4, .cr0_owned = run->cr0_owned,
                           .cr4_owned = run->cr4_owned, .vpid = (uint16_t)(++runs % 0xffff + 1) };
     vmcs_setup(&s);
@@ -244,7 +276,12 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
     struct guest_regs regs = { .rdi = GUEST_PARAMS_GPA };
     if (cfg.disturb == DISTURB_TIMER)
         pic_unmask_timer(true);
-    if (cfg.disturb == DISTURB_NMI)
+    // Without a VMX-preemption timer, a guest that spins without exits is
+    // ended by the PIT's tick, sent as an NMI (which exits whatever the
+    // guest's IF, SDM 3C 26.2): each NMI exit reads the TSC (hv/exit.c).
+    vcpu.nmi_watchdog = !ctl_on(CTL_PIN, CTL_PIN_PREEMPTION_TIMER);
+    events.nmi_watchdog = vcpu.nmi_watchdog && cfg.disturb != DISTURB_NMI;
+    if (cfg.disturb == DISTURB_NMI || vcpu.nmi_watchdog)
         timer_as_nmi(true);
     if (cfg.fault == FAULT_VMX_GP) // a bug in VMX root operation, with a VMCS current
         fault_on_purpose(cfg.fault);
@@ -253,8 +290,9 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
         vcpu.deadline = UINT64_MAX; // no wrap: the TSC will not get there
     arm_watchdog(vcpu.max_ticks);
     int launched = vmx_run(&regs);
-    if (cfg.disturb == DISTURB_NMI)
+    if (cfg.disturb == DISTURB_NMI || vcpu.nmi_watchdog)
         timer_as_nmi(false);
+    events.nmi_watchdog = false; // an NMI still on its way is the watchdog's, but rare
     pic_unmask_timer(false);
     if (launched)
         vmx_fail("VMLAUNCH", entry);
@@ -263,5 +301,6 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
     rec->all = vcpu.stats;
     rec->nmis = events.nmis - nmis;
     rec->extints = events.extints - extints;
+    rec->watchdog_nmis = events.watchdog_nmis - wd;
     return true;
 }

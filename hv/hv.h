@@ -324,9 +324,17 @@ enum cr_kind { // CR-access exits by what the guest did (SDM 3C Table 28-3)
     CR_MOV_FROM_CR8, CR_CLTS, CR_LMSW, CR_KINDS
 };
 const char *cr_kind_name(enum cr_kind k);
+enum pf_kind { // #PF exits under shadow paging (hv/shadow.c), by what came of them
+    PF_FILLED,    // the guest's tables allow the access: a shadow entry was filled
+    PF_REFLECTED, // they do not: the guest got its #PF
+    PF_KINDS
+};
+const char *pf_kind_name(enum pf_kind k);
 struct exit_stats {
     uint64_t by_reason[EXIT_REASON_MAX];
     uint64_t cr[CR_KINDS];
+    uint64_t pf[PF_KINDS];
+    uint64_t shadow_flushes; // times the shadow tables were emptied
 };
 uint64_t stats_total(const struct exit_stats *s);
 void stats_sub(struct exit_stats *d, const struct exit_stats *a, const struct exit_stats *b);
@@ -355,6 +363,7 @@ struct run_record {
     struct window win[MAX_WINDOWS];
     unsigned windows;        // MARK_ENDs seen (at most MAX_WINDOWS are kept)
     uint64_t nmis, extints;  // events that reached the hypervisor during the run
+    uint64_t watchdog_nmis;  // the NMI watchdog's ticks (no VMX-preemption timer)
     unsigned checks_passed, checks_failed; // the guest's HC_REPORTs
     uint64_t cr0_owned_at_end, cr4_owned_at_end;
     struct {                 // I/O by port (hv/io.c): reads [1] and writes [0]
@@ -375,8 +384,8 @@ struct window_summary {
     uint64_t smis, disturbances;
 };
 void windows_summarize(const struct run_record *r, struct window_summary *w);
-int result_json(const char *experiment, const char *policy, const struct run_record *r,
-                char *buf, size_t size);
+int result_json(const char *experiment, const char *policy, const char *paging,
+                const struct run_record *r, char *buf, size_t size);
 
 // vmcs.c: dump, self-test, control choice and per-run set-up
 struct vmx_controls {
@@ -387,6 +396,7 @@ struct guest_header;
 struct vm_setup {
     const struct guest_header *hdr; // read from guest memory
     uint64_t rip, eptp;
+    bool shadow;                    // paging=shadow: no EPT, CR3 and #PF exits
     uint64_t cr0, cr4;              // initial values, as the guest sees them
     uint64_t cr0_owned, cr4_owned;  // guest-owned bits
     uint16_t vpid;
@@ -394,6 +404,7 @@ struct vm_setup {
 void vmcs_dump(void);
 void vmcs_selftest(void);
 void vmx_controls_init(void);
+int vmx_controls_for(bool shadow); // this run's controls; 0, or a missing control's bit
 void vmcs_setup(const struct vm_setup *s);
 void arm_watchdog(uint64_t ticks); // the VMX-preemption timer, for this many TSC ticks
 bool ctl_on(enum ctl_kind kind, uint32_t bit); // is this control in use?
@@ -416,9 +427,12 @@ struct vcpu {
     uint64_t trace_left, trace_seen; // trace=: exits still to print, and printed
     bool tracing;                  // this exit is printed: handlers say what they did
     bool expect_stop;              // the run is meant to be stopped: say so, not FAIL
+    bool nmi_watchdog;             // no VMX-preemption timer: the PIT's NMIs bound the run
     bool shadow;                   // paging=shadow (hv/shadow.c): a CR0.WP change must
                                    // rebuild or switch the shadow page tables
     uint8_t *ram;                  // host address of guest-physical 0
+    uint64_t guest_cr3;            // paging=shadow: the CR3 the guest wrote (the real
+                                   // CR3 is hv/shadow.c's)
 };
 extern struct vcpu vcpu;
 int vmx_run(const struct guest_regs *initial); // 0: run ended; -1: VMLAUNCH failed
@@ -437,6 +451,7 @@ int stop_run(uint32_t reason, const char *why);
 int exit_unexpected(uint32_t reason);
 void inject_exception(unsigned vector, uint32_t error);
 uint64_t read_shadowed_cr0(void);          // CR0 as a guest MOV from CR0 reads it
+uint64_t guest_cr3(void);                  // CR3 as a guest MOV from CR3 reads it
 extern uint64_t cr4_guest_bits;            // CR4 bits a guest may set (cr4_guest_valid)
 uint64_t smi_count(void); // MSR 0x34 where the CPU has it, else 0
 
@@ -447,8 +462,12 @@ struct guest_image {
 };
 const struct guest_image *guest_image_find(const char *name);  // built in
 const struct guest_image *guest_module_find(const char *name, char *err, size_t errlen);
+// How a run's guest memory is translated (paging=, shadow_wp=).
+enum mmu { MMU_EPT, MMU_SHADOW_ROLES, MMU_SHADOW_FLUSH, MMUS };
+const char *mmu_name(enum mmu m); // "ept", "shadow-roles", "shadow-flush"
 struct guest_run {
     const char *label;
+    enum mmu mmu;
     uint64_t iterations, windows, flags; // struct guest_params
     uint64_t cr0_owned, cr4_owned;
     uint64_t wp_threshold;         // 0: never hand WP over
@@ -469,6 +488,7 @@ void msr_reset_emulated(void);  // the values msr.c keeps, to their reset values
 int handle_rdmsr(struct guest_regs *r);
 int handle_wrmsr(struct guest_regs *r);
 const char *msr_name(uint32_t index);
+uint64_t guest_efer(void);      // IA32_EFER as the guest sees it
 
 // cpuid.c: what CPUID answers a guest
 struct cpuid_view { // what the guest may see: its own CR4, and what the CPU lets run
@@ -481,6 +501,14 @@ int handle_cpuid(struct guest_regs *r);
 void io_reset_for_run(void);
 void io_flush(void); // the guest's unfinished COM1 line, at the end of a run
 int handle_io(struct guest_regs *r);
+
+// shadow.c: shadow paging, a virtual TLB for the guest (paging=shadow)
+void shadow_reset(bool roles);   // empty tables, before a run; roles: one set per WP
+uint64_t shadow_root(void);      // the real CR3 for the guest's current WP
+void shadow_flush(void);         // every shadow translation dropped
+void shadow_wp_changed(void);    // after the guest's CR0.WP changed
+void shadow_invlpg(uint64_t gva);
+int shadow_page_fault(uint64_t gva, uint32_t hw_error); // a #PF exit
 
 // paging.c: the guest's page tables, walked by the hypervisor (pure)
 struct guest_mem { // guest RAM as the host sees it
@@ -503,6 +531,12 @@ struct walk {
 // 0, or -1 with w->pf_error; access: PF_W, PF_U, PF_I as for a #PF.
 int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
                unsigned access, struct walk *w);
+// Sets A in every entry w used and D in its leaf for a write, in guest RAM, as
+// the CPU does for a translation it uses (SDM 3A 4.8).
+void guest_walk_set_ad(uint8_t *ram, uint64_t size, const struct walk *w, bool write);
+// The shadow entry for the page of a successful walk of an access (hv/shadow.c).
+uint64_t shadow_leaf(const struct walk *w, unsigned access, const struct walk_mode *m,
+                     uint64_t ram_base);
 // Copies up to n bytes at gva; returns how many could be read.
 size_t guest_read(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
                   void *dst, size_t n);
@@ -519,6 +553,8 @@ struct exit_expect { // exits of one reason, over all windows of a measured run
     uint8_t per_iter;  // exits per iteration while the deciding bit is host-owned
     uint8_t cr;        // 0 or 4: which control register holds the deciding bit;
     uint32_t bit;      //   no exits while the guest owns it (bit 0: always exits)
+    uint8_t mmus;      // the paging modes it holds under (BIT(MMU_*)); 0: all
+    bool once;         // at most one such exit in the whole run: the first
 };
 enum runs_under { ONCE, EACH_POLICY };
 struct experiment {
@@ -534,7 +570,9 @@ struct experiment {
     struct {            // how the run must end; all zero: the guest exits with 0
         enum run_end end;
         uint64_t status;  // RUN_EXITED
-        uint32_t reason;  // RUN_STOPPED: the exit reason that stops it
+        uint32_t reason;  // RUN_STOPPED: the exit reason that stops it...
+        bool shadow_differs; // ...unless under shadow paging this one does:
+        uint32_t shadow_reason;
     } outcome;
     bool bad_rflags;    // enter with RFLAGS bit 1 clear: the hypervisor's own mistake
     uint64_t max_exits, max_ticks; // the run's budget, where not the default

@@ -131,7 +131,7 @@ static bool efer_valid(uint64_t v)
     return !(v & ~allowed) && (v & EFER_LME) && (v & EFER_LMA);
 }
 
-static uint64_t guest_efer(void)
+uint64_t guest_efer(void)
 {
     return ctl_on(CTL_ENTRY, CTL_ENTRY_LOAD_EFER) ? vmread(GUEST_IA32_EFER) : rdmsr(MSR_EFER);
 }

@@ -10,6 +10,10 @@
 #include "hv.h"
 
 #define ADDR_MASK 0x000ffffffffff000ull // bits 51:12 of an entry
+#define PTE_PWT (1u << 3)
+#define PTE_PCD (1u << 4)
+#define PTE_PAT_4K (1u << 7)   // PAT in a PTE
+#define PTE_PAT_BIG (1u << 12) // PAT in a PDE or PDPTE that maps a page
 
 static bool read_entry(const struct guest_mem *m, uint64_t gpa, uint64_t *e)
 {
@@ -83,6 +87,21 @@ int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t
     return 0;
 }
 
+void guest_walk_set_ad(uint8_t *ram, uint64_t size, const struct walk *w, bool write)
+{
+    for (unsigned i = 0; i < w->levels; i++) {
+        uint64_t gpa = w->entry_gpa[i], e;
+        uint64_t set = PTE_A | (write && i == w->levels - 1 ? PTE_D : 0);
+        if (gpa >= size || size - gpa < 8)
+            return;
+        memcpy(&e, ram + gpa, 8);
+        if ((e & set) != set) { // written only if it changes, as the CPU does
+            e |= set;
+            memcpy(ram + gpa, &e, 8);
+        }
+    }
+}
+
 size_t guest_read(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
                   void *dst, size_t n)
 {
@@ -100,4 +119,38 @@ size_t guest_read(const struct guest_mem *m, const struct walk_mode *mode, uint6
         done += chunk;
     }
     return done;
+}
+
+// The shadow entry (hv/shadow.c) for the 4 KiB page of a successful walk w of
+// an access (PF_W, PF_U, PF_I): what the guest's tables grant, at host-physical
+// ram_base + GPA, with the memory-type bits carried over (a 2 MiB page's PAT
+// bit moves to where a PTE has it) and A and D preset, so the CPU never writes
+// the shadow tables. Two departures (SDM 3A 4.6.1, 4.8):
+// - a writable page whose D bit is clear is mapped read-only, so that its
+//   first write faults and the hypervisor sets D;
+// - with WP=0, a supervisor write to a page the tables make read-only is
+//   mapped writable but supervisor-only, so that user accesses still fault
+//   and are judged by the tables again (the real WP stays 1).
+uint64_t shadow_leaf(const struct walk *w, unsigned access, const struct walk_mode *m,
+                     uint64_t ram_base)
+{
+    uint64_t guest = w->entry[w->levels - 1];
+    uint64_t e = (ram_base + (w->gpa & ~0xfffull)) | PTE_P | PTE_A | PTE_D |
+                 (guest & (PTE_PWT | PTE_PCD));
+    if (guest & (w->page_size == 4096 ? PTE_PAT_4K : PTE_PAT_BIG))
+        e |= PTE_PAT_4K;
+    bool user = w->user, writable = false;
+    if (w->writable)
+        writable = (access & PF_W) || (guest & PTE_D);
+    else if (!m->wp && (access & (PF_W | PF_U)) == PF_W) {
+        writable = true;
+        user = false;
+    }
+    if (user)
+        e |= PTE_U;
+    if (writable)
+        e |= PTE_W;
+    if (m->nxe && !w->executable)
+        e |= PTE_NX;
+    return e;
 }

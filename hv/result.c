@@ -73,17 +73,17 @@ void windows_summarize(const struct run_record *r, struct window_summary *w)
     w->median_ticks = n % 2 ? ticks[n / 2] : (ticks[n / 2 - 1] + ticks[n / 2]) / 2;
 }
 
-int result_json(const char *experiment, const char *policy, const struct run_record *r,
-                char *buf, size_t size)
+int result_json(const char *experiment, const char *policy, const char *paging,
+                const struct run_record *r, char *buf, size_t size)
 {
     struct window_summary w;
     windows_summarize(r, &w);
     char mn[32], md[32];
     fmt_ratio(mn, sizeof(mn), w.min_ticks, w.iterations);
     fmt_ratio(md, sizeof(md), w.median_ticks, w.iterations);
-    int n = append(buf, size, 0, "{\"experiment\":\"%s\",\"policy\":\"%s\",\"iterations\":%lu,"
-                   "\"windows\":%u,\"exits\":%lu,\"exits_by_reason\":{", experiment, policy,
-                   w.iterations, r->windows, stats_total(&w.exits));
+    int n = append(buf, size, 0, "{\"experiment\":\"%s\",\"policy\":\"%s\",\"paging\":\"%s\","
+                   "\"iterations\":%lu,\"windows\":%u,\"exits\":%lu,\"exits_by_reason\":{",
+                   experiment, policy, paging, w.iterations, r->windows, stats_total(&w.exits));
     const char *sep = "";
     for (uint32_t i = 0; i < EXIT_REASON_MAX; i++) {
         if (!w.exits.by_reason[i])
@@ -100,7 +100,16 @@ int result_json(const char *experiment, const char *policy, const struct run_rec
                    w.exits.cr[i]);
         sep = ",";
     }
-    n = append(buf, size, n, "},\"ticks\":[");
+    n = append(buf, size, n, "},\"pf_exits\":{");
+    sep = "";
+    for (int i = 0; i < PF_KINDS; i++) {
+        if (!w.exits.pf[i])
+            continue;
+        n = append(buf, size, n, "%s\"%s\":%lu", sep, pf_kind_name((enum pf_kind)i),
+                   w.exits.pf[i]);
+        sep = ",";
+    }
+    n = append(buf, size, n, "},\"shadow_flushes\":%lu,\"ticks\":[", w.exits.shadow_flushes);
     for (unsigned i = 0; i < r->windows && i < MAX_WINDOWS; i++)
         n = append(buf, size, n, "%s%lu", i ? "," : "", r->win[i].ticks);
     return append(buf, size, n,

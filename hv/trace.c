@@ -73,8 +73,17 @@ static void decode(char *buf, size_t size, uint32_t reason, uint64_t q,
                  q & 1 ? "read " : "", q & 2 ? "write " : "", q & 4 ? "fetch" : "");
         break;
     case EXIT_REASON_EXCEPTION_NMI:
+        if ((vmread(VM_EXIT_INTR_INFO) & 0x7ff) == (3u << 8 | VEC_PF)) { // SDM 3C 28.2.1
+            snprintf(buf, size, "#PF at 0x%lx, error code 0x%lx", q,
+                     vmread(VM_EXIT_INTR_ERROR_CODE));
+            break;
+        }
+        // fall through
     case EXIT_REASON_EXTERNAL_INTERRUPT:
         snprintf(buf, size, "interruption information 0x%lx", vmread(VM_EXIT_INTR_INFO));
+        break;
+    case EXIT_REASON_INVLPG:
+        snprintf(buf, size, "INVLPG 0x%lx", q);
         break;
     default:
         snprintf(buf, size, "qualification 0x%lx", q);
@@ -107,9 +116,7 @@ int traced_exit(struct guest_regs *r)
         uint8_t code[15];
         uint64_t len = vmread(VM_EXIT_INSTRUCTION_LEN);
         struct guest_mem m = { vcpu.ram, GUEST_RAM_SIZE };
-        uint64_t efer = ctl_on(CTL_ENTRY, CTL_ENTRY_LOAD_EFER) ? vmread(GUEST_IA32_EFER)
-                                                               : rdmsr(MSR_EFER);
-        struct walk_mode mode = { .cr3 = vmread(GUEST_CR3), .nxe = efer & EFER_NXE,
+        struct walk_mode mode = { .cr3 = guest_cr3(), .nxe = guest_efer() & EFER_NXE,
                                   .maxphyaddr = caps.maxphyaddr };
         size_t got = guest_read(&m, &mode, rip, code, len < sizeof(code) ? len : sizeof(code));
         size_t n = 0;

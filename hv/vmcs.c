@@ -77,13 +77,14 @@ static const struct {
     { CTL_PROC, &caps.raw.procbased,
       CTL_PROC_HLT_EXITING | CTL_PROC_MWAIT_EXITING | CTL_PROC_RDPMC_EXITING |
           CTL_PROC_CR8_LOAD_EXITING | CTL_PROC_CR8_STORE_EXITING |
-          CTL_PROC_UNCOND_IO_EXITING | CTL_PROC_MONITOR_EXITING | CTL_PROC_MSR_BITMAPS |
-          CTL_PROC_SECONDARY_CONTROLS,
-      CTL_PROC_TSC_OFFSETTING, &ctls.proc },
-    // EPT is what the experiment is about. RDTSCP lets guests time with it;
-    // WBINVD, RDRAND and RDSEED exit where the CPU can make them.
-    { CTL_PROC2, &caps.raw.procbased2, CTL_PROC2_EPT,
-      CTL_PROC2_VPID | CTL_PROC2_RDTSCP | CTL_PROC2_WBINVD_EXITING |
+          CTL_PROC_UNCOND_IO_EXITING | CTL_PROC_MONITOR_EXITING | CTL_PROC_MSR_BITMAPS,
+      CTL_PROC_TSC_OFFSETTING | CTL_PROC_SECONDARY_CONTROLS, &ctls.proc },
+    // EPT where the CPU has it (else paging=shadow, hv/shadow.c). RDTSCP lets
+    // guests time with it; WBINVD, RDRAND and RDSEED exit where the CPU can
+    // make them. Without secondary controls all of these are off (SDM 3C
+    // 25.6.2: the field exists only with "activate secondary controls").
+    { CTL_PROC2, &caps.raw.procbased2, 0,
+      CTL_PROC2_EPT | CTL_PROC2_VPID | CTL_PROC2_RDTSCP | CTL_PROC2_WBINVD_EXITING |
           CTL_PROC2_RDRAND_EXITING | CTL_PROC2_RDSEED_EXITING,
       &ctls.proc2 },
     // The host is 64-bit; an external interrupt is taken from the controller
@@ -99,6 +100,10 @@ static const struct {
       CTL_ENTRY_LOAD_EFER | CTL_ENTRY_LOAD_PAT, &ctls.entry },
 };
 
+// The controls with EPT, as vmx_controls_init() chose them; ctls are those of
+// the current run (vmcs_setup()), which under paging=shadow differ.
+static struct vmx_controls base;
+
 void vmx_controls_init(void)
 {
     for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
@@ -111,6 +116,11 @@ void vmx_controls_init(void)
             end_run(VERDICT_UNSUPPORTED);
         }
     }
+    if (!(ctls.proc & CTL_PROC_SECONDARY_CONTROLS))
+        ctls.proc2 = 0;
+    // EPT only as SDM 3C 29.3 needs it here: 4-level walks, write-back tables.
+    if (!caps.ept || !caps.ept_4level || !caps.ept_wb)
+        ctls.proc2 &= ~(uint32_t)CTL_PROC2_EPT;
     // What MOV to CR4 may set: hv/exit_cr.c checks intercepted writes with it.
     cr4_guest_bits = cr4_guest_valid(caps.raw.cr4_fixed1, caps.raw.cpuid1, caps.raw.cpuid7);
     // VPID only with an INVVPID that can flush one VPID, or all (hv/exit_cr.c).
@@ -126,6 +136,27 @@ void vmx_controls_init(void)
         ctls.exit &= ~(uint32_t)(CTL_EXIT_LOAD_PAT | CTL_EXIT_SAVE_PAT);
     }
     msr_bitmap_init(); // after the controls: which MSRs exist depends on them
+    base = ctls;
+}
+
+// Shadow paging (hv/shadow.c) needs exits for every MOV to and from CR3 (the
+// real CR3 is the shadow root), and for INVLPG; no EPT; and no VPID, so that
+// every VM entry and exit flushes the real TLB (SDM 3C 29.1.2, 29.4.3.1) and
+// a changed shadow entry takes effect at the next entry. 0, or the missing
+// control's bit.
+#define SHADOW_PROC (CTL_PROC_INVLPG_EXITING | CTL_PROC_CR3_LOAD_EXITING | \
+                     CTL_PROC_CR3_STORE_EXITING)
+int vmx_controls_for(bool shadow)
+{
+    ctls = base;
+    if (!shadow)
+        return 0;
+    uint32_t allowed1 = (uint32_t)(caps.raw.procbased >> 32);
+    if ((allowed1 & SHADOW_PROC) != SHADOW_PROC)
+        return __builtin_ctz(SHADOW_PROC & ~allowed1);
+    ctls.proc |= SHADOW_PROC;
+    ctls.proc2 &= ~(uint32_t)(CTL_PROC2_EPT | CTL_PROC2_VPID);
+    return 0;
 }
 
 bool ctl_on(enum ctl_kind kind, uint32_t bit)
@@ -160,10 +191,13 @@ void vmcs_setup(const struct vm_setup *s)
     // Controls (SDM 3C 25.6-25.8). The CR0/CR4 guest/host masks: 1 = host-owned.
     vmwrite(PIN_BASED_VM_EXEC_CONTROL, ctls.pin);
     vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctls.proc);
-    vmwrite(SECONDARY_VM_EXEC_CONTROL, ctls.proc2);
+    if (ctls.proc & CTL_PROC_SECONDARY_CONTROLS)
+        vmwrite(SECONDARY_VM_EXEC_CONTROL, ctls.proc2);
     // Guest exceptions go to the guest's own IDT, but a machine check is the
-    // machine's: it exits (SDM 3C 25.6.3, 28.1).
-    vmwrite(EXCEPTION_BITMAP, BIT(VEC_MC));
+    // machine's: it exits (SDM 3C 25.6.3, 28.1). Under shadow paging every
+    // #PF exits too: with mask and match both 0, bit 14 alone decides (SDM
+    // 3C 25.6.3), and hv/shadow.c judges each by the guest's tables.
+    vmwrite(EXCEPTION_BITMAP, BIT(VEC_MC) | (s->shadow ? BIT(VEC_PF) : 0));
     vmwrite(PAGE_FAULT_ERROR_CODE_MASK, 0);
     vmwrite(PAGE_FAULT_ERROR_CODE_MATCH, 0);
     vmwrite(CR3_TARGET_COUNT, 0);
@@ -176,7 +210,8 @@ void vmcs_setup(const struct vm_setup *s)
     vmwrite(MSR_BITMAP, (uint64_t)msr_bitmap);
     if (ctls.proc & CTL_PROC_TSC_OFFSETTING)
         vmwrite(TSC_OFFSET, 0);
-    vmwrite(EPT_POINTER, s->eptp);
+    if (ctls.proc2 & CTL_PROC2_EPT)
+        vmwrite(EPT_POINTER, s->eptp);
     if (ctls.proc2 & CTL_PROC2_VPID)
         vmwrite(VIRTUAL_PROCESSOR_ID, s->vpid);
     vmwrite(CR0_GUEST_HOST_MASK, ~s->cr0_owned);
@@ -241,8 +276,10 @@ void vmcs_setup(const struct vm_setup *s)
     vmwrite(GUEST_IDTR_LIMIT, s->hdr->idt_limit);
     // The real CR0/CR4 carry the VMX fixed bits (SDM 3C 24.8) and CR4.MCE,
     // so that a machine check reaches the host instead of shutting down.
-    vmwrite(GUEST_CR0, (s->cr0 | caps.raw.cr0_fixed0) & caps.raw.cr0_fixed1);
-    vmwrite(GUEST_CR3, s->hdr->cr3);
+    vmwrite(GUEST_CR0, (s->cr0 | vcpu.cr0_force) & caps.raw.cr0_fixed1);
+    // Under shadow paging the real CR3 is the shadow root for this WP
+    // (hv/shadow.c); the guest's own CR3 is kept in struct vcpu.
+    vmwrite(GUEST_CR3, s->shadow ? shadow_root() : s->hdr->cr3);
     vmwrite(GUEST_CR4, (s->cr4 | vcpu.cr4_force) & caps.raw.cr4_fixed1);
     vmwrite(GUEST_DR7, DR7_INIT);
     vmwrite(GUEST_RSP, s->hdr->rsp);

@@ -52,10 +52,19 @@ uint64_t vmcall_loop(uint64_t n);    // n VMCALLs with RAX = HC_NOP
 uint64_t ts_clts_loop(uint64_t n);   // n times: MOV to CR0 setting TS, CLTS
 uint64_t cr4_pge_loop(uint64_t n);   // n MOVs to CR4, each flipping PGE
 uint64_t cpuid_loop(uint64_t n);     // n CPUIDs (leaf 0)
+// toggle.S: the same loops as whole windows, MARK_BEGIN .. MARK_END included,
+// in one block of code that touches no memory (exact counts under shadow paging).
+void toggle_wp_window(uint64_t n);
+void vmcall_window(uint64_t n);
+void ts_clts_window(uint64_t n);
+void cr4_pge_window(uint64_t n);
+void cpuid_window(uint64_t n);
 
 // One measured window per p->windows around loop(p->iterations): what every
 // measured guest does (rt.c). 0, or 1 if iterations is 0 (loops need n >= 1).
 int measure(const struct guest_params *p, uint64_t (*loop)(uint64_t));
+// The same with a whole-window routine of toggle.S.
+int measure_windows(const struct guest_params *p, void (*window)(uint64_t));
 
 static inline void write_dr6(uint64_t v) { asm volatile("mov %0, %%dr6" ::"r"(v)); }
 static inline uint64_t read_dr6(void)

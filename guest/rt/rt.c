@@ -50,6 +50,17 @@ int measure(const struct guest_params *p, uint64_t (*loop)(uint64_t))
     return 0;
 }
 
+int measure_windows(const struct guest_params *p, void (*window)(uint64_t))
+{
+    if (p->iterations == 0) {
+        hc_puts("measure: iterations must be at least 1");
+        return 1;
+    }
+    for (uint64_t w = 0; w < p->windows; w++)
+        window(p->iterations);
+    return 0;
+}
+
 // Message building for guest_trap(): each returns the new end of dst.
 static char *append(char *dst, const char *s)
 {

@@ -29,12 +29,24 @@ REASONS = _exit_reasons()
 REASON_NAMES = {v: k for k, v in REASONS.items()}
 
 
+# The paging modes of a run (hv/hv.h enum mmu), as the result lines name them.
+MMUS = ("ept", "shadow-roles", "shadow-flush")
+# experiments.c's names for sets of them.
+MMU_SETS = {"EPT": {"ept"}, "SHADOW_ROLES": {"shadow-roles"},
+            "SHADOW_FLUSH": {"shadow-flush"}, "SHADOW": {"shadow-roles", "shadow-flush"}}
+
+
 @dataclass
 class Expect:
     reason: str     # "CR_ACCESS"
     per_iter: int
     cr: int         # 0 or 4
     bit: int        # 0: always exits
+    mmus: set = None  # the paging modes it holds under; None: all
+    once: bool = False
+
+    def applies(self, mmu):
+        return self.mmus is None or mmu in self.mmus
 
 
 @dataclass
@@ -49,6 +61,7 @@ class Row:
     outcome: str = "exited"   # exited, stopped, timed out, halted
     status: int = 0
     stop_reason: str = ""     # "HLT", or "FAILED_VMENTRY|INVALID_GUEST_STATE"
+    shadow_stop_reason: str = ""  # where it differs under shadow paging
 
 
 def _value(text):
@@ -75,11 +88,18 @@ def rows():
         r.host = ".host = " in chunk
         r.each_policy = ".runs = EACH_POLICY" in chunk
         r.measured = ".measured = true" in chunk
-        for m in re.finditer(r"\{ EXIT_REASON_(\w+), (\d+), (\d+), (\w+) \}", chunk):
+        for m in re.finditer(r"\{ EXIT_REASON_(\w+), (\d+), (\d+), (\w+)(?:, (\w+))?(, AT_MOST_ONCE)? \}",
+                             chunk):
             r.expect.append(Expect(m.group(1), int(m.group(2)), int(m.group(3)),
-                                   _value(m.group(4))))
+                                   _value(m.group(4)),
+                                   MMU_SETS[m.group(5)] if m.group(5) else None,
+                                   bool(m.group(6))))
         if m := re.search(r"STOPPED\((\w+)\)", chunk):
             r.outcome, r.stop_reason = "stopped", m.group(1)
+        elif m := re.search(r"\.outcome = \{ RUN_STOPPED, 0, ([^,}]+), true,\s+([^}]+)\}", chunk):
+            r.outcome = "stopped"
+            r.stop_reason = "|".join(re.findall(r"EXIT_REASON_(\w+)", m.group(1)))
+            r.shadow_stop_reason = "|".join(re.findall(r"EXIT_REASON_(\w+)", m.group(2)))
         elif m := re.search(r"\.outcome = \{ RUN_STOPPED, 0, ([^}]+)\}", chunk):
             r.outcome = "stopped"
             r.stop_reason = "|".join(re.findall(r"EXIT_REASON_(\w+)", m.group(1)))
@@ -106,14 +126,22 @@ def policies(threshold):
 def expected_exits(e, cr0_owned, cr4_owned, threshold, iterations):
     """hv/experiment.c's expected_exits(), the rule the table's comment states."""
     n = iterations * e.per_iter
-    if not e.bit:
-        return n
     owned = cr4_owned if e.cr == 4 else cr0_owned
-    if owned & e.bit:
-        return 0
-    if threshold and e.cr == 0 and e.bit == BITS["CR0_WP"]:
-        return min(threshold, n)
-    return n
+    if e.bit and owned & e.bit:
+        n = 0
+    elif e.bit and threshold and e.cr == 0 and e.bit == BITS["CR0_WP"]:
+        n = min(threshold, n)
+    return min(n, 1) if e.once else n
+
+
+def expected_by_reason(row, mmu, cr0_owned, cr4_owned, threshold, iterations):
+    """reason -> exits a measured run of row must make under paging mode mmu."""
+    out = {}
+    for e in row.expect:
+        if e.applies(mmu):
+            out[e.reason] = out.get(e.reason, 0) + expected_exits(
+                e, cr0_owned, cr4_owned, threshold, iterations)
+    return out
 
 
 def selected(row, tests):

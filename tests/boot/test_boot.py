@@ -170,6 +170,17 @@ def test_exception_report_is_a_crash_not_a_triple_fault(boot, fault, vector, nam
     assert (r.verdict, r.status) == ("CRASH", 2)
 
 
+def test_stack_overflow_is_reported(boot):
+    """fault=stack: the boot stack runs into its unmapped guard page; the #PF
+    cannot be delivered on that stack, so the double fault arrives on its own
+    stack (IST) and the report names the overflow, instead of the stack
+    silently rewriting the page tables below it."""
+    r = boot("qemu-tcg", cmdline="fault=stack")
+    assert "vmxlab: CRASH: exception 8 (#DF double fault)" in r.serial, r.serial
+    assert "the boot stack overflowed into its guard page" in r.serial, r.serial
+    assert (r.verdict, r.status) == ("CRASH", 2)
+
+
 def test_runner_timeout(boot):
     """No verdict before the timeout: the runner kills the engine, says TIMEOUT."""
     r = boot("bochs", timeout=0.3)  # GRUB alone takes longer than this

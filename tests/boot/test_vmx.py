@@ -53,9 +53,10 @@ def results(r):
     return out
 
 
-def check_boot(r, tests="", policies=POLICIES, owned=None, n=N, w=W, t=T):
+def check_boot(r, tests="", policies=POLICIES, owned=None, n=N, w=W, t=T, mmu="ept"):
     """Every run the table says this boot makes, ended as its row expects, and
-    each measured run caused exactly the exits the row's rule gives."""
+    each measured run caused exactly the exits the row's rule gives under the
+    boot's paging mode (mmu: "ept", "shadow-roles" or "shadow-flush")."""
     owned = owned or table.policies(t)
     runs, res = outcome_lines(r), results(r)
     want = table.labels(tests, policies)
@@ -68,6 +69,9 @@ def check_boot(r, tests="", policies=POLICIES, owned=None, n=N, w=W, t=T):
             text = runs[label]
             if row.outcome in ("stopped", "timed out", "halted"):
                 assert f": {row.outcome} as expected: " in text, (label, text)
+                shadow_stop = row.shadow_stop_reason and mmu != "ept"
+                if shadow_stop and row.shadow_stop_reason == "EXCEPTION_NMI":
+                    assert "(shadow paging" in text, (label, text)
             elif row.status:
                 assert text.endswith(f"the guest's status {row.status:#x} arrived whole "
                                      "(a failure, expected here)"), (label, text)
@@ -76,12 +80,11 @@ def check_boot(r, tests="", policies=POLICIES, owned=None, n=N, w=W, t=T):
                 assert m and (int(m.group(1)), int(m.group(2))) == (w, n), (label, text)
                 pairs = {k: (int(a), int(b)) for k, a, b in PAIR_RE.findall(m.group(3))}
                 cr0, cr4, thr = owned[p] if row.each_policy else (0, 0, None)
-                expected = {e.reason: table.expected_exits(e, cr0, cr4, thr, n * w)
-                            for e in row.expect}
+                expected = table.expected_by_reason(row, mmu, cr0, cr4, thr, n * w)
                 assert pairs == {**{k: (v, v) for k, v in expected.items()},
                                  "other": (0, 0)}, (label, text)
                 j = res[label]
-                assert (j["iterations"], j["windows"]) == (n, w), j
+                assert (j["iterations"], j["windows"], j["paging"]) == (n, w, mmu), j
                 assert j["exits_by_reason"] == {k: v for k, v in expected.items() if v}, j
                 assert j["exits"] == sum(expected.values()), j
             else:
@@ -188,6 +191,24 @@ def check_refused(r, message):
     assert f"vmxlab: bad command line: {message}\n" in r.serial, r.serial
     assert "VMX on" not in r.serial
     assert r.lines("FAIL:") == [] and summary(r) is None, r.serial
+    assert (r.verdict, r.status) == ("FAIL", 1), r.serial
+
+
+@pytest.mark.parametrize("cmdline,message", [
+    ("cr0_owned=0x1", "cr0_owned=0x1: CR0 bit 0 (PE) cannot be guest-owned: "
+                      "VMX fixes it to 1 (IA32_VMX_CR_FIXED0)"),
+    ("cr0_owned=0x40", "cr0_owned=0x40: CR0 bit 6 (reserved) cannot be guest-owned: "
+                       "it is reserved"),
+    ("cr4_owned=0x2000", "cr4_owned=0x2000: CR4 bit 13 (VMXE) cannot be guest-owned: "
+                         "VMX fixes it to 1 (IA32_VMX_CR_FIXED0)"),
+    ("cr4_owned=0x40", "cr4_owned=0x40: CR4 bit 6 (MCE) cannot be guest-owned: vmxlab keeps "
+                       "it set while a guest runs"),
+    ("policy=intercept cr0_owned=0x10000", "cr0_owned= and cr4_owned= go with policy=custom, "
+                                           "not policy=intercept"),
+])
+def test_ownership_refused(boot, cmdline, message):
+    r = boot("bochs", cmdline=cmdline)
+    assert f"vmxlab: bad command line: {message}" in r.serial, r.serial
     assert (r.verdict, r.status) == ("FAIL", 1), r.serial
 
 

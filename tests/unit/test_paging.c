@@ -1,7 +1,9 @@
 // test_paging.c: hv/paging.c walks guest page tables built here in a buffer
 // that stands for guest RAM: 4 KiB, 2 MiB and 1 GiB pages, the access rights
 // of SDM 3A 4.6 (U/S, R/W with CR0.WP, XD with EFER.NXE, SMEP), the #PF error
-// codes of SDM 3A 4.7, reserved bits, and tables that point outside RAM.
+// codes of SDM 3A 4.7, reserved bits, and tables that point outside RAM; the
+// Accessed and Dirty bits a walk sets (SDM 3A 4.8); and the shadow entries
+// hv/shadow.c builds from a walk.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,12 +142,98 @@ static void reads_across_pages(void **state)
     assert_int_equal(guest_read(&mem, &mode, 0x5ffe, buf, 4), 2);
 }
 
+static uint64_t get(uint64_t gpa)
+{
+    uint64_t v;
+    memcpy(&v, ram + gpa, 8);
+    return v;
+}
+
+// A in every entry the walk used; D only in the leaf, only for a write.
+static void sets_accessed_and_dirty(void **state)
+{
+    (void)state;
+    struct walk w;
+    assert_int_equal(guest_walk(&mem, &mode, 0x5000, 0, &w), 0);
+    guest_walk_set_ad(ram, RAM, &w, false);
+    assert_int_equal(get(0x1000) & (PTE_A | PTE_D), PTE_A);
+    assert_int_equal(get(0x2000) & (PTE_A | PTE_D), PTE_A);
+    assert_int_equal(get(0x3000) & (PTE_A | PTE_D), PTE_A);
+    assert_int_equal(get(0x4000 + 8 * 5) & (PTE_A | PTE_D), PTE_A);
+    guest_walk_set_ad(ram, RAM, &w, true);
+    assert_int_equal(get(0x3000) & PTE_D, 0); // D means nothing in a table entry
+    assert_int_equal(get(0x4000 + 8 * 5) & (PTE_A | PTE_D), PTE_A | PTE_D);
+    assert_int_equal(get(0x4000 + 8 * 6) & PTE_A, 0); // the neighbour untouched
+    // A 2 MiB page: its PDE is the leaf.
+    assert_int_equal(guest_walk(&mem, &mode, 0x201000, 0, &w), 0);
+    guest_walk_set_ad(ram, RAM, &w, true);
+    assert_int_equal(get(0x3008) & (PTE_A | PTE_D), PTE_A | PTE_D);
+}
+
+#define RAM_BASE 0x40000000ull // where guest RAM sits in host-physical memory
+static uint64_t leaf(uint64_t gva, unsigned access)
+{
+    struct walk w;
+    assert_int_equal(guest_walk(&mem, &mode, gva, access, &w), 0);
+    return shadow_leaf(&w, access, &mode, RAM_BASE);
+}
+
+// The 4 KiB page's host-physical address, the guest's rights, A and D preset;
+// a clean writable page read-only until a write.
+static void shadow_leaf_rights_and_dirty(void **state)
+{
+    (void)state;
+    const uint64_t base = PTE_P | PTE_A | PTE_D;
+    assert_int_equal(leaf(0x5123, 0), (RAM_BASE + 0x5000) | base | PTE_U);
+    assert_int_equal(leaf(0x5123, PF_W), (RAM_BASE + 0x5000) | base | PTE_U | PTE_W);
+    put(0x4000 + 8 * 5, get(0x4000 + 8 * 5) | PTE_D); // dirty now: a read maps it writable
+    assert_int_equal(leaf(0x5123, 0), (RAM_BASE + 0x5000) | base | PTE_U | PTE_W);
+    // A 2 MiB page: the 4 KiB piece that holds the address; supervisor, read-only.
+    assert_int_equal(leaf(0x3ff123, 0), (RAM_BASE + 0x3ff000) | base);
+    // Memory type: PWT, PCD carried; a 2 MiB page's PAT (bit 12) lands in bit 7.
+    put(0x3008, 0x200000 | PTE_P | PTE_PS | (1u << 3) | (1u << 4) | (1u << 12));
+    assert_int_equal(leaf(0x200000, 0), (RAM_BASE + 0x200000) | base | (1u << 3) | (1u << 4) |
+                                            (1u << 7));
+}
+
+// WP=0: a supervisor write to a read-only page is mapped writable and
+// supervisor-only; a user access to a user read-only page stays read-only.
+static void shadow_leaf_wp0(void **state)
+{
+    (void)state;
+    const uint64_t base = PTE_P | PTE_A | PTE_D;
+    put(0x4000 + 8 * 7, 0x7000 | PTE_P | PTE_U); // user, read-only
+    mode.wp = false;
+    assert_int_equal(leaf(0x7000, PF_W), (RAM_BASE + 0x7000) | base | PTE_W);
+    assert_int_equal(leaf(0x7000, 0), (RAM_BASE + 0x7000) | base | PTE_U);
+    assert_int_equal(leaf(0x7000, PF_U), (RAM_BASE + 0x7000) | base | PTE_U);
+    mode.wp = true; // WP=1: the same write is refused by the walk
+    struct walk w;
+    assert_int_equal(guest_walk(&mem, &mode, 0x7000, PF_W, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_W);
+}
+
+// XD: with EFER.NXE the shadow entry is no-execute where any level says so.
+static void shadow_leaf_no_execute(void **state)
+{
+    (void)state;
+    mode.nxe = true;
+    put(0x3000, get(0x3000) | PTE_NX);
+    assert_true(leaf(0x5000, 0) & PTE_NX);
+    struct walk w;
+    assert_int_equal(guest_walk(&mem, &mode, 0x5000, PF_I, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_I);
+    put(0x3000, get(0x3000) & ~PTE_NX);
+    assert_false(leaf(0x5000, PF_I) & PTE_NX);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(translates_each_page_size), T(access_rights), T(not_present_and_reserved),
-        T(tables_outside_ram), T(reads_across_pages),
+        T(tables_outside_ram), T(reads_across_pages), T(sets_accessed_and_dirty),
+        T(shadow_leaf_rights_and_dirty), T(shadow_leaf_wp0), T(shadow_leaf_no_execute),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -335,14 +335,17 @@ static void reader_rejects_bad_json(void **state)
                         "a{b c} e{} f g[]");
 }
 
-#define SHAPE "experiment policy iterations windows exits exits_by_reason{%s} cr_exits{%s} " \
-              "ticks[] ticks_min ticks_median per_iter_min per_iter_median smis nmis extints " \
+#define SHAPE "experiment policy paging iterations windows exits exits_by_reason{%s} " \
+              "cr_exits{%s} pf_exits{} shadow_flushes ticks[] ticks_min ticks_median "         \
+              "per_iter_min per_iter_median smis nmis extints "                                  \
               "cr0_guest_owned cr4_guest_owned"
 
 #define INTERCEPT_JSON                                                                   \
-    "{\"experiment\":\"wp-toggle\",\"policy\":\"intercept\",\"iterations\":10000,"       \
+    "{\"experiment\":\"wp-toggle\",\"policy\":\"intercept\",\"paging\":\"ept\","            \
+    "\"iterations\":10000,"                                                              \
     "\"windows\":3,\"exits\":30000,\"exits_by_reason\":{\"CR_ACCESS\":30000},"           \
-    "\"cr_exits\":{\"mov_to_cr0\":30000},\"ticks\":[715300,715200,715250],"              \
+    "\"cr_exits\":{\"mov_to_cr0\":30000},\"pf_exits\":{},\"shadow_flushes\":0,"            \
+    "\"ticks\":[715300,715200,715250],"                                                  \
     "\"ticks_min\":715200,\"ticks_median\":715250,\"per_iter_min\":71.52,"               \
     "\"per_iter_median\":71.53,\"smis\":0,\"nmis\":0,\"extints\":0,"                     \
     "\"cr0_guest_owned\":\"0x0\",\"cr4_guest_owned\":\"0x0\"}"
@@ -367,7 +370,7 @@ static void json_intercept_exact(void **state)
     struct run_record r = intercept();
     char buf[1024];
     memset(buf, 'x', sizeof(buf));
-    int n = result_json("wp-toggle", "intercept", &r, buf, sizeof(buf));
+    int n = result_json("wp-toggle", "intercept", "ept", &r, buf, sizeof(buf));
     assert_string_equal(buf, INTERCEPT_JSON);
     assert_int_equal(n, strlen(INTERCEPT_JSON));
     char shape[512];
@@ -386,9 +389,9 @@ static void json_passthrough_has_no_exits(void **state)
     r.cr0_owned_at_end = 0x10008;
     r.cr4_owned_at_end = 0x80;
     char buf[1024];
-    result_json("wp-toggle", "passthrough", &r, buf, sizeof(buf));
+    result_json("wp-toggle", "passthrough", "ept", &r, buf, sizeof(buf));
     assert_non_null(strstr(buf, "\"exits\":0,\"exits_by_reason\":{},\"cr_exits\":{},"
-                                "\"ticks\":[41234],\"ticks_min\":41234,\"ticks_median\":41234,"
+                                "\"pf_exits\":{},\"shadow_flushes\":0,\"ticks\":[41234],\"ticks_min\":41234,\"ticks_median\":41234,"
                                 "\"per_iter_min\":4.12,\"per_iter_median\":4.12,"));
     assert_non_null(strstr(buf, "\"cr0_guest_owned\":\"0x10008\",\"cr4_guest_owned\":\"0x80\"}"));
     char shape[512];
@@ -413,7 +416,7 @@ static void json_several_reasons_in_order(void **state)
     r.nmis = 2;
     r.extints = 7;
     char buf[1024];
-    result_json("mixed", "", &r, buf, sizeof(buf));
+    result_json("mixed", "", "ept", &r, buf, sizeof(buf));
     assert_non_null(strstr(buf, "\"exits\":11,\"exits_by_reason\":{\"HLT\":1,\"VMCALL\":2,"
                                 "\"CR_ACCESS\":3,\"XRSTORS\":5},\"cr_exits\":{\"mov_to_cr4\":1,"
                                 "\"clts\":1,\"lmsw\":1},"));
@@ -421,6 +424,26 @@ static void json_several_reasons_in_order(void **state)
     char shape[512];
     snprintf(shape, sizeof(shape), SHAPE, "HLT VMCALL CR_ACCESS XRSTORS", "mov_to_cr4 clts lmsw");
     assert_string_equal(json_shape(buf), shape);
+}
+
+// Under shadow paging: #PF exits by what came of them, and the flushes.
+static void json_shadow_counters(void **state)
+{
+    (void)state;
+    struct run_record r = intercept();
+    for (int i = 0; i < 3; i++) {
+        r.win[i].exits.by_reason[EXIT_REASON_EXCEPTION_NMI] = 10001;
+        r.win[i].exits.pf[PF_FILLED] = 10000;
+        r.win[i].exits.pf[PF_REFLECTED] = 1;
+        r.win[i].exits.shadow_flushes = 10000;
+    }
+    char buf[1024];
+    result_json("wp-toggle", "intercept", "shadow-flush", &r, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\"paging\":\"shadow-flush\","));
+    assert_non_null(strstr(buf, "\"exits\":60003,\"exits_by_reason\":{\"EXCEPTION_NMI\":30003,"
+                                "\"CR_ACCESS\":30000},"));
+    assert_non_null(strstr(buf, "\"pf_exits\":{\"filled\":30000,\"reflected\":3},"
+                                "\"shadow_flushes\":30000,"));
 }
 
 static void json_large_counts(void **state)
@@ -432,7 +455,7 @@ static void json_large_counts(void **state)
     r.win[0].iterations = 1;
     r.win[0].exits.by_reason[EXIT_REASON_CR_ACCESS] = UINT64_MAX;
     char buf[1024];
-    result_json("big", "intercept", &r, buf, sizeof(buf));
+    result_json("big", "intercept", "ept", &r, buf, sizeof(buf));
     assert_non_null(strstr(buf, "\"exits_by_reason\":{\"CR_ACCESS\":18446744073709551615},"));
     assert_non_null(strstr(buf, "\"ticks\":[18446744073709551615],"
                                 "\"ticks_min\":18446744073709551615,"));
@@ -451,7 +474,7 @@ static void json_truncates_like_snprintf(void **state)
         char *buf = malloc(size);
         assert_non_null(buf);
         memset(buf, 'x', size);
-        int n = result_json("wp-toggle", "intercept", &r, buf, size);
+        int n = result_json("wp-toggle", "intercept", "ept", &r, buf, size);
         assert_int_equal(n, full);
         assert_int_equal(buf[size - 1], '\0');
         assert_int_equal(strlen(buf), size - 1);
@@ -459,7 +482,7 @@ static void json_truncates_like_snprintf(void **state)
         free(buf);
     }
     char one = 'x';
-    assert_int_equal(result_json("wp-toggle", "intercept", &r, &one, 0), full);
+    assert_int_equal(result_json("wp-toggle", "intercept", "ept", &r, &one, 0), full);
     assert_int_equal(one, 'x');
 }
 
@@ -467,6 +490,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ratio_two_decimals),
+        cmocka_unit_test(json_shadow_counters),
         cmocka_unit_test(ratio_rounds_half_up),
         cmocka_unit_test(ratio_zero_denominator),
         cmocka_unit_test(ratio_large_values),

@@ -1,0 +1,96 @@
+"""Boot tests of shadow paging (hv/shadow.c, paging=shadow): every row of the
+table passes under both ways of handling a CR0.WP change, with the exits the
+table states for each (the CR exits plus the #PF fills the mode implies); a
+CPU without EPT runs the experiment with shadow paging instead of stopping;
+the policies that would give the guest CR0.WP are refused, naming the rule,
+and with unsafe=1 the guest detects what breaks."""
+import pytest
+
+import table
+from test_vmx import FAST, N, SKYLAKE, T, W, check_boot, outcome_lines
+
+PENRYN = "core2_penryn_t9600"  # VMX without EPT, VPID or the preemption timer
+REFUSED = "CR0.WP must stay host-owned under shadow paging"
+
+
+@pytest.mark.parametrize("mode", ["roles", "flush"])
+def test_every_row_under_shadow_paging(boot, mode):
+    """All rows, exits exact: with flush each WP change empties the tables and
+    the window's code page is filled again; with roles the WP=0 tables are
+    filled once for the whole run. The two WP-owning policies are left out,
+    saying why."""
+    r = boot("bochs", cpu=SKYLAKE, cmdline=f"{FAST} paging=shadow shadow_wp={mode}")
+    assert f"vmxlab: VMX on (VMCS revision 0x2b, paging shadow-{mode}, VPID off," in r.serial
+    for policy in ("passthrough", "adaptive"):
+        assert f"vmxlab: paging=shadow: policy {policy} is not run: {REFUSED}" in r.serial
+    res = check_boot(r, policies=("intercept",), mmu=f"shadow-{mode}")
+    fills = res["wp-toggle/intercept"]["pf_exits"]["filled"]
+    assert fills == (N * W if mode == "flush" else 1), fills
+    assert res["cr4-toggle/intercept"]["shadow_flushes"] == N * W
+
+
+def test_cpu_without_ept_runs_with_shadow_paging(boot):
+    """Penryn has VMX but no EPT, no VPID and no VMX-preemption timer: paging
+    defaults to shadow, the PIT's NMI is the watchdog, and everything passes."""
+    r = boot("bochs", cpu=PENRYN, cmdline=FAST)
+    assert ("vmxlab: VMX on (VMCS revision 0x2b, paging shadow-roles, VPID off, watchdog "
+            "the PIT's tick as an NMI)") in r.serial, r.serial
+    assert "this CPU has no usable EPT: shadow paging maps it" in r.serial
+    check_boot(r, policies=("intercept",), mmu="shadow-roles")
+    runs = outcome_lines(r)
+    assert runs["bad-spin"].startswith("a loop without exits: timed out as expected"), runs
+
+
+def test_paging_ept_without_ept_is_unsupported(boot):
+    r = boot("bochs", cpu=PENRYN, cmdline="paging=ept")
+    assert "vmxlab: UNSUPPORTED: paging=ept, but this CPU's VMX has no usable EPT" in r.serial
+    assert (r.verdict, r.status) == ("UNSUPPORTED", 4), r.serial
+
+
+@pytest.mark.parametrize("cmdline,rule", [
+    ("policy=passthrough", REFUSED),
+    ("policy=adaptive", REFUSED),
+    ("cr0_owned=0x10000", REFUSED),
+    ("cr4_owned=0x80", "CR4's paging bits (PSE PAE PGE LA57 PCIDE SMEP SMAP PKE) must stay "
+                       "host-owned under shadow paging"),
+])
+def test_wp_owning_policies_are_refused(boot, cmdline, rule):
+    """Asked for by name, a policy shadow paging cannot run ends the boot
+    before any guest runs, naming the rule and what to do instead."""
+    r = boot("bochs", cpu=SKYLAKE, cmdline=f"{cmdline} paging=shadow")
+    policy = cmdline.split("=")[1] if cmdline.startswith("policy=") else "custom"
+    assert f"vmxlab: refused: policy={policy} with paging=shadow: {rule}" in r.serial, r.serial
+    assert "Use paging=ept, or unsafe=1 to see what breaks." in r.serial
+    assert "VMX on" not in r.serial
+    assert (r.verdict, r.status) == ("FAIL", 1), r.serial
+
+
+def test_unsafe_passthrough_breakage_is_detected(boot):
+    """unsafe=1 runs passthrough under shadow paging: WP flips without an exit,
+    so a write under WP=0 goes through a read-only shadow entry without
+    setting the guest's Dirty bit. The guest names what broke, and the run
+    passes because it did."""
+    r = boot("bochs", cpu=SKYLAKE, cmdline="policy=passthrough paging=shadow unsafe=1 "
+                                           "tests=wp-semantics,wp-toggle " + FAST)
+    assert "vmxlab: unsafe=1: policy passthrough runs under shadow paging although" in r.serial
+    label = "wp-semantics/passthrough"
+    assert ("broken, as expected under unsafe=1: WP=0: a write to a clean writable page "
+            "sets its PTE's Accessed and Dirty bits") in r.lines(f"guest {label}: "), r.serial
+    assert ("unsafe=1: CR0.WP owned by the guest under shadow paging broke the WP checks "
+            "named above, as it must") in r.lines(f"guest {label}: "), r.serial
+    assert f"PASS: {label}: ran to its end; 1 guest check passed, 0 failed" in r.serial
+    # WP is the guest's: its toggles neither exit nor touch the shadow tables.
+    [j] = [j for j in r.json_lines("vmxlab-result") if j["experiment"] == "wp-toggle"]
+    assert (j["exits"], j["paging"]) == (0, "shadow-roles"), j
+    assert (r.verdict, r.status) == ("PASS", 0), r.serial
+
+
+def test_shadow_trace_names_fills_and_reflected_faults(boot):
+    """trace= shows what each #PF exit came to: a fill, or the guest's own #PF."""
+    r = boot("bochs", cpu=SKYLAKE, cmdline="paging=shadow tests=wp-semantics trace=40")
+    traced = "\n".join(r.lines("trace wp-semantics/intercept"))
+    assert "EXCEPTION_NMI (0) at RIP" in traced and "#PF at 0x" in traced, traced
+    assert "shadow entry for 0x" in traced, traced
+    assert "the guest's own tables refuse: #PF 0x3 at" in traced, traced
+    assert "INVLPG (14)" in traced, traced
+    assert (r.verdict, r.status) == ("PASS", 0), r.serial
