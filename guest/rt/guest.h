@@ -2,12 +2,25 @@
 // rt/rt.c, toggle.S). A guest defines guest_main(); start.S calls it with the
 // hypervisor's parameters and turns its return value into HC_EXIT. Pointers
 // passed to the hypervisor are GPAs: the guest's own page tables map
-// virtual = physical.
+// virtual = physical. Shared with start.S: the C-only part is fenced.
 #pragma once
-#include <stdbool.h>
-#include <stdint.h>
 #include "../abi.h"
 #include "../../boot/x86.h" // CR0_*, PTE_*, read_cr0, write_cr0, rdtsc
+
+// The runtime's GDT (start.S; SDM 3A 3.4.5, 5.2): 0x08 and 0x10 are the entry
+// state's ring-0 code and data, 0x18 a 32-bit code segment for compatibility
+// mode, then ring 3's code and data (DPL 3; the selectors carry RPL 3) and
+// the runtime's own 64-bit TSS, which _start loads with LTR (SDM 3A 7.7).
+#define SEL_USER_CODE (0x20 | 3) // 64-bit code, DPL 3
+#define SEL_USER_DATA (0x28 | 3) // data, DPL 3
+#define SEL_GUEST_TSS 0x30       // 16-byte descriptor: 0x30 and 0x38
+#define VEC_USER_RETURN 0x80     // the one gate with DPL 3: ring 3's way back (run_user)
+#define MSR_FS_BASE 0xc0000100   // IA32_FS_BASE, SDM 4 Table 2-2: run_user keeps it
+#define MSR_GS_BASE 0xc0000101   // IA32_GS_BASE
+
+#ifndef __ASSEMBLER__
+#include <stdbool.h>
+#include <stdint.h>
 
 // The vectors (VEC_*) and #PF error-code bits (PF_*) are in boot/x86.h.
 
@@ -27,9 +40,12 @@ __attribute__((noreturn)) void hc_exit(uint64_t status); // the full 64 bits rea
 
 // rt.c: expected exceptions. A try_ function runs one instruction that may
 // fault and returns -1 if it did not, else the vector; trap_error then holds
-// the error code. Any exception outside a try_ function ends the run.
-extern volatile uint64_t trap_error;
+// the error code, and trap_cr2 the CR2 of a #PF (0 for other vectors). Any
+// exception outside a try_ function (or run_user) ends the run.
+extern volatile uint64_t trap_error, trap_cr2;
 int try_write_u64(volatile uint64_t *p, uint64_t v); // movq v, (p)
+int try_read_u64(const volatile uint64_t *p, uint64_t *v); // movq (p), v
+int try_call(const volatile void *code); // call code: an instruction fetch there; its RET returns
 int try_sse(void);                                   // xorps %xmm0, %xmm0
 int try_write_cr0(uint64_t v);                       // mov v, %cr0
 int try_write_cr4(uint64_t v);                       // mov v, %cr4
@@ -45,6 +61,25 @@ int try_insn(enum insn which);                       // that one instruction
 extern volatile bool single_step_watch;
 extern volatile unsigned single_steps;
 extern volatile uint64_t single_step_rip, single_step_dr6;
+
+// Ring 3 (start.S, rt.c). run_user() drops to CPL 3 with IRETQ (SDM 3A 6.14.3,
+// 5.8) and runs fn(arg) there on the runtime's user stack; it returns -1 when
+// fn returned (its value in *result, if result is not NULL), or the vector of
+// the exception that ended it, with trap_error and trap_cr2 as for a try_
+// function. Ring 3 comes back through the DPL-3 gate VEC_USER_RETURN (the
+// return address fn returns to executes INT 0x80; fn may do so itself, with
+// its result in RAX) or through any exception; the CPU switches to the TSS's
+// RSP0 stack (SDM 3A 6.14.4), and guest_trap() resumes run_user() at CPL 0.
+// Callee-saved registers, RFLAGS and the data segment registers (with the FS
+// and GS bases) are as before. Not reentrant: fn must not call run_user().
+// Ring 3 reaches only the .user pages: code marked USER_TEXT, data marked
+// USER_DATA (guest.ld gathers them between user_start and user_end, which
+// _start makes user-accessible), so fn must not call other functions or use
+// string constants, which live in supervisor pages.
+#define USER_TEXT __attribute__((section(".user.text"), noinline))
+#define USER_DATA __attribute__((section(".user.data")))
+extern char user_start[], user_end[];
+int run_user(uint64_t (*fn)(uint64_t), uint64_t arg, uint64_t *result);
 
 // toggle.S: timed loops; each returns the TSC ticks its loop took. n >= 1.
 uint64_t toggle_wp_loop(uint64_t n); // n MOVs to CR0, each flipping WP
@@ -79,3 +114,4 @@ static inline void invlpg(const volatile void *va)
 {
     asm volatile("invlpg (%0)" ::"r"(va) : "memory");
 }
+#endif

@@ -1,7 +1,8 @@
 // rt.c: the guest runtime in C: hypercall wrappers, the exception handler
-// that start.S's stubs call, and the try_ functions that expect an exception.
-// Nothing here is set up at start: the only state is the armed fixup, which
-// is 0 (no exception expected) except inside a try_ function.
+// that start.S's stubs call, the try_ functions that expect an exception, and
+// run_user(), which runs a function in ring 3. Nothing here is set up at
+// start: the only state is the armed fixup and the way back from ring 3, both
+// 0 (nothing expected) except inside a try_ function or run_user().
 #include "guest.h"
 
 // VMCALL exits to the hypervisor, which resumes us after it. abi.h promises
@@ -87,16 +88,35 @@ static char *append_u64(char *dst, uint64_t v, unsigned base) // base 10 or 16
 // Where an expected exception resumes (0: none expected), and what it was.
 static volatile uint64_t fixup_rip;
 static volatile int trap_vector;
-volatile uint64_t trap_error;
+volatile uint64_t trap_error, trap_cr2;
+// run_user(): the ring-0 stack user_enter (start.S) left, 0 outside ring 3.
+volatile uint64_t user_back_rsp;
+uint64_t user_enter(uint64_t (*fn)(uint64_t), uint64_t arg); // start.S
+extern char user_back[];
 volatile bool single_step_watch;
 volatile unsigned single_steps;
 volatile uint64_t single_step_rip, single_step_dr6;
 
 // Called by start.S's trap_common for vectors 0-255. rip points at the RIP
 // the IRETQ will return to; the CPU's frame goes on with CS, RFLAGS, RSP, SS
-// (SDM 3A 6.14.2). An armed fixup catches exactly one exception.
+// (SDM 3A 6.14.2). An armed fixup catches exactly one exception. Anything
+// from ring 3 (the RPL of the saved CS, SDM 3A 5.5) inside run_user() ends
+// ring 3: the frame is rewritten so that the IRETQ lands in user_enter's
+// user_back at CPL 0, on the stack it left.
 void guest_trap(uint64_t vector, uint64_t error, uint64_t *rip)
 {
+    if ((rip[1] & 3) == 3 && user_back_rsp && (vector < 32 || vector == VEC_USER_RETURN)) {
+        trap_vector = vector == VEC_USER_RETURN ? -1 : (int)vector;
+        trap_error = vector == VEC_USER_RETURN ? 0 : error;
+        trap_cr2 = vector == VEC_PF ? read_cr2() : 0;
+        rip[0] = (uint64_t)user_back;
+        rip[1] = SEL_CODE64;
+        rip[2] = RFLAGS_FIXED; // user_back restores the caller's RFLAGS
+        rip[3] = user_back_rsp;
+        rip[4] = SEL_DATA;
+        user_back_rsp = 0;
+        return;
+    }
     if (vector == VEC_DB && single_step_watch) {
         single_steps++;
         single_step_rip = *rip;
@@ -107,6 +127,7 @@ void guest_trap(uint64_t vector, uint64_t error, uint64_t *rip)
     if (fixup_rip && vector < 32) {
         trap_vector = vector;
         trap_error = error;
+        trap_cr2 = vector == VEC_PF ? read_cr2() : 0;
         *rip = fixup_rip;
         fixup_rip = 0;
         return;
@@ -133,6 +154,46 @@ int try_write_u64(volatile uint64_t *p, uint64_t v)
                  : [dst] "=m"(*p), [fix] "+m"(fixup_rip)
                  : [v] "r"(v)
                  : "memory");
+    return trap_vector;
+}
+
+int try_read_u64(const volatile uint64_t *p, uint64_t *v)
+{
+    uint64_t val = 0;
+    trap_vector = -1;
+    asm volatile("movq $1f, %[fix]\n\t"
+                 "movq %[src], %[val]\n"
+                 "1:\tmovq $0, %[fix]"
+                 : [val] "+r"(val), [fix] "+m"(fixup_rip)
+                 : [src] "m"(*p)
+                 : "memory");
+    *v = val;
+    return trap_vector;
+}
+
+// CALL pushes the return address and fetches at code. If the fetch faults,
+// the frame's RSP still has that address pushed: RCX, which the trap path
+// restores as it found it, puts RSP back. The code's RET returns to label 1.
+int try_call(const volatile void *code)
+{
+    trap_vector = -1;
+    asm volatile("movq $1f, %[fix]\n\t"
+                 "mov %%rsp, %%rcx\n\t"
+                 "call *%[code]\n"
+                 "1:\tmov %%rcx, %%rsp\n\t"
+                 "movq $0, %[fix]"
+                 : [fix] "+m"(fixup_rip)
+                 : [code] "r"(code)
+                 : "rcx", "memory");
+    return trap_vector;
+}
+
+int run_user(uint64_t (*fn)(uint64_t), uint64_t arg, uint64_t *result)
+{
+    trap_vector = -1;
+    uint64_t rax = user_enter(fn, arg);
+    if (trap_vector == -1 && result)
+        *result = rax;
     return trap_vector;
 }
 
