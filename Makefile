@@ -38,7 +38,7 @@ BOOT_OBJS := header.o entry.o trap_entry.o main.o cpu.o console.o psf.o font.o \
              mb.o cmdline.o config.o report.o verdict.o
 LIB_OBJS  := printf.o string.o
 HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs.o exit.o exit_cr.o msr.o cpuid.o io.o trace.o paging.o shadow.o \
-             exit_stub.o elf.o guest.o result.o experiments.o experiment.o
+             exit_stub.o elf.o guest.o result.o matrix.o experiments.o experiment.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
         $(addprefix $(B)/hv/,$(HV_OBJS)) $(B)/guest/toggle.o $(B)/guests.o
@@ -150,9 +150,9 @@ debug: deps-run
 # UNIT_SRCS go into every test; UNIT_EXTRA names what one test needs besides.
 UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_controls test_cr test_ept test_result test_vmcs_fields test_elf test_report \
-              test_cpuid test_paging
+              test_cpuid test_paging test_matrix
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c \
-              hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c hv/paging.c
+              hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c hv/paging.c hv/matrix.c
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -DHOST_TEST -fsanitize=address,undefined
 UNIT_EXTRA :=
 # result.c calls exit.c's exit_reason_name() and the counters' helpers, and

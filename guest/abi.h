@@ -19,6 +19,9 @@
 #define HC_REPORT 2 // RDI = 1 pass / 0 fail, RSI = GPA of what was checked
 #define HC_MARK 3   // RDI = MARK_BEGIN, or MARK_END with RSI = iterations, RDX = ticks
 #define HC_EXIT 4   // RDI = 0: done; anything else: the guest gave up (FAIL)
+#define HC_RECORD 5 // RDI = GPA of a buffer, RSI = its length in bytes: appended to
+                    // the run's record, which rows with .compare_records compare
+#define HC_RECORD_MAX (64u << 10) // bytes a run may record, in all
 
 #define MARK_BEGIN 0 // exit counters start counting for the measured window
 #define MARK_END 1   // ...and stop; the window's numbers become the result
@@ -59,8 +62,42 @@
 #define HOST_WP_UNSAFE (1u << 4)    // ...and CR0.WP is the guest's anyway (unsafe=1):
                                     // shadow paging is broken, and the guest must see it
 
+// The access-rights matrix (guest/matrix.c, row access-matrix): one
+// struct matrix_entry per access, MATRIX_ENTRIES of them in a run's record.
+#define MATRIX_ENTRIES 1134
+#define MX_PAGE_4K 0 // .page: a PTE maps the page
+#define MX_PAGE_2M 1 //        a PDE with PS maps it (there is no PTE)
+#define MX_U 1       // .pde, .pte: U/S = 1 (user) in that entry
+#define MX_W 2       //             R/W = 1 (writable)
+#define MX_XD 4      //             XD = 1 (execute-disable; reserved while NXE = 0)
+#define MX_WP 1      // .mode: CR0.WP = 1
+#define MX_CPL3 2    //        the access is made at CPL 3 (else CPL 0)
+#define MX_NXE 4     //        IA32_EFER.NXE = 1
+#define MX_A_CLEAR 8 //        every level's A was clear before (else all but the leaf's set)
+#define MX_READ 0    // .access: a read,
+#define MX_WRITE 1   //          a write,
+#define MX_EXEC 2    //          or an instruction fetch (CALL to the page, which holds a RET)
+#define MX_A_PML4E 1 // .accessed: the A bits afterwards, one per level
+#define MX_A_PDPTE 2
+#define MX_A_PDE 4
+#define MX_A_PTE 8
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
+
+// One access of the matrix: what was set up, and what the CPU (or, under
+// shadow paging, the hypervisor) made of it. 24 bytes, no hidden padding.
+struct matrix_entry {
+    uint8_t page, pde, pte, mode, access; // inputs: MX_PAGE_*, MX_U|MX_W|MX_XD, MX_*
+    uint8_t faulted;   // 1: the access raised an exception
+    uint8_t vector;    // its vector (14: #PF), or 0
+    uint8_t accessed;  // MX_A_*: the A bits of the entries on the path afterwards
+    uint8_t dirty;     // the leaf's D bit afterwards
+    uint8_t zero[3];
+    uint32_t error;    // the exception's error code, or 0
+    uint64_t cr2;      // CR2 afterwards (cleared before the access)
+};
+_Static_assert(sizeof(struct matrix_entry) == 24, "struct matrix_entry is 24 bytes");
 
 struct guest_params {
     uint64_t iterations; // per measured window: toggles (wp_toggle), hypercalls (vmcall_loop)

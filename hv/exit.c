@@ -443,6 +443,34 @@ static uint64_t disturbances(void)
     return events.nmis + events.extints + events.watchdog_nmis;
 }
 
+// HC_RECORD: the guest's buffer [gpa, gpa + len) must lie in guest RAM and fit
+// in what is left of the run's record; bounds checked against the room left,
+// never a sum. The record is the run's (guest_run() zeroes rec, so each run
+// starts empty) and stays here until the next run: the caller compares it.
+static uint8_t run_record_buf[HC_RECORD_MAX];
+
+static int record_append(uint64_t gpa, uint64_t len)
+{
+    struct run_record *rec = vcpu.rec;
+    char why[128];
+    if (gpa >= GUEST_RAM_SIZE || len > GUEST_RAM_SIZE - gpa) {
+        snprintf(why, sizeof(why), "hypercall %u with a bad buffer 0x%lx (%lu bytes): "
+                 "outside guest RAM", HC_RECORD, gpa, len);
+        return stop_run(EXIT_REASON_VMCALL, why);
+    }
+    if (len > sizeof(run_record_buf) - rec->record_len) {
+        snprintf(why, sizeof(why), "hypercall %u: a record of %lu more bytes would pass "
+                 "HC_RECORD_MAX (%u bytes)", HC_RECORD, len, HC_RECORD_MAX);
+        return stop_run(EXIT_REASON_VMCALL, why);
+    }
+    memcpy(run_record_buf + rec->record_len, vcpu.ram + gpa, len);
+    rec->record = run_record_buf;
+    rec->record_len += len;
+    TRACE("%lu bytes recorded, %zu in all", len, rec->record_len);
+    complete_instruction();
+    return EXIT_RESUME;
+}
+
 static void window_open(void)
 {
     vcpu.mark = vcpu.stats;
@@ -494,6 +522,8 @@ static int handle_vmcall(struct guest_regs *r)
         else
             window_close(r->rsi, r->rdx);
         break;
+    case HC_RECORD:
+        return record_append(r->rdi, r->rsi);
     case HC_EXIT:
         TRACE("the run ends: status 0x%lx", r->rdi);
         vcpu.rec->end = RUN_EXITED;

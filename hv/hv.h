@@ -372,6 +372,8 @@ struct run_record {
     } ports[16];
     unsigned nports;
     uint64_t other_ports;    // accesses to ports beyond the first 16 seen
+    uint8_t *record;         // what the guest handed over with HC_RECORD (exit.c's
+    size_t record_len;       //   buffer, valid until the next run), or NULL and 0
 };
 
 // result.c: the machine-readable result line (pure)
@@ -541,6 +543,22 @@ uint64_t shadow_leaf(const struct walk *w, unsigned access, const struct walk_mo
 size_t guest_read(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
                   void *dst, size_t n);
 
+// matrix.c: two records of the access-rights matrix (struct matrix_entry,
+// guest/abi.h), compared entry by entry (pure)
+struct matrix_diff {
+    size_t ref_entries, run_entries; // whole entries in each record
+    size_t differing;                // entries, of those both have, that differ
+    bool ragged;                     // a length that is not a whole number of entries
+};
+// Fills *d, and writes the first `show` differences in words to text, one a
+// line ("entry 17 (D differs): 4 KiB page, ...: reference ...; this run ...").
+void matrix_compare(const void *ref, size_t ref_len, const void *run, size_t run_len,
+                    unsigned show, struct matrix_diff *d, char *text, size_t size);
+static inline bool matrix_identical(const struct matrix_diff *d)
+{
+    return !d->ragged && !d->differing && d->ref_entries == d->run_entries;
+}
+
 // elf.c: the guest loader (pure)
 int elf_load(const uint8_t *img, size_t size, uint8_t *ram, uint64_t ram_size,
              uint64_t *entry, char *err, size_t errlen);
@@ -577,6 +595,8 @@ struct experiment {
     bool bad_rflags;    // enter with RFLAGS bit 1 clear: the hypervisor's own mistake
     uint64_t max_exits, max_ticks; // the run's budget, where not the default
     bool show_exits;    // not measured, but its line gives its exits by reason
+    bool compare_records; // the first run's HC_RECORD record is the reference; every
+                          // later run of the row must record the same (hv/matrix.c)
     bool external;      // a guest from a GRUB module (guest=): no expectations of
                         // exits; ending by HLT passes; windows are reported if made
 };

@@ -36,6 +36,7 @@ void hc_puts(const char *s);
 bool hc_report(bool ok, const char *what); // returns ok
 void hc_mark_begin(void);
 void hc_mark_end(uint64_t iterations, uint64_t ticks);
+void hc_record(const void *buf, uint64_t len); // appended to the run's record
 __attribute__((noreturn)) void hc_exit(uint64_t status); // the full 64 bits reach the hypervisor
 
 // rt.c: expected exceptions. A try_ function runs one instruction that may

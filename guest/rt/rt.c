@@ -37,6 +37,11 @@ void hc_exit(uint64_t status)
         asm volatile("hlt");
 }
 
+void hc_record(const void *buf, uint64_t len)
+{
+    vmcall(HC_RECORD, (uint64_t)buf, len, 0);
+}
+
 int measure(const struct guest_params *p, uint64_t (*loop)(uint64_t))
 {
     if (p->iterations == 0) {
