@@ -133,6 +133,7 @@ struct config {
     unsigned paging;     // enum paging: EPT, shadow paging, or EPT where the CPU has it
     unsigned shadow_wp;  // enum shadow_wp: what a CR0.WP change does to the shadow tables
     uint64_t unsafe;     // 1: run policies that break shadow paging, to show how
+    uint64_t corrupt_record; // entry whose D bit compared runs flip, or CFG_NOT_GIVEN
 };
 enum paging { PAGING_AUTO, PAGING_EPT, PAGING_SHADOW };
 enum shadow_wp { SHADOW_WP_ROLES, SHADOW_WP_FLUSH };

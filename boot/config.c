@@ -16,6 +16,7 @@ struct config cfg = {
     .cr4_owned = CFG_NOT_GIVEN,
     .max_exits = CFG_NOT_GIVEN,
     .max_ticks = CFG_NOT_GIVEN,
+    .corrupt_record = CFG_NOT_GIVEN,
 };
 
 // Indexed by enum fault_mode.
@@ -131,6 +132,11 @@ const struct cfg_key config_keys[] = {
               "while guests run; nmi sends the PIT's tick as an NMI through the I/O APIC. "
               "Both must be counted, mark the runs disturbed and never reach a guest "
               "(default none)" },
+    { .name = "corrupt_record", .type = CFG_UINT, .dst = &cfg.corrupt_record, .min = 0,
+      .max = 1000000,
+      .help = "to test vmxlab itself: flip the D bit of entry N in the record of every run "
+              "that is compared with a reference run (rows with records, access-matrix), so "
+              "that the comparison must fail and name the entry (default: none)" },
 };
 const size_t config_nkeys = ARRAY_SIZE(config_keys);
 

@@ -227,6 +227,74 @@ static void describe_exits(char *buf, size_t size, const struct exit_stats *s)
                                   exit_reason_name(i), s->by_reason[i]);
 }
 
+// Rows with .compare_records: the record every later run is compared with,
+// and the run that made it. Static, like the run's own record (hv/exit.c).
+static struct {
+    const struct experiment *row; // NULL: none yet
+    char label[48];
+    size_t len;
+    uint8_t data[HC_RECORD_MAX];
+} reference;
+
+// Which earlier run a run of a .compare_records row is compared with: the
+// first run of the same row in this boot that ended well. False: none yet,
+// and this run becomes the reference. The one place that chooses.
+static bool has_reference(const struct experiment *e, const struct policy_def *p)
+{
+    (void)p;
+    return reference.row == e;
+}
+
+// The run's HC_RECORD record against the reference, entry by entry
+// (hv/matrix.c): one PASS or FAIL line, and the first differences in words.
+static bool compare_records(const struct experiment *e, const struct policy_def *p,
+                            const char *label, const struct run_record *rec)
+{
+    if (rec->end != RUN_EXITED)
+        return true; // judged already; a run that did not end well is no reference
+    const size_t es = sizeof(struct matrix_entry);
+    if (!has_reference(e, p)) {
+        if (!rec->record_len) {
+            report(false, "%s: recorded nothing (HC_RECORD): no reference for the later "
+                   "runs of %s", label, e->name);
+            return false;
+        }
+        reference.row = e;
+        snprintf(reference.label, sizeof(reference.label), "%s", label);
+        reference.len = rec->record_len;
+        memcpy(reference.data, rec->record, rec->record_len);
+        kprintf("vmxlab: %s: %zu entries recorded: the reference for the other runs of %s\n",
+                label, rec->record_len / es, e->name);
+        return true;
+    }
+    if (cfg.corrupt_record != CFG_NOT_GIVEN) { // to show that a difference is caught
+        if (cfg.corrupt_record >= rec->record_len / es) {
+            report(false, "%s: corrupt_record=%lu: this run recorded only %zu entries", label,
+                   cfg.corrupt_record, rec->record_len / es);
+            return false;
+        }
+        rec->record[cfg.corrupt_record * es + offsetof(struct matrix_entry, dirty)] ^= 1;
+    }
+    static char text[2048];
+    struct matrix_diff d;
+    matrix_compare(reference.data, reference.len, rec->record, rec->record_len, 4, &d, text,
+                   sizeof(text));
+    if (matrix_identical(&d)) {
+        report(true, "%s vs %s: %zu entries identical", label, reference.label, d.run_entries);
+        return true;
+    }
+    // One line per difference; the first goes into the FAIL line.
+    char *end = text + strlen(text), *line = text;
+    for (char *c = text; c < end; c++)
+        if (*c == '\n')
+            *c = '\0';
+    report(false, "%s vs %s: %zu of %zu entries differ; %s", label, reference.label,
+           d.differing, d.ref_entries < d.run_entries ? d.ref_entries : d.run_entries, line);
+    for (line += strlen(line) + 1; line < end; line += strlen(line) + 1)
+        kprintf("vmxlab: %s: also %s\n", label, line);
+    return false;
+}
+
 // How the run ended, against how the row says it must end.
 static void judge(const struct experiment *e, const struct policy_def *p, const char *label,
                   const struct run_record *rec)
@@ -271,6 +339,8 @@ static void judge(const struct experiment *e, const struct policy_def *p, const 
         if (e->external && rec->windows) // it measured: the same result line
             print_result(e, p, label, rec);
     }
+    if (e->compare_records)
+        ok &= compare_records(e, p, label, rec);
     if (ok)
         runs_ok++;
     else
