@@ -1,12 +1,9 @@
-// matrix.c: the access-rights matrix, for the row access-matrix. For every
-// combination of U/S, R/W and XD in the PDE and PTE of a 4 KiB page (or the
-// PDE of a 2 MiB page), CR0.WP, EFER.NXE, CPL 0 or 3 and a read, write or
-// execute, it makes one access to a test page and records what happened:
-// fault, vector, error code, CR2, and the A and D bits afterwards (struct
-// matrix_entry, guest/abi.h). It checks each entry against its own reading of
-// SDM 3A 4.6-4.8 (one HC_REPORT per group) and hands the whole record to the
-// hypervisor (HC_RECORD), which compares the runs of the row. It leaves CR0,
-// EFER and the page tables as it found them.
+// matrix.c: the access-rights matrix (row access-matrix). For every mix of U/S,
+// R/W, XD in the PDE and PTE of a 4 KiB page (or the PDE of a 2 MiB one),
+// CR0.WP, EFER.NXE, CPL 0/3 and read/write/execute, one access to a test page,
+// recorded: fault, vector, error code, CR2, A, D (struct matrix_entry, abi.h).
+// Checks each entry against SDM 3A 4.6-4.8, hands the record over (HC_RECORD),
+// and leaves CR0, CR2, EFER and the page tables as it found them.
 #include "rt/guest.h"
 #include "matrix.h"
 
@@ -318,7 +315,7 @@ int guest_main(struct guest_params *p)
 {
     (void)p;
     bool ok = ring3_checks();
-    uint64_t cr0 = read_cr0(), efer;
+    uint64_t cr0 = read_cr0(), cr2 = read_cr2(), efer;
     if (try_rdmsr(MSR_EFER, &efer) != -1)
         return !hc_report(false, "access matrix: RDMSR of IA32_EFER raised an exception");
     page_4k[0] = RET;
@@ -338,8 +335,9 @@ int guest_main(struct guest_params *p)
     uint64_t ticks = rdtsc() - t0;
     first[ran] = recorded;
 
-    // As found: CR0, EFER, PML4[1] empty again, and no translation left of it.
+    // As found: CR0, CR2, EFER, PML4[1] empty again, no translation left of it.
     write_cr0(cr0);
+    write_cr2(cr2);
     try_wrmsr(MSR_EFER, efer);
     pml4()[1] = 0;
     invlpg((void *)VA_4K);

@@ -227,22 +227,25 @@ static void describe_exits(char *buf, size_t size, const struct exit_stats *s)
                                   exit_reason_name(i), s->by_reason[i]);
 }
 
-// Rows with .compare_records: the record every later run is compared with,
-// and the run that made it. Static, like the run's own record (hv/exit.c).
-static struct {
-    const struct experiment *row; // NULL: none yet
+// Rows with .compare_records: a record later runs are compared with, and the
+// run that made it. Static, like the run's own record (hv/exit.c).
+struct reference {
+    const struct experiment *row; // whose run made it; NULL: empty
     char label[48];
     size_t len;
     uint8_t data[HC_RECORD_MAX];
-} reference;
+};
+static struct reference reference;
 
-// Which earlier run a run of a .compare_records row is compared with: the
-// first run of the same row in this boot that ended well. False: none yet,
-// and this run becomes the reference. The one place that chooses.
-static bool has_reference(const struct experiment *e, const struct policy_def *p)
+// Where a run of a .compare_records row finds the record it is compared with:
+// one slot, which holds the first run of the row in this boot that ended well.
+// A slot that holds no run of this row is empty for it: this run fills it and
+// becomes the reference. The one place that chooses.
+static struct reference *reference_for(const struct experiment *e, const struct policy_def *p)
 {
+    (void)e;
     (void)p;
-    return reference.row == e;
+    return &reference;
 }
 
 // The run's HC_RECORD record against the reference, entry by entry
@@ -253,16 +256,17 @@ static bool compare_records(const struct experiment *e, const struct policy_def 
     if (rec->end != RUN_EXITED)
         return true; // judged already; a run that did not end well is no reference
     const size_t es = sizeof(struct matrix_entry);
-    if (!has_reference(e, p)) {
+    struct reference *ref = reference_for(e, p);
+    if (ref->row != e) {
         if (!rec->record_len) {
             report(false, "%s: recorded nothing (HC_RECORD): no reference for the later "
                    "runs of %s", label, e->name);
             return false;
         }
-        reference.row = e;
-        snprintf(reference.label, sizeof(reference.label), "%s", label);
-        reference.len = rec->record_len;
-        memcpy(reference.data, rec->record, rec->record_len);
+        ref->row = e;
+        snprintf(ref->label, sizeof(ref->label), "%s", label);
+        ref->len = rec->record_len;
+        memcpy(ref->data, rec->record, rec->record_len);
         kprintf("vmxlab: %s: %zu entries recorded: the reference for the other runs of %s\n",
                 label, rec->record_len / es, e->name);
         return true;
@@ -277,10 +281,10 @@ static bool compare_records(const struct experiment *e, const struct policy_def 
     }
     static char text[2048];
     struct matrix_diff d;
-    matrix_compare(reference.data, reference.len, rec->record, rec->record_len, 4, &d, text,
+    matrix_compare(ref->data, ref->len, rec->record, rec->record_len, 4, &d, text,
                    sizeof(text));
     if (matrix_identical(&d)) {
-        report(true, "%s vs %s: %zu entries identical", label, reference.label, d.run_entries);
+        report(true, "%s vs %s: %zu entries identical", label, ref->label, d.run_entries);
         return true;
     }
     // One line per difference; the first goes into the FAIL line.
@@ -288,7 +292,7 @@ static bool compare_records(const struct experiment *e, const struct policy_def 
     for (char *c = text; c < end; c++)
         if (*c == '\n')
             *c = '\0';
-    report(false, "%s vs %s: %zu of %zu entries differ; %s", label, reference.label,
+    report(false, "%s vs %s: %zu of %zu entries differ; %s", label, ref->label,
            d.differing, d.ref_entries < d.run_entries ? d.ref_entries : d.run_entries, line);
     for (line += strlen(line) + 1; line < end; line += strlen(line) + 1)
         kprintf("vmxlab: %s: also %s\n", label, line);

@@ -1,11 +1,9 @@
-// start.S: what every test guest is built around. The hypervisor enters
-// _start in 64-bit mode with CR3, GDTR, IDTR and RSP taken from the header
-// below and RDI = GUEST_PARAMS_GPA. _start zeroes .bss, fills the IDT, loads
-// its own TSS, opens the .user pages to ring 3, calls guest_main(params), and
-// ends the run with HC_EXIT: RDI = 0 if guest_main returned 0, else 1. All 256
-// vectors reach guest_trap() in rt.c: exceptions (0-31), ring 3's way back
-// (VEC_USER_RETURN) and interrupts, which vmxlab promises never to deliver.
-// user_enter (below) is run_user()'s drop to ring 3.
+// start.S: what every test guest is built around. The hypervisor enters _start
+// in 64-bit mode with CR3, GDTR, IDTR and RSP from the header below and RDI =
+// GUEST_PARAMS_GPA. _start zeroes .bss, fills the IDT, loads its TSS, opens the
+// .user pages to ring 3, calls guest_main(params) and ends with HC_EXIT (0 if
+// it returned 0, else 1). All 256 vectors reach guest_trap() in rt.c; ring 3
+// comes back that way too, to user_enter, run_user()'s way down to CPL 3.
 #include "guest.h"
 
 #define STACK_SIZE 8192
