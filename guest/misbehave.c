@@ -51,6 +51,10 @@ int guest_main(struct guest_params *p)
     case BAD_SPIN:
         for (;;)
             asm volatile("pause");
+    case BAD_RECORD: // GPA 0x1000 is in RAM; GPA + length is too, modulo 2^64
+        asm volatile("vmcall" ::"a"((uint64_t)HC_RECORD), "D"(0x1000ull), "S"(-0x800ull)
+                     : "memory");
+        break;
     case BAD_STATUS_2_32:
         hc_exit(1ull << 32);
     case BAD_STATUS_32_ONES:
