@@ -63,7 +63,7 @@ static void decode(char *buf, size_t size, uint32_t reason, uint64_t q,
     case EXIT_REASON_VMCALL: {
         static const char *const names[] = { [HC_NOP] = "HC_NOP", [HC_PUTS] = "HC_PUTS",
                                               [HC_REPORT] = "HC_REPORT", [HC_MARK] = "HC_MARK",
-                                              [HC_EXIT] = "HC_EXIT" };
+                                              [HC_EXIT] = "HC_EXIT", [HC_RECORD] = "HC_RECORD" };
         snprintf(buf, size, "hypercall %lu (%s)", r->rax,
                  r->rax < ARRAY_SIZE(names) ? names[r->rax] : "unknown");
         break;
