@@ -22,8 +22,9 @@ struct policy_def {
     bool unsafe; // run under shadow paging though it breaks it (unsafe=1)
 };
 
-// The paging of this boot's runs (paging=, shadow_wp=), chosen by choose_mmu().
-static enum mmu boot_mmu;
+// The paging of this boot's runs (paging=, shadow_wp=), chosen by choose_mmu(),
+// and of the run at hand (rows that run under each paging mode differ).
+static enum mmu boot_mmu, run_mmu;
 
 // What the summary table and the costs need from the measured runs.
 struct measured {
@@ -135,7 +136,9 @@ static uint64_t expected_exits(const struct exit_expect *x, const struct policy_
 
 static void label_of(char *buf, size_t size, const struct experiment *e, const struct policy_def *p)
 {
-    if (e->runs == EACH_POLICY)
+    if (e->runs == EACH_POLICY_AND_PAGING)
+        snprintf(buf, size, "%s/%s/%s", e->name, p->name, mmu_name(run_mmu));
+    else if (e->runs == EACH_POLICY)
         snprintf(buf, size, "%s/%s", e->name, p->name);
     else
         snprintf(buf, size, "%s", e->name);
@@ -159,7 +162,7 @@ static bool check_measured(const struct experiment *e, const struct policy_def *
     struct exit_stats rest = ws.exits;
     for (size_t i = 0; i < ARRAY_SIZE(e->expect) && e->expect[i].per_iter; i++) {
         const struct exit_expect *x = &e->expect[i];
-        if (!expect_applies(x, boot_mmu))
+        if (!expect_applies(x, run_mmu))
             continue;
         uint64_t want = expected_exits(x, p, n), got = ws.exits.by_reason[x->reason];
         ok = ok && want == got;
@@ -178,7 +181,7 @@ static void print_result(const struct experiment *e, const struct policy_def *p,
                          const struct run_record *rec)
 {
     static char json[2048]; // written whole: longer than a kprintf line can be
-    int n = result_json(e->name, e->runs == EACH_POLICY ? p->name : "", mmu_name(boot_mmu),
+    int n = result_json(e->name, e->runs == ONCE ? "" : p->name, mmu_name(run_mmu),
                         rec, json, sizeof(json));
     console_write("vmxlab-result ", 14);
     console_write(json, n < (int)sizeof(json) ? (size_t)n : sizeof(json) - 1);
@@ -240,11 +243,14 @@ static struct reference reference;
 // Where a run of a .compare_records row finds the record it is compared with:
 // one slot, which holds the first run of the row in this boot that ended well.
 // A slot that holds no run of this row is empty for it: this run fills it and
-// becomes the reference. The one place that chooses.
+// becomes the reference -- but where the CPU has EPT, only a run under EPT,
+// where the CPU itself decides, may (NULL: this run has no reference). The
+// one place that chooses.
 static struct reference *reference_for(const struct experiment *e, const struct policy_def *p)
 {
-    (void)e;
     (void)p;
+    if (reference.row != e && run_mmu != MMU_EPT && vmx_has_ept())
+        return NULL;
     return &reference;
 }
 
@@ -257,6 +263,10 @@ static bool compare_records(const struct experiment *e, const struct policy_def 
         return true; // judged already; a run that did not end well is no reference
     const size_t es = sizeof(struct matrix_entry);
     struct reference *ref = reference_for(e, p);
+    if (!ref) {
+        report(false, "%s: no run under EPT recorded a reference to compare with", label);
+        return false;
+    }
     if (ref->row != e) {
         if (!rec->record_len) {
             report(false, "%s: recorded nothing (HC_RECORD): no reference for the later "
@@ -306,7 +316,7 @@ static void judge(const struct experiment *e, const struct policy_def *p, const 
     bool ok;
     runs_by_end[rec->end]++;
     if (e->outcome.end != RUN_EXITED) { // the row expects a stop, a timeout or HLT
-        uint32_t reason = boot_mmu != MMU_EPT && e->outcome.shadow_differs
+        uint32_t reason = run_mmu != MMU_EPT && e->outcome.shadow_differs
                               ? e->outcome.shadow_reason : e->outcome.reason;
         ok = rec->end == e->outcome.end && (rec->end != RUN_STOPPED || rec->reason == reason);
         if (ok)
@@ -358,9 +368,10 @@ static void judge(const struct experiment *e, const struct policy_def *p, const 
                 "are not representative\n", label, rec->nmis, rec->extints, wd, ws.smis);
 }
 
-static void run_row(const struct experiment *e, const struct policy_def *p)
+static void run_row(const struct experiment *e, const struct policy_def *p, enum mmu mmu)
 {
-    char label[48], err[160] = "no such built-in guest";
+    char label[64], err[160] = "no such built-in guest";
+    run_mmu = mmu;
     label_of(label, sizeof(label), e, p);
     const struct guest_image *img = e->external ? guest_module_find(e->guest, err, sizeof(err))
                                                 : guest_image_find(e->guest);
@@ -370,7 +381,7 @@ static void run_row(const struct experiment *e, const struct policy_def *p)
         return;
     }
     struct guest_run run = {
-        .label = label, .mmu = boot_mmu,
+        .label = label, .mmu = mmu,
         .flags = e->flags, .cr0_owned = p->cr0_owned,
         .cr4_owned = p->cr4_owned, .wp_threshold = p->threshold,
         .expect_stop = e->outcome.end != RUN_EXITED, .bad_rflags = e->bad_rflags,
@@ -413,7 +424,7 @@ static void run_modules(const struct policy_def *pols, unsigned npol)
                                       .show_exits = true, .external = true,
                                       .what = "a guest from a GRUB module" };
         for (unsigned j = 0; j < npol; j++)
-            run_row(&e, &pols[j]);
+            run_row(&e, &pols[j], boot_mmu);
         name = last ? comma : comma + 1;
     }
 }
@@ -446,7 +457,7 @@ static const char *shadow_refuses(const struct policy_def *p)
 // the control), unless shadow paging is asked for.
 static void choose_mmu(void)
 {
-    bool ept = ctl_on(CTL_PROC2, CTL_PROC2_EPT);
+    bool ept = vmx_has_ept();
     if (cfg.paging == PAGING_EPT && !ept) {
         kprintf("vmxlab: UNSUPPORTED: paging=ept, but this CPU's VMX has no usable EPT "
                 "(4-level walks, write-back tables). paging=shadow, or paging=auto (the "
@@ -486,6 +497,26 @@ static unsigned shadow_filter(struct policy_def *pols, unsigned n)
         }
     }
     return kept;
+}
+
+// A row that compares paging modes: each of the boot's policies under EPT
+// (where the CPU has it: the CPU decides, the reference), then each that
+// shadow paging allows (unsafe=1 or not) under both ways of handling WP.
+static void run_each_paging(const struct experiment *e, const struct policy_def *pols,
+                            unsigned npol)
+{
+    static const enum mmu order[] = { MMU_EPT, MMU_SHADOW_ROLES, MMU_SHADOW_FLUSH };
+    for (size_t m = 0; m < ARRAY_SIZE(order); m++) {
+        if (order[m] == MMU_EPT && !vmx_has_ept()) {
+            kprintf("vmxlab: %s: this CPU has no EPT: the first run under shadow paging is "
+                    "the reference, and the guest's own reading of the SDM checks each run\n",
+                    e->name);
+            continue;
+        }
+        for (unsigned j = 0; j < npol; j++)
+            if (order[m] == MMU_EPT || !shadow_refuses(&pols[j]))
+                run_row(e, &pols[j], order[m]);
+    }
 }
 
 // The policies one boot runs: policy=all runs the three presets in turn.
@@ -650,8 +681,11 @@ void experiments_run(void)
         if (e->measured && !native.have)
             time_native_loops();
         static const struct policy_def once = { "intercept", 0, 0, 0, false };
-        for (unsigned j = 0; j < (e->runs == EACH_POLICY ? npol : 1); j++)
-            run_row(e, e->runs == EACH_POLICY ? &pols[j] : &once);
+        if (e->runs == EACH_POLICY_AND_PAGING)
+            run_each_paging(e, pols, npol);
+        else
+            for (unsigned j = 0; j < (e->runs == EACH_POLICY ? npol : 1); j++)
+                run_row(e, e->runs == EACH_POLICY ? &pols[j] : &once, boot_mmu);
     }
     if (outside)
         run_modules(pols, npol);

@@ -76,7 +76,7 @@ void guest_ram_init(void)
     }
     vcpu.ram = (uint8_t *)base;
     vmcs_region = vmx_alloc_region();
-    if (!ctl_on(CTL_PROC2, CTL_PROC2_EPT)) { // shadow paging only (hv/shadow.c)
+    if (!vmx_has_ept()) { // shadow paging only (hv/shadow.c)
         kprintf("vmxlab: guest RAM: %u MiB at host 0x%lx; this CPU has no usable EPT: "
                 "shadow paging maps it\n", GUEST_RAM_SIZE >> 20, base);
         return;

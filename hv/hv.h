@@ -407,6 +407,7 @@ void vmcs_dump(void);
 void vmcs_selftest(void);
 void vmx_controls_init(void);
 int vmx_controls_for(bool shadow); // this run's controls; 0, or a missing control's bit
+bool vmx_has_ept(void);            // usable EPT, whatever this run's paging
 void vmcs_setup(const struct vm_setup *s);
 void arm_watchdog(uint64_t ticks); // the VMX-preemption timer, for this many TSC ticks
 bool ctl_on(enum ctl_kind kind, uint32_t bit); // is this control in use?
@@ -574,7 +575,12 @@ struct exit_expect { // exits of one reason, over all windows of a measured run
     uint8_t mmus;      // the paging modes it holds under (BIT(MMU_*)); 0: all
     bool once;         // at most one such exit in the whole run: the first
 };
-enum runs_under { ONCE, EACH_POLICY };
+enum runs_under {
+    ONCE,
+    EACH_POLICY,
+    EACH_POLICY_AND_PAGING, // each policy under EPT (where the CPU has it), then each
+                            // policy shadow paging allows, with shadow_wp=roles and flush
+};
 struct experiment {
     const char *name;   // tests= name; runs are labelled "name" or "name/policy"
     const char *group;  // tests= also selects a whole group ("bad-guest")

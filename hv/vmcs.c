@@ -139,6 +139,11 @@ void vmx_controls_init(void)
     base = ctls;
 }
 
+bool vmx_has_ept(void)
+{
+    return base.proc2 & CTL_PROC2_EPT;
+}
+
 // Shadow paging (hv/shadow.c) needs exits for every MOV to and from CR3 (the
 // real CR3 is the shadow root), and for INVLPG; no EPT; and no VPID, so that
 // every VM entry and exit flushes the real TLB (SDM 3C 29.1.2, 29.4.3.1) and

@@ -56,6 +56,7 @@ class Row:
     guest: str = ""
     host: bool = False
     each_policy: bool = False
+    each_paging: bool = False  # also under each paging mode
     measured: bool = False
     expect: list = field(default_factory=list)
     outcome: str = "exited"   # exited, stopped, timed out, halted
@@ -87,6 +88,7 @@ def rows():
             r.guest = m.group(1)
         r.host = ".host = " in chunk
         r.each_policy = ".runs = EACH_POLICY" in chunk
+        r.each_paging = ".runs = EACH_POLICY_AND_PAGING" in chunk
         r.measured = ".measured = true" in chunk
         for m in re.finditer(r"\{ EXIT_REASON_(\w+), (\d+), (\d+), (\w+)(?:, (\w+))?(, AT_MOST_ONCE)? \}",
                              chunk):
@@ -152,11 +154,37 @@ def selected(row, tests):
     return row.name in names or (row.group and row.group in names)
 
 
-def labels(tests="", policy_names=("intercept", "passthrough", "adaptive")):
-    """The labels of every guest run a boot makes, in order."""
+CR4_PAGING = sum(BITS[f"CR4_{b}"] for b in ("PSE", "PAE", "PGE", "LA57", "PCIDE", "SMEP",
+                                             "SMAP", "PKE"))
+
+
+def shadow_allows(owned):
+    """hv/experiment.c's shadow_refuses() negated, for (cr0, cr4, threshold)."""
+    cr0, cr4, thr = owned
+    return not (cr0 & BITS["CR0_WP"]) and not thr and not (cr4 & CR4_PAGING)
+
+
+def runs(tests="", policy_names=("intercept", "passthrough", "adaptive"), mmu="ept",
+         ept=True, threshold=1):
+    """(row, policy, paging mode, label) of every guest run a boot makes, in
+    order: mmu is the boot's paging mode; rows that run under each paging mode
+    run under EPT (if the CPU has it) and both shadow modes."""
+    owned = policies(threshold)
     out = []
     for r in rows():
         if r.host or not selected(r, tests):
             continue
-        out += [f"{r.name}/{p}" for p in policy_names] if r.each_policy else [r.name]
+        if r.each_paging:
+            for m in (("ept",) if ept else ()) + ("shadow-roles", "shadow-flush"):
+                out += [(r, p, m, f"{r.name}/{p}/{m}") for p in policy_names
+                        if m == "ept" or shadow_allows(owned.get(p, (0, 0, None)))]
+        elif r.each_policy:
+            out += [(r, p, mmu, f"{r.name}/{p}") for p in policy_names]
+        else:
+            out.append((r, "intercept", mmu, r.name))
     return out
+
+
+def labels(tests="", policy_names=("intercept", "passthrough", "adaptive"), **kw):
+    """The labels of every guest run a boot makes, in order."""
+    return [label for _, _, _, label in runs(tests, policy_names, **kw)]

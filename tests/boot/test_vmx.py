@@ -55,42 +55,40 @@ def results(r):
     return out
 
 
-def check_boot(r, tests="", policies=POLICIES, owned=None, n=N, w=W, t=T, mmu="ept"):
+def check_boot(r, tests="", policies=POLICIES, owned=None, n=N, w=W, t=T, mmu="ept", ept=True):
     """Every run the table says this boot makes, ended as its row expects, and
     each measured run caused exactly the exits the row's rule gives under the
-    boot's paging mode (mmu: "ept", "shadow-roles" or "shadow-flush")."""
+    boot's paging mode (mmu: "ept", "shadow-roles" or "shadow-flush"; ept:
+    whether the CPU has EPT, for the rows that run under each mode)."""
     owned = owned or table.policies(t)
     runs, res = outcome_lines(r), results(r)
-    want = table.labels(tests, policies)
+    planned = table.runs(tests, policies, mmu=mmu, ept=ept, threshold=t)
+    want = [label for _, _, _, label in planned]
     assert list(runs) == want, (list(runs), want)
-    for row in table.rows():
-        if row.host or not table.selected(row, tests):
-            continue
-        for p in (policies if row.each_policy else ("intercept",)):
-            label = f"{row.name}/{p}" if row.each_policy else row.name
-            text = runs[label]
-            if row.outcome in ("stopped", "timed out", "halted"):
-                assert f": {row.outcome} as expected: " in text, (label, text)
-                shadow_stop = row.shadow_stop_reason and mmu != "ept"
-                if shadow_stop and row.shadow_stop_reason == "EXCEPTION_NMI":
-                    assert "(shadow paging" in text, (label, text)
-            elif row.status:
-                assert text.endswith(f"the guest's status {row.status:#x} arrived whole "
-                                     "(a failure, expected here)"), (label, text)
-            elif row.measured:
-                m = MEASURED_RE.match(text)
-                assert m and (int(m.group(1)), int(m.group(2))) == (w, n), (label, text)
-                pairs = {k: (int(a), int(b)) for k, a, b in PAIR_RE.findall(m.group(3))}
-                cr0, cr4, thr = owned[p] if row.each_policy else (0, 0, None)
-                expected = table.expected_by_reason(row, mmu, cr0, cr4, thr, n * w)
-                assert pairs == {**{k: (v, v) for k, v in expected.items()},
-                                 "other": (0, 0)}, (label, text)
-                j = res[label]
-                assert (j["iterations"], j["windows"], j["paging"]) == (n, w, mmu), j
-                assert j["exits_by_reason"] == {k: v for k, v in expected.items() if v}, j
-                assert j["exits"] == sum(expected.values()), j
-            else:
-                assert CHECKS_RE.match(text), (label, text)
+    for row, p, mmu, label in planned:
+        text = runs[label]
+        if row.outcome in ("stopped", "timed out", "halted"):
+            assert f": {row.outcome} as expected: " in text, (label, text)
+            shadow_stop = row.shadow_stop_reason and mmu != "ept"
+            if shadow_stop and row.shadow_stop_reason == "EXCEPTION_NMI":
+                assert "(shadow paging" in text, (label, text)
+        elif row.status:
+            assert text.endswith(f"the guest's status {row.status:#x} arrived whole "
+                                 "(a failure, expected here)"), (label, text)
+        elif row.measured:
+            m = MEASURED_RE.match(text)
+            assert m and (int(m.group(1)), int(m.group(2))) == (w, n), (label, text)
+            pairs = {k: (int(a), int(b)) for k, a, b in PAIR_RE.findall(m.group(3))}
+            cr0, cr4, thr = owned[p] if row.each_policy else (0, 0, None)
+            expected = table.expected_by_reason(row, mmu, cr0, cr4, thr, n * w)
+            assert pairs == {**{k: (v, v) for k, v in expected.items()},
+                             "other": (0, 0)}, (label, text)
+            j = res[label]
+            assert (j["iterations"], j["windows"], j["paging"]) == (n, w, mmu), j
+            assert j["exits_by_reason"] == {k: v for k, v in expected.items() if v}, j
+            assert j["exits"] == sum(expected.values()), j
+        else:
+            assert CHECKS_RE.match(text), (label, text)
     # The summary counts every check: the kernel's PASS lines and the guests'
     # (which have lines of their own only with verbose=1).
     guest_checks = sum(int(m.group(1)) for t_ in runs.values() for m in [CHECKS_RE.match(t_)] if m)
