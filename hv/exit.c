@@ -245,7 +245,7 @@ void inject_exception(unsigned vector, uint32_t error)
 {
     bool has_error = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
     TRACE("exception %u injected, error code 0x%x", vector, has_error ? error : 0);
-    vmwrite(VM_ENTRY_INTR_INFO, vector | (3u << 8) | (has_error ? BIT(11) : 0) | BIT(31));
+    vmwrite(VM_ENTRY_INTR_INFO, HW_EXCEPTION_INFO(vector, has_error));
     if (has_error)
         vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
 }

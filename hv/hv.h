@@ -268,12 +268,14 @@ static inline enum cr0_error cr0_check(uint64_t val, bool long_mode)
 }
 
 // The same rules for a guest in 64-bit mode, folded for the hot path into one
-// comparison in the usual case: with NW clear, valid means exactly PE and PG
-// set and nothing above bit 31; with NW set, CD must be set too.
+// comparison in the usual case: of the bits CR0_LM_RULED, valid means exactly
+// PE and PG set (NW clear, nothing above bit 31); with NW set, CD must be set
+// too. hv/exit_fast.S makes the same two comparisons.
 // tests/unit/test_cr.c checks that it agrees with cr0_check(val, true).
+#define CR0_LM_RULED (~0xffffffffull | BIT(31) | BIT(29) | BIT(0)) // 63:32, PG, NW, PE
 static inline bool cr0_valid_in_long_mode(uint64_t val)
 {
-    uint64_t m = val & (~0xffffffffull | BIT(31) | BIT(29) | BIT(0));
+    uint64_t m = val & CR0_LM_RULED;
     return m == (BIT(31) | BIT(0)) || (m == (BIT(31) | BIT(29) | BIT(0)) && (val & BIT(30)));
 }
 
@@ -453,6 +455,10 @@ void trace_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int stop_run(uint32_t reason, const char *why);
 int exit_unexpected(uint32_t reason);
 void inject_exception(unsigned vector, uint32_t error);
+// Its VM-entry interruption information (SDM 3C 25.8.3): vector 7:0, type 3
+// (hardware exception) in 10:8, "deliver error code" 11, valid 31.
+#define HW_EXCEPTION_INFO(vector, has_error) \
+    ((vector) | (3u << 8) | ((has_error) ? 1u << 11 : 0) | 1u << 31)
 uint64_t read_shadowed_cr0(void);          // CR0 as a guest MOV from CR0 reads it
 uint64_t guest_cr3(void);                  // CR3 as a guest MOV from CR3 reads it
 extern uint64_t cr4_guest_bits;            // CR4 bits a guest may set (cr4_guest_valid)
