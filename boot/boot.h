@@ -134,11 +134,13 @@ struct config {
     unsigned shadow_wp;  // enum shadow_wp: what a CR0.WP change does to the shadow tables
     uint64_t unsafe;     // 1: run policies that break shadow paging, to show how
     uint64_t corrupt_record; // entry whose D bit compared runs flip, or CFG_NOT_GIVEN
+    unsigned exitpath;   // enum exitpath: where VM exits land (HOST_RIP)
 };
 enum paging { PAGING_AUTO, PAGING_EPT, PAGING_SHADOW };
 enum shadow_wp { SHADOW_WP_ROLES, SHADOW_WP_FLUSH };
 enum disturb { DISTURB_NONE, DISTURB_TIMER, DISTURB_NMI };
 enum ept_pages { EPT_PAGES_2M, EPT_PAGES_4K };
+enum exitpath { EXITPATH_C, EXITPATH_FAST }; // hv/exit_stub.S + C, or hv/exit_fast.S first
 extern const char *const policy_names[];
 extern struct config cfg;
 extern const struct cfg_key config_keys[];

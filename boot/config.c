@@ -17,6 +17,7 @@ struct config cfg = {
     .max_exits = CFG_NOT_GIVEN,
     .max_ticks = CFG_NOT_GIVEN,
     .corrupt_record = CFG_NOT_GIVEN,
+    .exitpath = EXITPATH_C,
 };
 
 // Indexed by enum fault_mode.
@@ -46,6 +47,12 @@ static const char *const disturb_choices[] = {
     [DISTURB_NONE] = "none",
     [DISTURB_TIMER] = "timer",
     [DISTURB_NMI] = "nmi",
+    NULL,
+};
+
+static const char *const exitpath_choices[] = {
+    [EXITPATH_C] = "c",
+    [EXITPATH_FAST] = "fast",
     NULL,
 };
 
@@ -137,6 +144,10 @@ const struct cfg_key config_keys[] = {
       .help = "to test vmxlab itself: flip the D bit of entry N in the record of every run "
               "that is compared with a reference run (rows with records, access-matrix), so "
               "that the comparison must fail and name the entry (default: none)" },
+    { .name = "exitpath", .type = CFG_ENUM, .dst = &cfg.exitpath, .choices = exitpath_choices,
+      .help = "c (the default): every VM exit goes through hv/exit_stub.S to the C handlers; "
+              "fast: hv/exit_fast.S handles a null VMCALL and a MOV to CR0 in assembly "
+              "first, and hands every other exit to the C path (C again while trace= is on)" },
 };
 const size_t config_nkeys = ARRAY_SIZE(config_keys);
 

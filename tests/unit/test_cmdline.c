@@ -267,6 +267,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(cfg.windows, 3);
     assert_int_equal(cfg.ept_pages, EPT_PAGES_2M);
     assert_int_equal(cfg.disturb, DISTURB_NONE);
+    assert_int_equal(cfg.exitpath, EXITPATH_C); // the path a reader follows first
     assert_int_equal(cfg.fault, FAULT_NONE);
     assert_int_equal(cfg.policy, POLICY_ALL);
     assert_int_equal(cfg.toggles, 10000);
@@ -301,6 +302,12 @@ static void test_config_keys(void **state)
     assert_int_equal(cfg.windows, 16);
     assert_int_equal(cfg.verbose, 1);
     assert_int_equal(cfg.disturb, DISTURB_NMI);
+    assert_int_equal(parse_config("exitpath=fast"), 0);
+    assert_int_equal(cfg.exitpath, EXITPATH_FAST);
+    assert_int_equal(parse_config("exitpath=c"), 0);
+    assert_int_equal(cfg.exitpath, EXITPATH_C);
+    assert_int_equal(parse_config("exitpath=asm"), -1);
+    assert_string_equal(err, "bad value 'asm' for exitpath: expected one of c, fast");
     // Every key in one line, as `make bench` and the boot tests write them.
     reset(NULL);
     assert_int_equal(parse_config("tests=wp-toggle end=halt policy=custom toggles=7 "
