@@ -37,8 +37,9 @@ endif
 BOOT_OBJS := header.o entry.o trap_entry.o main.o cpu.o console.o psf.o font.o \
              mb.o cmdline.o config.o report.o verdict.o
 LIB_OBJS  := printf.o string.o
-HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs.o exit.o exit_cr.o msr.o cpuid.o io.o trace.o paging.o shadow.o \
-             exit_stub.o elf.o guest.o result.o matrix.o experiments.o experiment.o
+HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs.o exit.o exit_cr.o msr.o \
+             cpuid.o io.o trace.o paging.o shadow.o exit_stub.o exit_fast.o elf.o guest.o \
+             result.o matrix.o experiments.o experiment.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
         $(addprefix $(B)/hv/,$(HV_OBJS)) $(B)/guest/toggle.o $(B)/guests.o
@@ -66,6 +67,20 @@ $(B)/%.o: %.c
 $(B)/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(Q)$(call say,AS,$<)$(CC) $(CFLAGS) $(ASFLAGS) -MMD -MP -c $< -o $@
+
+# hv/exit_fast.S takes every number it needs from C (struct vcpu offsets, VMCS
+# encodings from hv/vmcs_fields.h, exit reasons): hv/asm_offsets.c, compiled to
+# assembly only, states each as "->NAME $value", and build/hv/asm_offsets.h
+# gets one #define per line (Linux's asm-offsets).
+$(B)/hv/asm_offsets.h: hv/asm_offsets.c
+	@mkdir -p $(dir $@)
+	$(Q)$(call say,GEN,$@)$(CC) $(CFLAGS) -MMD -MP -MT $@ -MF $(B)/hv/asm_offsets.d -S \
+	    -o $(B)/hv/asm_offsets.s $< && \
+	{ echo '// Generated from hv/asm_offsets.c by the Makefile: do not edit.'; \
+	  sed -n 's/.*->\([A-Za-z0-9_]*\) \$$\{0,1\}\(-\{0,1\}[0-9][0-9]*\).*/#define \1 \2/p' \
+	      $(B)/hv/asm_offsets.s; } > $@
+$(B)/hv/exit_fast.o: $(B)/hv/asm_offsets.h
+$(B)/hv/exit_fast.o: ASFLAGS += -I$(B)/hv
 
 $(B)/font.psf: $(FONT)
 	@mkdir -p $(B)

@@ -413,6 +413,7 @@ bool vmx_has_ept(void);            // usable EPT, whatever this run's paging
 void vmcs_setup(const struct vm_setup *s);
 void arm_watchdog(uint64_t ticks); // the VMX-preemption timer, for this many TSC ticks
 bool ctl_on(enum ctl_kind kind, uint32_t bit); // is this control in use?
+bool exitpath_fast(void); // HOST_RIP is hv/exit_fast.S (exitpath=fast, no trace=)
 
 // exit.c: the state of the one virtual CPU, as the exit handlers see it
 struct vcpu {

@@ -189,9 +189,17 @@ static uint64_t sidt_base(void)
 #define PAT_RESET 0x0007040600070406ull
 #define MSR_PAT 0x277
 
+// exitpath=fast: VM exits land on hv/exit_fast.S, which hands what it does not
+// finish to vmx_exit_stub. Not with trace=: every traced exit must reach C
+// (hv/trace.c), so the fast path never has to ask whether one is traced.
+bool exitpath_fast(void)
+{
+    return cfg.exitpath == EXITPATH_FAST && !cfg.trace;
+}
+
 void vmcs_setup(const struct vm_setup *s)
 {
-    extern char vmx_exit_stub[], exit_stack_top[];
+    extern char vmx_exit_stub[], vmx_exit_fast[], exit_stack_top[];
 
     // Controls (SDM 3C 25.6-25.8). The CR0/CR4 guest/host masks: 1 = host-owned.
     vmwrite(PIN_BASED_VM_EXEC_CONTROL, ctls.pin);
@@ -244,7 +252,7 @@ void vmcs_setup(const struct vm_setup *s)
     vmwrite(HOST_IA32_SYSENTER_ESP, 0);
     vmwrite(HOST_IA32_SYSENTER_EIP, 0);
     vmwrite(HOST_RSP, (uint64_t)exit_stack_top);
-    vmwrite(HOST_RIP, (uint64_t)vmx_exit_stub);
+    vmwrite(HOST_RIP, exitpath_fast() ? (uint64_t)vmx_exit_fast : (uint64_t)vmx_exit_stub);
     if (ctls.exit & CTL_EXIT_LOAD_EFER)
         vmwrite(HOST_IA32_EFER, rdmsr(MSR_EFER));
     if (ctls.exit & CTL_EXIT_LOAD_PAT)
