@@ -118,6 +118,38 @@ static bool ts_semantics(void)
     return ok;
 }
 
+// MOV to CR0 from every general register, each write flipping WP and the next
+// flipping it back: the exit qualification names the source register (SDM 3C
+// 28.2.1, Table 28-3), and the hypervisor must take the value from that one,
+// RSP included, which lives in the VMCS. For RSP the stack pointer holds the
+// value for one instruction: nothing may fault or interrupt there.
+static bool cr0_from_every_register(uint64_t cr0)
+{
+    bool ok = true;
+    uint64_t saved;
+#define FROM(reg)                                                                        \
+    for (int i = 0; i < 2; i++) {                                                         \
+        uint64_t v = i ? cr0 : cr0 ^ CR0_WP;                                              \
+        asm volatile("mov %0, %%" #reg "\n\tmov %%" #reg ", %%cr0" ::"r"(v) : #reg, "memory"); \
+        ok &= read_cr0() == v;                                                            \
+    }
+    FROM(rax) FROM(rcx) FROM(rdx) FROM(rbx) FROM(rbp) FROM(rsi) FROM(rdi) FROM(r8)
+    FROM(r9) FROM(r10) FROM(r11) FROM(r12) FROM(r13) FROM(r14) FROM(r15)
+#undef FROM
+    for (int i = 0; i < 2; i++) {
+        uint64_t v = i ? cr0 : cr0 ^ CR0_WP;
+        asm volatile("mov %%rsp, %0\n\t"
+                     "mov %1, %%rsp\n\t"
+                     "mov %%rsp, %%cr0\n\t"
+                     "mov %0, %%rsp"
+                     : "=&r"(saved)
+                     : "r"(v)
+                     : "memory");
+        ok &= read_cr0() == v;
+    }
+    return ok;
+}
+
 // SDM 3A 2.5 (CR0), LMSW and MOV CR in SDM 2: what a guest reads back must be
 // what it wrote, whichever bits the hypervisor owns (the read shadow).
 static bool cr0_readback(void)
@@ -151,7 +183,20 @@ static bool cr0_readback(void)
                     "LMSW 0: MP, EM and TS read back 0, all other bits unchanged");
     write_cr0(cr0);
 
-    int v = try_write_cr0(cr0 | 1ull << 63);
+    ok &= hc_report(cr0_from_every_register(cr0),
+                    "MOV to CR0 from each of the 16 general registers, RSP too, flipping WP "
+                    "and back: CR0 reads back each value written");
+
+    // NW = 1 is valid only with CD = 1 (SDM 2 MOV CR; SDM 3A 2.5).
+    int v = try_write_cr0(cr0 | CR0_CD | CR0_NW);
+    ok &= hc_report(v == -1 && read_cr0() == (cr0 | CR0_CD | CR0_NW),
+                    "MOV to CR0 setting CD and NW together lands and reads back");
+    write_cr0(cr0);
+    v = try_write_cr0(cr0 | CR0_NW);
+    ok &= hc_report(v == VEC_GP && trap_error == 0 && read_cr0() == cr0,
+                    "MOV to CR0 setting NW without CD raises #GP(0) and changes nothing");
+
+    v = try_write_cr0(cr0 | 1ull << 63);
     ok &= hc_report(v == VEC_GP && trap_error == 0,
                     "MOV to CR0 with reserved bit 63 set raises #GP(0)");
     ok &= hc_report(read_cr0() == cr0, "the faulting MOV to CR0 leaves CR0 unchanged");
