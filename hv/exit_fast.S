@@ -69,6 +69,10 @@
     resume_guest
 .endm
 
+// The entry. KVM's vmx_exit_handlers_fastpath() does the same for WRMSR
+// (handle_fastpath_set_msr_irqoff()) before its general exit handling. Runs
+// with trace= never land here (hv/vmcs.c exitpath_fast()): every traced exit
+// reaches C, so nothing here asks whether one is traced.
     .text
     .globl vmx_exit_fast
 vmx_exit_fast:
