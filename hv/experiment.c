@@ -663,8 +663,7 @@ void experiments_run(void)
         npol = shadow_filter(pols, npol);
     vmx_on();
     kprintf("vmxlab: VMX on (VMCS revision 0x%x, paging %s, VPID %s, watchdog %s, exit path "
-            "%s)
-", caps.revision, mmu_name(boot_mmu),
+            "%s)\n", caps.revision, mmu_name(boot_mmu),
             boot_mmu == MMU_EPT && ctl_on(CTL_PROC2, CTL_PROC2_VPID) ? "on" : "off",
             ctl_on(CTL_PIN, CTL_PIN_PREEMPTION_TIMER) ? "VMX-preemption timer"
                                                       : "the PIT's tick as an NMI",
