@@ -165,11 +165,12 @@ def shadow_allows(owned):
 
 
 def runs(tests="", policy_names=("intercept", "passthrough", "adaptive"), mmu="ept",
-         ept=True, threshold=1):
+         ept=True, owned=None):
     """(row, policy, paging mode, label) of every guest run a boot makes, in
     order: mmu is the boot's paging mode; rows that run under each paging mode
-    run under EPT (if the CPU has it) and both shadow modes."""
-    owned = policies(threshold)
+    run under EPT (if the CPU has it) and both shadow modes, under the policies
+    shadow paging allows (owned: policy -> (cr0, cr4, threshold))."""
+    owned = owned or policies(1)
     out = []
     for r in rows():
         if r.host or not selected(r, tests):

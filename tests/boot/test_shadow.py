@@ -13,13 +13,15 @@ PENRYN = "core2_penryn_t9600"  # VMX without EPT, VPID or the preemption timer
 REFUSED = "CR0.WP must stay host-owned under shadow paging"
 
 
-@pytest.mark.parametrize("mode", ["roles", "flush"])
-def test_every_row_under_shadow_paging(boot, mode):
+@pytest.mark.parametrize("mode,exitpath", [("roles", "fast"), ("flush", "c")])
+def test_every_row_under_shadow_paging(boot, mode, exitpath):
     """All rows, exits exact: with flush each WP change empties the tables and
     the window's code page is filled again; with roles the WP=0 tables are
     filled once for the whole run. The two WP-owning policies are left out,
-    saying why."""
-    r = boot("bochs", cpu=SKYLAKE, cmdline=f"{FAST} paging=shadow shadow_wp={mode}")
+    saying why. One mode runs with each exit path (the fast path hands WP
+    changes to C under shadow paging; everything else it finishes itself)."""
+    r = boot("bochs", cpu=SKYLAKE,
+             cmdline=f"{FAST} paging=shadow shadow_wp={mode} exitpath={exitpath}")
     assert f"vmxlab: VMX on (VMCS revision 0x2b, paging shadow-{mode}, VPID off," in r.serial
     for policy in ("passthrough", "adaptive"):
         assert f"vmxlab: paging=shadow: policy {policy} is not run: {REFUSED}" in r.serial
@@ -34,7 +36,7 @@ def test_cpu_without_ept_runs_with_shadow_paging(boot):
     defaults to shadow, the PIT's NMI is the watchdog, and everything passes."""
     r = boot("bochs", cpu=PENRYN, cmdline=FAST)
     assert ("vmxlab: VMX on (VMCS revision 0x2b, paging shadow-roles, VPID off, watchdog "
-            "the PIT's tick as an NMI)") in r.serial, r.serial
+            "the PIT's tick as an NMI, exit path C)") in r.serial, r.serial
     assert "this CPU has no usable EPT: shadow paging maps it" in r.serial
     check_boot(r, policies=("intercept",), mmu="shadow-roles", ept=False)
     runs = outcome_lines(r)
