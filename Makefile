@@ -165,9 +165,10 @@ debug: deps-run
 # UNIT_SRCS go into every test; UNIT_EXTRA names what one test needs besides.
 UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_controls test_cr test_ept test_result test_vmcs_fields test_elf test_report \
-              test_cpuid test_paging test_matrix
+              test_cpuid test_paging test_matrix test_check
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c \
-              hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c hv/paging.c hv/matrix.c
+              hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c hv/paging.c hv/matrix.c \
+              hv/check.c hv/breaks.c
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -DHOST_TEST -fsanitize=address,undefined
 UNIT_EXTRA :=
 # result.c calls exit.c's exit_reason_name() and the counters' helpers, and

@@ -93,6 +93,90 @@ struct vmcs_selftest {
 };
 void vmcs_selftest_fields(const struct vmcs_access *a, struct vmcs_selftest *res);
 
+// check.c: the VM-entry checker, one table of the SDM's entry checks (pure)
+enum check_kind {   // what the CPU does when a check of this kind fails (SDM 3C 27.1)
+    CHECK_CONTROL,  // VMfailValid, VM-instruction error 7 (27.2.1)
+    CHECK_HOST,     // VMfailValid, VM-instruction error 8 (27.2.2-27.2.4)
+    CHECK_GUEST,    // VM exit 33 with bit 31 set (27.3), qualification 0, 2 or 4
+    CHECK_MSR_LOAD, // VM exit 34 with bit 31 set (27.4), qualification: the entry's number
+    CHECK_KINDS
+};
+struct entry_verdict { // what a CPU does with one VM entry
+    enum { ENTRY_ENTERED, ENTRY_VMFAIL, ENTRY_FAILED_EXIT } how;
+    uint32_t number;   // ENTRY_VMFAIL: VM-instruction error; ENTRY_FAILED_EXIT: exit reason
+    uint64_t qual;     // ENTRY_FAILED_EXIT: the exit qualification
+};
+struct check_env {     // what the checker reads: the VMCS, the CPU, memory
+    const struct vmcs_access *vmcs;  // .read by encoding; .write is not used
+    const struct vmx_caps *caps;     // the capability MSRs and CPUID, as the CPU reports them
+    // Physical memory for the rules that look past the VMCS (the link pointer's
+    // revision id, the MSR-load area, the virtual TPR, PDPTEs without EPT):
+    // 0, or nonzero where the range cannot be read (those rules then say nothing).
+    int (*read_phys)(void *ctx, uint64_t pa, void *buf, size_t n);
+    void *phys_ctx;
+    uint64_t vmcs_pa;  // the current VMCS (0: unknown)
+    bool host_ia32e;   // the processor is in IA-32e mode now (IA32_EFER.LMA)
+};
+struct check;          // one run of the rules (check.c)
+struct check_rule {
+    const char *name;     // short, unique: what the output and the tests name
+    const char *section;  // SDM 3C section ("27.3.1.2")
+    enum check_kind kind;
+    uint8_t qual;         // CHECK_GUEST: the exit qualification the CPU gives (SDM 3C 27.8)
+    void (*check)(struct check *c);
+    const char *what;     // the rule in words
+    const char *bochs;    // Bochs 2.7's log line for this check (%s %d %x: what varies),
+                          // or NULL: Bochs does not check it
+};
+extern const struct check_rule check_rules[];
+extern const size_t check_nrules;
+struct check_finding {
+    const struct check_rule *rule;
+    uint32_t field;       // the VMCS field at fault
+    uint64_t qual;        // the exit qualification this failure gives, if it is the first
+    char text[200];       // what is wrong, with the values
+};
+struct check_summary {
+    unsigned findings, by_kind[CHECK_KINDS];
+    uint64_t qual[CHECK_KINDS]; // the first finding's qualification, per kind
+    bool qual_mixed[CHECK_KINDS]; // findings of that kind give different ones
+};
+typedef void check_found_fn(void *ctx, const struct check_finding *f);
+struct guest_seg_fields { const char *name; uint32_t sel, base, limit, ar; };
+enum guest_seg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEGS };
+extern const struct guest_seg_fields guest_segs[SEGS]; // each segment register's four fields
+void check_vmcs(const struct check_env *env, check_found_fn *found, void *ctx,
+                struct check_summary *sum);
+const struct check_rule *check_rule_find(const char *name);
+struct entry_verdict check_predict(const struct check_summary *s); // ENTERED: nothing fails
+bool check_agrees(const struct check_summary *s, const struct entry_verdict *cpu);
+int check_format(char *buf, size_t size, const struct check_finding *f);
+int entry_verdict_text(char *buf, size_t size, const struct entry_verdict *v);
+
+// breaks.c: break=NAME, one table of things broken on purpose before a VM entry (pure)
+struct break_ctx {
+    const struct vmcs_access *vmcs; // the VMCS to break: .read and .write
+    const struct vmx_caps *caps;
+    uint64_t scratch_pa;            // a zeroed 4 KiB page the break may point the VMCS at
+    uint8_t *scratch;               // ... and where the caller can write it
+    uint64_t vmcs_pa;               // the VMCS being broken
+};
+struct entry_break {
+    const char *name;
+    const char *what;      // what it breaks
+    const char *rule;      // the rule the checker must name (check_rules[])
+    struct entry_verdict cpu; // what the CPU must do: .how VMFAIL or FAILED_EXIT
+    struct { unsigned kind; uint32_t bits; } needs; // controls it sets (enum ctl_kind, bits)
+    const char *(*cannot)(const struct vmx_caps *c); // NULL, or why this CPU can't have it
+    void (*apply)(const struct break_ctx *b);
+};
+extern const struct entry_break entry_breaks[];
+extern const size_t entry_nbreaks;
+const struct entry_break *break_find(const char *name, size_t len);
+// NULL if this CPU can have b broken, else why not (in buf)
+const char *break_cannot(const struct entry_break *b, const struct vmx_caps *c, char *buf,
+                         size_t size);
+
 // Exit reasons, SDM 3D appendix C. The handler table is in exit.c.
 enum exit_reason {
     EXIT_REASON_EXCEPTION_NMI = 0,
