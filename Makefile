@@ -39,7 +39,7 @@ BOOT_OBJS := header.o entry.o trap_entry.o main.o cpu.o console.o psf.o font.o \
 LIB_OBJS  := printf.o string.o
 HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs.o exit.o exit_cr.o msr.o \
              cpuid.o io.o trace.o paging.o shadow.o exit_stub.o exit_fast.o elf.o guest.o \
-             result.o matrix.o experiments.o experiment.o
+             result.o matrix.o experiments.o experiment.o check.o breaks.o entry.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
         $(addprefix $(B)/hv/,$(HV_OBJS)) $(B)/guest/toggle.o $(B)/guests.o

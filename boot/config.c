@@ -7,6 +7,7 @@
 struct config cfg = {
     .tests = "", // every test
     .guest = "", // none from outside
+    .breaks = "", // nothing broken on purpose
     .end = END_HALT, // a real PC's ports 0xf4 and 0x8900 belong to its devices
     .windows = 3,
     .policy = POLICY_ALL,
@@ -148,6 +149,11 @@ const struct cfg_key config_keys[] = {
       .help = "c (the default): every VM exit goes through hv/exit_stub.S to the C handlers; "
               "fast: hv/exit_fast.S handles a null VMCALL and a MOV to CR0 in assembly "
               "first, and hands every other exit to the C path (C again while trace= is on)" },
+    { .name = "break", .type = CFG_STR, .dst = &cfg.breaks,
+      .help = "comma-separated names from the table of hv/breaks.c, or all: for each, one "
+              "run of a guest whose VMCS has that one thing broken right before VM entry, "
+              "to set the entry checker's rules beside the CPU's verdict; no table rows "
+              "unless tests= names some" },
 };
 const size_t config_nkeys = ARRAY_SIZE(config_keys);
 

@@ -137,7 +137,7 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint64_t info)
     kprintf("vmxlab: command line: '%s'\n", bi->cmdline);
 
     static char strbuf[256];
-    char err[160];
+    char err[320]; // room for the list of every key, after an unknown one
     if (cmdline_parse(bi->cmdline, config_keys, config_nkeys, strbuf, sizeof(strbuf),
                       err, sizeof(err))) {
         kprintf("vmxlab: bad command line: %s\n", err);
@@ -148,6 +148,8 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint64_t info)
         kprintf("vmxlab: bad command line: unknown test '%s' in tests=\n", bad);
         end_run(VERDICT_FAIL);
     }
+    if (!breaks_check_names()) // hv/entry.c: it names the unknown one, and lists them all
+        end_run(VERDICT_FAIL);
 
     if (cfg.fault != FAULT_NONE && cfg.fault != FAULT_VMX_GP)
         fault_on_purpose(cfg.fault);

@@ -159,6 +159,9 @@ static __attribute__((noinline, cold)) int entry_failed(uint32_t reason)
     };
     uint64_t q = vmread(EXIT_QUALIFICATION);
     char why[160];
+    // The entry checker's verdict beside the CPU's (hv/entry.c); no exit yet: the VMLAUNCH.
+    entry_explain(&(struct entry_verdict){ ENTRY_FAILED_EXIT, reason & 0xffff, q },
+                  stats_total(&vcpu.stats) == 0);
     snprintf(why, sizeof(why), "VM entry failed: exit reason %u (%s), qualification %lu (%s)",
              reason & 0xffff, exit_reason_name(reason & 0xffff), q,
              q < ARRAY_SIZE(quals) && quals[q] ? quals[q] : "unknown");

@@ -384,7 +384,8 @@ static void run_row(const struct experiment *e, const struct policy_def *p, enum
         .label = label, .mmu = mmu,
         .flags = e->flags, .cr0_owned = p->cr0_owned,
         .cr4_owned = p->cr4_owned, .wp_threshold = p->threshold,
-        .expect_stop = e->outcome.end != RUN_EXITED, .bad_rflags = e->bad_rflags,
+        .expect_stop = e->outcome.end != RUN_EXITED,
+        .brk = e->brk ? break_find(e->brk, strlen(e->brk)) : NULL,
         .iterations = e->measured || e->external ? cfg.toggles : 0,
         .windows = e->measured || e->external ? cfg.windows : 0,
         .max_exits = e->max_exits, .max_ticks = e->max_ticks,
@@ -645,7 +646,8 @@ static void print_summary_table(void)
 
 void experiments_run(void)
 {
-    bool outside = *cfg.guest, rows = !outside || *cfg.tests; // guest=: no rows unasked
+    // guest= and break=: no rows unless tests= asks for some
+    bool outside = *cfg.guest || *cfg.breaks, rows = !outside || *cfg.tests;
     if (rows && config_test_selected("vmx-caps"))
         host_vmx_caps();
     bool vmx_needed = outside;
@@ -688,8 +690,10 @@ void experiments_run(void)
             for (unsigned j = 0; j < (e->runs == EACH_POLICY ? npol : 1); j++)
                 run_row(e, e->runs == EACH_POLICY ? &pols[j] : &once, boot_mmu);
     }
-    if (outside)
+    if (*cfg.guest)
         run_modules(pols, npol);
+    if (*cfg.breaks)
+        breaks_run(&runs_ok, &runs_bad, runs_by_end); // hv/entry.c
     print_costs();
     vmx_off();
     print_summary_table();

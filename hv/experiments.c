@@ -123,7 +123,7 @@ const struct experiment experiments[] = {
       .flags = BAD_STATUS_32_ONES, .what = "HC_EXIT with status 0xffffffff",
       .outcome = { RUN_EXITED, 0xffffffff, 0 } },
     { .name = "bad-entry", .group = "bad-guest", .guest = "misbehave", .flags = BAD_HLT,
-      .bad_rflags = true,
+      .brk = "rflags-bit1",
       .what = "a VM entry with an invalid guest state (RFLAGS bit 1 clear)",
       .outcome = { RUN_STOPPED, 0, EXIT_REASON_FAILED_VMENTRY |
                                        EXIT_REASON_INVALID_GUEST_STATE } },

@@ -269,8 +269,7 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
                           .cr4 = cr4, .cr0_owned = run->cr0_owned,
                           .cr4_owned = run->cr4_owned, .vpid = (uint16_t)(++runs % 0xffff + 1) };
     vmcs_setup(&s);
-    if (run->bad_rflags) // bad-guest test: RFLAGS bit 1 must be 1 (SDM 3C 27.3.1.4)
-        vmwrite(GUEST_RFLAGS, 0);
+    entry_prepare(run->label, run->brk); // break=, then the entry checker (hv/entry.c)
     if (ctl_on(CTL_PROC2, CTL_PROC2_VPID))
         invvpid_context(s.vpid, false); // nothing cached for this VPID from a last use
     struct guest_regs regs = { .rdi = GUEST_PARAMS_GPA };
@@ -294,9 +293,10 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
         timer_as_nmi(false);
     events.nmi_watchdog = false; // an NMI still on its way is the watchdog's, but rare
     pic_unmask_timer(false);
-    if (launched)
+    if (launched && !entry_launch_failed(run->expect_stop, rec))
         vmx_fail("VMLAUNCH", entry);
     vmcs_clear(vmcs_region);
+    entry_checked(run->brk != NULL); // a broken VMCS is judged by its own row
     io_flush();
     rec->all = vcpu.stats;
     rec->nmis = events.nmis - nmis;

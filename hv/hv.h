@@ -566,13 +566,21 @@ struct guest_run {
     uint64_t cr0_owned, cr4_owned;
     uint64_t wp_threshold;         // 0: never hand WP over
     bool expect_stop;              // the guest is meant to misbehave
-    bool bad_rflags;               // enter with an invalid guest state, to test that path
+    const struct entry_break *brk; // break= (hv/breaks.c): broken before VMLAUNCH
     uint64_t max_exits, max_ticks; // the run's budget; 0: the default for its size
 };
 void guest_ram_init(void);
 // Runs img once; false if the image did not load (already reported).
 bool guest_run(const struct guest_image *img, const struct guest_run *run,
                struct run_record *rec);
+
+// entry.c: the entry checker around each VMLAUNCH, the CPU's verdict beside it, break=
+void entry_prepare(const char *label, const struct entry_break *brk);
+bool entry_launch_failed(bool expected, struct run_record *rec);
+void entry_checked(bool judged_elsewhere);
+void entry_explain(const struct entry_verdict *cpu, bool launch);
+bool breaks_check_names(void);
+void breaks_run(unsigned *ok, unsigned *bad, unsigned *by_end);
 
 // msr.c: RDMSR/WRMSR in the guest, one table of MSRs
 extern uint8_t msr_bitmap[4096];
@@ -689,7 +697,7 @@ struct experiment {
         bool shadow_differs; // ...unless under shadow paging this one does:
         uint32_t shadow_reason;
     } outcome;
-    bool bad_rflags;    // enter with RFLAGS bit 1 clear: the hypervisor's own mistake
+    const char *brk;    // a break= name (hv/breaks.c) applied before its VM entry
     uint64_t max_exits, max_ticks; // the run's budget, where not the default
     bool show_exits;    // not measured, but its line gives its exits by reason
     bool compare_records; // the first run's HC_RECORD record is the reference; every

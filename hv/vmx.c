@@ -86,6 +86,9 @@ void vmx_fail(const char *insn, uint64_t arg)
     } else {
         kprintf("vmxlab: %s(0x%lx) failed: VMfailValid, VM-instruction error %lu (%s)\n",
                 insn, arg, err, vm_instruction_error_name((uint32_t)err));
+        if (err == 7 || err == 8) // a VM entry refused: the entry checker's rules beside it
+            entry_explain(&(struct entry_verdict){ ENTRY_VMFAIL, (uint32_t)err, 0 },
+                          !strcmp(insn, "VMLAUNCH"));
         vmcs_dump();
     }
     end_run(VERDICT_FAIL);

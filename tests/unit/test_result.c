@@ -58,6 +58,10 @@ bool ctl_on(enum ctl_kind kind, uint32_t bit)
     return false;
 }
 void interrupt_eoi(unsigned vector) { fail_msg("interrupt_eoi(%u) called", vector); }
+void entry_explain(const struct entry_verdict *cpu, bool launch)
+{
+    fail_msg("entry_explain(%u, %d) called", cpu->number, launch);
+}
 volatile struct events events;
 struct config cfg;
 
