@@ -196,8 +196,11 @@ bool breaks_check_names(void)
         while (p[n] && p[n] != ',')
             n++;
         if (!break_find(p, n)) {
-            kprintf("vmxlab: bad command line: unknown break '%.*s' in break= (breaks: all",
-                    (int)(n < 40 ? n : 40), p);
+            char name[48];
+            snprintf(name, sizeof(name), "%s", p);
+            name[n < sizeof(name) - 1 ? n : sizeof(name) - 1] = '\0';
+            kprintf("vmxlab: bad command line: unknown break '%s' in break= (breaks: all",
+                    name);
             for (size_t i = 0; i < entry_nbreaks; i++)
                 kprintf(", %s", entry_breaks[i].name);
             kprintf(")\n");
