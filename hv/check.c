@@ -97,7 +97,7 @@ static void fail_q(struct check *c, uint32_t field, uint64_t qual, const char *f
 }
 #define fail(c, field, ...) fail_q(c, field, (c)->rule->qual, __VA_ARGS__)
 
-// Canonical: bits 63:N-1 all equal, N the linear-address width (SDM 3A 3.3.7.1).
+// Canonical: bits 63:N-1 all equal, N the linear-address width (SDM 1 3.3.7.1).
 static bool canonical(const struct check *c, uint64_t v)
 {
     unsigned shift = 64 - c->linear;
@@ -707,7 +707,7 @@ static void guest_cet_wp(struct check *c)
              c->cr4);
 }
 
-// IA32_DEBUGCTL: bits 5:2 and 63:16 are reserved (SDM 3B 18.4.1, Table 18-3).
+// IA32_DEBUGCTL: bits 5:2 and 63:16 are reserved (SDM 3B 18.4.1, IA32_DEBUGCTL MSR).
 static void guest_debugctl(struct check *c)
 {
     uint64_t v = rd(c, GUEST_IA32_DEBUGCTL), rsvd = 0x3c | ~(uint64_t)0xffff;

@@ -1,10 +1,9 @@
-// test_check.c: the VM-entry checker (hv/check.c) and the break= table
-// (hv/breaks.c) on VMCSs built in memory. A good VMCS, as hv/vmcs.c's
-// vmcs_setup() builds it, passes every rule under two capability sets: Bochs'
-// corei7_skylake_x (read off its MSRs in a boot) and a real Intel Core
-// i7-5600U (Broadwell; VirtualBox's CPU database, VMMR3/cpus/Intel_Core_i7_5600U.h,
-// a VBoxCpuReport of that machine). Each break, and each case below for the
-// rules Bochs cannot be made to show, is named by exactly its rule.
+// test_check.c: the VM-entry checker (hv/check.c) and the break= table (hv/breaks.c)
+// on VMCSs built in memory. A good VMCS, as hv/vmcs.c's vmcs_setup() builds it,
+// passes every rule under Bochs' corei7_skylake_x (its MSRs, read in a boot) and a
+// real Core i7-5600U (VirtualBox's CPU database, VMMR3/cpus/Intel_Core_i7_5600U.h, a
+// VBoxCpuReport of that machine). Each break, and each case below for the rules
+// Bochs cannot be made to show, is named by exactly its rule.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
