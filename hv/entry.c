@@ -70,6 +70,16 @@ static void print_finding(void *ctx, const struct check_finding *f)
         last.rules[last.nrules++] = f->rule;
 }
 
+// The names of the rules the last check found failing: "host-cs, host-tr".
+static void rule_names(char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < last.nrules && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
+                                last.rules[i]->name);
+}
+
 // Every rule over the current VMCS, as this CPU's capability MSRs judge it.
 static uint64_t run_check(void)
 {
@@ -110,11 +120,12 @@ void entry_prepare(const char *label, const struct entry_break *brk)
     }
 }
 
-// The CPU refused an entry; launch: it was the run's VMLAUNCH, whose VMCS
-// entry_prepare() has just checked (else the VMCS is checked again now).
+// The CPU refused an entry: its verdict, and the checker's rules beside it.
+// launch: it was the run's VMLAUNCH, whose VMCS entry_prepare() has just
+// checked and printed; after a VMRESUME the handlers changed it: checked again.
 void entry_explain(const struct entry_verdict *cpu, bool launch)
 {
-    char text[160], pred[160];
+    char text[160], pred[160], names[160];
     last.refused = true;
     last.cpu = *cpu;
     if (!launch) {
@@ -122,17 +133,18 @@ void entry_explain(const struct entry_verdict *cpu, bool launch)
         run_check();
     }
     entry_verdict_text(text, sizeof(text), cpu);
+    rule_names(names, sizeof(names));
     if (check_agrees(&last.sum, cpu)) {
-        kprintf("vmxlab: %s: the CPU refused the entry: %s; the checker agrees\n", last.label,
-                text);
+        kprintf("vmxlab: %s: the CPU refused the entry: %s; the checker agrees: %s\n",
+                last.label, text, names);
     } else if (!last.sum.findings) {
         report(false, "%s: the CPU refused the entry (%s) but no rule of the entry checker "
                "fails: the checker misses a check (hv/check.c)", last.label, text);
     } else {
         struct entry_verdict p = check_predict(&last.sum);
         entry_verdict_text(pred, sizeof(pred), &p);
-        report(false, "%s: the CPU refused the entry with %s, the entry checker expected %s: "
-               "a checker bug (hv/check.c)", last.label, text, pred);
+        report(false, "%s: the CPU refused the entry with %s, the entry checker expected %s "
+               "(%s): a checker bug (hv/check.c)", last.label, text, pred, names);
     }
 }
 
@@ -214,15 +226,12 @@ bool breaks_check_names(void)
 static bool judge_break(const struct entry_break *b, const char *label,
                         const struct run_record *rec)
 {
-    char want[160], got[160], named[160] = "";
+    char want[160], got[160], named[160];
     const struct check_rule *rule = check_rule_find(b->rule);
     bool exact = last.nrules == 1 && last.rules[0] == rule;
     bool cpu_ok = last.refused && last.cpu.how == b->cpu.how &&
                   last.cpu.number == b->cpu.number && last.cpu.qual == b->cpu.qual;
-    size_t len = 0;
-    for (unsigned i = 0; i < last.nrules && len < sizeof(named); i++)
-        len += (size_t)snprintf(named + len, sizeof(named) - len, "%s%s", i ? ", " : "",
-                                last.rules[i]->name);
+    rule_names(named, sizeof(named));
     entry_verdict_text(want, sizeof(want), &b->cpu);
     if (last.refused)
         entry_verdict_text(got, sizeof(got), &last.cpu);

@@ -168,7 +168,7 @@ def check_runs(r, names, rule_table, earlier=()):
         assert {m.group(1) for m in named} == {section}, (name, lines)
         cpu = [l for l in lines if l.startswith(f"vmxlab: break/{name}: the CPU refused ")]
         assert len(cpu) == 1 and verdict_text(how, number, qual) in cpu[0], (name, lines)
-        assert cpu[0].endswith("; the checker agrees"), cpu
+        assert cpu[0].endswith(f"; the checker agrees: {rule}"), cpu
         if how == "exit":
             assert f", qualification {qual};" in cpu[0], cpu
         assert lines[-1].startswith(f"PASS: break/{name}: the checker named {rule}; "), lines
@@ -246,7 +246,7 @@ def test_breaks_with_table_rows(boot):
     assert lines[bad + 1].startswith("vmxlab: bad-entry: the entry checker finds 1 failure:")
     assert lines[bad + 2] == ("vmxlab: bad-entry: the CPU refused the entry: VM-entry failure, "
                               "exit reason 33 (invalid guest state), qualification 0; the "
-                              "checker agrees")
+                              "checker agrees: guest-rflags-bit1")
     assert "3 passed, 0 failed" in lines, r.serial
     assert (r.verdict, r.status) == ("PASS", 0)
 
