@@ -42,6 +42,7 @@ void asm_offsets(void)
     DEFINE(INTR_BLOCK_STI, INTR_BLOCK_STI);
     DEFINE(INTR_BLOCK_MOV_SS, INTR_BLOCK_MOV_SS);
     DEFINE(CR0_DEFINED, CR0_DEFINED);
+    DEFINE(CR0_WP_BIT, __builtin_ctz(CR0_WP));
     DEFINE(CR0_LM_RULED, CR0_LM_RULED);
     DEFINE(GP_INFO, HW_EXCEPTION_INFO(VEC_GP, true)); // #GP pushes an error code
 

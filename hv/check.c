@@ -734,7 +734,7 @@ static void guest_pcide(struct check *c)
         fail(c, GUEST_CR4, "CR4 0x%lx: PCIDE is 1 outside IA-32e mode", c->cr4);
 }
 
-static void guest_cr3(struct check *c)
+static void guest_cr3_width_ok(struct check *c)
 {
     uint64_t v = rd(c, GUEST_CR3);
     if (beyond_phys(c, v))
@@ -1551,7 +1551,7 @@ const struct check_rule check_rules[] = {
     R_GUEST("guest-pcide", "27.3.1.1", 0, guest_pcide,
             "VMENTER FAIL: VMCS CR4.PCIDE set in 32-bit guest",
             "a guest outside IA-32e mode has no CR4.PCIDE"),
-    R_GUEST("guest-cr3", "27.3.1.1", 0, guest_cr3, "VMENTER FAIL: VMCS guest invalid CR3",
+    R_GUEST("guest-cr3", "27.3.1.1", 0, guest_cr3_width_ok, "VMENTER FAIL: VMCS guest invalid CR3",
             "guest CR3 sets no bit beyond the physical-address width"),
     R_GUEST("guest-dr7", "27.3.1.1", 0, guest_dr7, "VMENTER FAIL: VMCS guest invalid DR7",
             "with \"load debug controls\", DR7's bits 63:32 are 0"),

@@ -127,16 +127,19 @@ cr0_valid:
     testl $CR4_CET, VCPU(VCPU_CR4_OWNED)
     jnz to_c
 1:  // A write that changes WP, against the shadow as set_cr0() compares:
-    // under shadow paging the shadow tables must follow (C's); under
-    // policy=adaptive it counts down to the hand-over, and the write that
-    // hands WP over (vcpu.wp_left 1) is C's.
+    // under shadow paging the shadow tables must follow: with shadow_wp=flush
+    // that is C's work; with roles it is the switch to the other set of
+    // tables, done below. Under policy=adaptive it counts down to the
+    // hand-over, and the write that hands WP over (vcpu.wp_left 1) is C's.
     mov VCPU(VCPU_CR0_SHADOW), %rcx
     xor %rdx, %rcx
     test $CR0_WP, %ecx
     jz 2f
     cmpb $0, VCPU(VCPU_SHADOW)
-    jne to_c
-    cmpq $1, VCPU(VCPU_WP_LEFT)
+    je 3f
+    cmpb $0, shadow_roles(%rip)
+    je to_c
+3:  cmpq $1, VCPU(VCPU_WP_LEFT)
     je to_c
     jb 2f                            // 0: no hand-over pending
     decq VCPU(VCPU_WP_LEFT)          // nothing goes to C from here on
@@ -155,7 +158,17 @@ cr0_valid:
     and VCPU(VCPU_CR0_KEEP), %rdx
     or VCPU(VCPU_CR0_FORCE), %rdx
     write_field %rdx, GUEST_CR0
-    next_instruction_and_resume
+    // Shadow paging with roles: the real CR3 is the set of tables for the
+    // guest's WP (hv/shadow.c shadow_wp_changed()); written whether WP changed
+    // or not, which costs less than finding out again.
+    cmpb $0, VCPU(VCPU_SHADOW)
+    je 4f
+    mov VCPU(VCPU_CR0_SHADOW), %rdx
+    shr $CR0_WP_BIT, %edx
+    and $1, %edx
+    mov shadow_root_by_wp(,%rdx,8), %rdx
+    write_field %rdx, GUEST_CR3
+4:  next_instruction_and_resume
 
 cr0_unusual:                         // valid only as PG | NW | PE with CD set
     and $CR0_LM_RULED, %rcx

@@ -42,6 +42,10 @@ static unsigned nwritten;
 static bool log_overflow; // more entries than the log holds: clear whole pages
 static uint64_t *root[2]; // roles: one per CR0.WP value; flush: root[1] only
 static bool roles;
+// The same, for hv/exit_fast.S: the real CR3 by the guest's WP, and whether a
+// WP change may simply switch (roles) rather than flush (C's work).
+uint64_t shadow_root_by_wp[2];
+bool shadow_roles;
 
 static uint64_t *page_alloc(void)
 {
@@ -73,6 +77,9 @@ static void flush_all(void)
     pool_used = 0;
     root[1] = page_alloc();
     root[0] = roles ? page_alloc() : root[1];
+    shadow_root_by_wp[0] = (uint64_t)(uintptr_t)root[0];
+    shadow_root_by_wp[1] = (uint64_t)(uintptr_t)root[1];
+    shadow_roles = roles;
     vcpu.stats.shadow_flushes++;
 }
 
