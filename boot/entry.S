@@ -142,7 +142,10 @@ gdt_desc:
     .short gdt_end - gdt - 1
     .quad gdt
 
-    .bss
+    // The boot page tables and stack sit at the start of the image (linker.ld),
+    // so that pt0, which maps the first 2 MiB, also maps the stack's guard page
+    // however large the kernel grows.
+    .section .boot_zero, "aw", @progbits // zeros in the file: the a.out kludge loads it linearly
     .align 4096
     .globl pml4, pdpt
 pml4:   .skip 4096
