@@ -57,7 +57,7 @@ GUEST_ELFS := $(patsubst %,$(B)/guest/%.elf,$(GUESTS))
 .SECONDARY: $(GUEST_RT) $(GUEST_ELFS:.elf=.o) # keep them: make would delete them as intermediates
 
 .PHONY: all iso run test unit unit-run debug bench deps deps-run deps-test deps-bench clean \
-        guest-sdk
+        guest-sdk fuzz fuzz-build deps-fuzz
 all: $(B)/vmxlab.iso $(B)/kernel.asm $(B)/kernel.map
 
 $(B)/%.o: %.c
@@ -193,6 +193,34 @@ unit: deps-test
 unit-run: $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	@set -e; for t in $(UNIT_TESTS); do $(B)/unit/$$t; done
 
+# libFuzzer harnesses (tests/fuzz), one per parser of outside input, built by
+# clang from the kernel's own sources with AddressSanitizer and UBSan, as the
+# unit tests are. FUZZ_SRCS names what a harness needs besides lib/printf.c.
+# `make fuzz` runs each for FUZZ_SECONDS from its corpus in tests/fuzz/corpus;
+# `make test` for FUZZ_TEST_SECONDS. What they find goes under build/fuzz.
+FUZZ_TARGETS      := mb2 mb1 cmdline elf caps
+FUZZ_SECONDS      ?= 60
+FUZZ_TEST_SECONDS ?= 3
+FUZZ_CC     := clang
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -DHOST_TEST \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(B)/fuzz/fuzz_mb2 $(B)/fuzz/fuzz_mb1: FUZZ_SRCS := boot/mb.c
+$(B)/fuzz/fuzz_mb2 $(B)/fuzz/fuzz_mb1: boot/mb.c
+$(B)/fuzz/fuzz_cmdline: FUZZ_SRCS := boot/cmdline.c boot/config.c
+$(B)/fuzz/fuzz_cmdline: boot/cmdline.c boot/config.c
+$(B)/fuzz/fuzz_elf: FUZZ_SRCS := hv/elf.c
+$(B)/fuzz/fuzz_elf: hv/elf.c
+$(B)/fuzz/fuzz_caps: FUZZ_SRCS := hv/caps.c hv/controls.c hv/cr.c
+$(B)/fuzz/fuzz_caps: hv/caps.c hv/controls.c hv/cr.c
+$(B)/fuzz/%: tests/fuzz/%.c lib/printf.c $(wildcard */*.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(Q)$(call say,CC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< lib/printf.c $(FUZZ_SRCS)
+
+fuzz-build: $(addprefix $(B)/fuzz/fuzz_,$(FUZZ_TARGETS))
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@scripts/fuzz.sh fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # The README's test command. pytest runs last so its summary ends the output.
 test: deps-test
 	@$(MAKE) --no-print-directory all unit-run
@@ -210,6 +238,8 @@ deps-run:
 	@scripts/deps.sh run
 deps-test:
 	@scripts/deps.sh test
+deps-fuzz:
+	@scripts/deps.sh fuzz
 deps:
 	@scripts/deps.sh all
 

@@ -1,16 +1,21 @@
 #!/bin/sh
 # deps.sh: install the Debian packages vmxlab needs, or say exactly how to.
-# Usage: deps.sh run|test|bench|all. Called by `make run`, `make test`,
-# `make bench` and .ci/run; README.md says why each package is here.
+# Usage: deps.sh run|test|bench|fuzz|all. Called by `make run`, `make test`,
+# `make bench`, `make fuzz` and .ci/run; README.md says why each package is here.
 set -e
 build="gcc make binutils grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools console-setup-linux"
 engines="bochs bochs-term bochsbios vgabios qemu-system-x86 ovmf"
+# libFuzzer (make fuzz, make test): clang; libclang-rt-dev, whose
+# libclang_rt.fuzzer clang only recommends; llvm, for llvm-symbolizer on the
+# PATH, where the sanitizers look for it to name the lines of a crash.
+fuzz="clang libclang-rt-dev llvm"
 case "$1" in
     run)   want="$build $engines python3" ;;
-    test)  want="$build $engines python3 python3-pytest python3-pytest-xdist libc6-dev libcmocka-dev" ;;
+    test)  want="$build $engines python3 python3-pytest python3-pytest-xdist libc6-dev libcmocka-dev $fuzz" ;;
     bench) want="$build $engines python3 gnuplot-nox" ;;
-    all)   want="$build $engines python3 python3-pytest python3-pytest-xdist libc6-dev libcmocka-dev gnuplot-nox" ;;
-    *) echo "usage: $0 run|test|bench|all" >&2; exit 2 ;;
+    fuzz)  want="make $fuzz" ;;
+    all)   want="$build $engines python3 python3-pytest python3-pytest-xdist libc6-dev libcmocka-dev gnuplot-nox $fuzz" ;;
+    *) echo "usage: $0 run|test|bench|fuzz|all" >&2; exit 2 ;;
 esac
 
 missing=""
