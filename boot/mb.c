@@ -48,6 +48,19 @@ static int fb_parse(const struct fb_fields *f, const struct fb_rgb *rgb,
     if (f->addr > PHYS_LIMIT || bytes > PHYS_LIMIT - f->addr)
         return errorf(err, errlen, "%s: framebuffer at 0x%lx of %lu bytes runs past the "
                       "physical address space", who, (uint64_t)f->addr, bytes);
+    // The console shifts each colour into place (channel() in console.c): a
+    // channel outside the pixel would shift by 32 bits or more (undefined).
+    if (rgb) {
+        static const char *const colour[3] = { "red", "green", "blue" };
+        const uint8_t ch[3][2] = { { rgb->red_pos, rgb->red_size },
+                                   { rgb->green_pos, rgb->green_size },
+                                   { rgb->blue_pos, rgb->blue_size } };
+        for (int i = 0; i < 3; i++)
+            if (ch[i][0] >= f->bpp || ch[i][1] > f->bpp - ch[i][0])
+                return errorf(err, errlen, "%s: framebuffer's %s channel (bit %u, %u bits) "
+                              "is not inside its %u-bit pixel", who, colour[i], ch[i][0],
+                              ch[i][1], f->bpp);
+    }
     out->has_fb = true;
     out->fb = (struct fb_info){
         .addr = f->addr, .pitch = f->pitch, .width = f->width,

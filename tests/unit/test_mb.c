@@ -444,6 +444,32 @@ static void test_bad_framebuffer(void **state)
     assert_int_equal(mb.fb.pitch, 3072);
 }
 
+// Found by fuzzing (tests/fuzz, mb1 and mb2): colour channels beyond the
+// pixel, which boot/console.c would shift by 32 bits or more.
+static void test_rgb_channel_outside_pixel(void **state)
+{
+    (void)state;
+    rgb(fb_tag(38, 4096, 1024, 768, 32, 1), 16, 8, 41, 8, 0, 8);
+    finish();
+    refused("multiboot2: framebuffer's green channel (bit 41, 8 bits) is not inside its "
+            "32-bit pixel");
+    setup(NULL);
+    rgb(fb_tag(38, 4096, 1024, 768, 32, 1), 16, 8, 8, 8, 32, 0); // starts past the end
+    finish();
+    refused("multiboot2: framebuffer's blue channel (bit 32, 0 bits) is not inside its "
+            "32-bit pixel");
+    setup(NULL);
+    rgb(fb_tag(38, 2048, 1024, 768, 16, 1), 11, 6, 5, 6, 0, 5); // 5-6-5: red one bit too wide
+    finish();
+    refused("multiboot2: framebuffer's red channel (bit 11, 6 bits) is not inside its "
+            "16-bit pixel");
+    setup(NULL);
+    rgb(fb_tag(38, 4096, 1024, 768, 32, 1), 24, 8, 16, 8, 8, 8); // reaches bit 31 exactly
+    finish();
+    assert_int_equal(parse(), 0);
+    assert_int_equal(mb.fb.red_pos, 24);
+}
+
 // Values that wrap past 2^32 or 2^64 where a check adds two of them.
 static void test_wrapping_values(void **state)
 {
@@ -686,6 +712,29 @@ static void test_mb1_bad_framebuffer(void **state)
     assert_int_equal(mb.fb.addr, 0xb8000);
 }
 
+// The fuzzer's input (QEMU -kernel's info with an RGB framebuffer whose green
+// channel sits at bit 41 of a 32-bit pixel), refused as in multiboot2.
+static void test_mb1_rgb_channel_outside_pixel(void **state)
+{
+    (void)state;
+    if (!low)
+        skip();
+    l32(0, BIT(12));
+    l64(88, 0xfd000000);
+    l32(96, 4096);
+    l32(100, 1024);
+    l32(104, 768);
+    low[108] = 32;
+    low[109] = 1;
+    memcpy(low + 110, (uint8_t[]){ 16, 8, 41, 8, 0, 8 }, 6);
+    assert_int_equal(mb1_parse(low, &mb, err, sizeof(err)), -1);
+    assert_string_equal(err, "multiboot: framebuffer's green channel (bit 41, 8 bits) is not "
+                             "inside its 32-bit pixel");
+    low[112] = 8;
+    assert_int_equal(mb1_parse(low, &mb, err, sizeof(err)), 0);
+    assert_int_equal(mb.fb.green_pos, 8);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define T1(f) cmocka_unit_test_setup_teardown(f, mb1_setup, mb1_teardown)
 int main(void)
@@ -699,11 +748,11 @@ int main(void)
         T(test_tag_smaller_than_header), T(test_unterminated_strings),
         T(test_tags_too_short),    T(test_bad_mmap),
         T(test_too_many_modules),  T(test_bad_framebuffer),
-        T(test_wrapping_values),
+        T(test_wrapping_values),   T(test_rgb_channel_outside_pixel),
         T1(test_mb1_empty),        T1(test_mb1_full),
         T1(test_mb1_bad_mmap),     T1(test_mb1_too_many_modules),
         T1(test_mb1_wrapping_values),
-        T1(test_mb1_bad_framebuffer),
+        T1(test_mb1_bad_framebuffer), T1(test_mb1_rgb_channel_outside_pixel),
     };
     return cmocka_run_group_tests_name("mb", tests, NULL, NULL);
 }
