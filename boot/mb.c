@@ -41,6 +41,11 @@ static int fb_parse(const struct fb_fields *f, const struct fb_rgb *rgb,
     if (!f->bpp || !f->width || !f->height)
         return errorf(err, errlen, "%s: framebuffer is %ux%u at %u bpp: none may be 0",
                     who, f->width, f->height, f->bpp);
+    // Both specs fix EGA text at 16 bits a character (multiboot2 3.6.12), and
+    // the console writes 16-bit cells across width * height of them.
+    if (f->type == FB_EGA_TEXT && f->bpp != 16)
+        return errorf(err, errlen, "%s: EGA text framebuffer has %u bits per character, "
+                      "not 16", who, f->bpp);
     if (f->pitch < (uint64_t)f->width * f->bpp / 8)
         return errorf(err, errlen, "%s: framebuffer pitch %u is less than width %u * "
                     "bpp %u / 8", who, f->pitch, f->width, f->bpp);

@@ -470,6 +470,21 @@ static void test_rgb_channel_outside_pixel(void **state)
     assert_int_equal(mb.fb.red_pos, 24);
 }
 
+// Found by fuzzing (tests/fuzz, mb1 and mb2): EGA text at other than 16 bits
+// a character; with 8, the console's 16-bit cells would run past the
+// framebuffer's pitch * height bytes, which is all kmain() maps.
+static void test_ega_text_not_16_bits(void **state)
+{
+    (void)state;
+    fb_tag(32, 160, 80, 25, 15, 2);
+    finish();
+    refused("multiboot2: EGA text framebuffer has 15 bits per character, not 16");
+    setup(NULL);
+    fb_tag(32, 80, 80, 25, 8, 2);
+    finish();
+    refused("multiboot2: EGA text framebuffer has 8 bits per character, not 16");
+}
+
 // Values that wrap past 2^32 or 2^64 where a check adds two of them.
 static void test_wrapping_values(void **state)
 {
@@ -710,6 +725,10 @@ static void test_mb1_bad_framebuffer(void **state)
     assert_int_equal(mb1_parse(low, &mb, err, sizeof(err)), 0);
     assert_int_equal(mb.fb.type, 2);
     assert_int_equal(mb.fb.addr, 0xb8000);
+    low[108] = 32; // found by fuzzing: EGA text is 16 bits a character
+    assert_int_equal(mb1_parse(low, &mb, err, sizeof(err)), -1);
+    assert_string_equal(err, "multiboot: EGA text framebuffer has 32 bits per character, "
+                             "not 16");
 }
 
 // The fuzzer's input (QEMU -kernel's info with an RGB framebuffer whose green
@@ -749,6 +768,7 @@ int main(void)
         T(test_tags_too_short),    T(test_bad_mmap),
         T(test_too_many_modules),  T(test_bad_framebuffer),
         T(test_wrapping_values),   T(test_rgb_channel_outside_pixel),
+        T(test_ega_text_not_16_bits),
         T1(test_mb1_empty),        T1(test_mb1_full),
         T1(test_mb1_bad_mmap),     T1(test_mb1_too_many_modules),
         T1(test_mb1_wrapping_values),
