@@ -2,7 +2,8 @@
 // table of known keys and stores each value where its table entry points.
 // main.c calls it once with config.c's keys; the unit tests use their own.
 // Pure: it writes only the keys' targets and strbuf, and stops at the first
-// mistake with a message naming the token, so a typo never passes unnoticed.
+// mistake with a message naming the token (or the byte, if it is not printable
+// ASCII), so a typo never passes unnoticed.
 #include "boot.h"
 
 #define TOKEN_MAX 256 // longest token plus its NUL; a long tests= list fits
@@ -109,6 +110,12 @@ int cmdline_parse(const char *line, const struct cfg_key *keys, size_t nkeys,
     size_t used = 0;
     if (nkeys > 64)
         return errorf(err, errlen, "%zu keys, more than the 64 cmdline_parse tracks", nkeys);
+    // Every key and value is ASCII; any other byte (a control character, or
+    // UTF-8) is a mistake, and must not reach the console inside a message.
+    for (size_t i = 0; line[i]; i++)
+        if (!is_space(line[i]) && (line[i] < ' ' || line[i] > '~'))
+            return errorf(err, errlen, "byte 0x%02x at column %zu is not printable ASCII, "
+                          "which is all the command line takes", (uint8_t)line[i], i + 1);
 
     for (bool first = true;; first = false) {
         while (is_space(*line))

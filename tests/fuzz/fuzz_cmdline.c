@@ -70,14 +70,17 @@ static bool value_ok(const struct cfg_key *k, const char *v, size_t n, size_t *u
     return false;
 }
 
-// The rules README.md and cmdline.c state: tokens split at spaces and tabs,
-// each key=value with a known key given once and a valid non-empty value; a
-// first token with a '/' and no '=' is the kernel's path. True if the line
-// must be accepted; given[] then holds each key's value.
+// The rules README.md and cmdline.c state: printable ASCII only, tokens split
+// at spaces and tabs, each key=value with a known key given once and a valid
+// non-empty value; a first token with a '/' and no '=' is the kernel's path.
+// True if the line must be accepted; given[] then holds each key's value.
 static bool reference(const char *line, struct given *given)
 {
     size_t used = 0;
     memset(given, 0, config_nkeys * sizeof(*given));
+    for (const char *p = line; *p; p++) // printable ASCII, and tabs
+        if (!is_space(*p) && (*p < ' ' || *p > '~'))
+            return false;
     for (bool first = true;; first = false) {
         while (is_space(*line))
             line++;

@@ -173,6 +173,26 @@ static void test_malformed_tokens(void **state)
     refused("Toggles=1", "unknown key 'Toggles' (known keys: toggles, policy, name, other, big)");
 }
 
+// Found by fuzzing (tests/fuzz, cmdline): a byte that is not printable ASCII
+// came back inside the message ("'\x0b' is not key=value"), straight to the
+// console. Such bytes are refused by number, before any token is looked at.
+static void test_not_printable_ascii(void **state)
+{
+    (void)state;
+    refused("\x0b", "byte 0x0b at column 1 is not printable ASCII, which is all the command "
+                    "line takes");
+    refused("toggles=5 tests=caf\xc3\xa9", "byte 0xc3 at column 20 is not printable ASCII, "
+                                           "which is all the command line takes");
+    refused("name=a\nvmxlab: verdict PASS", "byte 0x0a at column 7 is not printable ASCII, "
+                                            "which is all the command line takes");
+    refused("name=\x7f", "byte 0x7f at column 6 is not printable ASCII, which is all the "
+                        "command line takes");
+    assert_string_equal(name, "unset"); // nothing stored before the refusal
+    assert_int_equal(toggles, 0x5a5a);
+    assert_int_equal(parse("\tname=~ \t toggles=1\t"), 0); // tabs separate, as spaces do
+    assert_string_equal(name, "~");
+}
+
 static void test_stops_at_first_error(void **state)
 {
     (void)state;
@@ -428,6 +448,7 @@ int main(void)
         T(test_tabs_and_runs_of_spaces), T(test_hex_and_bounds),
         T(test_bad_numbers),       T(test_enum),
         T(test_kernel_path_first), T(test_malformed_tokens),
+        T(test_not_printable_ascii),
         T(test_stops_at_first_error), T(test_string_space),
         T(test_long_token),        T(test_small_err_buffer),
         T(test_config_defaults),   T(test_config_keys),
