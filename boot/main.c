@@ -122,8 +122,12 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint64_t info)
     for (unsigned i = 0; i < bi->mmap_count; i++)
         if (bi->mmap[i].type == MMAP_AVAILABLE)
             ram += bi->mmap[i].len;
+    // The loader's strings are shown escaped: a newline in them must not
+    // start a line that looks like the kernel's own (a verdict, say).
+    char shown[256];
+    escape_text(shown, sizeof(shown), bi->loader, strlen(bi->loader));
     kprintf("vmxlab: booted by %s via %s on %s, %lu MiB of RAM\n",
-            *bi->loader ? bi->loader : "an unnamed loader",
+            *bi->loader ? shown : "an unnamed loader",
             magic == MB2_BOOT_MAGIC ? "multiboot2" : "multiboot",
             bi->efi ? "UEFI" : "BIOS", ram >> 20);
     if (bi->has_fb)
@@ -134,7 +138,8 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint64_t info)
         kprintf("vmxlab: cannot draw on that framebuffer (vmxlab draws EGA text, or RGB "
                 "at 16, 24 or 32 bpp): the screen stays blank\n");
     kprintf("vmxlab: console: serial COM1, %s\n", console_screen_name());
-    kprintf("vmxlab: command line: '%s'\n", bi->cmdline);
+    escape_text(shown, sizeof(shown), bi->cmdline, strlen(bi->cmdline));
+    kprintf("vmxlab: command line: '%s'\n", shown);
 
     static char strbuf[256];
     char err[320]; // room for the list of every key, after an unknown one
