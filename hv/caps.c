@@ -187,9 +187,13 @@ int caps_json(const struct vmx_caps *c, char *buf, size_t size)
 }
 
 // NULL when vmxlab can run here; otherwise the one message that says why not
-// and what the user can do about it.
+// and what the user can do about it. Past VMX itself, it refuses values no
+// CPU reports but a hypervisor below vmxlab might (found by tests/fuzz): a
+// physical-address width vmxlab cannot shift by, and capability MSRs that
+// ask for a bit to be both 1 and 0, with which no VM entry can succeed.
 const char *caps_unsupported(const struct vmx_caps *c)
 {
+    static char why[256]; // for the messages that name a value
     if (!c->vmx)
         return "this CPU does not offer Intel VMX (CPUID.1:ECX.VMX = 0). "
                "Run vmxlab where it does: on an Intel machine with VT-x enabled in "
@@ -200,5 +204,43 @@ const char *caps_unsupported(const struct vmx_caps *c)
         return "VMX is disabled by the firmware (IA32_FEATURE_CONTROL is locked "
                "with 'VMX outside SMX' off). Enable Intel Virtualization Technology "
                "(VT-x) in the firmware setup and boot again";
+    // SDM 3A 4.1.4: at most 52 bits; the kernel's identity map needs 32.
+    if (c->maxphyaddr < 32 || c->maxphyaddr > 52) {
+        snprintf(why, sizeof(why), "CPUID.80000008H:EAX[7:0] gives a physical-address "
+                 "width of %u bits, where the SDM allows at most 52 and vmxlab needs 32. "
+                 "No CPU reports that: check the hypervisor vmxlab runs under",
+                 c->maxphyaddr);
+        return why;
+    }
+    // SDM 3D A.7-A.8: a bit FIXED0 sets must be one FIXED1 allows.
+    const uint64_t fixed[2][2] = { { c->raw.cr0_fixed0, c->raw.cr0_fixed1 },
+                                   { c->raw.cr4_fixed0, c->raw.cr4_fixed1 } };
+    for (int i = 0; i < 2; i++) {
+        uint64_t both = fixed[i][0] & ~fixed[i][1];
+        if (both) {
+            snprintf(why, sizeof(why), "IA32_VMX_CR%d_FIXED0 (0x%lx) sets bit %u, which "
+                     "IA32_VMX_CR%d_FIXED1 (0x%lx) clears: no CR%d value is allowed in VMX "
+                     "operation. No CPU reports that: check the hypervisor vmxlab runs under",
+                     i * 4, fixed[i][0], (unsigned)__builtin_ctzll(both), i * 4, fixed[i][1],
+                     i * 4);
+            return why;
+        }
+    }
+    // SDM 3D A.3-A.5: a control that must be 1 (allowed-0) must be allowed-1.
+    const uint64_t ctl[CTL_KINDS] = {
+        [CTL_PIN] = c->raw.pinbased, [CTL_PROC] = c->raw.procbased,
+        [CTL_PROC2] = c->raw.procbased2, [CTL_EXIT] = c->raw.exit, [CTL_ENTRY] = c->raw.entry,
+    };
+    for (int k = 0; k < CTL_KINDS; k++) {
+        uint32_t both = (uint32_t)ctl[k] & ~(uint32_t)(ctl[k] >> 32);
+        if (both) {
+            unsigned bit = (unsigned)__builtin_ctz(both);
+            snprintf(why, sizeof(why), "the capability MSR of the %ss (0x%lx) says bit %u "
+                     "('%s') must be 1, and may not be 1: no VMCS can be entered. No CPU "
+                     "reports that: check the hypervisor vmxlab runs under",
+                     ctl_kind_name(k), ctl[k], bit, ctl_bit_name(k, bit));
+            return why;
+        }
+    }
     return NULL;
 }

@@ -101,10 +101,11 @@ static void check_decode(const struct caps_raw *r, const struct vmx_caps *c)
 }
 
 // ctl_adjust() (SDM 3D A.3-A.5): required bits must be allowed-1; the result
-// is every allowed-0 bit plus the wanted bits that are allowed-1, and turns on
-// no control the CPU does not allow.
+// is every allowed-0 bit plus the wanted bits that are allowed-1; where vmxlab
+// runs (runs: caps_unsupported() said nothing), it turns on no control the
+// CPU does not allow.
 static void check_adjust(enum ctl_kind kind, uint64_t cap, uint32_t required,
-                         uint32_t optional)
+                         uint32_t optional, bool runs)
 {
     uint32_t allowed0 = (uint32_t)cap, allowed1 = (uint32_t)(cap >> 32), out = 0xdeadbeef;
     unsigned missing = 99;
@@ -124,8 +125,8 @@ static void check_adjust(enum ctl_kind kind, uint64_t cap, uint32_t required,
           allowed0);
     check(!(out & ~(required | optional | allowed0)), "%s 0x%x has bits nobody asked for",
           ctl_kind_name(kind), out);
-    check(!(out & ~allowed1), "%s 0x%x turns on controls the CPU does not allow (allowed-1 "
-          "0x%x)", ctl_kind_name(kind), out, allowed1);
+    check(!runs || !(out & ~allowed1), "%s 0x%x turns on controls the CPU does not allow "
+          "(allowed-1 0x%x)", ctl_kind_name(kind), out, allowed1);
 }
 
 // cr0_owned_check()/cr4_owned_check(): a bit may be guest-owned only if it is
@@ -181,10 +182,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
           "vmxlab would run without VMX, or with VMX locked off");
     // Where vmxlab runs, MAXPHYADDR is shifted by (hv/paging.c, exit_cr.c): it
     // must be what the SDM allows (at most 52, SDM 3A 4.1.4) and cover the
-    // 4 GiB the kernel maps.
-    if (!why)
+    // 4 GiB the kernel maps. And VMX's fixed bits must be satisfiable: a bit
+    // FIXED0 sets, FIXED1 must allow (SDM 3D A.7, A.8), or VMXON and every
+    // VM entry fail with CR0/CR4 as vmx_on() and vmcs_setup() make them.
+    if (!why) {
         check(c.maxphyaddr >= 32 && c.maxphyaddr <= 52, "vmxlab would run with a %u-bit "
               "physical address width", c.maxphyaddr);
+        check(!(r.cr0_fixed0 & ~r.cr0_fixed1) && !(r.cr4_fixed0 & ~r.cr4_fixed1),
+              "vmxlab would run with CR0 fixed bits 0x%llx/0x%llx, CR4 0x%llx/0x%llx",
+              (unsigned long long)r.cr0_fixed0, (unsigned long long)r.cr0_fixed1,
+              (unsigned long long)r.cr4_fixed0, (unsigned long long)r.cr4_fixed1);
+    }
     const char *caveat = caps_nested_caveat(&c);
     check(!caveat == !c.hypervisor, "the nested caveat does not follow CPUID.1:ECX[31]");
     if (caveat)
@@ -195,7 +203,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         [CTL_EXIT] = r.exit, [CTL_ENTRY] = r.entry,
     };
     for (int k = 0; k < CTL_KINDS; k++, at += 8)
-        check_adjust(k, caps_of[k], le_at(data, size, at, 4), le_at(data, size, at + 4, 4));
+        check_adjust(k, caps_of[k], le_at(data, size, at, 4), le_at(data, size, at + 4, 4),
+                     !why);
     check_owned(false, le_at(data, size, at, 8), r.cr0_fixed0, r.cr0_fixed1);
     check_owned(true, le_at(data, size, at + 8, 8), r.cr4_fixed0, r.cr4_fixed1);
 

@@ -28,7 +28,9 @@ static struct caps_raw skylake(void)
     r.ept_vpid = (1ull << 6) | (1ull << 14) | (1ull << 16) | (1ull << 20) | (1ull << 21) |
                  (1ull << 25) | (1ull << 26) | (1ull << 32);
     r.cr0_fixed0 = 0x80000021;
+    r.cr0_fixed1 = 0xffffffff;
     r.cr4_fixed0 = 0x2000;
+    r.cr4_fixed1 = 0x3727ff;
     return r;
 }
 
@@ -179,6 +181,59 @@ static void tsc_frequency(void **state)
     assert_int_equal(c.maxphyaddr, 46);
 }
 
+// Found by fuzzing (tests/fuzz, caps): values no CPU reports, which a
+// hypervisor below vmxlab could. A physical-address width of 77 bits (the
+// kernel shifts by it: undefined past 63), and capability MSRs that make a
+// bit both required and forbidden, are refused with the value named.
+static void impossible_values_are_unsupported(void **state)
+{
+    (void)state;
+    struct caps_raw r = skylake();
+    struct vmx_caps c;
+    r.cpuid_ext8[0] = 77;
+    caps_decode(&r, &c);
+    assert_string_equal(caps_unsupported(&c), "CPUID.80000008H:EAX[7:0] gives a "
+                        "physical-address width of 77 bits, where the SDM allows at most 52 "
+                        "and vmxlab needs 32. No CPU reports that: check the hypervisor "
+                        "vmxlab runs under");
+    r.cpuid_ext8[0] = 31;
+    caps_decode(&r, &c);
+    assert_non_null(strstr(caps_unsupported(&c), "width of 31 bits"));
+    r.cpuid_ext8[0] = 52; // the limits themselves are fine
+    caps_decode(&r, &c);
+    assert_null(caps_unsupported(&c));
+    r.cpuid_ext8[0] = 32;
+    caps_decode(&r, &c);
+    assert_null(caps_unsupported(&c));
+
+    r = skylake();
+    r.cr4_fixed1 = 0x3727ff & ~(uint64_t)(1u << 13); // VMXE fixed to 1, and to 0
+    caps_decode(&r, &c);
+    assert_string_equal(caps_unsupported(&c), "IA32_VMX_CR4_FIXED0 (0x2000) sets bit 13, "
+                        "which IA32_VMX_CR4_FIXED1 (0x3707ff) clears: no CR4 value is allowed "
+                        "in VMX operation. No CPU reports that: check the hypervisor vmxlab "
+                        "runs under");
+    r = skylake();
+    r.cr0_fixed1 = 0x7fffffff; // PG required and forbidden
+    caps_decode(&r, &c);
+    assert_non_null(strstr(caps_unsupported(&c), "IA32_VMX_CR0_FIXED0 (0x80000021) sets "
+                                                 "bit 31"));
+
+    // ctl_adjust() would force such a bit on (allowed-0), whatever allowed-1 says.
+    r = skylake();
+    r.pinbased = 0x0400010868000000ull; // bits 27, 29, 30 must be 1, may not be
+    caps_decode(&r, &c);
+    assert_string_equal(caps_unsupported(&c), "the capability MSR of the pin-based "
+                        "VM-execution controls (0x400010868000000) says bit 27 ('reserved') "
+                        "must be 1, and may not be 1: no VMCS can be entered. No CPU reports "
+                        "that: check the hypervisor vmxlab runs under");
+    r = skylake();
+    r.entry = 0x0000020000000200ull | (1ull << 2); // load debug controls: allowed-0 only
+    caps_decode(&r, &c);
+    assert_non_null(strstr(caps_unsupported(&c), "VM-entry controls (0x20000000204) says bit 2 "
+                                                 "('load debug controls')"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +245,7 @@ int main(void)
         cmocka_unit_test(json_has_exact_values),
         cmocka_unit_test(under_a_hypervisor),
         cmocka_unit_test(tsc_frequency),
+        cmocka_unit_test(impossible_values_are_unsupported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
