@@ -49,6 +49,16 @@ void caps_read(struct caps_raw *r)
         r->ept_vpid = rdmsr(MSR_VMX_EPT_VPID_CAP);
 }
 
+// The 12 bytes of a CPUID name are whatever the CPU, or a hypervisor below
+// us, put there: they are printed on the console and inside the JSON line,
+// so any byte that is not printable ASCII, a quote or a backslash becomes '?'.
+static void printable_name(char name[13])
+{
+    for (int i = 0; i < 12; i++)
+        if (name[i] && (name[i] < ' ' || name[i] > '~' || name[i] == '"' || name[i] == '\\'))
+            name[i] = '?';
+}
+
 void caps_decode(const struct caps_raw *r, struct vmx_caps *c)
 {
     memset(c, 0, sizeof(*c));
@@ -57,6 +67,7 @@ void caps_decode(const struct caps_raw *r, struct vmx_caps *c)
     memcpy(c->vendor + 4, &r->cpuid0[3], 4);
     memcpy(c->vendor + 8, &r->cpuid0[2], 4);
     c->intel = !memcmp(c->vendor, "GenuineIntel", 12);
+    printable_name(c->vendor); // tests/fuzz found it printed raw
     uint32_t eax = r->cpuid1[0];
     c->family = (eax >> 8) & 0xf;
     c->model = (eax >> 4) & 0xf;
@@ -73,9 +84,7 @@ void caps_decode(const struct caps_raw *r, struct vmx_caps *c)
         memcpy(c->hv_signature + 0, &r->hv_leaf[1], 4);
         memcpy(c->hv_signature + 4, &r->hv_leaf[2], 4);
         memcpy(c->hv_signature + 8, &r->hv_leaf[3], 4);
-        for (int i = 0; i < 12; i++) // keep the line printable
-            if (c->hv_signature[i] && (c->hv_signature[i] < ' ' || c->hv_signature[i] > '~'))
-                c->hv_signature[i] = '?';
+        printable_name(c->hv_signature);
     }
     c->invariant_tsc = r->cpuid_ext7[3] & BIT(8);
     c->nx = r->cpuid_ext1[3] & BIT(20);

@@ -234,6 +234,30 @@ static void impossible_values_are_unsupported(void **state)
                                                  "('load debug controls')"));
 }
 
+// Found by fuzzing (tests/fuzz, caps): the vendor string went to the console
+// and into the JSON line as the CPU (or a hypervisor below) spelled it; a
+// newline broke the table, a quote the JSON. Now only printable ASCII.
+static void vendor_printed_safely(void **state)
+{
+    (void)state;
+    struct caps_raw r = skylake();
+    struct vmx_caps c;
+    memcpy(&r.cpuid0[1], "Ge\xe3n", 4);
+    memcpy(&r.cpuid0[3], "u\n\"\\", 4);
+    memcpy(&r.cpuid0[2], "ntel", 4);
+    caps_decode(&r, &c);
+    assert_string_equal(c.vendor, "Ge?nu???ntel");
+    assert_false(c.intel);
+    char buf[700];
+    caps_json(&c, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "{\"vendor\":\"Ge?nu???ntel\","));
+    memcpy(&r.cpuid0[1], "Genu", 4); // the real one is unchanged
+    memcpy(&r.cpuid0[3], "ineI", 4);
+    caps_decode(&r, &c);
+    assert_string_equal(c.vendor, "GenuineIntel");
+    assert_true(c.intel);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +270,7 @@ int main(void)
         cmocka_unit_test(under_a_hypervisor),
         cmocka_unit_test(tsc_frequency),
         cmocka_unit_test(impossible_values_are_unsupported),
+        cmocka_unit_test(vendor_printed_safely),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
