@@ -14,7 +14,6 @@
 
 #define RAM GUEST_RAM_SIZE
 #define PAGE 4096
-#define FILL 0xa5 // RAM's bytes before a load: no segment byte may be mistaken for one
 #define ERRLEN 160 // guest_run()'s buffer
 
 typedef unsigned __int128 u128;
@@ -26,8 +25,8 @@ static uint8_t *fenced(size_t size)
     uint8_t *p = mmap(NULL, size + 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     check(p != MAP_FAILED, "mmap");
     check(!mprotect(p + PAGE, size, PROT_READ | PROT_WRITE), "mprotect");
-    memset(p + PAGE, FILL, size);
-    return p + PAGE;
+    return p + PAGE; // zero, as guest_run() leaves RAM, and not yet backed by pages
+
 }
 
 // ELF-64 (Object File Format 1.5): must the image load into RAM bytes?
@@ -55,8 +54,10 @@ static bool must_load(const uint8_t *img, size_t size, uint64_t *entry)
     return loads && *entry < RAM;
 }
 
-// Each PT_LOAD's file bytes, in order, or FILL where RAM already had it.
-static void apply(const uint8_t *img, size_t size, uint8_t *mem, bool restore)
+// What to do with each PT_LOAD of an image that must load, in file order.
+enum step { COPY, RESTORE, OPEN, COMPARE };
+
+static void each_load(const uint8_t *img, size_t size, enum step step)
 {
     uint64_t phoff = le_at(img, size, 32, 8), phnum = le_at(img, size, 56, 2);
     for (uint64_t i = 0; i < phnum; i++) {
@@ -65,10 +66,21 @@ static void apply(const uint8_t *img, size_t size, uint8_t *mem, bool restore)
             continue;
         uint64_t off = le_at(img, size, ph + 8, 8), paddr = le_at(img, size, ph + 24, 8);
         uint64_t filesz = le_at(img, size, ph + 32, 8);
-        if (restore)
-            memset(mem + paddr, FILL, filesz);
-        else
-            memcpy(mem + paddr, img + off, filesz);
+        uint64_t first = paddr & ~(uint64_t)(PAGE - 1);
+        uint64_t pages = ALIGN_UP(paddr + filesz, PAGE) - first; // bytes of whole pages
+        if (!filesz)
+            continue;
+        if (step == COPY) // where the loader must write: in want
+            memcpy(want + paddr, img + off, filesz);
+        if (step == RESTORE) { // zero again, and unbacked: mprotect stays cheap
+            check(!madvise(want + first, pages, MADV_DONTNEED), "madvise");
+            check(!madvise(ram + first, pages, MADV_DONTNEED), "madvise");
+        }
+        if (step == OPEN) // the pages it may write: writable
+            check(!mprotect(ram + first, pages, PROT_READ | PROT_WRITE), "mprotect");
+        if (step == COMPARE) // the rest is read-only, so unchanged if there was no fault
+            check(!memcmp(ram + first, want + first, pages), "guest RAM around 0x%llx is not "
+                  "what the segments say", (unsigned long long)paddr);
     }
 }
 
@@ -85,21 +97,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t entry = 0, ref_entry = 0;
     bool load = must_load(img, size, &ref_entry);
 
-    if (!load) { // read-only: a refusal must not have written a byte
-        check(!mprotect(ram, RAM, PROT_READ), "mprotect");
-        int rc = elf_load(img, size, ram, RAM, &entry, err, sizeof(err));
-        check(!mprotect(ram, RAM, PROT_READ | PROT_WRITE), "mprotect");
+    // RAM is read-only but for the pages the segments' file bytes go to.
+    check(!mprotect(ram, RAM, PROT_READ), "mprotect");
+    if (load)
+        each_load(img, size, OPEN);
+    int rc = elf_load(img, size, ram, RAM, &entry, err, sizeof(err));
+    check(!mprotect(ram, RAM, PROT_READ | PROT_WRITE), "mprotect");
+    if (!load) {
         check(rc == -1, "an image the rules refuse was loaded (returned %d)", rc);
         check_refusal(err, sizeof(err));
     } else {
-        int rc = elf_load(img, size, ram, RAM, &entry, err, sizeof(err));
         check(rc == 0, "an image the rules accept was refused: %s", rc ? err : "");
         check(entry == ref_entry, "entry 0x%llx, the header says 0x%llx",
               (unsigned long long)entry, (unsigned long long)ref_entry);
-        apply(img, size, want, false);
-        check(!memcmp(ram, want, RAM), "guest RAM after the load is not what the segments say");
-        apply(img, size, ram, true);
-        apply(img, size, want, true);
+        each_load(img, size, COPY);
+        each_load(img, size, COMPARE);
+        each_load(img, size, RESTORE);
     }
     free(img);
     return 0;

@@ -26,8 +26,8 @@ static void check_fb(const struct fb_info *fb)
         const uint8_t pos[3] = { fb->red_pos, fb->green_pos, fb->blue_pos };
         const uint8_t size[3] = { fb->red_size, fb->green_size, fb->blue_size };
         for (int i = 0; i < 3; i++)
-            check(pos[i] < fb->bpp && pos[i] + size[i] <= fb->bpp, "RGB framebuffer accepted with a colour "
-                  "channel at bits %u..%u of a %u-bit pixel", pos[i], pos[i] + size[i],
-                  fb->bpp);
+            check(pos[i] < fb->bpp && pos[i] + size[i] <= fb->bpp, "RGB framebuffer accepted "
+                  "with a colour channel at bits %u..%u of a %u-bit pixel", pos[i],
+                  pos[i] + size[i], fb->bpp);
     }
 }
