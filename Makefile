@@ -223,7 +223,8 @@ fuzz: deps-fuzz
 
 # The README's test command. pytest runs last so its summary ends the output.
 test: deps-test
-	@$(MAKE) --no-print-directory all unit-run
+	@$(MAKE) --no-print-directory all unit-run fuzz-build
+	@scripts/fuzz.sh test $(FUZZ_TEST_SECONDS) $(FUZZ_TARGETS)
 	$(PYTHON) -m pytest -n 2 tests/boot
 
 # A benchmark, not a test: exact Bochs tick counts for 10^3..10^6 toggles per
