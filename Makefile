@@ -165,7 +165,7 @@ debug: deps-run
 # UNIT_SRCS go into every test; UNIT_EXTRA names what one test needs besides.
 UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_controls test_cr test_ept test_result test_vmcs_fields test_elf test_report \
-              test_cpuid test_paging test_matrix test_check
+              test_cpuid test_paging test_matrix test_check test_crmodel
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c \
               hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c hv/paging.c hv/matrix.c \
               hv/check.c hv/breaks.c

@@ -136,6 +136,7 @@ struct config {
     uint64_t unsafe;     // 1: run policies that break shadow paging, to show how
     uint64_t corrupt_record; // entry whose D bit compared runs flip, or CFG_NOT_GIVEN
     unsigned exitpath;   // enum exitpath: where VM exits land (HOST_RIP)
+    uint64_t seed;       // where the hostile guest's random misdeeds start
 };
 enum paging { PAGING_AUTO, PAGING_EPT, PAGING_SHADOW };
 enum shadow_wp { SHADOW_WP_ROLES, SHADOW_WP_FLUSH };

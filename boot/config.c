@@ -19,6 +19,7 @@ struct config cfg = {
     .max_ticks = CFG_NOT_GIVEN,
     .corrupt_record = CFG_NOT_GIVEN,
     .exitpath = EXITPATH_C,
+    .seed = 1,
 };
 
 // Indexed by enum fault_mode.
@@ -154,6 +155,9 @@ const struct cfg_key config_keys[] = {
               "run of a guest whose VMCS has that one thing broken right before VM entry, "
               "to set the entry checker's rules beside the CPU's verdict; no table rows "
               "unless tests= names some" },
+    { .name = "seed", .type = CFG_UINT, .dst = &cfg.seed, .min = 0, .max = UINT64_MAX - 1,
+      .help = "where the hostile guest's random CR writes, CPUID leaves, MSRs and I/O ports "
+              "start (rows hostile-*): the same seed gives the same misdeeds (default 1)" },
 };
 const size_t config_nkeys = ARRAY_SIZE(config_keys);
 

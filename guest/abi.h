@@ -55,6 +55,39 @@
 #define ISO_INSTRUCTIONS (1u << 4) // RDPMC, MONITOR, MWAIT, RDRAND, WBINVD, MSRs
 #define ISO_FORGE_TEXT (1u << 5)  // guest text that looks like the kernel's verdict
 
+// What the hostile guest does (guest_params.flags): random but reproducible
+// misdeeds from guest_params.seed (the command line's seed=), each checked
+// against the documented answer; the run goes on after every one.
+#define HOSTILE_CR (1u << 0)        // MOV to CR0/CR4, CLTS, LMSW with random values
+#define HOSTILE_CPUID_MSR_IO (1u << 1) // random CPUID leaves, MSR indices, I/O ports
+#define HOSTILE_INSNS (1u << 2)     // VMX instructions and bad XSETBVs
+#define HOSTILE_RAM_DIRTY (1u << 3) // fill all free guest RAM with a pattern...
+#define HOSTILE_RAM_CHECK (1u << 4) // ...and, in the next run, find it all zero
+#define HOSTILE_OPS 3000            // random operations per group
+
+// The MSRs a guest has, one row each: index, name, and what a read and a write
+// do: DIRECT (the real register, no exit), EMULATED (an exit, answered by
+// hv/msr.c) or GP (#GP(0)). Every other index raises #GP(0). TSC_AUX exists
+// only with HOST_RDTSCP. hv/msr.c builds its table and the MSR bitmap from
+// this list; the hostile guest checks random indices against it.
+#define GUEST_MSRS(X)                                                       \
+    X(0x10, IA32_TIME_STAMP_COUNTER, DIRECT, EMULATED) /* writes: an offset */ \
+    X(0x3a, IA32_FEATURE_CONTROL, EMULATED, GP)      /* locked, VMX off */   \
+    X(0x174, IA32_SYSENTER_CS, DIRECT, DIRECT)       /* in the VMCS */       \
+    X(0x175, IA32_SYSENTER_ESP, DIRECT, DIRECT)                              \
+    X(0x176, IA32_SYSENTER_EIP, DIRECT, DIRECT)                              \
+    X(0x277, IA32_PAT, EMULATED, EMULATED)                                   \
+    X(0xc0000080, IA32_EFER, EMULATED, EMULATED)     /* within VMX's rules */ \
+    X(0xc0000081, IA32_STAR, DIRECT, DIRECT)         /* reset every run */   \
+    X(0xc0000082, IA32_LSTAR, DIRECT, DIRECT)                                \
+    X(0xc0000083, IA32_CSTAR, DIRECT, DIRECT)                                \
+    X(0xc0000084, IA32_FMASK, DIRECT, DIRECT)                                \
+    X(0xc0000100, IA32_FS_BASE, DIRECT, DIRECT)      /* in the VMCS */       \
+    X(0xc0000101, IA32_GS_BASE, DIRECT, DIRECT)                              \
+    X(0xc0000102, IA32_KERNEL_GS_BASE, DIRECT, DIRECT) /* reset every run */ \
+    X(0xc0000103, IA32_TSC_AUX, DIRECT, DIRECT)      /* with RDTSCP only */
+#define MSR_TSC_AUX_INDEX 0xc0000103
+
 // What the hypervisor tells every guest about the machine (guest_params.host).
 #define HOST_RDRAND_EXITS (1u << 0) // RDRAND raises #UD (else it runs natively)
 #define HOST_RDSEED_EXITS (1u << 1) // RDSEED raises #UD (else it runs, or is #UD)
@@ -105,6 +138,7 @@ struct guest_params {
     uint64_t windows;    // measured windows (MARK_BEGIN .. MARK_END) to make
     uint64_t flags;      // what the row asks: GP_* (semantics), BAD_* (misbehave) ...
     uint64_t host;       // HOST_*: what this machine offers
+    uint64_t seed;       // the command line's seed=: where random guests start
 };
 
 // The first bytes of every guest image (section .guest_header at

@@ -39,6 +39,7 @@ static struct {
     bool have;
 } native;
 static unsigned runs_ok, runs_bad, runs_by_end[RUN_HALTED + 1];
+static unsigned runs_refused; // images refused before they ran: failed, and no ending
 static const char *tick_unit = "TSC ticks";
 
 static bool selected(const struct experiment *e)
@@ -72,6 +73,44 @@ void host_vmx_caps(void)
 void host_vmcs_fields(void)
 {
     vmcs_selftest();
+}
+
+// The hypervisor's code and read-only data, FNV-1a over every byte: nothing a
+// guest does may change them (issue: nothing outside guest RAM is touched).
+// The first host step of the hostile suite takes the sum, the last compares.
+static uint64_t text_sum(void)
+{
+    extern const uint8_t text_start[], rodata_end[]; // linker.ld
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const uint8_t *b = text_start; b < rodata_end; b++)
+        h = (h ^ *b) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t text_sum_before;
+static bool text_summed;
+
+void host_text_sum(void)
+{
+    extern const uint8_t text_start[], rodata_end[];
+    text_sum_before = text_sum();
+    text_summed = true;
+    report(true, "text-sum: the hypervisor's code and read-only data summed before the "
+           "hostile guests: %lu bytes, FNV-1a 0x%lx", (uint64_t)(rodata_end - text_start),
+           text_sum_before);
+}
+
+void host_text_check(void)
+{
+    uint64_t now = text_sum();
+    if (!text_summed) {
+        report(false, "text-check: no sum to compare with (select text-sum too, or the group "
+               "bad-guest)");
+        return;
+    }
+    report(now == text_sum_before, "text-check: the hypervisor's code and read-only data are "
+           "unchanged after the hostile guests (FNV-1a 0x%lx, before 0x%lx)", now,
+           text_sum_before);
 }
 
 // Under Bochs the TSC advances by exactly one per instruction; on silicon, and
@@ -212,12 +251,19 @@ static void describe_io(char *buf, size_t size, const struct run_record *rec)
 {
     size_t n = 0;
     buf[0] = '\0';
-    for (unsigned i = 0; i < rec->nports && n < size; i++)
+    const unsigned shown = 4; // a guest that scans ports gets a count, not a list
+    uint64_t more = rec->other_ports;
+    for (unsigned i = 0; i < rec->nports && n < size; i++) {
+        if (i >= shown) {
+            more += rec->ports[i].count[0] + rec->ports[i].count[1];
+            continue;
+        }
         n += (size_t)snprintf(buf + n, size - n, "%s0x%x in %lu out %lu", i ? ", " : "; I/O: ",
                               rec->ports[i].port, rec->ports[i].count[1],
                               rec->ports[i].count[0]);
-    if (rec->other_ports && n < size)
-        snprintf(buf + n, size - n, ", other ports %lu", rec->other_ports);
+    }
+    if (more && n < size)
+        snprintf(buf + n, size - n, ", %lu accesses to other ports", more);
 }
 
 // Every exit of a run by reason, for its line: "; exits: CPUID 3, ...".
@@ -378,6 +424,7 @@ static void run_row(const struct experiment *e, const struct policy_def *p, enum
     if (!img) {
         report(false, "%s: guest '%s' refused: %s", label, e->guest, err);
         runs_bad++;
+        runs_refused++;
         return;
     }
     struct guest_run run = {
@@ -393,6 +440,7 @@ static void run_row(const struct experiment *e, const struct policy_def *p, enum
     static struct run_record rec; // ~12 KiB: not on the boot stack
     if (!guest_run(img, &run, &rec)) {
         runs_bad++;
+        runs_refused++;
         return;
     }
     judge(e, p, label, &rec);
@@ -697,7 +745,12 @@ void experiments_run(void)
     print_costs();
     vmx_off();
     print_summary_table();
+    // Passed and failed runs, then every run by how it ended: the endings add
+    // up to the runs, the refused ones included.
     kprintf("vmxlab: runs: %u as expected, %u not; %u exited, %u halted, %u stopped by the "
-            "hypervisor, %u timed out\n", runs_ok, runs_bad, runs_by_end[RUN_EXITED],
+            "hypervisor, %u timed out", runs_ok, runs_bad, runs_by_end[RUN_EXITED],
             runs_by_end[RUN_HALTED], runs_by_end[RUN_STOPPED], runs_by_end[RUN_TIMED_OUT]);
+    if (runs_refused)
+        kprintf(", %u refused before running", runs_refused);
+    kprintf("\n");
 }

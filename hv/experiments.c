@@ -90,6 +90,20 @@ const struct experiment experiments[] = {
     { .name = "plain-io", .group = "exits", .guest = "plain_io", .runs = EACH_POLICY,
       .show_exits = true,
       .what = "a guest with no hypercalls: CPUID, MSRs, COM1, an empty port, port 0xf4" },
+    { .name = "text-sum", .group = "bad-guest", .host = host_text_sum,
+      .what = "the hypervisor's code and read-only data, summed before the hostile guests" },
+    { .name = "hostile-cr", .group = "bad-guest", .guest = "hostile", .runs = EACH_POLICY,
+      .flags = HOSTILE_CR,
+      .what = "random MOV to CR0/CR4, CLTS and LMSW (seed=), each against the SDM model" },
+    { .name = "hostile-cpuid-msr-io", .group = "bad-guest", .guest = "hostile",
+      .flags = HOSTILE_CPUID_MSR_IO,
+      .what = "random CPUID leaves, MSR indices and I/O ports (seed=): documented answers" },
+    { .name = "hostile-insns", .group = "bad-guest", .guest = "hostile",
+      .flags = HOSTILE_INSNS, .what = "the VMX instructions raise #UD; bad XSETBVs #GP" },
+    { .name = "hostile-ram-dirty", .group = "bad-guest", .guest = "hostile",
+      .flags = HOSTILE_RAM_DIRTY, .what = "a guest fills all its free RAM..." },
+    { .name = "hostile-ram-check", .group = "bad-guest", .guest = "hostile",
+      .flags = HOSTILE_RAM_CHECK, .what = "...and the next run finds it all zero" },
     { .name = "bad-hlt", .group = "bad-guest", .guest = "misbehave", .flags = BAD_HLT,
       .what = "HLT with interrupts off", .outcome = { RUN_HALTED, 0, 0 } },
     { .name = "bad-string-io", .group = "bad-guest", .guest = "misbehave",
@@ -127,5 +141,7 @@ const struct experiment experiments[] = {
       .what = "a VM entry with an invalid guest state (RFLAGS bit 1 clear)",
       .outcome = { RUN_STOPPED, 0, EXIT_REASON_FAILED_VMENTRY |
                                        EXIT_REASON_INVALID_GUEST_STATE } },
+    { .name = "text-check", .group = "bad-guest", .host = host_text_check,
+      .what = "...and compared after them: unchanged" },
 };
 const size_t nexperiments = ARRAY_SIZE(experiments);

@@ -225,6 +225,7 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
     params->iterations = run->iterations;
     params->windows = run->windows;
     params->flags = run->flags;
+    params->seed = cfg.seed;
     bool shadow = run->mmu != MMU_EPT;
     unsigned missing = (unsigned)vmx_controls_for(shadow);
     if (missing) {

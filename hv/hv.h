@@ -713,3 +713,5 @@ bool experiment_name_known(const char *name, size_t len);
 void experiments_run(void);
 void host_vmx_caps(void);    // host steps the table names
 void host_vmcs_fields(void);
+void host_text_sum(void);    // the hypervisor's code and data, before the hostile guests
+void host_text_check(void);  // ...and after

@@ -10,21 +10,17 @@
 // SDM 3C 25.6.9 (MSR bitmaps), 26.1.3 (RDMSR/WRMSR exits); SDM 4 (the MSRs).
 #include "../boot/boot.h"
 #include "../boot/x86.h"
+#include "../guest/abi.h"
 #include "hv.h"
 
 #define MSR_TSC 0x10
-#define MSR_SYSENTER_CS 0x174
-#define MSR_SYSENTER_ESP 0x175
-#define MSR_SYSENTER_EIP 0x176
 #define MSR_PAT 0x277
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082
 #define MSR_CSTAR 0xc0000083
 #define MSR_FMASK 0xc0000084
-#define MSR_FS_BASE 0xc0000100
-#define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
-#define MSR_TSC_AUX 0xc0000103
+#define MSR_TSC_AUX MSR_TSC_AUX_INDEX
 
 enum msr_access {
     GP,       // #GP(0): an MSR this CPU (as the guest sees it) lacks
@@ -32,26 +28,15 @@ enum msr_access {
     EMULATED, // exits, and msr_read()/msr_write() answer
 };
 
+// The table is guest/abi.h's GUEST_MSRS, the list the guests are promised.
 static const struct {
     uint32_t index;
     const char *name;
     uint8_t read, write; // enum msr_access
 } msrs[] = {
-    { MSR_TSC, "IA32_TIME_STAMP_COUNTER", DIRECT, EMULATED }, // writes: TSC offset
-    { MSR_FEATURE_CONTROL, "IA32_FEATURE_CONTROL", EMULATED, GP }, // locked, no VMX
-    { MSR_SYSENTER_CS, "IA32_SYSENTER_CS", DIRECT, DIRECT },       // in the VMCS
-    { MSR_SYSENTER_ESP, "IA32_SYSENTER_ESP", DIRECT, DIRECT },
-    { MSR_SYSENTER_EIP, "IA32_SYSENTER_EIP", DIRECT, DIRECT },
-    { MSR_PAT, "IA32_PAT", EMULATED, EMULATED },     // in the VMCS where the CPU can
-    { MSR_EFER, "IA32_EFER", EMULATED, EMULATED },   // within what VMX allows
-    { MSR_STAR, "IA32_STAR", DIRECT, DIRECT },       // reset before every run
-    { MSR_LSTAR, "IA32_LSTAR", DIRECT, DIRECT },
-    { MSR_CSTAR, "IA32_CSTAR", DIRECT, DIRECT },
-    { MSR_FMASK, "IA32_FMASK", DIRECT, DIRECT },
-    { MSR_FS_BASE, "IA32_FS_BASE", DIRECT, DIRECT }, // in the VMCS
-    { MSR_GS_BASE, "IA32_GS_BASE", DIRECT, DIRECT },
-    { MSR_KERNEL_GS_BASE, "IA32_KERNEL_GS_BASE", DIRECT, DIRECT }, // reset before every run
-    { MSR_TSC_AUX, "IA32_TSC_AUX", DIRECT, DIRECT }, // only with RDTSCP; reset
+#define MSR_ROW(index, name, read, write) { index, #name, read, write },
+    GUEST_MSRS(MSR_ROW)
+#undef MSR_ROW
 };
 
 // The MSR bitmap (SDM 3C 25.6.9): four 1 KiB bit arrays, read-low

@@ -53,8 +53,16 @@ int try_write_cr4(uint64_t v);                       // mov v, %cr4
 int try_rdmsr(uint32_t msr, uint64_t *val);          // rdmsr
 int try_wrmsr(uint32_t msr, uint64_t val);           // wrmsr
 enum insn { INSN_RDPMC, INSN_MONITOR, INSN_MWAIT, INSN_RDRAND, INSN_RDSEED, INSN_WBINVD,
-            INSN_INVD, INSN_FWAIT };
+            INSN_INVD, INSN_FWAIT,
+            // the VMX instructions, with harmless operands (a zeroed page, RAX = 0)
+            INSN_VMXON, INSN_VMXOFF, INSN_VMCLEAR, INSN_VMPTRLD, INSN_VMPTRST, INSN_VMREAD,
+            INSN_VMWRITE, INSN_VMLAUNCH, INSN_VMRESUME, INSN_INVEPT, INSN_INVVPID,
+            INSN_VMFUNC, INSN_COUNT };
 int try_insn(enum insn which);                       // that one instruction
+const char *insn_name(enum insn which);
+int try_xsetbv(uint32_t ecx, uint64_t value);        // xsetbv
+int try_clts(void);                                  // clts
+int try_lmsw(uint16_t msw);                          // lmsw
 
 // rt.c: debug traps. While single_step_watch is set, each #DB (a single step
 // or a data breakpoint) is counted, its RIP and DR6 kept, and TF cleared in

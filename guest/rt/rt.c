@@ -254,6 +254,80 @@ int try_wrmsr(uint32_t msr, uint64_t val)
     return trap_vector;
 }
 
+// The VMX instructions (SDM 3C 31), each with operands that would be harmless
+// if it ran: a zeroed 4 KiB region, RAX = 0. In VMX non-root operation they
+// all exit or raise #UD (SDM 3C 26.1.2); vmxlab's answer is #UD (no nested VMX).
+static int try_vmx_insn(enum insn which)
+{
+    static uint64_t region[512] __attribute__((aligned(4096)));
+    static uint64_t desc[2];
+    uint64_t zero = 0, out = 0;
+    trap_vector = -1;
+#define VMX_TRY(text, ...)                                                      \
+    asm volatile("movq $1f, %[fix]\n\t" text "\n1:\tmovq $0, %[fix]"             \
+                 : [fix] "+m"(fixup_rip), [out] "+r"(out)                      \
+                 : [mem] "m"(region), [desc] "m"(desc), [zero] "r"(zero)        \
+                 : "rax", "memory", "cc")
+    switch (which) {
+    case INSN_VMXON: VMX_TRY("vmxon %[mem]"); break;
+    case INSN_VMXOFF: VMX_TRY("vmxoff"); break;
+    case INSN_VMCLEAR: VMX_TRY("vmclear %[mem]"); break;
+    case INSN_VMPTRLD: VMX_TRY("vmptrld %[mem]"); break;
+    case INSN_VMPTRST: VMX_TRY("vmptrst %[mem]"); break;
+    case INSN_VMREAD: VMX_TRY("vmread %[zero], %[out]"); break;
+    case INSN_VMWRITE: VMX_TRY("vmwrite %[zero], %[zero]"); break;
+    case INSN_VMLAUNCH: VMX_TRY("vmlaunch"); break;
+    case INSN_VMRESUME: VMX_TRY("vmresume"); break;
+    case INSN_INVEPT: VMX_TRY("invept %[desc], %[zero]"); break;
+    case INSN_INVVPID: VMX_TRY("invvpid %[desc], %[zero]"); break;
+    case INSN_VMFUNC: VMX_TRY("xor %%eax, %%eax\n\tvmfunc"); break;
+    default: break;
+    }
+#undef VMX_TRY
+    return trap_vector;
+}
+
+const char *insn_name(enum insn which)
+{
+    static const char *const names[INSN_COUNT] = {
+        [INSN_RDPMC] = "RDPMC", [INSN_MONITOR] = "MONITOR", [INSN_MWAIT] = "MWAIT",
+        [INSN_RDRAND] = "RDRAND", [INSN_RDSEED] = "RDSEED", [INSN_WBINVD] = "WBINVD",
+        [INSN_INVD] = "INVD", [INSN_FWAIT] = "FWAIT", [INSN_VMXON] = "VMXON",
+        [INSN_VMXOFF] = "VMXOFF", [INSN_VMCLEAR] = "VMCLEAR", [INSN_VMPTRLD] = "VMPTRLD",
+        [INSN_VMPTRST] = "VMPTRST", [INSN_VMREAD] = "VMREAD", [INSN_VMWRITE] = "VMWRITE",
+        [INSN_VMLAUNCH] = "VMLAUNCH", [INSN_VMRESUME] = "VMRESUME", [INSN_INVEPT] = "INVEPT",
+        [INSN_INVVPID] = "INVVPID", [INSN_VMFUNC] = "VMFUNC",
+    };
+    return (unsigned)which < INSN_COUNT && names[which] ? names[which] : "?";
+}
+
+// XSETBV: ECX names the register (0: XCR0), EDX:EAX the value (SDM 2 XSETBV).
+int try_xsetbv(uint32_t ecx, uint64_t value)
+{
+    trap_vector = -1;
+    asm volatile("movq $1f, %[fix]\n\txsetbv\n1:\tmovq $0, %[fix]"
+                 : [fix] "+m"(fixup_rip)
+                 : "c"(ecx), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
+                 : "memory");
+    return trap_vector;
+}
+
+int try_clts(void)
+{
+    trap_vector = -1;
+    asm volatile("movq $1f, %[fix]\n\tclts\n1:\tmovq $0, %[fix]"
+                 : [fix] "+m"(fixup_rip) :: "memory");
+    return trap_vector;
+}
+
+int try_lmsw(uint16_t msw)
+{
+    trap_vector = -1;
+    asm volatile("movq $1f, %[fix]\n\tlmsw %[v]\n1:\tmovq $0, %[fix]"
+                 : [fix] "+m"(fixup_rip) : [v] "r"(msw) : "memory");
+    return trap_vector;
+}
+
 // One instruction that needs no operands of C's, by name (see guest.h).
 int try_insn(enum insn which)
 {
@@ -293,6 +367,8 @@ int try_insn(enum insn which)
         asm volatile("movq $1f, %[fix]\n\tfwait\n1:\tmovq $0, %[fix]"
                      : [fix] "+m"(fixup_rip) :: "memory");
         break;
+    default:
+        return try_vmx_insn(which);
     }
     return trap_vector;
 }
