@@ -54,7 +54,7 @@ $(foreach g,$(GUESTS),$(if $(wildcard guest/$(g).c guest/$(g).S),,$(error hv/exp
   names the guest '$(g)', but there is no guest/$(g).c or guest/$(g).S)))
 GUEST_RT   := $(B)/guest/rt/start.o $(B)/guest/rt/rt.o $(B)/guest/toggle.o
 GUEST_ELFS := $(patsubst %,$(B)/guest/%.elf,$(GUESTS))
-.SECONDARY: $(GUEST_RT) $(GUEST_ELFS:.elf=.o) # keep them: make would delete them as intermediates
+.SECONDARY: # keep every intermediate (guest objects, unit-test objects): make would delete them
 
 .PHONY: all iso run test unit unit-run debug bench deps deps-run deps-test deps-bench clean \
         guest-sdk fuzz fuzz-build deps-fuzz
@@ -170,23 +170,30 @@ UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv
               hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c hv/paging.c hv/matrix.c \
               hv/check.c hv/breaks.c
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -DHOST_TEST -fsanitize=address,undefined
-UNIT_EXTRA :=
+# Each source is compiled for the host once, into build/unit/obj, and linked
+# into every test that needs it.
+UNIT_OBJ   := $(B)/unit/obj
+unit_objs   = $(patsubst %.c,$(UNIT_OBJ)/%.o,$(1))
+$(UNIT_OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(call say,CC,$<)$(CC) $(UNIT_CFLAGS) -DFONT_PSF='"$(B)/font.psf"' -MMD -MP -c $< -o $@
+$(UNIT_OBJ)/tests/unit/test_psf.o: $(B)/font.psf
 # result.c calls exit.c's exit_reason_name() and the counters' helpers, and
 # exit.c refers to kernel-only functions that tests/unit/test_result.c stubs:
-# so the two link into it alone.
+# so those link into it alone. UNIT_EXTRA names what one test needs besides.
+UNIT_EXTRA :=
 $(B)/unit/test_result: UNIT_EXTRA := hv/result.c hv/exit.c hv/exit_cr.c hv/msr.c hv/io.c \
                                      hv/cpuid.c hv/trace.c hv/shadow.c
-$(B)/unit/test_result: hv/result.c hv/exit.c hv/exit_cr.c hv/msr.c hv/io.c hv/cpuid.c \
-                       hv/trace.c hv/shadow.c
+$(B)/unit/test_result: $(call unit_objs,hv/result.c hv/exit.c hv/exit_cr.c hv/msr.c hv/io.c \
+                                        hv/cpuid.c hv/trace.c hv/shadow.c)
 $(B)/unit/test_cpuid: UNIT_EXTRA := hv/cpuid.c
-$(B)/unit/test_cpuid: hv/cpuid.c
-$(B)/unit/test_cmdline: boot/config.c # test_cmdline.c includes it
+$(B)/unit/test_cpuid: $(call unit_objs,hv/cpuid.c)
 $(B)/unit/test_report: UNIT_EXTRA := boot/report.c
-$(B)/unit/test_report: boot/report.c
-$(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(wildcard */*.h) $(B)/font.psf
+$(B)/unit/test_report: $(call unit_objs,boot/report.c)
+$(B)/unit/%: $(UNIT_OBJ)/tests/unit/%.o $(call unit_objs,$(UNIT_SRCS))
 	@mkdir -p $(dir $@)
-	$(Q)$(call say,CC,$<)$(CC) $(UNIT_CFLAGS) -DFONT_PSF='"$(B)/font.psf"' -o $@ $< \
-	    $(UNIT_SRCS) $(UNIT_EXTRA) -lcmocka
+	$(Q)$(call say,LD,$@)$(CC) $(UNIT_CFLAGS) -o $@ $< $(call unit_objs,$(UNIT_SRCS) $(UNIT_EXTRA)) \
+	    -lcmocka
 
 unit: deps-test
 	@$(MAKE) --no-print-directory unit-run
@@ -223,7 +230,7 @@ fuzz: deps-fuzz
 
 # The README's test command. pytest runs last so its summary ends the output.
 test: deps-test
-	@$(MAKE) --no-print-directory all unit-run fuzz-build
+	@$(MAKE) --no-print-directory -j2 all unit-run fuzz-build
 	@scripts/fuzz.sh test $(FUZZ_TEST_SECONDS) $(FUZZ_TARGETS)
 	$(PYTHON) -m pytest -n 2 tests/boot
 

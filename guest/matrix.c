@@ -343,18 +343,18 @@ int guest_main(struct guest_params *p)
     invlpg((void *)VA_4K);
     invlpg((void *)VA_2M);
 
-    ok &= hc_report(recorded == MATRIX_ENTRIES,
-                    "access matrix: MATRIX_ENTRIES (guest/abi.h) entries recorded");
-    for (unsigned g = 0; g < ran; g++)
-        ok &= check_group(&groups[g], first[g], first[g + 1]);
+    // One check: every entry of MATRIX_ENTRIES (guest/abi.h) recorded; its
+    // text, shown with verbose=1 or when it fails, says how long they took.
     char line[128];
     struct text t = { line, sizeof(line), 0 };
     text_put(&t, "access matrix: ");
     text_num(&t, recorded, 10);
-    text_put(&t, " entries in ");
+    text_put(&t, " entries (MATRIX_ENTRIES) recorded in ");
     text_num(&t, ticks, 10);
     text_put(&t, " TSC ticks");
-    hc_puts(line);
+    ok &= hc_report(recorded == MATRIX_ENTRIES, line);
+    for (unsigned g = 0; g < ran; g++)
+        ok &= check_group(&groups[g], first[g], first[g + 1]);
     hc_record(record, (recorded < MATRIX_ENTRIES ? recorded : MATRIX_ENTRIES) * sizeof(record[0]));
     return ok ? 0 : 1;
 }

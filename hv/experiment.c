@@ -61,13 +61,14 @@ bool experiment_name_known(const char *name, size_t len)
 // What the CPU reports must at least be self-consistent (SDM 3D A.1, A.7, A.8).
 void host_vmx_caps(void)
 {
-    report(caps.revision != 0, "vmx-caps: VMCS revision id is not zero");
-    report(caps.vmcs_size > 0 && caps.vmcs_size <= 4096,
-           "vmx-caps: VMCS region size %u is 1 to 4096 bytes", caps.vmcs_size);
-    report(caps.memtype == 6, "vmx-caps: VMCS memory type is write-back");
-    report((caps.raw.cr0_fixed0 & (CR0_PE | CR0_NE | CR0_PG)) == (CR0_PE | CR0_NE | CR0_PG),
-           "vmx-caps: CR0 fixed0 includes PE, NE and PG");
-    report(caps.raw.cr4_fixed0 & CR4_VMXE, "vmx-caps: CR4 fixed0 includes VMXE");
+    bool cr0_ok = (caps.raw.cr0_fixed0 & (CR0_PE | CR0_NE | CR0_PG)) ==
+                  (CR0_PE | CR0_NE | CR0_PG);
+    bool ok = caps.revision != 0 && caps.vmcs_size > 0 && caps.vmcs_size <= 4096 &&
+              caps.memtype == 6 && cr0_ok && (caps.raw.cr4_fixed0 & CR4_VMXE);
+    report(ok, "vmx-caps: VMCS revision id 0x%x (not 0), region %u bytes (1 to 4096), memory "
+           "type %u (write-back is 6); CR0 fixed0 %s PE, NE and PG, CR4 fixed0 %s VMXE",
+           caps.revision, caps.vmcs_size, caps.memtype, cr0_ok ? "has" : "lacks one of",
+           caps.raw.cr4_fixed0 & CR4_VMXE ? "has" : "lacks");
 }
 
 void host_vmcs_fields(void)
@@ -646,10 +647,9 @@ static void print_costs(void)
     fmt_signed_ratio(nul, sizeof(nul), vmcall_trip, cfg.toggles);
     fmt_signed_ratio(ratio, sizeof(ratio), cr0_trip, vmcall_trip > 0 ? (uint64_t)vmcall_trip : 0);
     kprintf("vmxlab: per iteration, loops subtracted: intercepted MOV to CR0 %s, null VMCALL "
-            "%s, difference %s %s\n", cr0, nul, specific, tick_unit);
-    kprintf("vmxlab: an intercepted MOV to CR0 costs %s times a null VMCALL (ratio of %s; "
-            "under Bochs a VM transition costs one instruction, on silicon it dominates)\n",
-            ratio, tick_unit);
+            "%s, difference %s %s; the MOV to CR0 costs %s times the VMCALL (under Bochs a VM "
+            "transition costs one instruction, on silicon it dominates)\n", cr0, nul, specific,
+            tick_unit, ratio);
     kprintf("vmxlab-costs {\"unit\":\"%s\",\"iterations\":%lu,\"intercept_ticks\":%lu,"
             "\"native_toggle_ticks\":%lu,\"vmcall_ticks\":%lu,\"native_nop_ticks\":%lu,"
             "\"cr0_trip_per_iter\":%s,\"vmcall_trip_per_iter\":%s,"
