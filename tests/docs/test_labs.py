@@ -1,0 +1,336 @@
+"""The labs (docs/labs/): each has a question, a prediction and an expected
+outcome; every number a lab predicts is what the rules in the code give,
+computed here from the tables the kernel runs (hv/experiments.c through
+tests/boot/table.py, hv/breaks.c and hv/check.c through test_break.py); the
+lines a lab says its commands print contain those numbers; and the commands
+print them (test_lab_commands, which runs each lab's blocks in Bochs).
+
+The static tests read the labs only. test_lab_commands runs them through
+labdoc.run_file(), this folder's reading of the docs' command convention; a
+generic doc test over every Markdown file that runs the same blocks can
+take its place, keeping only the check of Bochs' log lines below."""
+import glob
+import math
+import os
+import re
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "boot"))
+
+import labdoc  # noqa: E402
+import table  # noqa: E402
+from test_break import bochs_regex, breaks, rules  # noqa: E402
+
+ROOT = labdoc.ROOT
+LAB_DIR = os.path.join(ROOT, "docs", "labs")
+LABS = sorted(glob.glob(os.path.join(LAB_DIR, "[0-9][0-9]-*.md")))
+NAMES = [os.path.basename(p) for p in LABS]
+SECTIONS = ("Question", "Prediction", "Expected outcome")
+DEFAULTS = {"toggles": 10000, "windows": 3, "threshold": 1000}
+TICKS = re.compile(r"^\d+e\[CPU0\s*\] ")  # Bochs' log line prefix: instructions run, level
+
+
+def lab(name):
+    return os.path.join(LAB_DIR, name)
+
+
+def cmdline(block):
+    """The kernel command line of a `make run` in an sh block, as a dict; None
+    if the block boots nothing."""
+    m = re.search(r"make run .*CMDLINE='([^']*)'", block.text)
+    return dict(w.split("=", 1) for w in m.group(1).split()) if m else None
+
+
+def boots(path):
+    """(sh block, its command line, its text output) for each block that boots."""
+    out = []
+    for sh, outs in labdoc.outputs_of(labdoc.blocks(path)):
+        cmd = cmdline(sh)
+        if cmd is not None:
+            out.append((sh, cmd, "".join(o.text for o in outs)))
+    return out
+
+
+def number(cmd, key):
+    return int(cmd[key], 0) if key in cmd else DEFAULTS[key]
+
+
+def mmu(cmd):
+    if cmd.get("paging") == "shadow":
+        return "shadow-" + cmd.get("shadow_wp", "roles")
+    return "ept"
+
+
+def owned(cmd, policy):
+    """(cr0, cr4, threshold) the run of that policy has, as hv/experiment.c's policies()."""
+    if policy == "custom":
+        return int(cmd.get("cr0_owned", "0"), 0), int(cmd.get("cr4_owned", "0"), 0), None
+    return table.policies(number(cmd, "threshold"))[policy]
+
+
+def row_of(label):
+    name = label.split("/")[0]
+    return next((r for r in table.rows() if r.name == name), None)
+
+
+def expected(label, cmd):
+    """reason -> exits the table's rule gives a measured run, over all windows."""
+    row, policy = row_of(label), label.split("/")[1] if "/" in label else "intercept"
+    cr0, cr4, thr = owned(cmd, policy)
+    n, w = number(cmd, "toggles"), number(cmd, "windows")
+    return table.expected_by_reason(row, mmu(cmd), cr0, cr4, thr, n * w)
+
+
+def pass_line(label, cmd):
+    """The PASS line hv/experiment.c's check_measured() prints when the run
+    measures what the table expects."""
+    row, exp = row_of(label), expected(label, cmd)
+    parts = [f"{e.reason} exits expected {exp[e.reason]}, measured {exp[e.reason]}; "
+             for e in row.expect if e.applies(mmu(cmd))]
+    return (f"PASS: {label}: {number(cmd, 'windows')} x {number(cmd, 'toggles')} iterations: "
+            + "".join(parts) + "other exits expected 0, measured 0")
+
+
+def predictions(path):
+    """The rows of the Prediction section's tables."""
+    return [row for t in labdoc.tables(labdoc.sections(path)["Prediction"]) for row in t]
+
+
+def reason_columns(row):
+    """Header cell -> exit reason, for the columns that count exits."""
+    return {h: h.split()[0] for h in row if h.split() and h.split()[0] in table.REASONS}
+
+
+def boot_of(path, row):
+    """The boot a prediction row is about: the one whose command line has the
+    `boot` cell's keys, or else the only one whose expected output has the run."""
+    found = boots(path)
+    if "boot" in row:
+        keys = dict(w.split("=", 1) for w in row["boot"].split())
+        found = [b for b in found if all(b[1].get(k) == v for k, v in keys.items())]
+    else:
+        found = [b for b in found if f"PASS: {row['run']}: " in b[2]]
+    assert len(found) == 1, (os.path.basename(path), row, [b[1] for b in found])
+    return found[0]
+
+
+# ---------------------------------------------------------------------------
+# Every lab: its parts, its commands, its place in the list.
+
+@pytest.mark.parametrize("name", NAMES)
+def test_lab_has_question_prediction_and_outcome(name):
+    """The three parts, in order, and the outcome stated as lines a command
+    must print, before the reader reads why."""
+    titles = list(labdoc.sections(lab(name)))
+    assert [t for t in titles if t in SECTIONS] == list(SECTIONS), titles
+    assert titles[:3] == list(SECTIONS), titles
+    pairs = labdoc.outputs_of(labdoc.blocks(lab(name)))
+    assert pairs and all(sh.section == "Expected outcome" for sh, _ in pairs), name
+    assert any(outs for _, outs in pairs), f"{name}: no `text output` block"
+    assert "docs/README.md" in open(lab(name)).read(), f"{name} names no chapter"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_lab_commands_are_what_a_student_types(name):
+    """Bochs (exact numbers) and make; no edit of vmxlab's sources: files a lab
+    writes go under build/."""
+    for b in labdoc.blocks(lab(name)):
+        if b.lang == "sh":
+            assert b.runs, f"{name}:{b.line}: every lab command runs in Bochs"
+            for line in b.text.splitlines():
+                if line.startswith("make run"):
+                    assert " ENGINE=bochs " in line, f"{name}:{b.line}: {line}"
+            assert not re.search(r"(?<![0-9&|])>|sed -i|\bpatch\b", b.text), f"{name}:{b.line}"
+        if "file" in b.attrs:
+            assert b.attrs["file"].startswith("build/"), f"{name}:{b.line}"
+
+
+def test_readme_lists_every_lab():
+    """docs/labs/README.md links each lab once, in order; at least six."""
+    text = open(os.path.join(LAB_DIR, "README.md")).read()
+    linked = re.findall(r"\]\(([0-9][0-9]-[^)]+\.md)\)", text)
+    assert linked == NAMES, (linked, NAMES)
+    assert len(NAMES) >= 6
+
+
+# ---------------------------------------------------------------------------
+# Predicted exit counts: the table's rule, and the lines that show them.
+
+# The labs whose prediction tables count exits of runs the table does not
+# have (a guest from outside): their own tests below check them.
+OWN_RUNS = {"05-write-a-guest.md"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_predicted_exits_are_the_tables_rule(name):
+    """Each count a prediction table gives for a measured run is what
+    table.expected_by_reason() computes from hv/experiments.c for that
+    boot's command line; and that boot's expected output has the PASS line
+    check_measured() prints with exactly those counts."""
+    checked = 0
+    for row in predictions(lab(name)):
+        cols = reason_columns(row)
+        if "run" not in row or not cols:
+            continue
+        if row_of(row["run"]) is None:
+            assert name in OWN_RUNS, f"{name}: {row['run']} is no row of hv/experiments.c"
+            continue
+        _, cmd, out = boot_of(lab(name), row)
+        exp = expected(row["run"], cmd)
+        for header, reason in cols.items():
+            assert int(row[header]) == exp.get(reason, 0), (name, row, exp)
+        assert pass_line(row["run"], cmd) in out.splitlines(), (name, pass_line(row["run"], cmd))
+        checked += 1
+    if name not in OWN_RUNS and any("run" in r and reason_columns(r)
+                                    for r in predictions(lab(name))):
+        assert checked, name
+
+
+def trace_lines(out, label):
+    return [l for l in out.splitlines() if l.startswith(f"trace {label} #")]
+
+
+def test_trace_lab_counts_every_exit():
+    """Lab 3: the exits a traced run makes are 2 HC_MARKs a window and HC_EXIT,
+    the window's CR exits (the table's rule), and the MOV that sets WP again
+    after an odd number of flips, if the host still owns WP then. The
+    prediction, the rule and the trace lines shown agree, numbered 1 to n."""
+    path = lab("03-trace-one-toggle.md")
+    [(_, cmd, out)] = boots(path)
+    n, w = number(cmd, "toggles"), number(cmd, "windows")
+    wp = table.BITS["CR0_WP"]
+    rows = [r for r in predictions(path) if "exits traced" in r]
+    assert len(rows) == 3
+    for row in rows:
+        label = row["run"]
+        cr0, _, thr = owned(cmd, label.split("/")[1])
+        window = expected(label, cmd)["CR_ACCESS"]
+        host_owns_wp_after = not (cr0 & wp) and not (thr and thr <= n * w)
+        restore = 1 if (n * w) % 2 and host_owns_wp_after else 0
+        total = 2 * w + 1 + window + restore
+        assert int(row["exits traced"]) == total, (row, total)
+        traced = trace_lines(out, label)
+        assert [int(re.search(r" #(\d+): ", l).group(1)) for l in traced] == \
+            list(range(1, total + 1)), traced
+        assert sum(" CR_ACCESS (28) " in l for l in traced) == window + restore, traced
+
+
+def test_exit_path_lab_costs():
+    """Lab 4: both boots expect the same PASS lines; each predicted cost is
+    the one the expected vmxlab-costs line gives, and that line's costs are
+    its own inputs' arithmetic."""
+    path = lab("04-exit-paths.md")
+    runs = {cmd["exitpath"]: out for _, cmd, out in boots(path)}
+    assert set(runs) == {"c", "fast"}
+    assert [l for l in runs["c"].splitlines() if l.startswith("PASS:")] == \
+        [l for l in runs["fast"].splitlines() if l.startswith("PASS:")]
+    [costs] = [t for t in labdoc.tables(labdoc.sections(path)["Prediction"])
+               if t and "exit path" in t[0]]
+    import json
+    for row in costs:
+        out = runs[row["exit path"].split("=")[1]]
+        [line] = [l for l in out.splitlines() if l.startswith("vmxlab-costs ")]
+        c = json.loads(line.split(" ", 1)[1])
+        n = c["iterations"]
+        vmcall = (c["vmcall_ticks"] - c["native_nop_ticks"]) / n
+        cr0 = (c["intercept_ticks"] - c["native_toggle_ticks"]) / n
+        assert math.isclose(c["vmcall_trip_per_iter"], round(vmcall, 2)), c
+        assert math.isclose(c["cr0_trip_per_iter"], round(cr0, 2)), c
+        assert float(row["null VMCALL"]) == c["vmcall_trip_per_iter"], (row, c)
+        assert float(row["MOV to CR0"]) == c["cr0_trip_per_iter"], (row, c)
+    # The fast path's count, step by step: the steps add up to the totals.
+    [steps] = [t for t in labdoc.tables(labdoc.sections(path)["Prediction"])
+               if t and "step" in t[0]]
+    for col in ("null VMCALL", "MOV to CR0 from RSI"):
+        *parts, total = [r[col] for r in steps]
+        assert sum(int(p) for p in parts if p) == int(total), (col, parts, total)
+    fast = {r["exit path"]: r for r in costs}["exitpath=fast"]
+    assert int(float(fast["null VMCALL"])) == int(steps[-1]["null VMCALL"])
+    assert int(float(fast["MOV to CR0"])) == int(steps[-1]["MOV to CR0 from RSI"])
+
+
+def test_guest_lab_exits():
+    """Lab 5: the guest the lab writes makes 2 VMCALLs a window and 3 more
+    (HC_PUTS, HC_REPORT, HC_EXIT), and the CR-access exits of the wp-toggle
+    row's rule, under each policy; the prediction and the expected exits
+    lists say so. The SDK builds the file the lab saves."""
+    path = lab("05-write-a-guest.md")
+    bs = labdoc.blocks(path)
+    [src] = [b for b in bs if "file" in b.attrs]
+    guest = os.path.splitext(os.path.basename(src.attrs["file"]))[0]
+    sdk = os.path.dirname(src.attrs["file"])
+    assert any(f"make guest-sdk SDK={sdk}" in b.text for b in bs if b.runs)
+    assert any(f"make -C {sdk}" in b.text for b in bs if b.runs)
+    assert "hc_puts(" in src.text and "hc_report(" in src.text
+    assert "measure(p, toggle_wp_loop)" in src.text
+    [(sh, cmd, out)] = boots(path)
+    assert f"GUEST={sdk}/{guest}.elf" in sh.text
+    [cr] = [e for e in row_of("wp-toggle").expect if e.reason == "CR_ACCESS"]
+    n, w = number(cmd, "toggles"), number(cmd, "windows")
+    rows = predictions(path)
+    assert [r["run"] for r in rows] == [f"{guest}/{p}" for p in table.policies(0)]
+    for row in rows:
+        cr0, cr4, thr = owned(cmd, row["run"].split("/")[1])
+        exits = {"VMCALL": 2 * w + 3,
+                 "CR_ACCESS": table.expected_exits(cr, cr0, cr4, thr, n * w)}
+        assert (int(row["VMCALL exits"]), int(row["CR_ACCESS exits"])) == \
+            (exits["VMCALL"], exits["CR_ACCESS"]), row
+        listed = ", ".join(f"{k} {v}" for k, v in exits.items() if v)
+        line = (f"PASS: {row['run']}: ran to its end; 1 guest check passed, 0 failed; "
+                f"exits: {listed}")
+        assert line in out.splitlines(), line
+
+
+def test_break_lab_names_the_tables_rules():
+    """Lab 6: each break's predicted rule, SDM section and CPU verdict are
+    hv/breaks.c's and hv/check.c's; the expected output has the PASS line
+    judge_break() prints; the Bochs lines shown are the rules' lines, in the
+    order the breaks run (hv/breaks.c's)."""
+    path = lab("06-break-the-vmcs.md")
+    rule_table, table_order = rules(), [b[0] for b in breaks()]
+    by_name = {b[0]: b for b in breaks()}
+    verdicts = {"vmfail": "VMfailValid, VM-instruction error {n}",
+                "exit": "VM-entry failure, exit reason {n}, qualification {q}"}
+    [(sh, cmd, out)] = boots(path)
+    asked = cmd["break"].split(",")
+    rows = predictions(path)
+    assert [r["break"] for r in rows] == asked
+    assert asked == sorted(asked, key=table_order.index), "list them in the order they run"
+    for row in rows:
+        name, rule, how, n, q = by_name[row["break"]]
+        section, _, _, bochs = rule_table[rule]
+        assert (row["rule"], row["SDM 3C"]) == (rule, section), row
+        assert row["CPU's verdict"] == verdicts[how].format(n=n, q=q), row
+        assert any(l.startswith(f"PASS: break/{name}: the checker named {rule}; the CPU gave ")
+                   for l in out.splitlines()), name
+    shown = shown_bochs_lines(path)
+    assert len(shown) == len(rows)
+    for row, line in zip(rows, shown):
+        bochs = rule_table[by_name[row["break"]][1]][3]
+        assert bochs_regex(bochs).fullmatch(TICKS.sub("", line)), (row, line, bochs)
+
+
+def shown_bochs_lines(path):
+    """The plain block of Bochs' log lines the break lab shows."""
+    [b] = [b for b in labdoc.blocks(path) if b.lang == "" and TICKS.match(b.text)]
+    return b.text.strip().split("\n")
+
+
+# ---------------------------------------------------------------------------
+# The commands, run.
+
+@pytest.mark.parametrize("name", NAMES)
+def test_lab_commands(name):
+    """Every block of the lab, in order, as the reader runs them; each
+    `text output` matched. For the break lab, also Bochs' own log lines,
+    which begin with a count of instructions that no text match can hold."""
+    done = labdoc.run_file(lab(name))
+    if name == "06-break-the-vmcs.md":
+        [(_, out)] = [(b, o) for b, o in done if "break=" in b.text]
+        log = out.split("run.py: Bochs' log on failed VMX instructions and VM entries:\n")[1]
+        got = [TICKS.sub("", l) for l in log.splitlines() if TICKS.match(l)]
+        assert got == [TICKS.sub("", l) for l in shown_bochs_lines(lab(name))], got
