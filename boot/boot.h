@@ -117,7 +117,7 @@ enum policy { POLICY_ALL, POLICY_INTERCEPT, POLICY_PASSTHROUGH, POLICY_ADAPTIVE,
 #define CFG_NOT_GIVEN UINT64_MAX
 struct config {
     const char *tests;   // comma-separated test names, or "" for all
-    const char *guest;   // comma-separated names of guests from GRUB modules, or 
+    const char *guest;   // comma-separated names of guests from GRUB modules, or ""
     const char *breaks;  // break=: comma-separated names of hv/breaks.c, "all", or ""
     uint64_t verbose;    // 1: every guest check and every VMCS dump
     unsigned end;        // enum end_mode

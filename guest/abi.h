@@ -35,7 +35,7 @@
 
 // What the misbehave guest does (guest_params.flags): each breaks the rules in
 // one way, and the hypervisor must stop the run cleanly, saying why.
-#define BAD_HLT 1          // HLT: an exit no handler takes
+#define BAD_HLT 1          // HLT with interrupts off: the run ends, halted
 #define BAD_STRING_IO 2    // REP OUTSB to COM1: string I/O is not emulated
 #define BAD_EPT 4          // a read at GPA 8 MiB, outside guest RAM: EPT violation
 #define BAD_TRIPLE_FAULT 5 // an exception with an empty IDT

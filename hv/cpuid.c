@@ -50,7 +50,7 @@ static const struct {
 static bool zeroed(uint32_t leaf)
 {
     return leaf == 5 || leaf == 6 || leaf == 0xa || leaf == 0x12 || leaf == 0x14 ||
-           (leaf > 0x40000001 && leaf <= 0x400000ff) || leaf == 0x40000001;
+           (leaf >= 0x40000001 && leaf <= 0x400000ff);
 }
 
 void cpuid_filter(const struct cpuid_view *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
@@ -80,6 +80,10 @@ void cpuid_filter(const struct cpuid_view *v, uint32_t leaf, uint32_t sub, uint3
             r[EBX] &= ~(1u << 18);
         r[ECX] = (r[ECX] & ~(1u << 4)) | (v->ospke ? 1u << 4 : 0);
     }
+    if (leaf == 0xd && sub == 0) // MPX is hidden (leaf 7): so are its XCR0 components
+        r[EAX] &= ~(3u << 3);
+    if (leaf == 0xd && (sub == 3 || sub == 4))
+        r[EAX] = r[EBX] = r[ECX] = r[EDX] = 0;
     if (leaf == 0x80000001 && !v->rdtscp)
         r[EDX] &= ~(1u << 27);
 }

@@ -35,7 +35,7 @@ const char *cr0_bit_name(unsigned bit)
 }
 
 static int owned_check(uint64_t owned, uint64_t defined, uint64_t fixed0, uint64_t fixed1,
-                       unsigned *bit, const char **why)
+                       unsigned *bit, const char **why, const char *const fixed_why[2])
 {
     for (unsigned b = 0; b < 64; b++) {
         if (!(owned & BIT(b)))
@@ -46,11 +46,11 @@ static int owned_check(uint64_t owned, uint64_t defined, uint64_t fixed0, uint64
             return -1;
         }
         if (fixed0 & BIT(b)) {
-            *why = "VMX fixes it to 1 (IA32_VMX_CR_FIXED0)";
+            *why = fixed_why[0];
             return -1;
         }
         if (!(fixed1 & BIT(b))) {
-            *why = "VMX fixes it to 0 (IA32_VMX_CR_FIXED1)";
+            *why = fixed_why[1];
             return -1;
         }
     }
@@ -60,14 +60,18 @@ static int owned_check(uint64_t owned, uint64_t defined, uint64_t fixed0, uint64
 int cr0_owned_check(uint64_t owned, uint64_t fixed0, uint64_t fixed1, unsigned *bit,
                     const char **why)
 {
-    return owned_check(owned, CR0_DEFINED, fixed0, fixed1, bit, why);
+    static const char *const fixed[2] = { "VMX fixes it to 1 (IA32_VMX_CR0_FIXED0)",
+                                           "VMX fixes it to 0 (IA32_VMX_CR0_FIXED1)" };
+    return owned_check(owned, CR0_DEFINED, fixed0, fixed1, bit, why, fixed);
 }
 
 // CR4's defined bits are those IA32_VMX_CR4_FIXED1 allows; VMXE is fixed to 1.
 int cr4_owned_check(uint64_t owned, uint64_t fixed0, uint64_t fixed1, unsigned *bit,
                     const char **why)
 {
-    return owned_check(owned, fixed1, fixed0, fixed1, bit, why);
+    static const char *const fixed[2] = { "VMX fixes it to 1 (IA32_VMX_CR4_FIXED0)",
+                                           "VMX fixes it to 0 (IA32_VMX_CR4_FIXED1)" };
+    return owned_check(owned, fixed1, fixed0, fixed1, bit, why, fixed);
 }
 
 const char *cr4_bit_name(unsigned bit)

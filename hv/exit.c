@@ -328,8 +328,10 @@ static int handle_xsetbv(struct guest_regs *r)
     }
     uint32_t d[4];
     cpuid(0xd, 0, d);
-    uint64_t v = (r->rdx << 32) | (uint32_t)r->rax, supported = (uint64_t)d[3] << 32 | d[0];
     const uint64_t sse = BIT(1), avx = BIT(2), mpx = BIT(3) | BIT(4), avx512 = 7ull << 5;
+    // MPX's components are not offered: CPUID leaf 7 hides MPX (hv/cpuid.c).
+    uint64_t v = (r->rdx << 32) | (uint32_t)r->rax,
+             supported = ((uint64_t)d[3] << 32 | d[0]) & ~mpx;
     bool ok = (uint32_t)r->rcx == 0 && (vmread(GUEST_SS_AR_BYTES) & (3u << 5)) == 0 &&
               (v & 1) && !(v & ~supported) && (!(v & avx) || (v & sse)) &&
               ((v & mpx) == 0 || (v & mpx) == mpx) &&

@@ -718,7 +718,7 @@ void experiments_run(void)
             ctl_on(CTL_PIN, CTL_PIN_PREEMPTION_TIMER) ? "VMX-preemption timer"
                                                       : "the PIT's tick as an NMI",
             exitpath_fast() ? "fast" : cfg.exitpath == EXITPATH_FAST ? "C (trace= is on)" : "C");
-    guest_ram_init();
+    guest_ram_init(boot_mmu != MMU_EPT);
     tick_unit = tsc_counts_instructions() ? "instructions" : "TSC ticks";
 
     for (size_t i = 0; rows && i < nexperiments; i++) {

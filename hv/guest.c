@@ -66,7 +66,7 @@ const char *mmu_name(enum mmu m)
     return (unsigned)m < MMUS ? names[m] : "unknown";
 }
 
-void guest_ram_init(void)
+void guest_ram_init(bool shadow_boot)
 {
     uint64_t base = carve_guest_ram();
     if (!base) {
@@ -90,9 +90,10 @@ void guest_ram_init(void)
         end_run(VERDICT_CRASH);
     }
     invept_context(ept_pointer(&ept));
-    kprintf("vmxlab: guest RAM: %u MiB at host 0x%lx, mapped by EPT (%u tables, %s pages%s)\n",
+    kprintf("vmxlab: guest RAM: %u MiB at host 0x%lx, mapped by EPT (%u tables, %s pages%s)%s\n",
             GUEST_RAM_SIZE >> 20, base, ept_used, large ? "2 MiB" : "4 KiB",
-            !caps.ept_2m ? ": this CPU has no 2 MiB EPT pages" : "");
+            !caps.ept_2m ? ": this CPU has no 2 MiB EPT pages" : "",
+            shadow_boot ? " for the runs under EPT; this boot's rows use shadow paging" : "");
 }
 
 // The built-in guests, a table that the Makefile generates (build/guests.S)
@@ -130,8 +131,11 @@ const struct guest_image *guest_module_find(const char *name, char *err, size_t 
     }
     errorf(err, errlen, "no GRUB module named '%s' (modules: ", name);
     for (unsigned i = 0; i < boot_info.mod_count; i++) {
+        char esc[96]; // a module's name comes from outside: shown escaped
+        const char *c = boot_info.mods[i].cmdline;
+        escape_text(esc, sizeof(esc), c, strlen(c));
         size_t len = strlen(err);
-        snprintf(err + len, errlen - len, "%s'%s'", i ? ", " : "", boot_info.mods[i].cmdline);
+        snprintf(err + len, errlen - len, "%s'%s'", i ? ", " : "", esc);
     }
     size_t len = strlen(err);
     snprintf(err + len, errlen - len, "%s)", boot_info.mod_count ? "" : "none");

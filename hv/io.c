@@ -17,7 +17,7 @@
 // transmitter always ready (LSR: THRE and TEMT), nothing ever received.
 static struct {
     uint8_t ier, lcr, mcr, scr, dll, dlm;
-    char line[161];
+    char line[160]; // a longer line is printed in pieces of 160
     size_t len;
 } uart;
 
@@ -42,12 +42,14 @@ static void uart_out(unsigned reg, uint8_t v)
     case 0:
         if (dlab) {
             uart.dll = v;
-        } else if (v == '\n' || uart.len == sizeof(uart.line) - 1) {
-            if (v != '\n')
-                uart.line[uart.len++] = (char)v;
+        } else if (v == '\n') {
             guest_print(vcpu.label, uart.line, uart.len);
             uart.len = 0;
         } else if (v != '\r') { // CR LF from a terminal-minded guest: one line
+            if (uart.len == sizeof(uart.line)) { // full: out goes what is there
+                guest_print(vcpu.label, uart.line, uart.len);
+                uart.len = 0;
+            }
             uart.line[uart.len++] = (char)v;
         }
         break;

@@ -20,8 +20,9 @@ void console_write(const char *s, size_t n) { (void)s; (void)n; }
 #define CR4_FIXED1 0x3727ffull // bits 0-10, 13, 16-18, 20-21 may be 1
 
 #define WHY_RESERVED "it is reserved"
-#define WHY_FIXED1 "VMX fixes it to 1 (IA32_VMX_CR_FIXED0)"
-#define WHY_FIXED0 "VMX fixes it to 0 (IA32_VMX_CR_FIXED1)"
+#define WHY_FIXED1 "VMX fixes it to 1 (IA32_VMX_CR0_FIXED0)" // each names its own MSR
+#define WHY_FIXED0 "VMX fixes it to 0 (IA32_VMX_CR0_FIXED1)"
+#define WHY_CR4_FIXED1 "VMX fixes it to 1 (IA32_VMX_CR4_FIXED0)"
 
 static void cr0_valid_values(void **state)
 {
@@ -155,7 +156,7 @@ static void cr4_ownership(void **state)
 
     assert_int_equal(cr4_owned_check(CR4_VMXE, CR4_FIXED0, CR4_FIXED1, &bit, &why), -1);
     assert_int_equal(bit, 13);
-    assert_string_equal(why, WHY_FIXED1);
+    assert_string_equal(why, WHY_CR4_FIXED1);
     assert_int_equal(cr4_owned_check(CR4_PAE | CR4_VMXE, CR4_FIXED0, CR4_FIXED1, &bit, &why), -1);
     assert_int_equal(bit, 13);
 
