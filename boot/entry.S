@@ -71,9 +71,11 @@ _start:
     inc %ecx
     cmp $512, %ecx
     jb 7b
-    // The page below the boot stack stays unmapped: a stack overflow is a #PF,
-    // which the trap handler reports from its own stack (IST, boot/cpu.c),
-    // instead of silently rewriting the page tables just below it.
+    // The page below the boot stack stays unmapped: a stack overflow faults
+    // instead of silently rewriting the page tables just below it. That #PF
+    // cannot push its frame on the same stack, so the CPU raises #DF (SDM 3A
+    // 6.15, interrupt 8), which runs on its own IST stack (boot/cpu.c) and
+    // reports the overflow.
     mov $stack_guard, %eax
     shr $12, %eax
     movl $0, pt0(, %eax, 8)

@@ -4,8 +4,10 @@
 #pragma once
 
 // Guest-physical memory: GUEST_RAM_SIZE bytes from GPA 0, backed by EPT (2 MiB
-// pages where the CPU has them and ept_pages=4k is not given, else 4 KiB).
-// Nothing else is mapped: any other GPA is an EPT violation.
+// pages where the CPU has them and ept_pages=4k is not given, else 4 KiB), or
+// under shadow paging by the hypervisor's shadow tables. Nothing else is
+// mapped: any other GPA is an EPT violation, or under shadow paging a #PF
+// whose walk leaves RAM; either stops the run.
 #define GUEST_RAM_SIZE (4u << 20)
 #define GUEST_PARAMS_GPA 0x1000   // struct guest_params, written before entry
 #define GUEST_LOAD_GPA 0x100000   // guests are linked here (guest/guest.ld)
@@ -35,9 +37,10 @@
 
 // What the misbehave guest does (guest_params.flags): each breaks the rules in
 // one way, and the hypervisor must stop the run cleanly, saying why.
-#define BAD_HLT 1          // HLT with interrupts off: the run ends, halted
+#define BAD_HLT 1          // HLT with interrupts off: the run ends as halted
 #define BAD_STRING_IO 2    // REP OUTSB to COM1: string I/O is not emulated
 #define BAD_EPT 4          // a read at GPA 8 MiB, outside guest RAM: EPT violation
+                           // (under shadow paging, a #PF whose walk leaves RAM)
 #define BAD_TRIPLE_FAULT 5 // an exception with an empty IDT
 #define BAD_HYPERCALL 6    // VMCALL with an unknown number
 #define BAD_POINTER 7      // HC_PUTS with a pointer outside guest RAM

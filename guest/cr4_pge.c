@@ -1,6 +1,7 @@
 // cr4_pge.c: a measured guest for a CR4 bit: in each window, p->iterations
 // MOVs to CR4, each flipping PGE (as a kernel flushing global TLB entries
-// does). They exit while PGE is host-owned, which every preset policy keeps
+// does: SDM 3A 4.10.4.1, Operations that Invalidate TLBs and Paging-Structure
+// Caches). They exit while PGE is host-owned, which every preset policy keeps
 // it; cr4_owned=0x80 gives it to the guest. Leaves PGE as it was at entry.
 #include "rt/guest.h"
 

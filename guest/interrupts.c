@@ -1,7 +1,7 @@
 // interrupts.c: the guest that enables interrupts and waits. vmxlab promises
 // that no host interrupt ever reaches a guest (docs/guest-abi.md): the host
 // masks the 8259s, and external-interrupt exiting takes anything that still
-// arrives. With IF = 1 it spins p->flags PAUSE loops (its row asks for
+// arrives (SDM 3C 26.2, Other Causes of VM Exits; 25.6.1). With IF = 1 it spins p->flags PAUSE loops (its row asks for
 // 2 * 10^7), long enough for the PIT's 18.2 Hz tick to have fired many times;
 // the runtime's handlers for vectors 32-255 (and the BIOS's IRQ0 vector 8)
 // would report any arrival.

@@ -1,12 +1,16 @@
 // misbehave.c: a guest that breaks the rules on purpose, in the one way
-// p->flags (BAD_* in abi.h) names. The bad-guest test (hv/experiment.c) runs it
-// once per way and checks that the hypervisor stops it cleanly, with the right
-// exit reason, instead of skipping the instruction or hanging. Never returns
-// normally: reaching the end means the hypervisor let the misdeed pass.
+// p->flags (BAD_* in abi.h) names. Each row of the bad-guest group of
+// hv/experiments.c runs it once, in one way, and hv/experiment.c checks that
+// the hypervisor stopped it cleanly, with the right exit reason, instead of
+// skipping the instruction or hanging; break= (hv/entry.c) runs it with a
+// broken VMCS. Never returns normally: reaching the end means the hypervisor
+// let the misdeed pass.
 #include "rt/guest.h"
 
 // Map the 2 MiB page at 8 MiB in the guest's own page tables (CR3 -> PML4 ->
-// PDPT -> PD, all identity-mapped), so that the read reaches EPT, not #PF.
+// PDPT -> PD, all identity-mapped), so that the guest's walk succeeds and
+// the read reaches EPT (an EPT violation), or under shadow paging the
+// hypervisor's walk, which finds the page outside RAM; never a guest #PF.
 static volatile uint64_t *map_outside_ram(void)
 {
     uint64_t cr3;
@@ -34,7 +38,8 @@ int guest_main(struct guest_params *p)
     case BAD_EPT:
         (void)*map_outside_ram();
         break;
-    case BAD_TRIPLE_FAULT: {
+    case BAD_TRIPLE_FAULT: { // INT3 past the IDT limit: #GP, then #DF, then a
+                             // triple fault (SDM 3A 6.15, interrupt 8)
         struct { uint16_t limit; uint64_t base; } __attribute__((packed)) empty = { 0, 0 };
         asm volatile("lidt %0; int3" ::"m"(empty));
         break;

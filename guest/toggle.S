@@ -6,7 +6,8 @@
 //   from the SDK time with them; position independent, scratch registers only.
 // - NAME_window(n): a whole measured window, MARK_BEGIN, the loop, MARK_END,
 //   in one 256-byte-aligned block of at most 256 bytes (so in one 4 KiB page)
-//   that touches no memory. Under shadow paging its only translation is its
+//   that touches no memory between its two hypercalls (only its push and
+//   pop of RBX, outside them). Under shadow paging its only translation is its
 //   own code page, so the #PF exits inside the window are exactly those its
 //   loop causes, which hv/experiments.c states and the kernel checks.
 // toggle_wp leaves CR0.WP flipped when n is odd, cr4_pge CR4.PGE: callers

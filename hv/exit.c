@@ -1,5 +1,6 @@
 // exit.c: what happens at every VM exit. exit_stub.S calls vmx_exit_handler()
-// with the guest's registers; it counts the exit, dispatches on the basic exit
+// with the guest's registers (with exitpath=fast, for the exits exit_fast.S
+// does not finish itself); it counts the exit, dispatches on the basic exit
 // reason through one table, and tells exit_stub.S what to do next (hv/regs.h:
 // EXIT_RESUME, EXIT_STOP or EXIT_RESUME_RELOAD). Handlers that emulate an
 // instruction complete it as the CPU would (complete_instruction()); nothing is
@@ -301,8 +302,9 @@ static int handle_hlt(struct guest_regs *r)
 }
 
 // INVLPG, which exits only under paging=shadow ("INVLPG exiting"): the exit
-// qualification is the address (SDM 3C Table 28-1... 28.2.1), whose shadow
-// translation goes. The CPU has checked CPL 0 before exiting (SDM 3C 26.1.1).
+// qualification is the linear-address operand (SDM 3C 28.2.1, Basic VM-Exit
+// Information), whose shadow translation goes. The CPU has checked CPL 0
+// before exiting (SDM 3C 26.1.1, Relative Priority of Faults and VM Exits).
 static int handle_invlpg(struct guest_regs *r)
 {
     (void)r;

@@ -59,7 +59,8 @@
 .endm
 
 // hv.h complete_instruction_in(), for what plain_exit_or_c let through: RIP
-// moves past the instruction by its length (SDM 3C 28.2.4), in 64-bit mode.
+// moves past the instruction by its length (SDM 3C 28.2.5, Information for VM
+// Exits Due to Instruction Execution), in 64-bit mode.
 .macro next_instruction_and_resume
     read_field VM_EXIT_INSTRUCTION_LEN, %rdx
     read_field GUEST_RIP, next_rip(%rip)

@@ -1,6 +1,7 @@
 // experiment.c: runs the table of hv/experiments.c. kmain() calls
 // experiments_run() once the CPU is known to offer VMX: it checks the rest of
-// what vmxlab needs (EPT, the controls), turns VMX on, times the native loops,
+// what vmxlab needs (the controls; EPT, or else shadow paging, and the
+// policies each allows), turns VMX on, times the native loops,
 // then runs each selected row once or under each CR ownership policy, checks
 // its outcome against what the row expects and prints expected next to
 // measured, one line a run (and one JSON line per measured run). It ends with

@@ -1,12 +1,13 @@
 // experiments.c: the one table of what vmxlab runs, in the order it runs it.
 // A row names its guest (guest/NAME.c or guest/NAME.S; the Makefile builds and
-// embeds exactly the guests named here), whether it runs once or under each CR
-// ownership policy of the command line, what it measures, and what it
-// expects: the exits of a measured run by reason, as a function of the
-// command line (toggles= N iterations per window, windows= W, threshold= T,
-// the guest-owned bits), and how the run must end. hv/experiment.c runs the
-// rows and checks each outcome; the boot tests read the same expectations
-// from the kernel's output. docs/guest-abi.md says how to add a row.
+// embeds exactly the guests named here), whether it runs once, under each CR
+// ownership policy of the command line, or under each policy and paging mode,
+// what it measures, and what it expects: the exits of a measured run by
+// reason, as a function of the command line (toggles= N iterations per
+// window, windows= W, threshold= T, the guest-owned bits, the paging mode),
+// and how the run must end. hv/experiment.c runs the rows and checks each
+// outcome; the boot tests read the same rows (tests/boot/table.py).
+// docs/guest-abi.md says how to add a row; docs/10-results.md how one is judged.
 #include "../boot/x86.h"
 #include "../guest/abi.h"
 #include "hv.h"

@@ -1,6 +1,7 @@
 // guest.c: the guest's memory and one guest run. guest_ram_init() carves the
 // guest's RAM out of the multiboot memory map and maps it, and only it, with
-// EPT; guest_run() loads a guest ELF image into that RAM (hv/elf.c), sets up
+// EPT where the CPU has it (else only shadow paging maps it, hv/shadow.c);
+// guest_run() loads a guest ELF image into that RAM (hv/elf.c), sets up
 // the VMCS and runs the guest until it ends (HC_EXIT), a handler stops it, or
 // it uses up its budget, and leaves what happened in a struct run_record. The
 // ABI the guests follow is guest/abi.h and docs/guest-abi.md.
@@ -170,7 +171,8 @@ static uint64_t tick_budget(const struct guest_run *run)
 // and DR6 (DR7 and IA32_DEBUGCTL come from the VMCS), CR2, the MSRs the guest
 // reaches directly (hv/msr.c), and the x87/SSE registers, which FXRSTOR
 // reloads from their state after FNINIT: FCW 0x37f, MXCSR 0x1f80, the rest 0
-// (SDM 1 Table 10-2, FXSAVE image; SDM 3A 9.1.1, state after reset). CR8 is
+// (SDM 1 Table 10-2, FXSAVE image; SDM 3A 10.1.1, Processor State After
+// Reset). CR8 is
 // virtual (hv/exit_cr.c) and starts at 0 with struct vcpu. Every run starts
 // from this one defined state.
 static void reset_machine_state(void)

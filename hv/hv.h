@@ -1,6 +1,8 @@
 // hv.h: everything hv/ offers, grouped by file as xv6's defs.h does.
 // hv/ is the hypervisor proper: capability discovery, VMX on/off, the VMCS,
-// EPT, VM-exit dispatch and the CR0/CR4 ownership policies.
+// the VM-entry checker, EPT and shadow paging, VM-exit dispatch, the CR0/CR4
+// ownership policies, and the table of experiments that runs the guests.
+// Included by every C file of hv/, by boot/main.c and by the unit tests.
 #pragma once
 #include "../lib/lib.h"
 #include "../boot/x86.h"

@@ -167,7 +167,8 @@ static struct walk_mode guest_mode(void)
 }
 
 // An exception into the guest that arose while the CPU was delivering
-// another (IDT-vectoring information valid, SDM 3C 28.2.4): the two combine
+// another (IDT-vectoring information valid, SDM 3C 28.2.4, Information for VM
+// Exits That Occur During Event Delivery): the two combine
 // as on the CPU (SDM 3A 6.15, Table 6-5): a #PF during a #PF or a
 // contributory exception is a #DF; anything during a #DF is a triple fault.
 static int inject_pf(uint64_t gva, uint32_t error)

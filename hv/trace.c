@@ -4,7 +4,8 @@
 // tables, hv/paging.c), and what the handler did, in the words of the
 // trace_note() calls the handlers make. vmx_exit_handler() (hv/exit.c) calls
 // traced_exit() instead of the plain dispatch while vcpu.trace_left is not 0.
-// SDM 3C 28.2.1 (exit qualifications), 28.2.4 (instruction length).
+// SDM 3C 28.2.1 (exit qualifications), 28.2.5 (Information for VM Exits Due to
+// Instruction Execution: the instruction length).
 #include "../boot/boot.h"
 #include "../boot/x86.h"
 #include "../guest/abi.h"
@@ -90,7 +91,7 @@ static void decode(char *buf, size_t size, uint32_t reason, uint64_t q,
     }
 }
 
-// Exits that an instruction causes, whose length VMCS reports (SDM 3C 28.2.4).
+// Exits that an instruction causes, whose length VMCS reports (SDM 3C 28.2.5).
 static bool has_instruction(uint32_t reason)
 {
     switch (reason) {

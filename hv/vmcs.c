@@ -1,9 +1,10 @@
 // vmcs.c: the VMCS field table put to work (names for dumps, a VMWRITE/VMREAD
-// round-trip self-test), the choice of VMX controls, and vmcs_setup(), which
-// fills a freshly loaded VMCS for one guest run: controls, host state, guest
-// state, in the order of SDM 3C 25.3-25.8 (guest, host, controls).
-// Called by hv/guest.c (setup) and hv/experiment.c (self-test); vmcs_dump()
-// by every failure path.
+// round-trip self-test), the choice of VMX controls (wanted[], one row per
+// control field, each bit with its reason), and vmcs_setup(), which fills a
+// freshly loaded VMCS for one guest run: controls (SDM 3C 25.6-25.8), host
+// state (25.5), guest state (25.4). Called by hv/experiment.c (controls,
+// self-test) and hv/guest.c (setup); vmcs_dump() by every failure path.
+// docs/03-vmcs.md explains every control.
 #include "../boot/boot.h"
 #include "../boot/x86.h"
 #include "../guest/abi.h"

@@ -10,7 +10,8 @@
 // The runtime's GDT (start.S; SDM 3A 3.4.5, 5.2): 0x08 and 0x10 are the entry
 // state's ring-0 code and data, 0x18 a 32-bit code segment for compatibility
 // mode, then ring 3's code and data (DPL 3; the selectors carry RPL 3) and
-// the runtime's own 64-bit TSS, which _start loads with LTR (SDM 3A 7.7).
+// the runtime's own 64-bit TSS, which _start loads with LTR (SDM 3A 8.7, Task
+// Management in 64-bit Mode).
 #define SEL_USER_CODE (0x20 | 3) // 64-bit code, DPL 3
 #define SEL_USER_DATA (0x28 | 3) // data, DPL 3
 #define SEL_GUEST_TSS 0x30       // 16-byte descriptor: 0x30 and 0x38

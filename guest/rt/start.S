@@ -54,7 +54,7 @@ _start:
     // interrupt gate.
     movb $0xee, idt + 16 * VEC_USER_RETURN + 5
 
-    // The TSS descriptor (SDM 3A 7.2.3, "TSS Descriptor in 64-bit Mode"):
+    // The TSS descriptor (SDM 3A 8.2.3, "TSS Descriptor in 64-bit Mode"):
     // limit 15:0 and base 15:0; base 23:16, type 9 (available 64-bit TSS),
     // P = 1, DPL 0, base 31:24. Base 63:32 and the last dword stay 0. The
     // hypervisor entered us with TR = 0x18, base 0 (hv/vmcs.c), whose RSP0 is
@@ -270,7 +270,7 @@ gdt:
     .quad 0, 0                 // 0x30: 64-bit TSS (16 bytes), filled by _start
 gdt_end:
 
-// The 64-bit TSS (SDM 3A 7.7, "Task Management in 64-bit Mode", Figure 7-11):
+// The 64-bit TSS (SDM 3A 8.7, "Task Management in 64-bit Mode", Figure 8-11):
 // only RSP0 is used: the stack an interrupt or exception from ring 3 switches
 // to (SDM 3A 6.14.4). No IST. The I/O map base is the TSS's size: no I/O
 // permission bitmap, so I/O from ring 3 raises #GP (SDM 1 19.5.2, I/O
