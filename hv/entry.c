@@ -252,7 +252,7 @@ static bool judge_break(const struct entry_break *b, const char *label,
 // table: the checker names the break's rule, and nothing else; the CPU
 // refuses the entry as the table says. ok, bad, by_end: the run counters of
 // hv/experiment.c.
-void breaks_run(unsigned *ok, unsigned *bad, unsigned *by_end)
+void breaks_run(enum mmu mmu, unsigned *ok, unsigned *bad, unsigned *by_end)
 {
     const struct guest_image *img = guest_image_find("misbehave");
     if (!img) {
@@ -272,8 +272,10 @@ void breaks_run(unsigned *ok, unsigned *bad, unsigned *by_end)
         entry_verdict_text(want, sizeof(want), &b->cpu);
         kprintf("vmxlab: %s: %s; the checker must name %s, the CPU must give %s\n", label,
                 b->what, b->rule, want);
-        struct guest_run run = { .label = label, .flags = BAD_HLT, .expect_stop = true,
-                                 .brk = b };
+        // The boot's paging: should the CPU enter anyway, the guest must run
+        // translated like every other (without EPT, its CR3 is not the host's).
+        struct guest_run run = { .label = label, .mmu = mmu, .flags = BAD_HLT,
+                                 .expect_stop = true, .brk = b };
         static struct run_record rec; // 10 KiB: not on the boot stack
         if (!guest_run(img, &run, &rec)) {
             (*bad)++;

@@ -582,7 +582,7 @@ bool entry_launch_failed(bool expected, struct run_record *rec);
 void entry_checked(bool judged_elsewhere);
 void entry_explain(const struct entry_verdict *cpu, bool launch);
 bool breaks_check_names(void);
-void breaks_run(unsigned *ok, unsigned *bad, unsigned *by_end);
+void breaks_run(enum mmu mmu, unsigned *ok, unsigned *bad, unsigned *by_end);
 
 // msr.c: RDMSR/WRMSR in the guest, one table of MSRs
 extern uint8_t msr_bitmap[4096];

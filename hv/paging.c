@@ -139,18 +139,23 @@ uint64_t shadow_leaf(const struct walk *w, unsigned access, const struct walk_mo
                  (guest & (PTE_PWT | PTE_PCD));
     if (guest & (w->page_size == 4096 ? PTE_PAT_4K : PTE_PAT_BIG))
         e |= PTE_PAT_4K;
-    bool user = w->user, writable = false;
+    bool user = w->user, writable = false, exec_off = m->nxe && !w->executable;
     if (w->writable)
         writable = (access & PF_W) || (guest & PTE_D);
     else if (!m->wp && (access & (PF_W | PF_U)) == PF_W) {
         writable = true;
         user = false;
+        // A user page made supervisor-only would let a supervisor fetch by
+        // under SMEP: no execution from it, as KVM does (where NX exists).
+        // SMAP has no such cure: chapter 8 (docs) states the gap.
+        if (w->user && m->smep && m->nxe)
+            exec_off = true;
     }
     if (user)
         e |= PTE_U;
     if (writable)
         e |= PTE_W;
-    if (m->nxe && !w->executable)
+    if (exec_off)
         e |= PTE_NX;
     return e;
 }

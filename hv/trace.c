@@ -71,7 +71,8 @@ static void decode(char *buf, size_t size, uint32_t reason, uint64_t q,
     }
     case EXIT_REASON_EPT_VIOLATION: // SDM 3C Table 28-7
         snprintf(buf, size, "EPT violation at GPA 0x%lx: %s%s%s", vmread(GUEST_PHYSICAL_ADDRESS),
-                 q & 1 ? "read " : "", q & 2 ? "write " : "", q & 4 ? "fetch" : "");
+                 q & 1 ? "read" : q & 2 ? "write" : q & 4 ? "fetch" : "access",
+                 q & 1 && q & 2 ? " and write" : "", q & 4 && q & 3 ? " and fetch" : "");
         break;
     case EXIT_REASON_EXCEPTION_NMI:
         if ((vmread(VM_EXIT_INTR_INFO) & 0x7ff) == (3u << 8 | VEC_PF)) { // SDM 3C 28.2.1

@@ -184,9 +184,12 @@ void vmx_on(void)
 
 void vmx_off(void)
 {
-    asm volatile("vmxoff" ::: "cc", "memory");
+    asm goto("vmxoff\n\tjbe %l[fail]" ::: "cc", "memory" : fail);
     in_vmx = false;
     write_cr4(read_cr4() & ~(uint64_t)CR4_VMXE);
+    return;
+fail: // VMfailValid: "VMXOFF under dual-monitor treatment" (SDM 3C 31.3 VMXOFF)
+    vmx_fail("VMXOFF", 0);
 }
 
 // end_run() calls this on every way out: after a VMX failure, a crash in VMX

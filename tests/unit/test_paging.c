@@ -227,6 +227,21 @@ static void shadow_leaf_no_execute(void **state)
     assert_false(leaf(0x5000, PF_I) & PTE_NX);
 }
 
+// WP=0 with SMEP: the supervisor-writable copy of a user page must not be
+// executable, or a supervisor fetch SMEP forbids would go through.
+static void shadow_leaf_wp0_smep(void **state)
+{
+    (void)state;
+    put(0x4000 + 8 * 7, 0x7000 | PTE_P | PTE_U); // user, read-only
+    mode.wp = false;
+    mode.nxe = true;
+    mode.smep = true;
+    assert_true(leaf(0x7000, PF_W) & PTE_NX);
+    assert_false(leaf(0x7000, PF_W) & PTE_U);
+    mode.smep = false;
+    assert_false(leaf(0x7000, PF_W) & PTE_NX);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 int main(void)
 {
@@ -234,6 +249,7 @@ int main(void)
         T(translates_each_page_size), T(access_rights), T(not_present_and_reserved),
         T(tables_outside_ram), T(reads_across_pages), T(sets_accessed_and_dirty),
         T(shadow_leaf_rights_and_dirty), T(shadow_leaf_wp0), T(shadow_leaf_no_execute),
+        T(shadow_leaf_wp0_smep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
