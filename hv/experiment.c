@@ -80,13 +80,18 @@ void host_vmcs_fields(void)
 // The hypervisor's code and read-only data, FNV-1a over every byte: nothing a
 // guest does may change them (issue: nothing outside guest RAM is touched).
 // The first host step of the hostile suite takes the sum, the last compares.
-static uint64_t text_sum(void)
+extern const uint8_t text_start[], text_end[], rodata_start[], rodata_end[]; // linker.ld
+
+static uint64_t fnv1a(uint64_t h, const uint8_t *from, const uint8_t *to)
 {
-    extern const uint8_t text_start[], rodata_end[]; // linker.ld
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const uint8_t *b = text_start; b < rodata_end; b++)
+    for (const uint8_t *b = from; b < to; b++)
         h = (h ^ *b) * 0x100000001b3ull;
     return h;
+}
+
+static uint64_t text_sum(void)
+{
+    return fnv1a(fnv1a(0xcbf29ce484222325ull, text_start, text_end), rodata_start, rodata_end);
 }
 
 static uint64_t text_sum_before;
@@ -94,11 +99,11 @@ static bool text_summed;
 
 void host_text_sum(void)
 {
-    extern const uint8_t text_start[], rodata_end[];
     text_sum_before = text_sum();
     text_summed = true;
-    report(true, "text-sum: the hypervisor's code and read-only data summed before the "
-           "hostile guests: %lu bytes, FNV-1a 0x%lx", (uint64_t)(rodata_end - text_start),
+    kprintf("vmxlab: text-sum: the hypervisor's code and read-only data summed before the "
+           "hostile guests: %lu bytes, FNV-1a 0x%lx\n",
+           (uint64_t)(text_end - text_start) + (uint64_t)(rodata_end - rodata_start),
            text_sum_before);
 }
 

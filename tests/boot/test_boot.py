@@ -32,7 +32,7 @@ def test_bochs_capability_table(boot, model):
     assert "VMX capabilities" in r.serial
     rev = MODELS[model]["revision"]
     assert re.search(rf"^\s+VMCS revision id\s+0x{rev:x}$", r.serial, re.M), r.serial
-    assert "5 passed, 0 failed" in r.serial.splitlines()
+    assert "1 passed, 0 failed" in r.serial.splitlines()  # vmx-caps: one line, every check
     assert (r.verdict, r.status) == ("PASS", 0), r.serial
 
 
