@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh: install the Debian packages vmxlab needs, or say exactly how to.
-# Usage: deps.sh run|test|bench|fuzz|all. Called by `make run`, `make test`,
-# `make bench`, `make fuzz` and .ci/run; README.md says why each package is here.
+# Usage: deps.sh run|test|bench|fuzz|docs|all. Called by `make run`, `make test`,
+# `make bench`, `make fuzz`, `make docs` and .ci/run; README.md says why each package is here.
 set -e
 build="gcc make binutils grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools console-setup-linux"
 engines="bochs bochs-term bochsbios vgabios qemu-system-x86 ovmf"
@@ -9,13 +9,20 @@ engines="bochs bochs-term bochsbios vgabios qemu-system-x86 ovmf"
 # libclang_rt.fuzzer clang only recommends; llvm, for llvm-symbolizer on the
 # PATH, where the sanitizers look for it to name the lines of a crash.
 fuzz="clang libclang-rt-dev llvm"
+# The diagrams (make docs, and the doc test that renders them again): graphviz
+# and gnuplot-nox draw them; fonts-dejavu-core is the font graphviz measures
+# text with, named by the Makefile, so the SVGs come out the same everywhere.
+docs="graphviz gnuplot-nox fonts-dejavu-core"
+# The doc tests read Markdown as CommonMark with python3-markdown-it.
+tests="python3 python3-pytest python3-pytest-xdist python3-markdown-it libc6-dev libcmocka-dev"
 case "$1" in
     run)   want="$build $engines python3" ;;
-    test)  want="$build $engines python3 python3-pytest python3-pytest-xdist libc6-dev libcmocka-dev $fuzz" ;;
+    test)  want="$build $engines $tests $fuzz $docs" ;;
     bench) want="$build $engines python3 gnuplot-nox" ;;
     fuzz)  want="make $fuzz" ;;
-    all)   want="$build $engines python3 python3-pytest python3-pytest-xdist libc6-dev libcmocka-dev gnuplot-nox $fuzz" ;;
-    *) echo "usage: $0 run|test|bench|fuzz|all" >&2; exit 2 ;;
+    docs)  want="make $docs" ;;
+    all)   want="$build $engines $tests $fuzz $docs" ;;
+    *) echo "usage: $0 run|test|bench|fuzz|docs|all" >&2; exit 2 ;;
 esac
 
 missing=""
