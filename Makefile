@@ -57,7 +57,7 @@ GUEST_ELFS := $(patsubst %,$(B)/guest/%.elf,$(GUESTS))
 .SECONDARY: # keep every intermediate (guest objects, unit-test objects): make would delete them
 
 .PHONY: all iso run test unit unit-run debug bench deps deps-run deps-test deps-bench clean \
-        guest-sdk fuzz fuzz-build deps-fuzz
+        guest-sdk fuzz fuzz-build deps-fuzz docs docs-build deps-docs
 all: $(B)/vmxlab.iso $(B)/kernel.asm $(B)/kernel.map
 
 $(B)/%.o: %.c
@@ -228,11 +228,14 @@ fuzz: deps-fuzz
 	@$(MAKE) --no-print-directory fuzz-build
 	@scripts/fuzz.sh fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# The README's test command. pytest runs last so its summary ends the output.
+# The README's test command. pytest runs last so its summary ends the output:
+# the boot tests, then the doc tests (tests/docs: every command in README.md and
+# docs/, the diagrams, the bench data). --dist loadgroup keeps the blocks of one
+# Markdown file in order on one worker; the rest spreads over both.
 test: deps-test
 	@$(MAKE) --no-print-directory -j2 all unit-run fuzz-build
 	@scripts/fuzz.sh test $(FUZZ_TEST_SECONDS) $(FUZZ_TARGETS)
-	$(PYTHON) -m pytest -n 2 tests/boot
+	$(PYTHON) -m pytest -n 2 --dist loadgroup tests/boot tests/docs
 
 # A benchmark, not a test: exact Bochs tick counts for 10^3..10^6 toggles per
 # policy, written to build/bench/bench.csv and bench.png, targets checked.
@@ -240,8 +243,33 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	$(PYTHON) scripts/bench.py
 
+# Diagrams, from text sources only: every docs/diagrams/NAME.dot (graphviz)
+# and NAME.gp (gnuplot) becomes DOCS_IMG/NAME.svg. The SVGs in docs/img are
+# committed, so the README shows them on a forge; tests/docs/test_diagrams.py
+# renders them again into a temporary DOCS_IMG and wants the same bytes. A .gp
+# script finds the SVG terminal set and its output open (it may set its own
+# size); it reads its data (docs/data) from the repository root.
+DOCS_IMG ?= docs/img
+DIAGRAMS := $(sort $(patsubst docs/diagrams/%,$(DOCS_IMG)/%.svg, \
+              $(basename $(wildcard docs/diagrams/*.dot docs/diagrams/*.gp))))
+DOCS_FONT := DejaVu Sans
+$(DOCS_IMG)/%.svg: docs/diagrams/%.dot
+	@mkdir -p $(dir $@)
+	$(Q)$(call say,DOT,$<)dot -Tsvg -Gfontname='$(DOCS_FONT)' -Nfontname='$(DOCS_FONT)' \
+	    -Efontname='$(DOCS_FONT)' -o $@.tmp $< && mv $@.tmp $@ || { rm -f $@.tmp; false; }
+$(DOCS_IMG)/%.svg: docs/diagrams/%.gp $(wildcard docs/data/*)
+	@mkdir -p $(dir $@)
+	$(Q)$(call say,GNUPLOT,$<)gnuplot -e "set terminal svg size 800,450 font '$(DOCS_FONT),12'; \
+	    set output '$@.tmp'" $< && mv $@.tmp $@ || { rm -f $@.tmp; false; }
+
+docs: deps-docs
+	@$(MAKE) --no-print-directory docs-build
+docs-build: $(DIAGRAMS)
+
 deps-bench:
 	@scripts/deps.sh bench
+deps-docs:
+	@scripts/deps.sh docs
 deps-run:
 	@scripts/deps.sh run
 deps-test:

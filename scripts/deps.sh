@@ -1,7 +1,8 @@
 #!/bin/sh
 # deps.sh: install the Debian packages vmxlab needs, or say exactly how to.
 # Usage: deps.sh run|test|bench|fuzz|docs|all. Called by `make run`, `make test`,
-# `make bench`, `make fuzz`, `make docs` and .ci/run; README.md says why each package is here.
+# `make bench`, `make fuzz`, `make docs` and .ci/run; README.md says why each
+# package is here.
 set -e
 build="gcc make binutils grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools console-setup-linux"
 engines="bochs bochs-term bochsbios vgabios qemu-system-x86 ovmf"
