@@ -7,10 +7,14 @@ Bochs one TSC tick is one instruction, so every number is exact and the same
 on every host. Shadow paging refuses the policies that give the guest CR0.WP;
 they run here with unsafe=1 and are marked so. Then it checks the targets
 (README, "Benchmark") and says which hold; a missed target is a finding, and
-the exit status stays 0. TOGGLES= sets the toggles per run (default 10000)."""
+the exit status stays 0. TOGGLES= sets the toggles per run (default 10000).
+With SAVE=1 (`make bench SAVE=1`) it also copies bench.csv and bench.md into
+docs/data/, the data the README's table and docs/img/bench.svg (`make docs`,
+docs/diagrams/bench.gp) are made from; tests/docs checks them against a boot."""
 import concurrent.futures
 import csv
 import os
+import shutil
 import subprocess
 import sys
 
@@ -116,6 +120,13 @@ def main():
         f.write(table_md(rows))
     plot(rows, paths["png"])
     print(f"bench: wrote {paths['csv']}, {paths['md']} and {paths['png']}")
+    if os.environ.get("SAVE") == "1":
+        data = os.path.join(ROOT, "docs", "data")
+        os.makedirs(data, exist_ok=True)
+        for k in ("csv", "md"):
+            shutil.copyfile(paths[k], os.path.join(data, f"bench.{k}"))
+        print(f"bench: copied bench.csv and bench.md to {os.path.relpath(data, ROOT)}/: "
+              "run `make docs` for the plot, and put bench.md in README.md")
 
     by = {(r["policy"], r["paging"], r["exitpath"]): r for r in rows}
     checks = []
