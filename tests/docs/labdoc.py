@@ -1,32 +1,16 @@
-"""The docs' command convention, for the labs (docs/labs/*.md): read a
-Markdown file's fenced blocks, run them in order from the repository root,
-and match each `text output` block against the output of the `sh` block it
-follows. tests/docs/test_labs.py uses it; a generic doc test for every
-Markdown file may replace run_file() and blocks() with its own, as long as
-it keeps the convention below.
-
-The convention (info string of the fence):
-- `sh`: run with `bash -e` from the repository root, one script per block,
-  the blocks of a file in order. `sh env="VAR=value ..."` adds variables.
-- `sh no-run`: checked for syntax only (`bash -n`): needs a real machine.
-- `text output`, directly after an `sh` block: lines its combined stdout
-  and stderr must contain, in order and adjacent; a line `...` stands for
-  any number of lines. Lines are compared whole, trailing blanks ignored.
-- `c file=PATH` (any language with `file=`): the block is a file the reader
-  saves; running the doc writes it to PATH, relative to the root, when the
-  block is reached.
-Other blocks are not run.
+"""labdoc.py: the labs (docs/labs/*.md) read for tests/docs/test_labs.py: their
+fenced blocks with the Markdown around each (the section a block is under),
+the sh blocks paired with their `text output`, the sections of a lab and the
+tables in them. Running the blocks is tests/docs/test_docs.py's job, for
+every Markdown file; the convention is mdblocks.py's.
 """
 import os
 import re
 import shlex
-import subprocess
 from dataclasses import dataclass
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FENCE = re.compile(r"^(`{3,})(.*)$")
-# What an outer `make test` exports and a reader's shell has not.
-MAKE_VARS = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
 
 
 @dataclass
@@ -97,68 +81,6 @@ def outputs_of(bs):
     return [(sh, outs) for sh, outs in pairs if sh]
 
 
-def match_output(expected, output):
-    """None if output holds expected's lines as the convention says, else why not."""
-    want = [l.rstrip() for l in expected.rstrip("\n").split("\n")]
-    got = [l.rstrip() for l in output.split("\n")]
-    segments, cur = [], []
-    for l in want:
-        if l == "...":
-            segments.append(cur)
-            cur = []
-        else:
-            cur.append(l)
-    segments.append(cur)
-    at = 0
-    for seg in segments:
-        if not seg:
-            continue
-        found = next((k for k in range(at, len(got) - len(seg) + 1) if got[k:k + len(seg)] == seg),
-                     None)
-        if found is None:
-            first = next((l for l in seg if l not in got[at:]), seg[0])
-            return f"expected line not found (in order) in the output: {first!r}"
-        at = found + len(seg)
-    return None
-
-
-def environment(block):
-    env = {k: v for k, v in os.environ.items() if k not in MAKE_VARS}
-    if "env" in block.attrs:
-        env.update(w.split("=", 1) for w in shlex.split(block.attrs["env"]))
-    return env
-
-
-def run_file(path, timeout=900):
-    """Run a Markdown file's blocks in order; return [(sh block, output)] for
-    the blocks that ran. Raises AssertionError at the first block that fails
-    or whose output does not match its `text output`."""
-    done, bs = [], blocks(path)
-    expected = {id(sh): outs for sh, outs in outputs_of(bs)}
-    for b in bs:
-        where = f"{os.path.relpath(path, ROOT)}:{b.line}"
-        if "file" in b.attrs:
-            dest = os.path.join(ROOT, b.attrs["file"])
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
-            with open(dest, "w") as f:
-                f.write(b.text)
-        elif b.lang == "sh" and not b.runs:
-            r = subprocess.run(["bash", "-n"], input=b.text, text=True, capture_output=True)
-            assert r.returncode == 0, f"{where}: bash -n: {r.stderr}"
-        elif b.runs:
-            r = subprocess.run(["bash", "-e"], input=b.text, cwd=ROOT, env=environment(b),
-                               text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               timeout=timeout)
-            assert r.returncode == 0, (f"{where}: exit status {r.returncode}\n{b.text}"
-                                       f"--- output:\n{r.stdout}")
-            for out in expected[id(b)]:
-                why = match_output(out.text, r.stdout)
-                assert why is None, f"{where}: {why}\n--- output:\n{r.stdout}"
-            done.append((b, r.stdout))
-    return done
-
-
-# Reading a lab: its sections and its Markdown tables.
 def sections(path):
     """`## ` heading -> its text, in order."""
     out, cur = {}, None

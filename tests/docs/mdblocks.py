@@ -11,6 +11,8 @@ Every code block in README.md and docs/ is fenced, with one of these info string
                          in order; a line `...` stands for any number of lines,
                          and `...` inside a line for any characters
   text, c, asm, ...      shown, never run (DISPLAY below)
+  c file=PATH, ...       shown, and written to PATH (under build/) before the
+                         next sh block of the file runs: code a reader saves
 Anything else, an unfenced (indented) code block included, is an error, so a
 typo cannot silently keep a command from being run."""
 import re
@@ -67,6 +69,11 @@ def parse_info(info):
         return "output", {}
     if lang in DISPLAY and rest == "":
         return "display", {}
+    m = re.fullmatch(r"file=(\S+)", rest)
+    if lang in DISPLAY and m:
+        if not m.group(1).startswith("build/") or ".." in m.group(1):
+            raise ValueError(f"file={m.group(1)}: a reader's files go under build/")
+        return "file", {"path": m.group(1)}
     raise ValueError(f"unknown info string {info!r}: sh, sh no-run, sh env=\"...\", "
                      f"text output, or one of {', '.join(sorted(DISPLAY))} to show code")
 

@@ -94,9 +94,23 @@ def test_every_code_block_says_what_it_is(path):
     assert not errors, "\n".join(errors)
 
 
+def write_files_before(block):
+    """The `file=PATH` blocks of the file that come before block: written out,
+    as the reader who follows the page has saved them by now."""
+    for b in PARSED[block.path][0]:
+        if b.line >= block.line:
+            break
+        if b.kind == "file":
+            path = os.path.join(ROOT, b.env["path"])
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(b.text)
+
+
 @pytest.mark.parametrize("block", params("run"))
 def test_sh_block_runs_and_shows_its_output(block):
     os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
+    write_files_before(block)
     with open(os.path.join(ROOT, "build", "docs-test.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX if runs_alone(block.text) else fcntl.LOCK_SH)
         start = time.monotonic()
