@@ -1,6 +1,6 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """refresh.py: after a change to what vmxlab prints, bring the docs' checked
-outputs up to date, for a person to review: `python3 tests/docs/refresh.py
+outputs up to date, for a person to review: `/usr/bin/python3 tests/docs/refresh.py
 docs/06-exit-path.md [README.md ...]` runs each sh block of the files, in
 order, as the doc test does, and rewrites each `text output` line the output
 no longer shows with the output line most like it. Lines that still match
