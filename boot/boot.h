@@ -108,6 +108,11 @@ struct cfg_key {
 };
 int cmdline_parse(const char *line, const struct cfg_key *keys, size_t nkeys,
                   char *strbuf, size_t strbuf_size, char *err, size_t errlen);
+// Comma-separated values (tests=, break=, guest=). list_next() hands out the
+// next item of *cursor (not NUL-terminated: *item and *len) and moves past it;
+// it returns false at the end. list_has() matches one whole item exactly.
+bool list_next(const char **cursor, const char **item, size_t *len);
+bool list_has(const char *list, const char *name);
 
 // config.c: the kernel's own keys and their values after parsing
 enum end_mode { END_HALT, END_POWEROFF };

@@ -8,6 +8,30 @@
 
 #define TOKEN_MAX 256 // longest token plus its NUL; a long tests= list fits
 
+bool list_next(const char **cursor, const char **item, size_t *len)
+{
+    const char *p = *cursor;
+    if (!*p)
+        return false;
+    size_t n = 0;
+    while (p[n] && p[n] != ',')
+        n++;
+    *item = p;
+    *len = n;
+    *cursor = p + n + (p[n] == ',');
+    return true;
+}
+
+bool list_has(const char *list, const char *name)
+{
+    const char *item;
+    size_t n;
+    while (list_next(&list, &item, &n))
+        if (strlen(name) == n && !strncmp(item, name, n))
+            return true;
+    return false;
+}
+
 
 // Adds to a message errorf() began: for the lists of valid names.
 __attribute__((format(printf, 3, 4)))

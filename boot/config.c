@@ -164,17 +164,5 @@ const size_t config_nkeys = ARRAY_SIZE(config_keys);
 // Exact match against one comma-separated item: "vmx" does not select "vmxon".
 bool config_test_selected(const char *name)
 {
-    const char *item = cfg.tests;
-    if (!*item)
-        return true;
-    for (;;) {
-        size_t len = 0;
-        while (item[len] && item[len] != ',')
-            len++;
-        if (strncmp(item, name, len) == 0 && name[len] == '\0')
-            return true;
-        if (!item[len])
-            return false;
-        item += len + 1;
-    }
+    return !*cfg.tests || list_has(cfg.tests, name);
 }

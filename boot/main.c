@@ -13,16 +13,15 @@ struct mb_info boot_info;
 static const char *unknown_test(void)
 {
     static char name[32];
-    for (const char *p = cfg.tests; *p;) {
-        size_t n = 0;
-        while (p[n] && p[n] != ',')
-            n++;
-        size_t len = n < sizeof(name) - 1 ? n : sizeof(name) - 1;
-        memcpy(name, p, len);
-        name[len] = '\0';
-        if (!experiment_name_known(p, n))
+    const char *p = cfg.tests, *item;
+    size_t n;
+    while (list_next(&p, &item, &n)) {
+        if (!experiment_name_known(item, n)) {
+            size_t len = n < sizeof(name) - 1 ? n : sizeof(name) - 1;
+            memcpy(name, item, len);
+            name[len] = '\0';
             return name;
-        p += n + (p[n] == ',');
+        }
     }
     return NULL;
 }

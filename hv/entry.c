@@ -183,34 +183,22 @@ void entry_checked(bool judged_elsewhere)
 // break=all, or a list of names: each one a run of its own.
 static bool break_selected(const struct entry_break *b)
 {
-    const char *p = cfg.breaks;
-    if (!strcmp(p, "all"))
-        return true;
-    while (*p) {
-        size_t n = 0;
-        while (p[n] && p[n] != ',')
-            n++;
-        if (strlen(b->name) == n && !strncmp(p, b->name, n))
-            return true;
-        p += n + (p[n] == ',');
-    }
-    return false;
+    return !strcmp(cfg.breaks, "all") || list_has(cfg.breaks, b->name);
 }
 
 // Every name in break= must be in the table; the message lists them all.
 bool breaks_check_names(void)
 {
-    const char *p = cfg.breaks;
+    const char *p = cfg.breaks, *item;
+    size_t n;
     if (!strcmp(p, "all"))
         return true;
-    while (*p) {
-        size_t n = 0;
-        while (p[n] && p[n] != ',')
-            n++;
-        if (!break_find(p, n)) {
+    while (list_next(&p, &item, &n)) {
+        if (!break_find(item, n)) {
             char name[48];
-            snprintf(name, sizeof(name), "%s", p);
-            name[n < sizeof(name) - 1 ? n : sizeof(name) - 1] = '\0';
+            size_t len = n < sizeof(name) - 1 ? n : sizeof(name) - 1;
+            memcpy(name, item, len);
+            name[len] = '\0';
             kprintf("vmxlab: bad command line: unknown break '%s' in break= (breaks: all",
                     name);
             for (size_t i = 0; i < entry_nbreaks; i++)
@@ -218,7 +206,6 @@ bool breaks_check_names(void)
             kprintf(")\n");
             return false;
         }
-        p += n + (p[n] == ',');
     }
     return true;
 }

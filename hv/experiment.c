@@ -459,29 +459,28 @@ static void run_row(const struct experiment *e, const struct policy_def *p, enum
 // port 0xf4) or HLT, and by its own checks (HC_REPORT).
 static void run_modules(const struct policy_def *pols, unsigned npol)
 {
-    static char names[256];
-    snprintf(names, sizeof(names), "%s", cfg.guest);
-    for (char *name = names; *name;) {
-        char *comma = name;
-        while (*comma && *comma != ',')
-            comma++;
-        bool last = !*comma;
-        *comma = '\0';
-        bool plain = *name && strlen(name) <= 32;
-        for (const char *c = name; *c; c++)
-            plain &= (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                     (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.';
+    static char name[33];
+    const char *p = cfg.guest, *item;
+    size_t n;
+    while (list_next(&p, &item, &n)) {
+        bool plain = n && n < sizeof(name);
+        for (size_t i = 0; plain && i < n; i++) {
+            char c = item[i];
+            plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+        }
         if (!plain) {
             kprintf("vmxlab: bad command line: guest names in guest= are 1 to 32 of "
                     "A-Z a-z 0-9 _ - .\n");
             end_run(VERDICT_FAIL);
         }
+        memcpy(name, item, n);
+        name[n] = '\0';
         const struct experiment e = { .name = name, .guest = name, .runs = EACH_POLICY,
                                       .show_exits = true, .external = true,
                                       .what = "a guest from a GRUB module" };
         for (unsigned j = 0; j < npol; j++)
             run_row(&e, &pols[j], boot_mmu);
-        name = last ? comma : comma + 1;
     }
 }
 

@@ -423,6 +423,32 @@ static void test_config_owned_masks(void **state)
                    "0 to 4294967295");
 }
 
+// The list walker behind tests=, break= and guest=: items in order, empty
+// items kept (callers refuse them), one trailing comma ends the list.
+static void test_list_next(void **state)
+{
+    (void)state;
+    const char *p = "ab,,c,", *item;
+    size_t n;
+    assert_true(list_next(&p, &item, &n));
+    assert_int_equal(n, 2);
+    assert_memory_equal(item, "ab", 2);
+    assert_true(list_next(&p, &item, &n));
+    assert_int_equal(n, 0);
+    assert_true(list_next(&p, &item, &n));
+    assert_int_equal(n, 1);
+    assert_memory_equal(item, "c", 1);
+    assert_false(list_next(&p, &item, &n));
+    assert_false(list_next(&p, &item, &n));
+    p = "";
+    assert_false(list_next(&p, &item, &n));
+    assert_true(list_has("x,yy,z", "yy"));
+    assert_false(list_has("x,yy,z", "y"));
+    assert_false(list_has("x,yy,z", "x,yy"));
+    assert_false(list_has("", ""));
+    assert_true(list_has("a,,b", ""));
+}
+
 static void test_config_selection(void **state)
 {
     (void)state;
@@ -453,7 +479,7 @@ int main(void)
         T(test_long_token),        T(test_small_err_buffer),
         T(test_config_defaults),   T(test_config_keys),
         T(test_config_policy),     T(test_config_toggles_and_threshold),
-        T(test_config_owned_masks), T(test_config_selection),
+        T(test_config_owned_masks), T(test_list_next), T(test_config_selection),
     };
     defaults = cfg; // before any test changes it
     return cmocka_run_group_tests_name("cmdline", tests, NULL, NULL);
