@@ -99,7 +99,7 @@ const char *exit_reason_name(uint32_t reason)
     return reason < EXIT_REASON_MAX && exits[reason].name ? exits[reason].name : "UNKNOWN";
 }
 
-const char *cr_kind_name(enum cr_kind k)
+const char *cr_kind_name(uint32_t k)
 {
     static const char *const names[CR_KINDS] = {
         [CR_MOV_TO_CR0] = "mov_to_cr0", [CR_MOV_TO_CR3] = "mov_to_cr3",
@@ -107,14 +107,14 @@ const char *cr_kind_name(enum cr_kind k)
         [CR_MOV_TO_CR8] = "mov_to_cr8", [CR_MOV_FROM_CR8] = "mov_from_cr8",
         [CR_CLTS] = "clts", [CR_LMSW] = "lmsw",
     };
-    return (unsigned)k < CR_KINDS ? names[k] : "unknown";
+    return k < CR_KINDS ? names[k] : "unknown";
 }
 
-const char *pf_kind_name(enum pf_kind k)
+const char *pf_kind_name(uint32_t k)
 {
     static const char *const names[PF_KINDS] = { [PF_FILLED] = "filled",
                                                  [PF_REFLECTED] = "reflected" };
-    return (unsigned)k < PF_KINDS ? names[k] : "unknown";
+    return k < PF_KINDS ? names[k] : "unknown";
 }
 
 // Every way the hypervisor ends a run early comes here. A run meant to be

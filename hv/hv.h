@@ -411,13 +411,13 @@ enum cr_kind { // CR-access exits by what the guest did (SDM 3C Table 28-3)
     CR_MOV_TO_CR0, CR_MOV_TO_CR3, CR_MOV_FROM_CR3, CR_MOV_TO_CR4, CR_MOV_TO_CR8,
     CR_MOV_FROM_CR8, CR_CLTS, CR_LMSW, CR_KINDS
 };
-const char *cr_kind_name(enum cr_kind k);
+const char *cr_kind_name(uint32_t k); // an enum cr_kind
 enum pf_kind { // #PF exits under shadow paging (hv/shadow.c), by what came of them
     PF_FILLED,    // the guest's tables allow the access: a shadow entry was filled
     PF_REFLECTED, // they do not: the guest got its #PF
     PF_KINDS
 };
-const char *pf_kind_name(enum pf_kind k);
+const char *pf_kind_name(uint32_t k); // an enum pf_kind
 struct exit_stats {
     uint64_t by_reason[EXIT_REASON_MAX];
     uint64_t cr[CR_KINDS];

@@ -35,6 +35,21 @@ static int append(char *buf, size_t size, int n, const char *fmt, ...)
     return n;
 }
 
+// The members of a JSON object of counters, "NAME":count for each nonzero one,
+// named by name(i): exits by reason, CR exits and #PF exits by kind.
+static int append_counts(char *buf, size_t size, int n, const uint64_t *count, uint32_t kinds,
+                         const char *(*name)(uint32_t))
+{
+    const char *sep = "";
+    for (uint32_t i = 0; i < kinds; i++) {
+        if (!count[i])
+            continue;
+        n = append(buf, size, n, "%s\"%s\":%lu", sep, name(i), count[i]);
+        sep = ",";
+    }
+    return n;
+}
+
 // num/den for a difference that may be negative: "-0.50".
 void fmt_signed_ratio(char *buf, size_t size, int64_t num, uint64_t den)
 {
@@ -84,31 +99,11 @@ int result_json(const char *experiment, const char *policy, const char *paging,
     int n = append(buf, size, 0, "{\"experiment\":\"%s\",\"policy\":\"%s\",\"paging\":\"%s\","
                    "\"iterations\":%lu,\"windows\":%u,\"exits\":%lu,\"exits_by_reason\":{",
                    experiment, policy, paging, w.iterations, r->windows, stats_total(&w.exits));
-    const char *sep = "";
-    for (uint32_t i = 0; i < EXIT_REASON_MAX; i++) {
-        if (!w.exits.by_reason[i])
-            continue;
-        n = append(buf, size, n, "%s\"%s\":%lu", sep, exit_reason_name(i), w.exits.by_reason[i]);
-        sep = ",";
-    }
+    n = append_counts(buf, size, n, w.exits.by_reason, EXIT_REASON_MAX, exit_reason_name);
     n = append(buf, size, n, "},\"cr_exits\":{");
-    sep = "";
-    for (int i = 0; i < CR_KINDS; i++) {
-        if (!w.exits.cr[i])
-            continue;
-        n = append(buf, size, n, "%s\"%s\":%lu", sep, cr_kind_name((enum cr_kind)i),
-                   w.exits.cr[i]);
-        sep = ",";
-    }
+    n = append_counts(buf, size, n, w.exits.cr, CR_KINDS, cr_kind_name);
     n = append(buf, size, n, "},\"pf_exits\":{");
-    sep = "";
-    for (int i = 0; i < PF_KINDS; i++) {
-        if (!w.exits.pf[i])
-            continue;
-        n = append(buf, size, n, "%s\"%s\":%lu", sep, pf_kind_name((enum pf_kind)i),
-                   w.exits.pf[i]);
-        sep = ",";
-    }
+    n = append_counts(buf, size, n, w.exits.pf, PF_KINDS, pf_kind_name);
     n = append(buf, size, n, "},\"shadow_flushes\":%lu,\"ticks\":[", w.exits.shadow_flushes);
     for (unsigned i = 0; i < r->windows && i < MAX_WINDOWS; i++)
         n = append(buf, size, n, "%s%lu", i ? "," : "", r->win[i].ticks);
