@@ -20,20 +20,6 @@ static struct {
 static bool cost_shown;
 static uint8_t scratch[4096] __attribute__((aligned(4096))); // for the breaks (hv/breaks.c)
 
-static int cpu_read(void *ctx, uint64_t field, uint64_t *val)
-{
-    (void)ctx;
-    return vmread_safe(field, val);
-}
-
-static int cpu_write(void *ctx, uint64_t field, uint64_t val)
-{
-    (void)ctx;
-    return vmwrite_safe(field, val);
-}
-
-static const struct vmcs_access cpu_vmcs = { cpu_write, cpu_read, NULL, NULL };
-
 // Physical memory the checker may read: available RAM below 4 GiB, which
 // boot/entry.S maps one to one. Never device memory, where a read can act.
 static int ram_read(void *ctx, uint64_t pa, void *buf, size_t n)
@@ -83,7 +69,7 @@ static void rule_names(char *buf, size_t size)
 // Every rule over the current VMCS, as this CPU's capability MSRs judge it.
 static uint64_t run_check(void)
 {
-    struct check_env env = { .vmcs = &cpu_vmcs, .caps = &caps, .read_phys = ram_read,
+    struct check_env env = { .vmcs = &vmcs_cpu, .caps = &caps, .read_phys = ram_read,
                              .vmcs_pa = current_vmcs(),
                              .host_ia32e = rdmsr(MSR_EFER) & EFER_LMA };
     last.nrules = 0;
@@ -99,7 +85,7 @@ void entry_prepare(const char *label, const struct entry_break *brk)
     last = (typeof(last)){ .label = label };
     if (brk) {
         memset(scratch, 0, sizeof(scratch));
-        struct break_ctx b = { .vmcs = &cpu_vmcs, .caps = &caps,
+        struct break_ctx b = { .vmcs = &vmcs_cpu, .caps = &caps,
                                .scratch_pa = (uint64_t)(uintptr_t)scratch, .scratch = scratch,
                                .vmcs_pa = current_vmcs() };
         brk->apply(&b);

@@ -493,6 +493,9 @@ struct vm_setup {
 };
 void vmcs_dump(void);
 void vmcs_selftest(void);
+// The current VMCS of this CPU, through vmread_safe()/vmwrite_safe(), for the
+// code that takes a struct vmcs_access (the field self-test, the entry checker).
+extern const struct vmcs_access vmcs_cpu;
 void vmx_controls_init(void);
 int vmx_controls_for(bool shadow); // this run's controls; 0, or a missing control's bit
 bool vmx_has_ept(void);            // usable EPT, whatever this run's paging

@@ -37,6 +37,8 @@ static int cpu_read(void *ctx, uint64_t field, uint64_t *val)
     return vmread_safe(field, val);
 }
 
+const struct vmcs_access vmcs_cpu = { cpu_write, cpu_read, NULL, NULL };
+
 static void cpu_bad(void *ctx, const struct vmcs_field_info *f, uint64_t wrote, uint64_t read,
                     int err)
 {
@@ -50,7 +52,8 @@ void vmcs_selftest(void)
 {
     void *scratch = vmx_alloc_region();
     vmcs_load(scratch);
-    struct vmcs_access a = { cpu_write, cpu_read, cpu_bad, NULL };
+    struct vmcs_access a = vmcs_cpu;
+    a.bad = cpu_bad;
     struct vmcs_selftest res;
     vmcs_selftest_fields(&a, &res);
     vmcs_clear(scratch);
