@@ -1,84 +1,31 @@
 """labdoc.py: the labs (docs/labs/*.md) read for tests/docs/test_labs.py: their
-fenced blocks with the Markdown around each (the section a block is under),
-the sh blocks paired with their `text output`, the sections of a lab and the
-tables in them. Running the blocks is tests/docs/test_docs.py's job, for
-every Markdown file; the convention is mdblocks.py's.
+code blocks as the doc test reads them (mdblocks.py), the commands with the
+output each shows, the sections of a lab and the tables in them. Running the
+blocks is tests/docs/test_docs.py's job, for every Markdown file.
 """
 import os
 import re
-import shlex
-from dataclasses import dataclass
+
+import mdblocks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FENCE = re.compile(r"^(`{3,})(.*)$")
 
 
-@dataclass
-class Block:
-    lang: str                 # "sh", "text", "c", "" ...
-    words: list               # the rest of the info string: ["output"], ["no-run"]
-    attrs: dict               # key=value words: {"env": "A=1", "file": "x.c"}
-    text: str
-    line: int                 # the opening fence's line, 1-based
-    before: str = ""          # the Markdown between the previous block and this one
-    section: str = ""         # the `## ` heading it is under
-
-    @property
-    def runs(self):
-        return self.lang == "sh" and "no-run" not in self.words
-
-    @property
-    def is_output(self):
-        return self.lang == "text" and "output" in self.words
-
-
-def parse_info(info):
-    words = shlex.split(info)
-    lang = words[0] if words else ""
-    attrs = dict(w.split("=", 1) for w in words[1:] if "=" in w)
-    return lang, [w for w in words[1:] if "=" not in w], attrs
-
-
 def blocks(path):
-    """The fenced blocks of a Markdown file, in order."""
-    out, lines = [], open(path).read().split("\n")
-    i, prose, section = 0, [], ""
-    while i < len(lines):
-        m = FENCE.match(lines[i])
-        if not m:
-            if lines[i].startswith("## "):
-                section = lines[i][3:].strip()
-            prose.append(lines[i])
-            i += 1
-            continue
-        fence, start = m.group(1), i
-        body = []
-        i += 1
-        while i < len(lines) and not lines[i].startswith(fence):
-            body.append(lines[i])
-            i += 1
-        lang, words, attrs = parse_info(m.group(2))
-        out.append(Block(lang, words, attrs, "\n".join(body) + "\n", start + 1,
-                         "\n".join(prose), section))
-        prose = []
-        i += 1
-    return out
+    """The code blocks of a lab, in order. Stricter than the rest of the docs: a
+    command's `text output` follows it with no sentence between."""
+    found, errors = mdblocks.blocks(os.path.relpath(path, ROOT), open(path).read())
+    errors += [f"{b.where}: a `text output` block must come directly after the sh block"
+               for b in found if b.kind == "output" and b.after_prose]
+    if errors:
+        raise AssertionError("\n".join(errors))
+    return found
 
 
-def outputs_of(bs):
-    """(sh block, its text output blocks) for every block that runs."""
-    pairs = []
-    for b in bs:
-        if b.is_output:
-            if not pairs or pairs[-1][0] is None or b.before.strip():
-                raise AssertionError(f"line {b.line}: a `text output` block must come "
-                                     "directly after an `sh` block that runs")
-            pairs[-1][1].append(b)
-        elif b.runs:
-            pairs.append((b, []))
-        else:
-            pairs.append((None, []))  # any other block ends the pairing
-    return [(sh, outs) for sh, outs in pairs if sh]
+def runs(path):
+    """The sh blocks that run (each with .output, its `text output` or None)."""
+    return [b for b in blocks(path) if b.kind == "run"]
 
 
 def sections(path):

@@ -35,6 +35,8 @@ class Block:
     text: str
     env: dict = field(default_factory=dict)
     output: "Block" = None  # for "run": the text output block that follows
+    section: str = ""       # the `## ` heading it stands under
+    after_prose: bool = False  # prose between the previous code block and this one
 
     @property
     def where(self):
@@ -83,9 +85,14 @@ def blocks(path, text):
     found, errors = [], []
     prev = None      # the last code block, None after an error
     prose = False    # a paragraph, heading, list or table since prev
+    section, in_h2 = "", False
     for tok in MarkdownIt("commonmark").parse(text):
         if tok.type in ("paragraph_open", "heading_open", "table_open", "html_block"):
             prose = True
+        if tok.type == "heading_open":
+            in_h2 = tok.tag == "h2"
+        elif tok.type == "inline" and in_h2:
+            section, in_h2 = tok.content.strip(), False
         if tok.type == "code_block":
             errors.append(f"{path}:{tok.map[0] + 1}: an indented code block: fence it "
                           "(```sh, ```sh no-run, ```text ...) so the doc test knows "
@@ -101,7 +108,8 @@ def blocks(path, text):
             errors.append(f"{path}:{line}: {e}")
             prev = None
             continue
-        b = Block(path, line, kind, tok.info.strip(), tok.content, env)
+        b = Block(path, line, kind, tok.info.strip(), tok.content, env, section=section,
+                  after_prose=prose)
         after_run = prev is not None and prev.kind == "run"
         if kind == "output":
             if not after_run or prev.output is not None:

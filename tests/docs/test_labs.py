@@ -46,10 +46,10 @@ def cmdline(block):
 def boots(path):
     """(sh block, its command line, its text output) for each block that boots."""
     out = []
-    for sh, outs in labdoc.outputs_of(labdoc.blocks(path)):
+    for sh in labdoc.runs(path):
         cmd = cmdline(sh)
         if cmd is not None:
-            out.append((sh, cmd, "".join(o.text for o in outs)))
+            out.append((sh, cmd, sh.output.text if sh.output else ""))
     return out
 
 
@@ -125,9 +125,9 @@ def test_lab_has_question_prediction_and_outcome(name):
     stated as lines a command must print, before the reader reads why."""
     titles = list(labdoc.sections(lab(name)))
     assert titles == list(SECTIONS), titles
-    pairs = labdoc.outputs_of(labdoc.blocks(lab(name)))
-    assert pairs and all(sh.section == "Expected outcome" for sh, _ in pairs), name
-    assert any(outs for _, outs in pairs), f"{name}: no `text output` block"
+    runs = labdoc.runs(lab(name))
+    assert runs and all(sh.section == "Expected outcome" for sh in runs), name
+    assert any(sh.output for sh in runs), f"{name}: no `text output` block"
     assert "docs/README.md" in open(lab(name)).read(), f"{name} names no chapter"
 
 
@@ -136,14 +136,14 @@ def test_lab_commands_are_what_a_student_types(name):
     """Bochs (exact numbers) and make; no edit of vmxlab's sources: files a lab
     writes go under build/."""
     for b in labdoc.blocks(lab(name)):
-        if b.lang == "sh":
-            assert b.runs, f"{name}:{b.line}: every lab command runs in Bochs"
+        if b.kind in ("run", "no-run"):
+            assert b.kind == "run", f"{name}:{b.line}: every lab command runs in Bochs"
             for line in b.text.splitlines():
                 if line.startswith("make run"):
                     assert " ENGINE=bochs " in line, f"{name}:{b.line}: {line}"
             assert not re.search(r"(?<![0-9&|])>|sed -i|\bpatch\b", b.text), f"{name}:{b.line}"
-        if "file" in b.attrs:
-            assert b.attrs["file"].startswith("build/"), f"{name}:{b.line}"
+        if b.kind == "file":
+            assert b.env["path"].startswith("build/"), f"{name}:{b.line}"
 
 
 def test_readme_lists_every_lab():
@@ -256,11 +256,11 @@ def test_guest_lab_exits():
     lists say so. The SDK builds the file the lab saves."""
     path = lab("05-write-a-guest.md")
     bs = labdoc.blocks(path)
-    [src] = [b for b in bs if "file" in b.attrs]
-    guest = os.path.splitext(os.path.basename(src.attrs["file"]))[0]
-    sdk = os.path.dirname(src.attrs["file"])
-    assert any(f"make guest-sdk SDK={sdk}" in b.text for b in bs if b.runs)
-    assert any(f"make -C {sdk}" in b.text for b in bs if b.runs)
+    [src] = [b for b in bs if b.kind == "file"]
+    guest = os.path.splitext(os.path.basename(src.env["path"]))[0]
+    sdk = os.path.dirname(src.env["path"])
+    assert any(f"make guest-sdk SDK={sdk}" in b.text for b in bs if b.kind == "run")
+    assert any(f"make -C {sdk}" in b.text for b in bs if b.kind == "run")
     assert "hc_puts(" in src.text and "hc_report(" in src.text
     assert "measure(p, toggle_wp_loop)" in src.text
     [(sh, cmd, out)] = boots(path)
