@@ -30,8 +30,12 @@ def runs(path):
 
 def sections(path):
     """`## ` heading -> its text, in order."""
+    return sections_of(open(path).read())
+
+
+def sections_of(text):
     out, cur = {}, None
-    for line in open(path).read().split("\n"):
+    for line in text.split("\n"):
         if line.startswith("## "):
             cur = line[3:].strip()
             out[cur] = ""

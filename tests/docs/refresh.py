@@ -5,7 +5,9 @@ docs/06-exit-path.md [README.md ...]` runs each sh block of the files, in
 order, as the doc test does, and rewrites each `text output` line the output
 no longer shows with the output line most like it. Lines that still match
 (`...` and in-line `...` included) stay as written. It never decides alone:
-`git diff` shows every line it changed, and a block it cannot mend is named."""
+`git diff` shows every line it changed, and a block it cannot mend is named.
+Then it names the sentences whose numbers no block shows any more (the doc
+test's prose check): those a person rewrites."""
 import difflib
 import os
 import subprocess
@@ -69,6 +71,9 @@ def refresh(path):
         lines[start:start + n] = [l + "\n" for l in new.splitlines()]
     with open(os.path.join(ROOT, path), "w") as f:
         f.write("".join(lines))
+    test_docs.PARSED[path] = test_docs.parse(path)
+    for e in test_docs.prose_errors(path, "".join(lines)):
+        print(e)
 
 
 if __name__ == "__main__":

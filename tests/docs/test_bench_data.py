@@ -1,10 +1,10 @@
 """test_bench_data.py: the benchmark numbers the docs show are the code's.
 docs/data/bench.csv (`make bench SAVE=1`) is what docs/img/bench.svg plots;
 docs/data/bench.md is its table, and README.md shows that table as it is. Under
-Bochs every count is exact, so the rows the README argues from (an
-intercepted toggle on each exit path) are booted again, as scripts/bench.py
-boots them, and must give the committed row; the whole of `make bench` is 18
-boots, too long for make test."""
+Bochs every count is exact, so the rows the docs argue from (an intercepted
+toggle on each exit path, and under each shadow paging mode) are booted again,
+as scripts/bench.py boots them, and must give the committed row; the whole of
+`make bench` is 18 boots, too long for make test."""
 import csv
 import os
 import sys
@@ -35,8 +35,9 @@ def test_the_table_is_the_data_and_the_readme_shows_it():
         assert table in f.read(), "README.md does not show docs/data/bench.md as it is"
 
 
-@pytest.mark.parametrize("config", [("intercept", "ept", "c"), ("intercept", "ept", "fast")],
-                         ids="/".join)
+@pytest.mark.parametrize("config", [("intercept", "ept", "c"), ("intercept", "ept", "fast"),
+                                    ("intercept", "shadow-roles", "c"),
+                                    ("intercept", "shadow-flush", "c")], ids="/".join)
 def test_a_committed_row_is_what_a_boot_measures(config, monkeypatch):
     [row] = [r for r in committed_rows() if (r["policy"], r["paging"], r["exitpath"]) == config]
     monkeypatch.setattr(bench, "TOGGLES", int(row["toggles"]))

@@ -11,8 +11,18 @@ Blocks that boot the kernel (`make run`, scripts/run.py) run side by side with
 everything: the build is done before pytest starts, so make finds nothing to do,
 and the runner boots a copy of the ISO in a folder of its own. A block that
 runs any other make target writes into the shared build/ (make guest-sdk, make
-bench, make fuzz ...), so it runs alone among the doc blocks (a lock file)."""
+bench, make fuzz ...), so it runs alone among the doc blocks (a lock file).
+
+The prose is checked too (test_prose_states_only_numbers_it_shows): every
+number of the kinds a run prints that a paragraph, list or table states must
+be shown in a code block of the same file or of a file it links to, or be a
+literal of the code; mdblocks.py's "Numbers in prose" says the rule and what
+it leaves out. Since each `text output` block is matched against its run, a
+number the prose repeats from it is held to the run as well: when the output
+changes, refresh.py mends the block and this test then names the sentences
+that still say the old number."""
 import fcntl
+import functools
 import glob
 import os
 import re
@@ -37,6 +47,35 @@ def parse(path):
 
 
 PARSED = {path: parse(path) for path in FILES}
+
+# Where the numbers the prose may state without a block live: the code's
+# constants (the prose names 0xf4 or 1024 because the code says so) and the
+# limits the boot tests hold a run to. Comments are left out: a number in a
+# comment is prose too. The committed bench data counts for the files that show
+# its table, which test_bench_data.py holds to it and to the code.
+CODE = ["boot", "hv", "guest", "lib", "scripts", "Makefile", "linker.ld", "tests/boot"]
+DATA = {"README.md": ["docs/data/bench.csv"], "docs/data/bench.md": ["docs/data/bench.csv"]}
+SOURCE_NUMBER = re.compile(r"(?<![\w.])(0x[0-9a-fA-F]+|\d+(?:\.\d+)?)[uUlL]*(?![\w.])")
+
+
+@functools.lru_cache(maxsize=None)
+def code_numbers(tops=tuple(CODE)):
+    found = set()
+    for top in tops:
+        paths = [os.path.join(ROOT, top)] if not os.path.isdir(os.path.join(ROOT, top)) else \
+            [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(ROOT, top)) for f in fs]
+        for p in paths:
+            try:
+                text = open(p).read()
+            except UnicodeDecodeError:
+                continue
+            if re.search(r"\.(c|h|S|ld)$", p):
+                text = re.sub(r"//[^\n]*|/\*.*?\*/", " ", text, flags=re.S)
+            else:   # shell, Python, make, GRUB and Bochs configurations
+                text = re.sub(r"(?m)(^|\s)#[^\n]*", " ", text)
+            found.update(m.group(1).lower() if m.group(1).startswith("0x") else m.group(1)
+                         for m in SOURCE_NUMBER.finditer(text))
+    return found
 
 
 def params(kind):
@@ -92,6 +131,65 @@ def test_every_code_block_says_what_it_is(path):
     block before it: each would let a command go unchecked."""
     errors = PARSED[path][1]
     assert not errors, "\n".join(errors)
+
+
+def shown_to(quote):
+    """What a quote may repeat: the numbers of the code, of the data its file
+    shows, and of the code blocks of its file and of the files it links to."""
+    shown = code_numbers() | code_numbers(tuple(DATA.get(quote.path, ())))
+    for p in (quote.path,) + quote.links:
+        if p in PARSED:
+            shown |= mdblocks.shown_numbers(PARSED[p][0])
+    return shown
+
+
+def prose_errors(path, text):
+    """What is wrong with the numbers of one Markdown file's prose."""
+    quotes, errors = mdblocks.prose_numbers(path, text)
+    for q in quotes:
+        if not mdblocks.shows(q.number, shown_to(q)):
+            linked = "".join(f" or {p}" for p in q.links)
+            errors.append(f"{q.where}: the prose says {q.number}, which no code block of "
+                          f"{q.path}{linked} shows, nor the code: quote the output it comes "
+                          "from as it is, point to it instead, or say where the number comes "
+                          "from in a `<!-- not from a run: N (why) -->` comment before the "
+                          "paragraph")
+    return errors
+
+
+@pytest.mark.parametrize("path", FILES)
+def test_prose_states_only_numbers_it_shows(path):
+    """A number a sentence repeats from a run's output must be what that
+    output shows: one the prose states and no block shows has drifted, or
+    was never checked (mdblocks.py, "Numbers in prose")."""
+    with open(os.path.join(ROOT, path)) as f:
+        errors = prose_errors(path, f.read())
+    assert not errors, "\n".join(errors)
+
+
+def test_a_changed_number_in_prose_fails():
+    """The check above catches drift: every number the prose repeats from a
+    block, changed (a digit appended), is no longer shown; and each file with
+    the first of them changed so fails the check, naming it."""
+    mutated = 0
+    for path in FILES:
+        with open(os.path.join(ROOT, path)) as f:
+            text = f.read()
+        quotes = [q for q in mdblocks.prose_numbers(path, text)[0]
+                  if not mdblocks.shows(q.number, code_numbers())]
+        for q in quotes:
+            assert not mdblocks.shows(q.number + "9", shown_to(q)), f"{q.where}: {q.number}9"
+        if not quotes:
+            continue
+        q = quotes[0]
+        lines = text.split("\n")
+        token = re.compile(r"(?<![\w.])" + re.escape(q.number) + r"(?!\w|\.\d)")
+        lines[q.line - 1], n = token.subn(q.number + "9", lines[q.line - 1], count=1)
+        assert n == 1, q
+        errors = prose_errors(path, "\n".join(lines))
+        assert any(f"{q.where}: the prose says {q.number}9," in e for e in errors), errors
+        mutated += 1
+    assert mutated >= 10, "the docs quote runs in fewer files than they did"
 
 
 def write_files_before(block):

@@ -20,6 +20,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "boot"))
 
 import labdoc  # noqa: E402
+import mdblocks  # noqa: E402
 import table  # noqa: E402
 from test_break import bochs_regex, breaks, rules  # noqa: E402
 
@@ -129,6 +130,57 @@ def test_lab_has_question_prediction_and_outcome(name):
     assert runs and all(sh.section == "Expected outcome" for sh in runs), name
     assert any(sh.output for sh in runs), f"{name}: no `text output` block"
     assert "docs/README.md" in open(lab(name)).read(), f"{name} names no chapter"
+
+
+def fold(text):
+    """(what a student reads before the fold, the folded worked prediction,
+    the numbers that prediction's tables state and the Question does not give
+    in a setting such as `toggles=500`); AssertionError if the lab has no fold."""
+    parts = labdoc.sections_of(text)
+    head, mark, answer = parts["Prediction"].partition("\n<details>\n")
+    assert mark and answer.startswith("<summary>"), \
+        "the Prediction section folds its answer into <details><summary>...</summary>"
+    assert "\n</details>\n" in answer, "close the <details> before the Expected outcome"
+    assert not labdoc.tables(head), "a table of predictions before the fold"
+    given = {n for span in re.findall(r"`([^`]*)`", parts["Question"]) for n in numbers(span)}
+    predicted = {n for t in labdoc.tables(answer) for row in t for cell in row.values()
+                 for n in numbers(cell)} - given - {0, 1}
+    before = text[:text.index("\n<details>\n")]
+    before = re.sub(r"(?m)^#.*$|\b[Ll]abs? \d+(?: and \d+)?", "", before)  # titles, "lab 3"
+    return before, answer, predicted
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_lab_asks_for_a_prediction_before_it_gives_one(name):
+    """A student commits to numbers before seeing them: the Prediction section
+    opens with what to work out and where, then folds the worked prediction
+    away (<details>, closed before the Expected outcome). Every table of
+    predicted numbers is inside the fold, and nothing before it states one of
+    their numbers (but 0 and 1, and a lab's own number) that the Question does
+    not give in a setting (`toggles=500`)."""
+    before, _, predicted = fold(open(lab(name)).read())
+    told = sorted(predicted & numbers(before))
+    assert not told, f"{name}: the text before the fold states {told}, which it predicts"
+
+
+def test_a_lab_that_gives_its_answer_first_fails():
+    """The rule above on altered labs: one that states a predicted number in
+    its prompt, and one without the fold."""
+    text = open(lab(NAMES[0])).read()
+    _, _, predicted = fold(text)
+    n = str(max(predicted))
+    told = text.replace("\n<details>\n", f"\nIt is {n}.\n\n<details>\n", 1)
+    before, _, predicted = fold(told)
+    assert predicted & numbers(before) == {int(n)}
+    with pytest.raises(AssertionError, match="folds its answer"):
+        fold(text.replace("<details>", "", 1))
+
+
+def numbers(text):
+    """The numbers in text, by value."""
+    from decimal import Decimal
+    return {int(n, 16) if n.startswith("0x") else Decimal(n)
+            for n in mdblocks.NUMBER.findall(text) if n.count(".") <= 1}
 
 
 @pytest.mark.parametrize("name", NAMES)

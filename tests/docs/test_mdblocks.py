@@ -88,3 +88,88 @@ def test_output_that_does_not_show_the_lines_fails(expected):
 def test_a_failure_names_the_line_that_is_missing():
     problem = mdblocks.match_output("vmxlab: a\nvmxlab: b\nvmxlab: x\n", OUT)
     assert "vmxlab: x" in problem and "up to\n  vmxlab: b" in problem
+
+
+# Numbers in prose (mdblocks.prose_numbers, shows, shown_numbers).
+
+def quoted(md, path="docs/x.md"):
+    quotes, errors = mdblocks.prose_numbers(path, md)
+    return [(q.line, q.number) for q in quotes], errors
+
+
+def test_prose_numbers_of_the_kinds_runs_print_are_quoted():
+    md = ("It costs 140.01, about 140, in 3 windows of 10000 (`0x27000e`); 2 MiB.\n\n"
+          "- a list item says 1135\n\n| run | cost |\n|---|---:|\n| flush | 1140.03 |\n\n"
+          f"{F}text output\n999 not prose\n{F}\n")
+    assert quoted(md) == ([(1, "140.01"), (1, "140"), (1, "10000"), (1, "0x27000e"),
+                           (3, "1135"), (7, "1140.03")], [])
+
+
+def test_citations_versions_dates_and_links_are_not_quotes():
+    md = ('Read it (SDM 3A 4.6, "Access Rights"; 6.15, "Double Fault"), and SDM 3C\n'
+          "27.2 to 27.4. Then 4.50 is a quote again. Lab 1 (3C 26.3, Changes) too.\n\n"
+          "| code | where |\n|---|---|\n| `x.c` | SDM 3C 25.4 | 1.25 |\n\n"
+          "Linux 6.4 and Bochs 2.7, on 20 March 2023, see "
+          "<https://lore.kernel.org/2302.0/01018.html> and [it](https://x.org/1234).\n")
+    assert quoted(md) == ([(2, "4.50"), (6, "1.25")], [])
+
+
+def test_arithmetic_is_done_and_its_result_not_quoted():
+    md = ("The cost: (1400059 − 40005) / 10000 = 136.01, and 97 × 1000 + 6 = 97006.\n"
+          "A wrong sum: 17554 − 16605 = 954.\n")
+    quotes, errors = quoted(md)
+    assert quotes == [(1, "1400059"), (1, "40005"), (1, "10000"), (1, "1000"),
+                      (2, "17554"), (2, "16605"), (2, "954")]   # a wrong result stays a quote
+    assert errors == ["docs/x.md:2: the sum that gives 954 gives 949"]
+
+
+def test_a_comment_excuses_the_numbers_it_names_in_the_next_block():
+    md = ("<!-- not from a run: 11.55, 75.2 (patch 3/6's runtimes) -->\n"
+          "| MMU | before |\n|---|---|\n| legacy | 11.55 |\n| shadow | 75.2 |\n\n"
+          "Later 11.55 is a quote again.\n")
+    assert quoted(md) == ([(7, "11.55")], [])
+
+
+@pytest.mark.parametrize("comment", [
+    "<!-- not from a run: 11.55 -->",                    # no reason
+    "<!-- not from a run: 11.55, 7.32 (runtimes) -->",   # 7.32 is not in the block
+])
+def test_a_comment_with_no_reason_or_a_number_its_block_lacks_is_an_error(comment):
+    quotes, errors = quoted(f"{comment}\nIt took 11.55 s.\n")
+    assert len(errors) == 1 and errors[0].startswith("docs/x.md:1: "), errors
+
+
+def test_links_to_markdown_files_go_with_their_paragraph():
+    md = "As [chapter 8](08-shadow.md#run-it) shows: 1140.\n\nAnd 1140 here.\n"
+    quotes, _ = mdblocks.prose_numbers("docs/x.md", md)
+    assert [(q.number, q.links) for q in quotes] == [("1140", ("docs/08-shadow.md",)),
+                                                     ("1140", ())]
+
+
+@pytest.mark.parametrize("number,shown,ok", [
+    ("140", {"140"}, True),
+    ("140", {"140.01"}, True),        # rounded to what the prose gives
+    ("1.4", {"1.40"}, True),
+    ("1.40", {"1.4"}, True),          # the same value
+    ("1135", {"1140.03"}, False),
+    ("141", {"140.51"}, True),
+    ("140", {"140.51"}, False),
+    ("0x5f", {"0x5F"}, True),
+    ("0x5f", {"95"}, False),          # hex is not a decimal
+    ("375", {"0x375"}, False),
+])
+def test_a_number_is_shown_as_written_or_rounded(number, shown, ok):
+    assert mdblocks.shows(number, shown) == ok
+
+
+def test_shown_numbers_come_from_code_blocks_but_plain_text():
+    found, errors = read(f"{F}sh\necho 1000\n{F}\n\n{F}text output\nCR0 80010033 x 140.01\n{F}\n\n"
+                         f"Unchecked:\n\n{F}text\n1135\n{F}\n")
+    shown = mdblocks.shown_numbers(found)
+    assert {"1000", "140.01", "0x80010033"} <= shown and "1135" not in shown
+
+
+def test_a_plain_text_block_is_read_as_prose():
+    """Shown and checked by nothing, so its numbers are held like the prose's."""
+    md = f"Sh:\n\n{F}sh\ntrue\n{F}\n\nA line looks like this:\n\n{F}text\nok in 6071 ticks\n{F}\n"
+    assert quoted(md) == ([(10, "6071")], [])
