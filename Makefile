@@ -37,7 +37,7 @@ endif
 BOOT_OBJS := header.o entry.o trap_entry.o main.o cpu.o console.o psf.o font.o \
              mb.o cmdline.o config.o report.o verdict.o
 LIB_OBJS  := printf.o string.o
-HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs.o exit.o exit_cr.o msr.o \
+HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs_build.o vmcs.o exit.o exit_cr.o msr.o \
              cpuid.o io.o trace.o paging.o shadow.o exit_stub.o exit_fast.o elf.o guest.o \
              result.o matrix.o experiments.o experiment.o check.o breaks.o entry.o
 
@@ -168,7 +168,7 @@ UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_cpuid test_paging test_matrix test_check test_crmodel
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c \
               hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c hv/paging.c hv/matrix.c \
-              hv/check.c hv/breaks.c
+              hv/check.c hv/breaks.c hv/vmcs_build.c
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -DHOST_TEST -fsanitize=address,undefined
 # Each source is compiled for the host once, into build/unit/obj, and linked
 # into every test that needs it.

@@ -236,18 +236,15 @@ const char *caps_unsupported(const struct vmx_caps *c)
         }
     }
     // SDM 3D A.3-A.5: a control that must be 1 (allowed-0) must be allowed-1.
-    const uint64_t ctl[CTL_KINDS] = {
-        [CTL_PIN] = c->raw.pinbased, [CTL_PROC] = c->raw.procbased,
-        [CTL_PROC2] = c->raw.procbased2, [CTL_EXIT] = c->raw.exit, [CTL_ENTRY] = c->raw.entry,
-    };
     for (int k = 0; k < CTL_KINDS; k++) {
-        uint32_t both = (uint32_t)ctl[k] & ~(uint32_t)(ctl[k] >> 32);
+        uint64_t cap = ctl_cap(c, k);
+        uint32_t both = (uint32_t)cap & ~(uint32_t)(cap >> 32);
         if (both) {
             unsigned bit = (unsigned)__builtin_ctz(both);
             snprintf(why, sizeof(why), "the capability MSR of the %ss (0x%lx) says bit %u "
                      "('%s') must be 1, and may not be 1: no VMCS can be entered. No CPU "
                      "reports that: check the hypervisor vmxlab runs under",
-                     ctl_kind_name(k), ctl[k], bit, ctl_bit_name(k, bit));
+                     ctl_kind_name(k), cap, bit, ctl_bit_name(k, bit));
             return why;
         }
     }
