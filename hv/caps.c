@@ -202,13 +202,29 @@ int caps_json(const struct vmx_caps *c, char *buf, size_t size)
 // ask for a bit to be both 1 and 0, with which no VM entry can succeed.
 const char *caps_unsupported(const struct vmx_caps *c)
 {
-    static char why[256]; // for the messages that name a value
-    if (!c->vmx)
-        return "this CPU does not offer Intel VMX (CPUID.1:ECX.VMX = 0). "
-               "Run vmxlab where it does: on an Intel machine with VT-x enabled in "
-               "the firmware setup; in QEMU with KVM on an Intel host "
-               "(make run ENGINE=qemu-kvm: -enable-kvm -cpu host, kvm_intel nested=1); "
-               "or in Bochs, which emulates VMX on any host (make run ENGINE=bochs)";
+    static char why[512]; // for the messages that name a value
+    if (!c->vmx) {
+        // Under a hypervisor the CPU is its: VMX is missing because it hides it
+        // (KVM without nested=1 or without +vmx, QEMU's TCG, most clouds).
+        char hv[112] = "";
+        if (c->hypervisor)
+            snprintf(hv, sizeof(hv), "; it is a virtual CPU (hypervisor '%s'), and that "
+                     "hypervisor does not pass VMX on to its guests", c->hv_signature);
+        snprintf(why, sizeof(why), "this CPU does not offer Intel VMX (CPUID.1:ECX.VMX = 0)%s. "
+                 "Run vmxlab where it does: on an Intel machine with VT-x enabled in "
+                 "the firmware setup; in QEMU with KVM on an Intel host "
+                 "(make run ENGINE=qemu-kvm: -enable-kvm -cpu host, kvm_intel nested=1); "
+                 "or in Bochs, which emulates VMX on any host (make run ENGINE=bochs)", hv);
+        return why;
+    }
+    // SDM 3C 24.7 (Enabling and Entering VMX Operation): bit 1 allows VMXON
+    // inside SMX (after GETSEC[SENTER], Intel TXT), bit 2 outside; vmxlab runs
+    // outside. Firmware that offers only the first has VT-x "with TXT" alone.
+    if (c->fc_locked && !c->fc_vmx_outside_smx && (c->raw.feature_control & FC_VMX_INSIDE_SMX))
+        return "VMX is enabled by the firmware only inside SMX (IA32_FEATURE_CONTROL is "
+               "locked with 'VMX inside SMX' on and 'VMX outside SMX' off: VT-x for an "
+               "Intel TXT measured launch alone). vmxlab runs outside SMX: enable Intel "
+               "Virtualization Technology (VT-x) itself in the firmware setup and boot again";
     if (c->fc_locked && !c->fc_vmx_outside_smx)
         return "VMX is disabled by the firmware (IA32_FEATURE_CONTROL is locked "
                "with 'VMX outside SMX' off). Enable Intel Virtualization Technology "
