@@ -89,9 +89,12 @@ int vmx_controls_for(bool shadow)
     return vmx_controls_paging(&caps, &base, shadow, &ctls);
 }
 
+// Asked on exit paths (hv/cpuid.c): the fields at hand, no call.
 bool ctl_on(enum ctl_kind kind, uint32_t bit)
 {
-    return (unsigned)kind < CTL_KINDS && (*ctl_field(&ctls, kind) & bit);
+    const uint32_t *v[CTL_KINDS] = { &ctls.pin, &ctls.proc, &ctls.proc2, &ctls.exit,
+                                     &ctls.entry };
+    return (unsigned)kind < CTL_KINDS && (*v[kind] & bit);
 }
 
 static uint64_t sgdt_base(void)
