@@ -261,13 +261,14 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
     uint64_t nmis = events.nmis, extints = events.extints, wd = events.watchdog_nmis;
     reset_machine_state();
     vmcs_load(vmcs_region);
-    // A fresh VPID per run: no stale guest translations from the last run.
     struct host_state host;
     host_state_now(&host);
+    // A fresh VPID per run: no stale guest translations from the last run.
     struct vm_setup s = { .caps = &caps, .ctls = &ctls, .host = &host, .hdr = hdr,
                           .rip = entry, .eptp = ept_pointer(&ept),
                           .msr_bitmap = (uint64_t)msr_bitmap,
-                          .cr3 = shadow ? shadow_root() : hdr->cr3, .shadow = shadow,
+                          .cr3 = shadow ? shadow_root_for(cr.cr0 & CR0_WP) : hdr->cr3,
+                          .shadow = shadow,
                           .cr = cr, .cr0_owned = run->cr0_owned,
                           .cr4_owned = run->cr4_owned, .vpid = (uint16_t)(++runs % 0xffff + 1) };
     vmcs_setup(&s);

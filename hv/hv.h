@@ -641,6 +641,7 @@ int handle_io(struct guest_regs *r);
 // shadow.c: shadow paging, a virtual TLB for the guest (paging=shadow)
 void shadow_reset(bool roles);   // empty tables, before a run; roles: one set per WP
 uint64_t shadow_root(void);      // the real CR3 for the guest's current WP
+uint64_t shadow_root_for(bool wp); // ...for a guest whose CR0.WP reads wp (at set-up)
 void shadow_flush(void);         // every shadow translation dropped
 void shadow_wp_changed(void);    // after the guest's CR0.WP changed
 void shadow_invlpg(uint64_t gva);
