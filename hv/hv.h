@@ -515,7 +515,12 @@ void vm_setup_cr(const struct vmx_caps *c, bool shadow, uint64_t cr0_owned,
 // Every field, through a->write; 0, or the first failing VMWRITE's error and *failed field
 int vmcs_build(const struct vmcs_access *a, const struct vm_setup *s, uint32_t *failed);
 unsigned invept_type(const struct vmx_caps *c);                   // 1, 2, or 0: none
-unsigned invvpid_type(const struct vmx_caps *c, bool keep_global); // 1, 2, 3, or 0: none
+// INVVPID (SDM 3C 31.3) with the narrowest type the CPU has: single context keeping
+// globals (3), single context (1), else all contexts (2). Asked only with VPID on,
+// which vmx_controls_choose() allows only with type 1 or 2. A macro, so that the CR4
+// exit path (hv/exit_cr.c) compiles to what it did before the tests shared it.
+#define invvpid_type(c, keep_global) \
+    ((keep_global) && (c)->invvpid_single_globals ? 3 : (c)->invvpid_single ? 1 : 2)
 
 // vmcs.c: dump, self-test, the controls of this boot and run, per-run set-up
 extern struct vmx_controls ctls;

@@ -2,7 +2,7 @@
 // controls from the capability MSRs (wanted[], one row per control field, each bit with
 // its reason), vmx_controls_paging() adds what shadow paging needs, vm_setup_cr() the
 // run's CR0/CR4 values, vmcs_build() writes every field through a struct vmcs_access,
-// and invept_type()/invvpid_type() say which INVEPT/INVVPID vmxlab issues. The kernel
+// and invept_type() says which INVEPT vmxlab issues (invvpid_type(): hv.h). The kernel
 // runs them on the CPU's VMCS (hv/vmcs.c, hv/vmx.c, hv/guest.c);
 // tests/unit/test_profiles.c on imitations of real CPUs and of nested KVM.
 // docs/03-vmcs.md explains every control. Nothing here keeps state.
@@ -127,18 +127,6 @@ unsigned invept_type(const struct vmx_caps *c)
     if (!c->invept)
         return 0;
     return c->invept_single ? 1 : c->invept_all ? 2 : 0;
-}
-
-// INVVPID (SDM 3C 31.3) with the narrowest type the CPU has: single context
-// keeping globals (3), single context (1), all contexts (2); 0 for none.
-unsigned invvpid_type(const struct vmx_caps *c, bool keep_global)
-{
-    if (!c->invvpid)
-        return 0;
-    return keep_global && c->invvpid_single_globals ? 3
-           : c->invvpid_single                      ? 1
-           : c->invvpid_all                         ? 2
-                                                    : 0;
 }
 
 // The IA32_PAT value at reset (SDM 3A 12.12.4): WB, WT, UC-, UC, twice.
