@@ -37,7 +37,7 @@ endif
 BOOT_OBJS := header.o entry.o trap_entry.o main.o cpu.o console.o psf.o font.o \
              mb.o cmdline.o config.o report.o verdict.o
 LIB_OBJS  := printf.o string.o
-HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs.o exit.o exit_cr.o msr.o \
+HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs_build.o vmcs.o exit.o exit_cr.o msr.o \
              cpuid.o io.o trace.o paging.o shadow.o exit_stub.o exit_fast.o elf.o guest.o \
              result.o matrix.o experiments.o experiment.o check.o breaks.o entry.o
 
@@ -165,10 +165,10 @@ debug: deps-run
 # UNIT_SRCS go into every test; UNIT_EXTRA names what one test needs besides.
 UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_controls test_cr test_ept test_result test_vmcs_fields test_elf test_report \
-              test_cpuid test_paging test_matrix test_check test_crmodel
+              test_cpuid test_paging test_matrix test_check test_crmodel test_profiles
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c \
               hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c hv/paging.c hv/matrix.c \
-              hv/check.c hv/breaks.c
+              hv/check.c hv/breaks.c hv/vmcs_build.c
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -DHOST_TEST -fsanitize=address,undefined
 # Each source is compiled for the host once, into build/unit/obj, and linked
 # into every test that needs it.
@@ -188,6 +188,8 @@ $(B)/unit/test_result: $(call unit_objs,hv/result.c hv/exit.c hv/exit_cr.c hv/ms
                                         hv/cpuid.c hv/trace.c hv/shadow.c)
 $(B)/unit/test_cpuid: UNIT_EXTRA := hv/cpuid.c
 $(B)/unit/test_cpuid: $(call unit_objs,hv/cpuid.c)
+$(B)/unit/test_profiles: UNIT_EXTRA := tests/unit/profiles.c
+$(B)/unit/test_profiles: $(call unit_objs,tests/unit/profiles.c)
 $(B)/unit/test_report: UNIT_EXTRA := boot/report.c
 $(B)/unit/test_report: $(call unit_objs,boot/report.c)
 $(B)/unit/%: $(UNIT_OBJ)/tests/unit/%.o $(call unit_objs,$(UNIT_SRCS))

@@ -69,6 +69,7 @@
 // MSRs, SDM 4 (Model-Specific Registers)
 #define MSR_FEATURE_CONTROL 0x3a // IA32_FEATURE_CONTROL
 #define FC_LOCKED (1u << 0)      //   lock bit: writes #GP until reset
+#define FC_VMX_INSIDE_SMX (1u << 1)  //   VMXON allowed inside SMX (Intel TXT)
 #define FC_VMX_OUTSIDE_SMX (1u << 2)
 #define MSR_EFER 0xc0000080 // IA32_EFER
 #define EFER_SCE (1u << 0)  //   SYSCALL Enable

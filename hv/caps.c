@@ -202,13 +202,29 @@ int caps_json(const struct vmx_caps *c, char *buf, size_t size)
 // ask for a bit to be both 1 and 0, with which no VM entry can succeed.
 const char *caps_unsupported(const struct vmx_caps *c)
 {
-    static char why[256]; // for the messages that name a value
-    if (!c->vmx)
-        return "this CPU does not offer Intel VMX (CPUID.1:ECX.VMX = 0). "
-               "Run vmxlab where it does: on an Intel machine with VT-x enabled in "
-               "the firmware setup; in QEMU with KVM on an Intel host "
-               "(make run ENGINE=qemu-kvm: -enable-kvm -cpu host, kvm_intel nested=1); "
-               "or in Bochs, which emulates VMX on any host (make run ENGINE=bochs)";
+    static char why[512]; // for the messages that name a value
+    if (!c->vmx) {
+        // Under a hypervisor the CPU is its: VMX is missing because it hides it
+        // (KVM without nested=1 or without +vmx, QEMU's TCG, most clouds).
+        char hv[112] = "";
+        if (c->hypervisor)
+            snprintf(hv, sizeof(hv), "; it is a virtual CPU (hypervisor '%s'), and that "
+                     "hypervisor does not pass VMX on to its guests", c->hv_signature);
+        snprintf(why, sizeof(why), "this CPU does not offer Intel VMX (CPUID.1:ECX.VMX = 0)%s. "
+                 "Run vmxlab where it does: on an Intel machine with VT-x enabled in "
+                 "the firmware setup; in QEMU with KVM on an Intel host "
+                 "(make run ENGINE=qemu-kvm: -enable-kvm -cpu host, kvm_intel nested=1); "
+                 "or in Bochs, which emulates VMX on any host (make run ENGINE=bochs)", hv);
+        return why;
+    }
+    // SDM 3C 24.7 (Enabling and Entering VMX Operation): bit 1 allows VMXON
+    // inside SMX (after GETSEC[SENTER], Intel TXT), bit 2 outside; vmxlab runs
+    // outside. Firmware that offers only the first has VT-x "with TXT" alone.
+    if (c->fc_locked && !c->fc_vmx_outside_smx && (c->raw.feature_control & FC_VMX_INSIDE_SMX))
+        return "VMX is enabled by the firmware only inside SMX (IA32_FEATURE_CONTROL is "
+               "locked with 'VMX inside SMX' on and 'VMX outside SMX' off: VT-x for an "
+               "Intel TXT measured launch alone). vmxlab runs outside SMX: enable Intel "
+               "Virtualization Technology (VT-x) itself in the firmware setup and boot again";
     if (c->fc_locked && !c->fc_vmx_outside_smx)
         return "VMX is disabled by the firmware (IA32_FEATURE_CONTROL is locked "
                "with 'VMX outside SMX' off). Enable Intel Virtualization Technology "
@@ -236,18 +252,15 @@ const char *caps_unsupported(const struct vmx_caps *c)
         }
     }
     // SDM 3D A.3-A.5: a control that must be 1 (allowed-0) must be allowed-1.
-    const uint64_t ctl[CTL_KINDS] = {
-        [CTL_PIN] = c->raw.pinbased, [CTL_PROC] = c->raw.procbased,
-        [CTL_PROC2] = c->raw.procbased2, [CTL_EXIT] = c->raw.exit, [CTL_ENTRY] = c->raw.entry,
-    };
     for (int k = 0; k < CTL_KINDS; k++) {
-        uint32_t both = (uint32_t)ctl[k] & ~(uint32_t)(ctl[k] >> 32);
+        uint64_t cap = ctl_cap(c, k);
+        uint32_t both = (uint32_t)cap & ~(uint32_t)(cap >> 32);
         if (both) {
             unsigned bit = (unsigned)__builtin_ctz(both);
             snprintf(why, sizeof(why), "the capability MSR of the %ss (0x%lx) says bit %u "
                      "('%s') must be 1, and may not be 1: no VMCS can be entered. No CPU "
                      "reports that: check the hypervisor vmxlab runs under",
-                     ctl_kind_name(k), ctl[k], bit, ctl_bit_name(k, bit));
+                     ctl_kind_name(k), cap, bit, ctl_bit_name(k, bit));
             return why;
         }
     }

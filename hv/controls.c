@@ -1,5 +1,5 @@
 // controls.c: choosing VM-execution, VM-exit and VM-entry controls.
-// vmx_controls_init() (hv/vmcs.c) calls ctl_adjust() once per control field with the
+// vmx_controls_choose() (hv/vmcs_build.c) calls ctl_adjust() once per control field with the
 // bits vmxlab needs (required) and would like (optional). Pure: unit-tested.
 //
 // The rule, SDM 3D A.3-A.5: each capability MSR's low 32 bits are the
@@ -50,4 +50,21 @@ int ctl_adjust(uint64_t cap, uint32_t required, uint32_t optional, uint32_t *out
     }
     *out = ((required | optional) & allowed1) | allowed0;
     return 0;
+}
+
+// The capability MSR of each control field, as caps_read() read it (the TRUE_
+// one where IA32_VMX_BASIC[55] says it exists), and the field in struct vmx_controls.
+uint64_t ctl_cap(const struct vmx_caps *c, enum ctl_kind kind)
+{
+    const uint64_t cap[CTL_KINDS] = {
+        [CTL_PIN] = c->raw.pinbased, [CTL_PROC] = c->raw.procbased,
+        [CTL_PROC2] = c->raw.procbased2, [CTL_EXIT] = c->raw.exit, [CTL_ENTRY] = c->raw.entry,
+    };
+    return (unsigned)kind < CTL_KINDS ? cap[kind] : 0;
+}
+
+uint32_t *ctl_field(struct vmx_controls *v, enum ctl_kind kind)
+{
+    uint32_t *f[CTL_KINDS] = { &v->pin, &v->proc, &v->proc2, &v->exit, &v->entry };
+    return f[kind];
 }

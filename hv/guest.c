@@ -245,35 +245,31 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
                    (shadow ? HOST_SHADOW_PAGING : 0) |
                    (shadow && (run->cr0_owned & CR0_WP) ? HOST_WP_UNSAFE : 0);
 
-    const uint64_t cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-    const uint64_t cr4 = CR4_PAE | CR4_MCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    struct cr_setup cr;
+    vm_setup_cr(&caps, shadow, run->cr0_owned, &cr);
     uint8_t *ram = vcpu.ram;
     vcpu = (struct vcpu){
         .label = run->label, .cr0_owned = run->cr0_owned, .cr4_owned = run->cr4_owned,
-        .cr0_shadow = cr0, .cr4_shadow = cr4, .wp_left = run->wp_threshold,
+        .cr0_shadow = cr.cr0, .cr4_shadow = cr.cr4, .wp_left = run->wp_threshold,
         .rec = rec, .ram = ram, .expect_stop = run->expect_stop,
         .exits_left = exit_budget(run), .max_ticks = tick_budget(run), .trace_left = cfg.trace,
-        // The fixed-bit rule (hv/vmx.c) folded with cr0_normalize() for set_cr0().
-        .cr0_keep = CR0_DEFINED & caps.raw.cr0_fixed1,
-        .cr0_force = (CR0_ET | caps.raw.cr0_fixed0) & caps.raw.cr0_fixed1,
-        .cr4_force = caps.raw.cr4_fixed0 | CR4_MCE,
+        .cr0_keep = cr.cr0_keep, .cr0_force = cr.cr0_force, .cr4_force = cr.cr4_force,
         .shadow = shadow, .guest_cr3 = hdr->cr3,
     };
-    // Shadow paging emulates the guest's WP=0 in its entries with the real
-    // WP at 1 (hv/shadow.c), unless WP is the guest's (unsafe=1).
-    if (shadow && !(run->cr0_owned & CR0_WP)) {
-        vcpu.cr0_keep &= ~(uint64_t)CR0_WP;
-        vcpu.cr0_force |= CR0_WP;
-    }
     if (shadow)
         shadow_reset(run->mmu == MMU_SHADOW_ROLES);
     uint64_t nmis = events.nmis, extints = events.extints, wd = events.watchdog_nmis;
     reset_machine_state();
     vmcs_load(vmcs_region);
+    struct host_state host;
+    host_state_now(&host);
     // A fresh VPID per run: no stale guest translations from the last run.
-    struct vm_setup s = { .hdr = hdr, .rip = entry, .eptp = ept_pointer(&ept), .cr0 = cr0,
+    struct vm_setup s = { .caps = &caps, .ctls = &ctls, .host = &host, .hdr = hdr,
+                          .rip = entry, .eptp = ept_pointer(&ept),
+                          .msr_bitmap = (uint64_t)msr_bitmap,
+                          .cr3 = shadow ? shadow_root_for(cr.cr0 & CR0_WP) : hdr->cr3,
                           .shadow = shadow,
-                          .cr4 = cr4, .cr0_owned = run->cr0_owned,
+                          .cr = cr, .cr0_owned = run->cr0_owned,
                           .cr4_owned = run->cr4_owned, .vpid = (uint16_t)(++runs % 0xffff + 1) };
     vmcs_setup(&s);
     entry_prepare(run->label, run->brk); // break=, then the entry checker (hv/entry.c)

@@ -331,6 +331,11 @@ const char *ctl_kind_name(enum ctl_kind kind);
 // bits are kept only where allowed.
 int ctl_adjust(uint64_t cap, uint32_t required, uint32_t optional, uint32_t *out,
                unsigned *missing);
+struct vmx_controls { // the five control fields of one VMCS
+    uint32_t pin, proc, proc2, exit, entry;
+};
+uint64_t ctl_cap(const struct vmx_caps *c, enum ctl_kind kind); // its capability MSR
+uint32_t *ctl_field(struct vmx_controls *v, enum ctl_kind kind);
 
 // cr.c: CR0/CR4 semantics and ownership (pure)
 #define CR0_DEFINED 0xe005003full // PE MP EM TS ET NE WP AM NW CD PG
@@ -477,20 +482,48 @@ void windows_summarize(const struct run_record *r, struct window_summary *w);
 int result_json(const char *experiment, const char *policy, const char *paging,
                 const struct run_record *r, char *buf, size_t size);
 
-// vmcs.c: dump, self-test, control choice and per-run set-up
-struct vmx_controls {
-    uint32_t pin, proc, proc2, exit, entry;
+// vmcs_build.c: the controls vmxlab chooses and the VMCS it builds (pure)
+struct host_state { // the host's registers, as a VM exit must restore them
+    uint64_t cr0, cr3, cr4, tr_base, gdtr_base, idtr_base, rsp, rip, efer, pat;
 };
-extern struct vmx_controls ctls;
+struct cr_setup {   // a run's CR0/CR4: as the guest first sees them, and the real bits
+    uint64_t cr0, cr4;
+    uint64_t cr0_keep, cr0_force; // real CR0 = (written & keep) | force: the fixed bits
+    uint64_t cr4_force;           // bits the real CR4 always has: FIXED0, MCE
+};
 struct guest_header;
 struct vm_setup {
+    const struct vmx_caps *caps;
+    const struct vmx_controls *ctls; // this run's (vmx_controls_paging())
+    const struct host_state *host;
     const struct guest_header *hdr; // read from guest memory
-    uint64_t rip, eptp;
+    uint64_t rip, eptp, msr_bitmap;
+    uint64_t cr3;                   // the real CR3: the guest's, or the shadow root
     bool shadow;                    // paging=shadow: no EPT, CR3 and #PF exits
-    uint64_t cr0, cr4;              // initial values, as the guest sees them
+    struct cr_setup cr;             // vm_setup_cr()
     uint64_t cr0_owned, cr4_owned;  // guest-owned bits
     uint16_t vpid;
 };
+// 0, or -1 with the control field and bit that the CPU lacks and vmxlab needs
+int vmx_controls_choose(const struct vmx_caps *c, struct vmx_controls *out,
+                        enum ctl_kind *kind, unsigned *bit);
+// 0, or the primary control's bit that shadow paging needs and the CPU lacks
+int vmx_controls_paging(const struct vmx_caps *c, const struct vmx_controls *base, bool shadow,
+                        struct vmx_controls *out);
+void vm_setup_cr(const struct vmx_caps *c, bool shadow, uint64_t cr0_owned,
+                 struct cr_setup *out);
+// Every field, through a->write; 0, or the first failing VMWRITE's error and *failed field
+int vmcs_build(const struct vmcs_access *a, const struct vm_setup *s, uint32_t *failed);
+unsigned invept_type(const struct vmx_caps *c);                   // 1, 2, or 0: none
+// INVVPID (SDM 3C 31.3) with the narrowest type the CPU has: single context keeping
+// globals (3), single context (1), else all contexts (2). Asked only with VPID on,
+// which vmx_controls_choose() allows only with type 1 or 2. A macro, so that the CR4
+// exit path (hv/exit_cr.c) compiles to what it did before the tests shared it.
+#define invvpid_type(c, keep_global) \
+    ((keep_global) && (c)->invvpid_single_globals ? 3 : (c)->invvpid_single ? 1 : 2)
+
+// vmcs.c: dump, self-test, the controls of this boot and run, per-run set-up
+extern struct vmx_controls ctls;
 void vmcs_dump(void);
 void vmcs_selftest(void);
 // The current VMCS of this CPU, through vmread_safe()/vmwrite_safe(), for the
@@ -499,7 +532,8 @@ extern const struct vmcs_access vmcs_cpu;
 void vmx_controls_init(void);
 int vmx_controls_for(bool shadow); // this run's controls; 0, or a missing control's bit
 bool vmx_has_ept(void);            // usable EPT, whatever this run's paging
-void vmcs_setup(const struct vm_setup *s);
+void host_state_now(struct host_state *h); // this CPU's, for vmcs_setup()
+void vmcs_setup(const struct vm_setup *s); // vmcs_build() on the CPU; a failure ends the run
 void arm_watchdog(uint64_t ticks); // the VMX-preemption timer, for this many TSC ticks
 bool ctl_on(enum ctl_kind kind, uint32_t bit); // is this control in use?
 bool exitpath_fast(void); // HOST_RIP is hv/exit_fast.S (exitpath=fast, no trace=)
@@ -612,6 +646,7 @@ int handle_io(struct guest_regs *r);
 // shadow.c: shadow paging, a virtual TLB for the guest (paging=shadow)
 void shadow_reset(bool roles);   // empty tables, before a run; roles: one set per WP
 uint64_t shadow_root(void);      // the real CR3 for the guest's current WP
+uint64_t shadow_root_for(bool wp); // ...for a guest whose CR0.WP reads wp (at set-up)
 void shadow_flush(void);         // every shadow translation dropped
 void shadow_wp_changed(void);    // after the guest's CR0.WP changed
 void shadow_invlpg(uint64_t gva);

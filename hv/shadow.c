@@ -93,6 +93,12 @@ uint64_t shadow_root(void)
     return (uint64_t)(uintptr_t)root[current_role()];
 }
 
+// The same before the VMCS holds the guest's CR0: for a guest whose CR0.WP reads wp.
+uint64_t shadow_root_for(bool wp)
+{
+    return (uint64_t)(uintptr_t)root[roles ? wp : 1];
+}
+
 void shadow_reset(bool by_roles)
 {
     roles = by_roles;

@@ -14,8 +14,11 @@
 
 // Guest segment access rights, SDM 3C 25.4.1 (Table 25-2): type 3:0, S 4,
 // DPL 6:5, P 7, AVL 12, L 13, D/B 14, G 15, unusable 16. Bits 11:8 and 31:17
-// are reserved; some CPUs, and KVM's nested VMWRITE, do not keep them.
+// are reserved; some CPUs, and KVM's nested VMWRITE, do not keep them. L means
+// 64-bit code and belongs to CS alone (SDM 3A 3.4.5): real CPUs, and KVM with
+// them, do not keep it for the other segment registers.
 #define AR_HELD 0x1f0ffull
+#define AR_HELD_NOT_CS (AR_HELD & ~(1ull << 13))
 #define ALL (~0ull)
 
 const struct vmcs_field_info vmcs_fields[] = {

@@ -131,9 +131,7 @@ void vmcs_load(void *vmcs)
 void invvpid_context(uint64_t vpid, bool keep_global)
 {
     struct { uint64_t vpid, addr; } desc = { vpid, 0 };
-    uint64_t type = keep_global && caps.invvpid_single_globals ? 3
-                    : caps.invvpid_single                      ? 1
-                                                               : 2;
+    uint64_t type = invvpid_type(&caps, keep_global); // VPID is on only with 1 or 2
     bool cf, zf;
     asm volatile("invvpid %[d], %[t]" : "=@ccc"(cf), "=@ccz"(zf)
                  : [d] "m"(desc), [t] "r"(type) : "memory");
@@ -146,10 +144,10 @@ void invvpid_context(uint64_t vpid, bool keep_global)
 // vmxlab builds its EPT once, before any guest ran with it.
 void invept_context(uint64_t eptp)
 {
-    if (!caps.invept || (!caps.invept_single && !caps.invept_all))
+    uint64_t type = invept_type(&caps);
+    if (!type)
         return;
     struct { uint64_t eptp, zero; } desc = { eptp, 0 };
-    uint64_t type = caps.invept_single ? 1 : 2;
     bool cf, zf;
     asm volatile("invept %[d], %[t]" : "=@ccc"(cf), "=@ccz"(zf)
                  : [d] "m"(desc), [t] "r"(type) : "memory");
