@@ -2,6 +2,7 @@
 // from the leaves Bochs' corei7_skylake_x reports: VMX and the features vmxlab
 // does not give hidden, the hypervisor bit and signature present, OSXSAVE and
 // OSPKE following the guest's own CR4, and the leaves of absent hardware zero.
+// Then the XCR0 values XSETBV takes (xcr0_rule_broken()), on a CPU with AMX.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +33,7 @@ __attribute__((noreturn)) void vmx_fail(const char *insn, uint64_t arg)
 
 enum { EAX, EBX, ECX, EDX };
 static const struct cpuid_view plain = { .rdtscp = true, .rdrand = true, .rdseed = true };
+#define ONES { 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff }
 
 static void leaf1_hides_vmx_and_shows_a_hypervisor(void **state)
 {
@@ -110,6 +112,76 @@ static void absent_hardware_reads_zero(void **state)
     assert_int_equal(d[EBX], 0x240);
 }
 
+// XCR0 on a CPU with AMX: CPUID.(0DH,0) offers x87, SSE, AVX, AVX-512, PKRU,
+// TILECFG and TILEDATA (0x602e7); (0DH,1) offers PT, CET_U and CET_S to IA32_XSS.
+static const uint32_t amx_d0[4] = { 0x602e7, 0xa80, 0x2b00, 0 };
+static const uint32_t amx_d1[4] = { 0x1f, 0x2b00, 0x1900, 0 };
+
+static void xcr0_amx(void **state)
+{
+    (void)state;
+    uint64_t user = xcr0_user_components(amx_d0, amx_d1);
+    assert_int_equal(user, 0x602e7);
+    assert_null(xcr0_rule_broken(0x602e7, user)); // everything
+    assert_null(xcr0_rule_broken(0x60003, user)); // AMX needs no AVX
+    assert_null(xcr0_rule_broken(0x3, user));
+    const char *cfg_only = xcr0_rule_broken(0x202e7, user);
+    const char *data_only = xcr0_rule_broken(0x402e7, user);
+    assert_non_null(cfg_only);
+    assert_non_null(data_only);
+    assert_non_null(strstr(cfg_only, "TILECFG and TILEDATA"));
+    assert_string_equal(cfg_only, data_only);
+    assert_non_null(xcr0_rule_broken(0x20003, user));
+    assert_non_null(xcr0_rule_broken(0x40003, user));
+}
+
+static void xcr0_every_rule(void **state)
+{
+    (void)state;
+    uint64_t user = xcr0_user_components(amx_d0, amx_d1);
+    static const struct {
+        uint64_t v;
+        const char *rule;
+    } bad[] = {
+        { 0, "x87" }, { 2, "x87" }, { 0x602e6, "x87" },
+        { 0x5, "AVX (bit 2) without SSE" },
+        { 0x27, "bits 7:5) not all" }, { 0xc7, "bits 7:5) not all" },
+        { 0xe3, "AVX-512 (bits 7:5) without AVX" }, { 0xe1, "AVX-512 (bits 7:5) without" },
+        { 0x1 | 1ull << 8, "not a user state" },  // PT: a supervisor component
+        { 0x1 | 1ull << 11, "not a user state" }, // CET_U
+        { 0x1 | 1ull << 12, "not a user state" }, // CET_S
+        { 0x1 | 1ull << 63, "not a user state" }, // reserved
+        { 0x1 | 1ull << 19, "not a user state" }, // not offered
+        { 0x19, "not a user state" },             // MPX: not offered here
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *why = xcr0_rule_broken(bad[i].v, user);
+        if (!why || !strstr(why, bad[i].rule))
+            fail_msg("XCR0 0x%llx: got '%s', expected a rule with '%s'",
+                     (unsigned long long)bad[i].v, why ? why : "(valid)", bad[i].rule);
+    }
+    // MPX where the CPU offers it: both bits or neither.
+    const uint32_t mpx_d0[4] = { 0x1f, 0, 0, 0 }, no_xss[4] = { 0 };
+    uint64_t with_mpx = xcr0_user_components(mpx_d0, no_xss);
+    assert_int_equal(with_mpx, 0x1f);
+    assert_null(xcr0_rule_broken(0x1b, with_mpx));
+    assert_non_null(strstr(xcr0_rule_broken(0x0b, with_mpx), "BNDREGS and BNDCSR"));
+    assert_non_null(strstr(xcr0_rule_broken(0x13, with_mpx), "BNDREGS and BNDCSR"));
+}
+
+// A host (or an outer hypervisor) that claims every component: the supervisor
+// ones, and bit 63, never reach XCR0; what IA32_XSS may enable never does.
+static void xcr0_every_bit_offered(void **state)
+{
+    (void)state;
+    const uint32_t all[4] = ONES, no_xss[4] = { 0 };
+    uint64_t user = xcr0_user_components(all, no_xss);
+    assert_int_equal(user, ~(1ull << 8 | 0x7full << 10 | 1ull << 63));
+    assert_null(xcr0_rule_broken(user, user));
+    const uint32_t xss_all[4] = ONES;
+    assert_int_equal(xcr0_user_components(all, xss_all), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -117,6 +189,9 @@ int main(void)
         cmocka_unit_test(leaf7_and_extended),
         cmocka_unit_test(hypervisor_leaves),
         cmocka_unit_test(absent_hardware_reads_zero),
+        cmocka_unit_test(xcr0_amx),
+        cmocka_unit_test(xcr0_every_rule),
+        cmocka_unit_test(xcr0_every_bit_offered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
