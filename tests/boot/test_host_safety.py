@@ -1,11 +1,33 @@
-"""Boot tests of what a guest's values may do to the host: a host instruction
-that faults on a bad value in VMX root resumes at its fixup (host-fixups, the
-exception table of boot/x86.h)."""
+"""Boot tests of what a guest's values may do to the host and to the next
+guest: every extended state component, PKRU among them, starts each run in
+its initial state whatever the run before left, inside XCR0 or outside it
+(rows state-dirty, state-check); and a host instruction that faults on
+a bad value in VMX root resumes at its fixup (host-fixups, the exception table
+of boot/x86.h)."""
 import pytest
 
 from test_vmx import SKYLAKE, check_boot
 
+TIGERLAKE = "tigerlake"
 LYNNFIELD = "corei5_lynnfield_750"  # no XSAVE
+STATE = "tests=state-dirty,state-check"
+
+
+@pytest.mark.parametrize("model,paging", [(SKYLAKE, "ept"), (TIGERLAKE, "ept"),
+                                          (TIGERLAKE, "shadow")])
+def test_extended_state_starts_initial(boot, model, paging):
+    """state-dirty loads every component its CPUID offers beyond SSE (AVX,
+    AVX-512, PKRU) with a pattern, writes PKRU with WRPKRU where there is PKU
+    (tigerlake), and leaves XCR0 at x87|SSE; the next run finds XCR0 = 1 and
+    every component in its initial state, PKRU 0."""
+    r = boot("bochs", cpu=model, cmdline=f"{STATE} paging={paging} verbose=1")
+    check_boot(r, tests=STATE[6:], mmu="shadow-roles" if paging == "shadow" else "ept")
+    lines = r.lines("PASS: state-check: ")
+    for check in ("XCR0 is 1 (x87 alone) at entry",
+                  "every extended state component beyond SSE (AVX, AVX-512, PKRU, ...) is in "
+                  "its initial state at entry"):
+        assert check in lines, r.serial
+    assert ("PKRU reads 0 at entry (RDPKRU)" in lines) == (model == TIGERLAKE), r.serial
 
 
 @pytest.mark.parametrize("model", [SKYLAKE, LYNNFIELD])
