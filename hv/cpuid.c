@@ -12,47 +12,78 @@
 enum { EAX, EBX, ECX, EDX };
 
 // Feature bits hidden from guests: each names what it would promise that
-// vmxlab does not give. Leaf 1 and leaf 7 subleaf 0.
+// vmxlab does not give. Most promise an MSR that raises #GP here (guest/abi.h
+// GUEST_MSRS lists the MSRs a guest has). The speculation controls are hidden,
+// not passed through: VMX does not switch IA32_SPEC_CTRL, so passing it would
+// mean saving and loading it around every VM entry and exit (as KVM does), and
+// vmxlab's guests have no use for it; IA32_ARCH_CAPABILITIES would have to be
+// answered truthfully. The subleaf counts for leaves 7 and 0xd only.
 static const struct {
-    uint32_t leaf;
+    uint32_t leaf, sub;
     uint8_t reg, bit;
     const char *why;
 } hidden[] = {
-    { 1, ECX, 2, "DTES64: no debug store" },
-    { 1, ECX, 3, "MONITOR/MWAIT: they raise #UD" },
-    { 1, ECX, 4, "DS-CPL: no debug store" },
-    { 1, ECX, 5, "VMX: no nested VMX" },
-    { 1, ECX, 6, "SMX: no GETSEC" },
-    { 1, ECX, 7, "EIST: no power management MSRs" },
-    { 1, ECX, 8, "TM2: no thermal monitor" },
-    { 1, ECX, 14, "xTPR: no TPR messages" },
-    { 1, ECX, 15, "PDCM: no IA32_PERF_CAPABILITIES" },
-    { 1, ECX, 21, "x2APIC: no local APIC" },
-    { 1, ECX, 24, "TSC-deadline: no local APIC timer" },
-    { 1, EDX, 9, "APIC: no local APIC" },
-    { 1, EDX, 12, "MTRR: no MTRR MSRs" },
-    { 1, EDX, 14, "MCA: no machine-check MSRs" },
-    { 1, EDX, 21, "DS: no debug store" },
-    { 1, EDX, 22, "ACPI: no thermal MSRs" },
-    { 1, EDX, 29, "TM: no thermal monitor" },
-    { 1, EDX, 31, "PBE: no pending break" },
-    { 7, EBX, 2, "SGX: no enclaves" },
-    { 7, EBX, 4, "HLE: no transactions promised" },
-    { 7, EBX, 10, "INVPCID: not enabled, #UD" },
-    { 7, EBX, 11, "RTM: no transactions promised" },
-    { 7, EBX, 12, "RDT-M: no resource monitoring MSRs" },
-    { 7, EBX, 14, "MPX: no bound registers" },
-    { 7, EBX, 15, "RDT-A: no resource allocation MSRs" },
-    { 7, EBX, 25, "Processor Trace: no trace MSRs" },
-    { 7, ECX, 5, "WAITPKG: UMWAIT and TPAUSE not offered" },
-    { 7, ECX, 30, "SGX_LC: no enclaves" },
+    { 1, 0, ECX, 2, "DTES64: no debug store" },
+    { 1, 0, ECX, 3, "MONITOR/MWAIT: they raise #UD" },
+    { 1, 0, ECX, 4, "DS-CPL: no debug store" },
+    { 1, 0, ECX, 5, "VMX: no nested VMX" },
+    { 1, 0, ECX, 6, "SMX: no GETSEC" },
+    { 1, 0, ECX, 7, "EIST: no power management MSRs" },
+    { 1, 0, ECX, 8, "TM2: no thermal monitor" },
+    { 1, 0, ECX, 14, "xTPR: no TPR messages" },
+    { 1, 0, ECX, 15, "PDCM: no IA32_PERF_CAPABILITIES" },
+    { 1, 0, ECX, 21, "x2APIC: no local APIC" },
+    { 1, 0, ECX, 24, "TSC-deadline: no local APIC timer" },
+    { 1, 0, EDX, 9, "APIC: no local APIC" },
+    { 1, 0, EDX, 12, "MTRR: no MTRR MSRs" },
+    { 1, 0, EDX, 14, "MCA: no machine-check MSRs" },
+    { 1, 0, EDX, 21, "DS: no debug store" },
+    { 1, 0, EDX, 22, "ACPI: no thermal MSRs" },
+    { 1, 0, EDX, 29, "TM: no thermal monitor" },
+    { 1, 0, EDX, 31, "PBE: no pending break" },
+    { 7, 0, EBX, 2, "SGX: no enclaves" },
+    { 7, 0, EBX, 4, "HLE: no transactions promised" },
+    { 7, 0, EBX, 10, "INVPCID: not enabled, #UD" },
+    { 7, 0, EBX, 11, "RTM: no transactions promised" },
+    { 7, 0, EBX, 12, "RDT-M: no resource monitoring MSRs" },
+    { 7, 0, EBX, 14, "MPX: no bound registers" },
+    { 7, 0, EBX, 15, "RDT-A: no resource allocation MSRs" },
+    { 7, 0, EBX, 25, "Processor Trace: no trace MSRs" },
+    { 7, 0, ECX, 5, "WAITPKG: UMWAIT and TPAUSE not offered" },
+    { 7, 0, ECX, 30, "SGX_LC: no enclaves" },
+    { 7, 0, EDX, 13, "TSX_FORCE_ABORT: no MSR_TSX_FORCE_ABORT" },
+    { 7, 0, EDX, 26, "IBRS/IBPB: no IA32_SPEC_CTRL, no IA32_PRED_CMD" },
+    { 7, 0, EDX, 27, "STIBP: no IA32_SPEC_CTRL" },
+    { 7, 0, EDX, 28, "L1D_FLUSH: no IA32_FLUSH_CMD" },
+    { 7, 0, EDX, 29, "ARCH_CAPABILITIES: no IA32_ARCH_CAPABILITIES" },
+    { 7, 0, EDX, 30, "CORE_CAPABILITIES: no IA32_CORE_CAPABILITIES" },
+    { 7, 0, EDX, 31, "SSBD: no IA32_SPEC_CTRL" },
+    { 7, 2, EDX, 0, "PSFD: no IA32_SPEC_CTRL" },
+    { 7, 2, EDX, 1, "IPRED_CTRL: no IA32_SPEC_CTRL" },
+    { 7, 2, EDX, 2, "RRSBA_CTRL: no IA32_SPEC_CTRL" },
+    { 7, 2, EDX, 3, "DDPD_U: no IA32_SPEC_CTRL" },
+    { 7, 2, EDX, 4, "BHI_CTRL: no IA32_SPEC_CTRL" },
+    { 7, 2, EDX, 6, "UC-lock disable: no MSR_MEMORY_CTRL" },
+    { 0xd, 1, EAX, 4, "XFD: no IA32_XFD, no IA32_XFD_ERR" },
+    { 0x80000008, 0, EBX, 12, "IBPB (AMD's bit): no IA32_PRED_CMD" },
+    { 0x80000008, 0, EBX, 14, "IBRS (AMD's bit): no IA32_SPEC_CTRL" },
+    { 0x80000008, 0, EBX, 15, "STIBP (AMD's bit): no IA32_SPEC_CTRL" },
+    { 0x80000008, 0, EBX, 16, "IBRS always on: no IA32_SPEC_CTRL" },
+    { 0x80000008, 0, EBX, 17, "STIBP always on: no IA32_SPEC_CTRL" },
+    { 0x80000008, 0, EBX, 18, "IBRS preferred: no IA32_SPEC_CTRL" },
+    { 0x80000008, 0, EBX, 19, "IBRS same mode: no IA32_SPEC_CTRL" },
+    { 0x80000008, 0, EBX, 24, "SSBD (AMD's bit): no IA32_SPEC_CTRL" },
+    { 0x80000008, 0, EBX, 25, "VIRT_SSBD: no VIRT_SPEC_CTRL" },
 };
 
 // Leaves answered with zeros: what they describe is not there for guests.
+// 0x40000000 up to 0x4fffffff is the hypervisors' range: vmxlab's own leaf
+// (below) and nothing else, never the leaves of a hypervisor vmxlab runs
+// under (KVM and Hyper-V answer at 0x40000000 and 0x40000100).
 static bool zeroed(uint32_t leaf)
 {
     return leaf == 5 || leaf == 6 || leaf == 0xa || leaf == 0x12 || leaf == 0x14 ||
-           (leaf >= 0x40000001 && leaf <= 0x400000ff);
+           (leaf >= 0x40000001 && leaf <= 0x4fffffff);
 }
 
 void cpuid_filter(const struct cpuid_view *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
@@ -68,8 +99,9 @@ void cpuid_filter(const struct cpuid_view *v, uint32_t leaf, uint32_t sub, uint3
         r[EDX] = 0;
         return;
     }
+    bool by_sub = leaf == 7 || leaf == 0xd;
     for (size_t i = 0; i < ARRAY_SIZE(hidden); i++)
-        if (hidden[i].leaf == leaf && (leaf != 7 || sub == 0))
+        if (hidden[i].leaf == leaf && (!by_sub || hidden[i].sub == sub))
             r[hidden[i].reg] &= ~(1u << hidden[i].bit);
     if (leaf == 1) {
         r[ECX] |= 1u << 31; // a hypervisor is present
@@ -81,10 +113,24 @@ void cpuid_filter(const struct cpuid_view *v, uint32_t leaf, uint32_t sub, uint3
         if (!v->rdseed)
             r[EBX] &= ~(1u << 18);
         r[ECX] = (r[ECX] & ~(1u << 4)) | (v->ospke ? 1u << 4 : 0);
+        // RDPID raises #UD while "enable RDTSCP" is 0 (SDM 3C 26.3, Changes to
+        // Instruction Behavior in VMX Non-Root Operation).
+        if (!v->rdtscp)
+            r[ECX] &= ~(1u << 22);
     }
     if (leaf == 0xd && sub == 0) // MPX is hidden (leaf 7): so are its XCR0 components
         r[EAX] &= ~(3u << 3);
-    if (leaf == 0xd && (sub == 3 || sub == 4))
+    if (leaf == 0xd && sub == 1) {
+        // XSAVES/XRSTORS raise #UD while "enable XSAVES/XRSTORS" is 0 (SDM 3C
+        // 26.3); and with no IA32_XSS for guests, no supervisor component is
+        // offered (ECX, EDX: the bits IA32_XSS may set, SDM 1 13.2).
+        if (!v->xsaves)
+            r[EAX] &= ~(1u << 3);
+        r[ECX] = r[EDX] = 0;
+    }
+    // A component's own subleaf: zero for MPX's (hidden) and for supervisor
+    // components (ECX[0] = 1, SDM 1 13.2), which only IA32_XSS enables.
+    if (leaf == 0xd && sub >= 2 && (sub == 3 || sub == 4 || (r[ECX] & 1)))
         r[EAX] = r[EBX] = r[ECX] = r[EDX] = 0;
     if (leaf == 0x80000001 && !v->rdtscp)
         r[EDX] &= ~(1u << 27);
@@ -144,6 +190,7 @@ static struct cpuid_view guest_view(void)
         .rdtscp = ctl_on(CTL_PROC2, CTL_PROC2_RDTSCP),
         .rdrand = !ctl_on(CTL_PROC2, CTL_PROC2_RDRAND_EXITING),
         .rdseed = !ctl_on(CTL_PROC2, CTL_PROC2_RDSEED_EXITING),
+        .xsaves = ctl_on(CTL_PROC2, CTL_PROC2_XSAVES),
     };
 }
 

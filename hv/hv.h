@@ -602,7 +602,7 @@ uint64_t guest_efer(void);      // IA32_EFER as the guest sees it
 
 // cpuid.c: what CPUID answers a guest
 struct cpuid_view { // what the guest may see: its own CR4, and what the CPU lets run
-    bool osxsave, ospke, rdtscp, rdrand, rdseed;
+    bool osxsave, ospke, rdtscp, rdrand, rdseed, xsaves;
 };
 void cpuid_filter(const struct cpuid_view *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
 int handle_cpuid(struct guest_regs *r);
