@@ -17,7 +17,8 @@ enum { EAX, EBX, ECX, EDX };
 // not passed through: VMX does not switch IA32_SPEC_CTRL, so passing it would
 // mean saving and loading it around every VM entry and exit (as KVM does), and
 // vmxlab's guests have no use for it; IA32_ARCH_CAPABILITIES would have to be
-// answered truthfully. The subleaf counts for leaves 7 and 0xd only.
+// answered truthfully. The subleaf counts for leaves 7 and 0xd only. Sorted by
+// leaf: the scan stops past the leaf asked for (CPUID is a hot exit).
 static const struct {
     uint32_t leaf, sub;
     uint8_t reg, bit;
@@ -100,7 +101,7 @@ void cpuid_filter(const struct cpuid_view *v, uint32_t leaf, uint32_t sub, uint3
         return;
     }
     bool by_sub = leaf == 7 || leaf == 0xd;
-    for (size_t i = 0; i < ARRAY_SIZE(hidden); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(hidden) && hidden[i].leaf <= leaf; i++)
         if (hidden[i].leaf == leaf && (!by_sub || hidden[i].sub == sub))
             r[hidden[i].reg] &= ~(1u << hidden[i].bit);
     if (leaf == 1) {
