@@ -3,10 +3,10 @@
 // or disturb the host get vmxlab's defined answers (docs/guest-abi.md). The
 // groups (ISO_* in abi.h, one per table row in hv/experiments.c): registers
 // VMX does not switch (extended state, PKRU and XCR0 too), dirtied in one run
-// and found reset in the next; a DR7
-// watchpoint across VM exits; an intercepted MOV to CR0 in compatibility mode,
-// at the very top of the 4 GiB address space; RDPMC, MONITOR, MWAIT, RDRAND,
-// RDSEED, WBINVD, INVD and some MSRs; and guest text that imitates the kernel.
+// and found reset in the next; a DR7 watchpoint across VM exits; an
+// intercepted MOV to CR0 in compatibility mode, at the very top of the 4 GiB
+// address space; RDPMC, MONITOR, MWAIT, RDRAND, RDSEED, WBINVD, INVD and some
+// MSRs; and guest text that imitates the kernel.
 #include "rt/guest.h"
 
 #define MSR_FEATURE_CONTROL 0x3a
@@ -126,7 +126,7 @@ static bool xstate_dirty(void)
                  "d"((uint32_t)(dirty >> 32)) : "memory");
     uint32_t l7[4];
     cpuid(7, 0, l7);
-    if (l7[2] & (1u << 3)) { // PKU: WRPKRU too (Bochs 2.7's XRSTOR leaves PKRU as it was)
+    if (l7[2] & (1u << 3)) { // PKU: WRPKRU too (measured: Bochs 2.7's XRSTOR left PKRU 0)
         write_cr4(read_cr4() | CR4_PKE);
         asm volatile("wrpkru" ::"a"(PKRU_DIRT), "c"(0), "d"(0));
         write_cr4(read_cr4() & ~(uint64_t)CR4_PKE); // PKRU keeps its value
