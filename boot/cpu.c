@@ -168,13 +168,21 @@ uint64_t cpu_tss_base(void)
     return (uint64_t)&tss;
 }
 
+// The exception table (EXTABLE in x86.h): where an instruction that may fault
+// on a guest's value resumes, and the vector it raised.
+struct extable_row {
+    int32_t insn, fixup; // each an offset from its own address
+};
+extern const struct extable_row extable_start[], extable_end[]; // linker.ld
+volatile unsigned fixup_vector;
+
 // Called from trap_common with interrupts off. An NMI is the machine's: count
-// it and go on (trap_common's IRETQ ends the NMI blocking). A #GP at an
-// instruction of the exception table resumes at its fixup. Anything else is a
+// it and go on (trap_common's IRETQ ends the NMI blocking). An exception at an
+// instruction of the exception table resumes at its fixup; NMI, #DF and #MC
+// are never the instruction's own, so they never do. Anything else is a
 // kernel bug (or a test that meant to fault): report all we know.
 void trap_handler(struct trapframe *f)
 {
-    extern const uint64_t extable[], extable_end[];
     if (f->vector == VEC_NMI) {
         if (events.nmi_watchdog)
             events.watchdog_nmis++;
@@ -182,10 +190,11 @@ void trap_handler(struct trapframe *f)
             events.nmis++;
         return;
     }
-    if (f->vector == VEC_GP) {
-        for (const uint64_t *e = extable; e < extable_end; e += 2) {
-            if (f->rip == e[0]) {
-                f->rip = e[1];
+    if (f->vector != VEC_DF && f->vector != VEC_MC) {
+        for (const struct extable_row *e = extable_start; e < extable_end; e++) {
+            if (f->rip == (uint64_t)&e->insn + e->insn) {
+                fixup_vector = (unsigned)f->vector;
+                f->rip = (uint64_t)&e->fixup + e->fixup;
                 return;
             }
         }

@@ -1,9 +1,11 @@
 // trap_entry.S: one stub per exception vector 0-31. Each pushes a uniform
 // frame (vector, error code or 0, then all general registers) and calls
 // trap_handler() in boot/cpu.c. Most exceptions end the run there as CRASH;
-// an NMI is counted and returns here, and so does a #GP that an instruction
-// in the exception table below expected (rdmsr_safe), which resumes at its
-// fixup. SDM 3A 6.15 lists which vectors push an error code.
+// an NMI is counted and returns here, and so does an exception at an
+// instruction of the exception table (EXTABLE, boot/x86.h: rdmsr_safe below,
+// wrmsr_safe and xsetbv_safe), which resumes at its fixup. SDM 3A 6.15 lists
+// which vectors push an error code.
+#include "x86.h"
 
     .text
 .macro stub n
@@ -68,15 +70,14 @@ trap_common:
     .globl rdmsr_safe
 rdmsr_safe:
     mov %edi, %ecx
-rdmsr_insn:
-    rdmsr
+1:  rdmsr
+    EXTABLE(1b, 2f)
     shl $32, %rdx
     or %rdx, %rax
     mov %rax, (%rsi)
     xor %eax, %eax
     ret
-rdmsr_fixup:
-    mov $-1, %eax
+2:  mov $-1, %eax
     ret
 
 .macro stubaddr n
@@ -92,11 +93,5 @@ rdmsr_fixup:
     .globl trap_stubs
 trap_stubs:
     stubaddrs 0, 31
-
-// The exception table: an instruction that may fault, and where to resume.
-    .globl extable, extable_end
-extable:
-    .quad rdmsr_insn, rdmsr_fixup
-extable_end:
 
     .section .note.GNU-stack, "", @progbits

@@ -106,6 +106,21 @@
 #define KSTACK_SIZE 32768
 #define ISTSTACK_SIZE 4096
 
+// The exception table (boot/cpu.c, trap_handler()): EXTABLE(insn, fixup) says
+// that the instruction at label insn may fault, and that the kernel then goes
+// on at label fixup instead of crashing, as Linux's _ASM_EXTABLE does. A row
+// is two 32-bit offsets, each from its own address (no relocation to apply,
+// in the kernel or in a unit test's PIE), in section .extable, which linker.ld
+// gathers between extable_start and extable_end. One name for .S and C asm.
+#ifdef __ASSEMBLER__
+#define EXTABLE(insn, fixup) \
+    .pushsection .extable, "a"; .balign 4; .long (insn) - ., (fixup) - .; .popsection
+#else
+#define EXTABLE(insn, fixup)                                                  \
+    ".pushsection .extable, \"a\"\n\t.balign 4\n\t.long (" #insn ") - ., (" #fixup \
+    ") - .\n\t.popsection\n\t"
+#endif
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
@@ -147,6 +162,28 @@ static inline uint64_t rdmsr(uint32_t msr)
 static inline void wrmsr(uint32_t msr, uint64_t v)
 {
     asm volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+// Fault-tolerant forms, for values that come from a guest: 0 if the
+// instruction completed, else the vector of the exception it raised (#GP is
+// 13; neither raises #DE, vector 0), which trap_handler() leaves in
+// fixup_vector before it resumes at the fixup. A faulting instruction changes
+// nothing (SDM 3A 6.5, Exception Classifications: a fault restarts cleanly).
+extern volatile unsigned fixup_vector; // boot/cpu.c
+static inline int wrmsr_safe(uint32_t msr, uint64_t v)
+{
+    asm goto("1: wrmsr\n\t" EXTABLE(1b, %l[fault])
+             ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory" : fault);
+    return 0;
+fault:
+    return (int)fixup_vector;
+}
+static inline int xsetbv_safe(uint32_t xcr, uint64_t v)
+{
+    asm goto("1: xsetbv\n\t" EXTABLE(1b, %l[fault])
+             ::"c"(xcr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory" : fault);
+    return 0;
+fault:
+    return (int)fixup_vector;
 }
 static inline uint64_t rdtsc(void)
 {

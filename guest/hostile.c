@@ -2,8 +2,9 @@
 // random but reproducibly (guest_params.seed, the command line's seed=), and
 // checks that every misdeed gets its documented answer (docs/guest-abi.md)
 // and that the run goes on: MOV to CR0/CR4, CLTS and LMSW with random values
-// against the SDM model of guest/crmodel.h; random CPUID leaves, MSR indices
-// and I/O ports; the VMX instructions and bad XSETBVs; and guest RAM dirtied
+// against the SDM model of guest/crmodel.h; every feature CPUID promises at
+// work, then random CPUID leaves, MSR indices and I/O ports; the VMX
+// instructions and bad XSETBVs; and guest RAM dirtied
 // in one run and found zeroed in the next. The groups are HOSTILE_* in abi.h,
 // one row each in hv/experiments.c (group bad-guest). Leaves CR0, CR4 and XCR0
 // as it found them.
@@ -217,6 +218,81 @@ static void out_port(uint16_t port, unsigned size, uint32_t v)
         asm volatile("outl %0, %1" ::"a"(v), "Nd"(port));
 }
 
+// What CPUID promises must be there (docs/guest-abi.md: CPUID hides what
+// vmxlab does not give). Each row: a feature bit, and the MSR it promises,
+// read (or, for the write-only command MSRs, written with a harmless 1:
+// IBPB, an L1D flush), or the instruction it promises, which must not #UD.
+enum { EAX_, EBX_, ECX_, EDX_ };
+enum { RD, WR1, RUN };
+static const struct {
+    uint32_t leaf, sub;
+    uint8_t reg, bit, how;
+    uint32_t what; // an MSR index, or an enum insn
+} promises[] = {
+    { 1, 0, EDX_, 5, RD, 0x10 },           // MSR: IA32_TIME_STAMP_COUNTER
+    { 1, 0, EDX_, 9, RD, 0x1b },           // APIC: IA32_APIC_BASE
+    { 1, 0, EDX_, 12, RD, 0xfe },          // MTRR: IA32_MTRRCAP
+    { 1, 0, EDX_, 14, RD, 0x179 },         // MCA: IA32_MCG_CAP
+    { 1, 0, ECX_, 7, RD, 0x198 },          // EIST: IA32_PERF_STATUS
+    { 1, 0, ECX_, 15, RD, 0x345 },         // PDCM: IA32_PERF_CAPABILITIES
+    { 1, 0, ECX_, 24, RD, 0x6e0 },         // TSC-deadline: IA32_TSC_DEADLINE
+    { 1, 0, ECX_, 30, RUN, INSN_RDRAND },  // RDRAND
+    { 7, 0, EBX_, 18, RUN, INSN_RDSEED },  // RDSEED
+    { 7, 0, EBX_, 12, RD, 0xc8f },         // RDT-M: IA32_PQR_ASSOC
+    { 7, 0, EBX_, 25, RD, 0x570 },         // Processor Trace: IA32_RTIT_CTL
+    { 7, 0, ECX_, 22, RUN, INSN_RDPID },   // RDPID
+    { 7, 0, EDX_, 13, RD, 0x10f },         // TSX_FORCE_ABORT
+    { 7, 0, EDX_, 26, RD, 0x48 },          // IBRS/IBPB: IA32_SPEC_CTRL...
+    { 7, 0, EDX_, 26, WR1, 0x49 },         // ...and IA32_PRED_CMD
+    { 7, 0, EDX_, 27, RD, 0x48 },          // STIBP
+    { 7, 0, EDX_, 28, WR1, 0x10b },        // L1D_FLUSH: IA32_FLUSH_CMD
+    { 7, 0, EDX_, 29, RD, 0x10a },         // IA32_ARCH_CAPABILITIES
+    { 7, 0, EDX_, 30, RD, 0xcf },          // IA32_CORE_CAPABILITIES
+    { 7, 0, EDX_, 31, RD, 0x48 },          // SSBD
+    { 7, 2, EDX_, 0, RD, 0x48 },           // PSFD
+    { 7, 2, EDX_, 4, RD, 0x48 },           // BHI_CTRL
+    { 7, 2, EDX_, 6, RD, 0x33 },           // UC-lock disable: MSR_MEMORY_CTRL
+    { 0xd, 1, EAX_, 4, RD, 0x1c4 },        // XFD: IA32_XFD
+    { 0xd, 1, ECX_, 8, RD, 0xda0 },        // PT state: IA32_XSS
+    { 0xd, 1, ECX_, 11, RD, 0xda0 },       // CET_U state: IA32_XSS
+    { 0x80000001, 0, EDX_, 27, RUN, INSN_RDTSCP }, // RDTSCP...
+    { 0x80000001, 0, EDX_, 27, RD, MSR_TSC_AUX_INDEX }, // ...and IA32_TSC_AUX
+    { 0x80000008, 0, EBX_, 12, WR1, 0x49 }, // IBPB (AMD's bit)
+    { 0x80000008, 0, EBX_, 14, RD, 0x48 },  // IBRS (AMD's bit)
+    { 0x80000008, 0, EBX_, 24, RD, 0x48 },  // SSBD (AMD's bit)
+    { 0x80000008, 0, EBX_, 25, RD, 0xc001011f }, // VIRT_SSBD: VIRT_SPEC_CTRL
+};
+
+// Each promise above kept; and the hypervisors' range of leaves is vmxlab's
+// own: leaf 0x40000000 says "vmxlab", every other leaf up to 0x4fffffff reads
+// 0, whatever the CPU (or a hypervisor under vmxlab) answers there.
+static void promises_kept(void)
+{
+    for (unsigned i = 0; i < sizeof(promises) / sizeof(promises[0]); i++) {
+        uint32_t r[4];
+        cpuid(promises[i].leaf, promises[i].sub, r);
+        if (!(r[promises[i].reg] & (1u << promises[i].bit)))
+            continue;
+        uint64_t v;
+        int got = promises[i].how == RD    ? try_rdmsr(promises[i].what, &v)
+                  : promises[i].how == WR1 ? try_wrmsr(promises[i].what, 1)
+                                           : try_insn((enum insn)promises[i].what);
+        expect(got == -1, "promised by CPUID (fault vector, 0: none): MSR or enum insn",
+               promises[i].what, got < 0 ? 0 : (uint64_t)got, 0);
+    }
+    uint32_t r[4];
+    cpuid(0x40000000, 0, r);
+    expect(r[1] == 0x6c786d76 && r[2] == 0x6261 && r[3] == 0, "CPUID leaf", 0x40000000, r[1],
+           0x6c786d76);
+    static const uint32_t none[] = { 0x40000001, 0x40000100, 0x40000101, 0x40001000,
+                                     0x4fffffff };
+    for (unsigned i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        cpuid(none[i], 0, r);
+        expect((r[0] | r[1] | r[2] | r[3]) == 0, "CPUID leaf (EAX|EBX|ECX|EDX)", none[i],
+               r[0] | r[1] | r[2] | r[3], 0);
+    }
+}
+
 // HOSTILE_CPUID_MSR_IO. CPUID: always answers, never says VMX, always says a
 // hypervisor is there, the same answer twice. MSRs: an index the guest does not
 // have raises #GP(0) on RDMSR and WRMSR; one it has reads without a fault
@@ -225,6 +301,7 @@ static void out_port(uint16_t port, unsigned size, uint32_t v)
 // writes vanish.
 static bool random_cpuid_msr_io(uint64_t host)
 {
+    promises_kept();
     for (unsigned i = 0; i < HOSTILE_OPS; i++) {
         uint32_t leaf = rnd() % 3 ? (uint32_t)(rnd() % 0x20) | (rnd() % 2 ? 0x80000000u : 0)
                                   : (uint32_t)rnd();
@@ -260,7 +337,7 @@ static bool random_cpuid_msr_io(uint64_t host)
         uint32_t got = in_port(port, size) & ones;
         expect(got == ones, "IN from the empty port", port, got, ones);
     }
-    return group_done("random CPUID leaves, MSR indices and I/O ports");
+    return group_done("CPUID's promises kept; random CPUID leaves, MSR indices and I/O ports");
 }
 
 // HOSTILE_INSNS: every VMX instruction raises #UD (no nested VMX); XSETBV

@@ -2,10 +2,11 @@
 // through what VMX leaves shared, and that instructions which could observe
 // or disturb the host get vmxlab's defined answers (docs/guest-abi.md). The
 // groups (ISO_* in abi.h, one per table row in hv/experiments.c): registers
-// VMX does not switch, dirtied in one run and found reset in the next; a DR7
-// watchpoint across VM exits; an intercepted MOV to CR0 in compatibility mode,
-// at the very top of the 4 GiB address space; RDPMC, MONITOR, MWAIT, RDRAND,
-// RDSEED, WBINVD, INVD and some MSRs; and guest text that imitates the kernel.
+// VMX does not switch (extended state, PKRU and XCR0 too), dirtied in one run
+// and found reset in the next; a DR7 watchpoint across VM exits; an
+// intercepted MOV to CR0 in compatibility mode, at the very top of the 4 GiB
+// address space; RDPMC, MONITOR, MWAIT, RDRAND, RDSEED, WBINVD, INVD and some
+// MSRs; and guest text that imitates the kernel.
 #include "rt/guest.h"
 
 #define MSR_FEATURE_CONTROL 0x3a
@@ -58,6 +59,113 @@ static bool state_dirty(uint64_t host)
     make_x87_exception_pending();
     uint32_t mxcsr = 0x9f80; // flush-to-zero on, every exception still masked
     asm volatile("ldmxcsr %0\n\tmovq %1, %%xmm0" ::"m"(mxcsr), "r"(0x5a5a5a5a5a5a5a5aull));
+    return ok;
+}
+
+// Extended state (SDM 1 13): the user state components the guest's CPUID
+// offers (CPUID.(0DH,0):EDX:EAX), each component's place in a standard-format
+// XSAVE area from its own subleaf (EAX size, EBX offset; SDM 1 13.2). XCR0 is
+// left at x87|SSE by the dirtying run: a component outside XCR0 keeps its
+// value (SDM 1 13.3), and a hypervisor that resets only XCR0's leaks it.
+#define XSAVE_HEADER 512   // XSTATE_BV, then XCOMP_BV and zeros (SDM 1 13.4.2)
+#define XSAVE_EXTENDED 576 // the first component beyond x87 and SSE (AVX's)
+static uint8_t xsave_area[16384] __attribute__((aligned(64)));
+// Access and write disabled for keys 1-15, key 0's left alone: it tags every page.
+#define PKRU_DIRT 0x5a5a5a58u
+
+static uint64_t xgetbv0(void)
+{
+    uint32_t lo, hi;
+    asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (uint64_t)hi << 32 | lo;
+}
+
+static void xsetbv0(uint64_t v)
+{
+    asm volatile("xsetbv" ::"c"(0), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+// CR4.OSXSAVE on, and the user components offered; 0 where there is no XSAVE.
+static uint64_t xsave_enable(void)
+{
+    uint32_t l1[4], ld[4];
+    cpuid(1, 0, l1);
+    if (!(l1[2] & (1u << 26)))
+        return 0;
+    write_cr4(read_cr4() | CR4_OSXSAVE);
+    cpuid(0xd, 0, ld);
+    return (uint64_t)ld[3] << 32 | ld[0];
+}
+
+static void xsave_area_fill(uint64_t from, uint64_t to, uint8_t byte)
+{
+    for (uint64_t i = from; i < to && i < sizeof(xsave_area); i++)
+        ((volatile uint8_t *)xsave_area)[i] = byte;
+}
+
+// Every offered component beyond x87 and SSE (AVX, AVX-512's three, PKRU...)
+// loaded with 0x5a bytes by XRSTOR, then XCR0 back to x87|SSE. AMX's TILECFG
+// must hold a valid palette to load: AMX is left alone (no Bochs model has it).
+static bool xstate_dirty(void)
+{
+    uint64_t all = xsave_enable(), dirty = all & ~3ull & ~(3ull << 17);
+    if (!all)
+        return true; // no XSAVE: nothing beyond x87 and SSE to dirty
+    xsetbv0(all);
+    xsave_area_fill(0, sizeof(xsave_area), 0);
+    for (unsigned i = 2; i < 63; i++) {
+        uint32_t c[4];
+        if (!(dirty & (1ull << i)))
+            continue;
+        cpuid(0xd, i, c);
+        xsave_area_fill(c[1], (uint64_t)c[1] + c[0], 0x5a);
+    }
+    *(volatile uint32_t *)(xsave_area + 24) = 0x1f80; // MXCSR: XRSTOR loads it with AVX
+    *(volatile uint64_t *)(xsave_area + XSAVE_HEADER) = dirty; // XSTATE_BV
+    asm volatile("xrstor64 %0" ::"m"(xsave_area), "a"((uint32_t)dirty),
+                 "d"((uint32_t)(dirty >> 32)) : "memory");
+    uint32_t l7[4];
+    cpuid(7, 0, l7);
+    if (l7[2] & (1u << 3)) { // PKU: WRPKRU too (measured: Bochs 2.7's XRSTOR left PKRU 0)
+        write_cr4(read_cr4() | CR4_PKE);
+        asm volatile("wrpkru" ::"a"(PKRU_DIRT), "c"(0), "d"(0));
+        write_cr4(read_cr4() & ~(uint64_t)CR4_PKE); // PKRU keeps its value
+    }
+    xsetbv0(all & 3);
+    return hc_report(xgetbv0() == (all & 3), "extended state dirtied (every component "
+                     "offered beyond SSE), then XCR0 set to x87|SSE");
+}
+
+// At entry XCR0 is 1; with every offered component enabled, XSAVE finds each
+// beyond SSE in its initial state, all zeros (SDM 1 13.6: PKRU's is 0); and
+// where CPUID offers PKU, RDPKRU reads 0 (CR4.PKE set for it).
+static bool xstate_check(void)
+{
+    uint64_t all = xsave_enable();
+    if (!all)
+        return true;
+    bool ok = hc_report(xgetbv0() == 1, "XCR0 is 1 (x87 alone) at entry");
+    xsetbv0(all);
+    uint32_t ld[4], l7[4];
+    cpuid(0xd, 0, ld); // EBX: the XSAVE area's size for the XCR0 now set
+    ok &= hc_report(ld[1] <= sizeof(xsave_area), "the XSAVE area fits the guest's buffer");
+    xsave_area_fill(0, sizeof(xsave_area), 0);
+    asm volatile("xsave64 %0" : "+m"(xsave_area) : "a"((uint32_t)all),
+                 "d"((uint32_t)(all >> 32)) : "memory");
+    bool clean = true;
+    for (uint64_t i = XSAVE_EXTENDED; i < ld[1] && i < sizeof(xsave_area); i++)
+        clean &= xsave_area[i] == 0;
+    ok &= hc_report(clean, "every extended state component beyond SSE (AVX, AVX-512, PKRU, "
+                    "...) is in its initial state at entry");
+    xsetbv0(1);
+    cpuid(7, 0, l7);
+    if (l7[2] & (1u << 3)) { // PKU
+        uint32_t pkru;
+        write_cr4(read_cr4() | CR4_PKE);
+        asm volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+        write_cr4(read_cr4() & ~(uint64_t)CR4_PKE);
+        ok &= hc_report(pkru == 0, "PKRU reads 0 at entry (RDPKRU)");
+    }
     return ok;
 }
 
@@ -227,10 +335,14 @@ static bool forge_text(void)
 int guest_main(struct guest_params *p)
 {
     bool ok = true;
-    if (p->flags & ISO_STATE_DIRTY)
+    if (p->flags & ISO_STATE_DIRTY) {
+        ok &= xstate_dirty(); // first: its XRSTOR loads MXCSR, which state_dirty() dirties
         ok &= state_dirty(p->host);
-    if (p->flags & ISO_STATE_CHECK)
+    }
+    if (p->flags & ISO_STATE_CHECK) {
+        ok &= xstate_check();
         ok &= state_check(p->host);
+    }
     if (p->flags & ISO_WATCHPOINT)
         ok &= watchpoint();
     if (p->flags & ISO_COMPAT)

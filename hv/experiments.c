@@ -36,6 +36,8 @@ const struct experiment experiments[] = {
     { .name = "vmcs-fields", .host = host_vmcs_fields,
       .what = "every writable VMCS field round-trips through VMWRITE/VMREAD, in the bits "
               "it holds" },
+    { .name = "host-fixups", .host = host_fixups,
+      .what = "a host instruction that faults on a bad value resumes at its fixup" },
     { .name = "baseline", .guest = "vmcall_loop", .runs = ONCE, .measured = true,
       .what = "null VMCALLs: the price of a bare VM exit round trip",
       .expect = { { EXIT_REASON_VMCALL, 1, 0, 0 } } },

@@ -67,6 +67,47 @@ const char *mmu_name(enum mmu m)
     return (unsigned)m < MMUS ? names[m] : "unknown";
 }
 
+// Extended state (SDM 1 13): VMX switches neither XCR0 nor any state
+// component, and a guest may have written any component the CPU has, even one
+// outside XCR0 (WRPKRU needs only CR4.PKE; clearing an XCR0 bit keeps its
+// state, SDM 1 13.3). So XCR0 is set to every user component the CPU supports
+// (CPUID.(0DH,0), without the supervisor ones: xcr0_user_components()), an
+// XRSTOR with an all-zero XSTATE_BV puts each in its initial state (SDM 1
+// 13.8.1: PKRU 0, the vector registers 0), and XCR0 goes back to its reset
+// value, x87 alone. CPUID.(0DH,0):ECX is the size of the XSAVE area for all of
+// them; every byte of it stays 0, the header included, but MXCSR, which XRSTOR
+// loads from memory for SSE and AVX. xstate_init() checks the size once.
+static uint8_t xs_init[16384] __attribute__((aligned(64)));
+static uint64_t xs_all; // every user component; 0 without XSAVE
+
+static void xstate_init(void)
+{
+    if (!(read_cr4() & CR4_OSXSAVE)) // boot/cpu.c sets it where the CPU has XSAVE
+        return;
+    uint32_t d0[4], d1[4];
+    cpuid(0xd, 0, d0);
+    cpuid(0xd, 1, d1);
+    if (d0[2] > sizeof(xs_init)) {
+        kprintf("vmxlab: this CPU's XSAVE area for all its state components is %u bytes "
+                "(CPUID.(0DH,0):ECX), more than the %zu bytes hv/guest.c keeps to reset "
+                "them between runs: enlarge xs_init\n", d0[2], sizeof(xs_init));
+        end_run(VERDICT_UNSUPPORTED);
+    }
+    xs_all = xcr0_user_components(d0, d1);
+    xs_init[24] = 0x80; // MXCSR 0x1f80: every SIMD exception masked
+    xs_init[25] = 0x1f;
+}
+
+static void reset_extended_state(void)
+{
+    if (!xs_all)
+        return; // no XSAVE: the FXRSTOR of reset_machine_state() covers x87 and SSE
+    asm volatile("xsetbv" ::"c"(0), "a"((uint32_t)xs_all), "d"((uint32_t)(xs_all >> 32)));
+    asm volatile("xrstor64 %0" ::"m"(xs_init), "a"((uint32_t)xs_all),
+                 "d"((uint32_t)(xs_all >> 32)));
+    asm volatile("xsetbv" ::"c"(0), "a"(1), "d"(0));
+}
+
 void guest_ram_init(bool shadow_boot)
 {
     uint64_t base = carve_guest_ram();
@@ -77,6 +118,7 @@ void guest_ram_init(bool shadow_boot)
     }
     vcpu.ram = (uint8_t *)base;
     vmcs_region = vmx_alloc_region();
+    xstate_init();
     if (!vmx_has_ept()) { // shadow paging only (hv/shadow.c)
         kprintf("vmxlab: guest RAM: %u MiB at host 0x%lx; this CPU has no usable EPT: "
                 "shadow paging maps it\n", GUEST_RAM_SIZE >> 20, base);
@@ -167,29 +209,16 @@ static uint64_t tick_budget(const struct guest_run *run)
 }
 
 // What VMX does not switch between host and guest, and so carries over from
-// one guest run to the next unless it is reset: the debug address registers
-// and DR6 (DR7 and IA32_DEBUGCTL come from the VMCS), CR2, the MSRs the guest
-// reaches directly (hv/msr.c), and the x87/SSE registers, which FXRSTOR
-// reloads from their state after FNINIT: FCW 0x37f, MXCSR 0x1f80, the rest 0
-// (SDM 1 Table 10-2, FXSAVE image; SDM 3A 10.1.1, Processor State After
-// Reset). CR8 is
-// virtual (hv/exit_cr.c) and starts at 0 with struct vcpu. Every run starts
-// from this one defined state.
+// one guest run to the next unless it is reset: extended state and XCR0
+// (reset_extended_state()), the debug address registers and DR6 (DR7 and IA32_DEBUGCTL come
+// from the VMCS), CR2, the MSRs the guest reaches directly (hv/msr.c), and the
+// x87/SSE registers, which FXRSTOR reloads from their state after FNINIT: FCW
+// 0x37f, MXCSR 0x1f80, the rest 0 (SDM 1 Table 10-2, FXSAVE image; SDM 3A
+// 10.1.1, Processor State After Reset). CR8 is virtual (hv/exit_cr.c) and
+// starts at 0 with struct vcpu. Every run starts from this one defined state.
 static void reset_machine_state(void)
 {
-    // Extended state first (AVX and beyond, where a guest enabled it with
-    // XSETBV): XRSTOR with an all-zero XSTATE_BV puts every component now in
-    // XCR0 in its initial state (SDM 1 13.8.1); then XCR0 back to its reset
-    // value, x87 alone (SDM 1 13.3).
-    if (read_cr4() & CR4_OSXSAVE) {
-        static uint8_t xs_init[4096] __attribute__((aligned(64))); // header all zero
-        xs_init[24] = 0x80; // MXCSR 0x1f80, which XRSTOR loads for SSE and AVX
-        xs_init[25] = 0x1f;
-        uint32_t lo, hi;
-        asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-        asm volatile("xrstor64 %0" ::"m"(xs_init), "a"(lo), "d"(hi));
-        asm volatile("xsetbv" ::"c"(0), "a"(1), "d"(0));
-    }
+    reset_extended_state();
     static uint8_t fx_init[512] __attribute__((aligned(16)));
     fx_init[0] = 0x7f; // FCW 0x037f: every x87 exception masked
     fx_init[1] = 0x03;

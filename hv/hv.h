@@ -579,6 +579,9 @@ void trace_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int stop_run(uint32_t reason, const char *why);
 int exit_unexpected(uint32_t reason);
 void inject_exception(unsigned vector, uint32_t error);
+// A host instruction faulted on the guest's value (boot/x86.h *_safe): to the guest.
+void host_fault_reflected(const char *insn, uint64_t value, int vector);
+void host_fixups(void); // the row host-fixups: the exception table, in VMX root
 // Its VM-entry interruption information (SDM 3C 25.8.3): vector 7:0, type 3
 // (hardware exception) in 10:8, "deliver error code" 11, valid 31.
 #define HW_EXCEPTION_INFO(vector, has_error) \
@@ -633,10 +636,14 @@ uint64_t guest_efer(void);      // IA32_EFER as the guest sees it
 
 // cpuid.c: what CPUID answers a guest
 struct cpuid_view { // what the guest may see: its own CR4, and what the CPU lets run
-    bool osxsave, ospke, rdtscp, rdrand, rdseed;
+    bool osxsave, ospke, rdtscp, rdrand, rdseed, xsaves;
 };
 void cpuid_filter(const struct cpuid_view *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
 int handle_cpuid(struct guest_regs *r);
+// XCR0: the user state components CPUID.(0DH,0) and (0DH,1) leave for it (pure)
+uint64_t xcr0_user_components(const uint32_t leaf_d0[4], const uint32_t leaf_d1[4]);
+const char *xcr0_rule_broken(uint64_t v, uint64_t user); // NULL: XSETBV takes v (pure)
+uint64_t guest_xcr0_components(void); // what the guest's CPUID offers it
 
 // io.c: IN and OUT in a guest: COM1, port 0xf4, and an empty bus elsewhere
 void io_reset_for_run(void);

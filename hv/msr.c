@@ -140,6 +140,7 @@ static int msr_read(uint32_t index, uint64_t *val)
     return -1;
 }
 
+// 0, -1: #GP, or 1: the host's WRMSR faulted and its exception is injected.
 static int msr_write(uint32_t index, uint64_t val)
 {
     switch (index) {
@@ -158,10 +159,17 @@ static int msr_write(uint32_t index, uint64_t val)
     case MSR_EFER:
         if (!efer_valid(val))
             return -1;
-        if (ctl_on(CTL_ENTRY, CTL_ENTRY_LOAD_EFER))
+        if (ctl_on(CTL_ENTRY, CTL_ENTRY_LOAD_EFER)) {
             vmwrite(GUEST_IA32_EFER, val);
-        else
-            wrmsr(MSR_EFER, val); // shared with the host, which needs only LME/LMA
+        } else {
+            // Shared with the host, which needs only LME/LMA. The guest's value
+            // reaches a host WRMSR: through the exception table, as XSETBV's.
+            int fault = wrmsr_safe(MSR_EFER, val);
+            if (fault) {
+                host_fault_reflected("WRMSR IA32_EFER", val, fault);
+                return 1;
+            }
+        }
         return 0;
     }
     return -1;
@@ -195,8 +203,10 @@ int handle_wrmsr(struct guest_regs *r)
     uint32_t index = (uint32_t)r->rcx;
     uint64_t val = (r->rdx << 32) | (uint32_t)r->rax;
     int rule = rule_of(index);
-    if (rule < 0 || !present(index) || msr_write(index, val)) {
-        inject_exception(VEC_GP, 0);
+    int refused = rule < 0 || !present(index) ? -1 : msr_write(index, val);
+    if (refused) {
+        if (refused < 0)
+            inject_exception(VEC_GP, 0);
         return EXIT_RESUME;
     }
     TRACE("%s <- 0x%lx", msr_name(index), val);

@@ -54,7 +54,7 @@ int try_write_cr4(uint64_t v);                       // mov v, %cr4
 int try_rdmsr(uint32_t msr, uint64_t *val);          // rdmsr
 int try_wrmsr(uint32_t msr, uint64_t val);           // wrmsr
 enum insn { INSN_RDPMC, INSN_MONITOR, INSN_MWAIT, INSN_RDRAND, INSN_RDSEED, INSN_WBINVD,
-            INSN_INVD, INSN_FWAIT,
+            INSN_INVD, INSN_FWAIT, INSN_RDTSCP, INSN_RDPID,
             // the VMX instructions, with harmless operands (a zeroed page, RAX = 0)
             INSN_VMXON, INSN_VMXOFF, INSN_VMCLEAR, INSN_VMPTRLD, INSN_VMPTRST, INSN_VMREAD,
             INSN_VMWRITE, INSN_VMLAUNCH, INSN_VMRESUME, INSN_INVEPT, INSN_INVVPID,

@@ -292,7 +292,8 @@ const char *insn_name(enum insn which)
     static const char *const names[INSN_COUNT] = {
         [INSN_RDPMC] = "RDPMC", [INSN_MONITOR] = "MONITOR", [INSN_MWAIT] = "MWAIT",
         [INSN_RDRAND] = "RDRAND", [INSN_RDSEED] = "RDSEED", [INSN_WBINVD] = "WBINVD",
-        [INSN_INVD] = "INVD", [INSN_FWAIT] = "FWAIT", [INSN_VMXON] = "VMXON",
+        [INSN_INVD] = "INVD", [INSN_FWAIT] = "FWAIT", [INSN_RDTSCP] = "RDTSCP",
+        [INSN_RDPID] = "RDPID", [INSN_VMXON] = "VMXON",
         [INSN_VMXOFF] = "VMXOFF", [INSN_VMCLEAR] = "VMCLEAR", [INSN_VMPTRLD] = "VMPTRLD",
         [INSN_VMPTRST] = "VMPTRST", [INSN_VMREAD] = "VMREAD", [INSN_VMWRITE] = "VMWRITE",
         [INSN_VMLAUNCH] = "VMLAUNCH", [INSN_VMRESUME] = "VMRESUME", [INSN_INVEPT] = "INVEPT",
@@ -366,6 +367,14 @@ int try_insn(enum insn which)
     case INSN_FWAIT:
         asm volatile("movq $1f, %[fix]\n\tfwait\n1:\tmovq $0, %[fix]"
                      : [fix] "+m"(fixup_rip) :: "memory");
+        break;
+    case INSN_RDTSCP:
+        asm volatile("movq $1f, %[fix]\n\trdtscp\n1:\tmovq $0, %[fix]"
+                     : [fix] "+m"(fixup_rip) :: "rax", "rcx", "rdx", "memory");
+        break;
+    case INSN_RDPID:
+        asm volatile("movq $1f, %[fix]\n\trdpid %%rax\n1:\tmovq $0, %[fix]"
+                     : [fix] "+m"(fixup_rip) :: "rax", "memory");
         break;
     default:
         return try_vmx_insn(which);

@@ -1,7 +1,10 @@
 // test_cpuid.c: what CPUID answers a guest (hv/cpuid.c's cpuid_filter()),
-// from the leaves Bochs' corei7_skylake_x reports: VMX and the features vmxlab
-// does not give hidden, the hypervisor bit and signature present, OSXSAVE and
+// from the leaves Bochs' corei7_skylake_x reports and from answers with every
+// bit set: VMX and the features vmxlab does not give hidden (the speculation
+// controls, XSAVES, XFD, RDPID without RDTSCP), the hypervisor bit and
+// signature present and the rest of the hypervisor range zero, OSXSAVE and
 // OSPKE following the guest's own CR4, and the leaves of absent hardware zero.
+// Then the XCR0 values XSETBV takes (xcr0_rule_broken()), on a CPU with AMX.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +35,7 @@ __attribute__((noreturn)) void vmx_fail(const char *insn, uint64_t arg)
 
 enum { EAX, EBX, ECX, EDX };
 static const struct cpuid_view plain = { .rdtscp = true, .rdrand = true, .rdseed = true };
+#define ONES { 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff }
 
 static void leaf1_hides_vmx_and_shows_a_hypervisor(void **state)
 {
@@ -110,6 +114,142 @@ static void absent_hardware_reads_zero(void **state)
     assert_int_equal(d[EBX], 0x240);
 }
 
+// A host answer with every bit set: each promise vmxlab cannot keep is gone.
+static void leaf7_every_bit_set(void **state)
+{
+    (void)state;
+    uint32_t r[4] = ONES;
+    cpuid_filter(&plain, 7, 0, r);
+    assert_int_equal(r[EDX], 0xffffffffu & ~(1u << 13) & ~(0x3fu << 26)); // spec controls
+    assert_true(r[ECX] & (1u << 22));   // RDPID: it runs, with "enable RDTSCP"
+    assert_false(r[ECX] & (1u << 4));   // OSPKE: the guest's CR4.PKE is clear
+    struct cpuid_view v = plain;
+    v.rdtscp = false; // RDPID raises #UD then
+    uint32_t s[4] = ONES;
+    cpuid_filter(&v, 7, 0, s);
+    assert_false(s[ECX] & (1u << 22));
+    uint32_t sub2[4] = ONES;
+    cpuid_filter(&plain, 7, 2, sub2); // PSFD, IPRED, RRSBA, DDPD_U, BHI; UC-lock disable
+    assert_int_equal(sub2[EDX], 0xffffffffu & ~0x5fu);
+    uint32_t e[4] = ONES;
+    cpuid_filter(&plain, 0x80000008, 0, e); // AMD's IBPB, IBRS, STIBP and modes, SSBDs
+    assert_int_equal(e[EBX], 0xffffffffu & ~((1u << 12) | (0xfu << 14) | (1u << 18) |
+                                             (1u << 19) | (3u << 24)));
+    assert_int_equal(e[EAX], 0xffffffffu);
+}
+
+static void leaf_d_every_bit_set(void **state)
+{
+    (void)state;
+    uint32_t r[4] = ONES;
+    cpuid_filter(&plain, 0xd, 1, r); // XSAVES and XFD gone, no IA32_XSS bits
+    assert_int_equal(r[EAX], 0xffffffffu & ~(3u << 3));
+    assert_int_equal(r[EBX], 0xffffffffu);
+    assert_int_equal(r[ECX] | r[EDX], 0);
+    struct cpuid_view v = plain;
+    v.xsaves = true; // "enable XSAVES/XRSTORS" on: XSAVES stays, XFD does not
+    uint32_t s[4] = ONES;
+    cpuid_filter(&v, 0xd, 1, s);
+    assert_int_equal(s[EAX], 0xffffffffu & ~(1u << 4));
+    uint32_t sup[4] = { 0x80, 0, 1, 0 }; // a supervisor component (ECX[0]): PT's, say
+    cpuid_filter(&plain, 0xd, 8, sup);
+    assert_int_equal(sup[EAX] | sup[EBX] | sup[ECX] | sup[EDX], 0);
+    uint32_t pkru[4] = { 8, 0xa80, 0, 0 }; // a user component: as the CPU says
+    cpuid_filter(&plain, 0xd, 9, pkru);
+    assert_int_equal(pkru[EAX], 8);
+    assert_int_equal(pkru[EBX], 0xa80);
+    uint32_t mpx[4] = { 0x40, 0x3c0, 0, 0 };
+    cpuid_filter(&plain, 0xd, 3, mpx);
+    assert_int_equal(mpx[EAX] | mpx[EBX], 0);
+}
+
+// Nothing of a hypervisor vmxlab runs under shows (KVM, Hyper-V: 0x40000000
+// and 0x40000100), nor the CPU's answer for leaves past its last.
+static void hypervisor_range_is_vmxlabs(void **state)
+{
+    (void)state;
+    static const uint32_t leaves[] = { 0x40000001, 0x400000ff, 0x40000100, 0x40000101,
+                                       0x40010000, 0x4fffffff };
+    for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+        uint32_t r[4] = ONES;
+        cpuid_filter(&plain, leaves[i], 0, r);
+        assert_int_equal(r[EAX] | r[EBX] | r[ECX] | r[EDX], 0);
+    }
+    uint32_t beyond[4] = ONES; // 0x50000000: not the hypervisors' range
+    cpuid_filter(&plain, 0x50000000, 0, beyond);
+    assert_int_equal(beyond[EAX] & beyond[EBX] & beyond[ECX] & beyond[EDX], 0xffffffffu);
+}
+
+// XCR0 on a CPU with AMX: CPUID.(0DH,0) offers x87, SSE, AVX, AVX-512, PKRU,
+// TILECFG and TILEDATA (0x602e7); (0DH,1) offers PT, CET_U and CET_S to IA32_XSS.
+static const uint32_t amx_d0[4] = { 0x602e7, 0xa80, 0x2b00, 0 };
+static const uint32_t amx_d1[4] = { 0x1f, 0x2b00, 0x1900, 0 };
+
+static void xcr0_amx(void **state)
+{
+    (void)state;
+    uint64_t user = xcr0_user_components(amx_d0, amx_d1);
+    assert_int_equal(user, 0x602e7);
+    assert_null(xcr0_rule_broken(0x602e7, user)); // everything
+    assert_null(xcr0_rule_broken(0x60003, user)); // AMX needs no AVX
+    assert_null(xcr0_rule_broken(0x3, user));
+    const char *cfg_only = xcr0_rule_broken(0x202e7, user);
+    const char *data_only = xcr0_rule_broken(0x402e7, user);
+    assert_non_null(cfg_only);
+    assert_non_null(data_only);
+    assert_non_null(strstr(cfg_only, "TILECFG and TILEDATA"));
+    assert_string_equal(cfg_only, data_only);
+    assert_non_null(xcr0_rule_broken(0x20003, user));
+    assert_non_null(xcr0_rule_broken(0x40003, user));
+}
+
+static void xcr0_every_rule(void **state)
+{
+    (void)state;
+    uint64_t user = xcr0_user_components(amx_d0, amx_d1);
+    static const struct {
+        uint64_t v;
+        const char *rule;
+    } bad[] = {
+        { 0, "x87" }, { 2, "x87" }, { 0x602e6, "x87" },
+        { 0x5, "AVX (bit 2) without SSE" },
+        { 0x27, "bits 7:5) not all" }, { 0xc7, "bits 7:5) not all" },
+        { 0xe3, "AVX-512 (bits 7:5) without AVX" }, { 0xe1, "AVX-512 (bits 7:5) without" },
+        { 0x1 | 1ull << 8, "not a user state" },  // PT: a supervisor component
+        { 0x1 | 1ull << 11, "not a user state" }, // CET_U
+        { 0x1 | 1ull << 12, "not a user state" }, // CET_S
+        { 0x1 | 1ull << 63, "not a user state" }, // reserved
+        { 0x1 | 1ull << 19, "not a user state" }, // not offered
+        { 0x19, "not a user state" },             // MPX: not offered here
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *why = xcr0_rule_broken(bad[i].v, user);
+        if (!why || !strstr(why, bad[i].rule))
+            fail_msg("XCR0 0x%llx: got '%s', expected a rule with '%s'",
+                     (unsigned long long)bad[i].v, why ? why : "(valid)", bad[i].rule);
+    }
+    // MPX where the CPU offers it: both bits or neither.
+    const uint32_t mpx_d0[4] = { 0x1f, 0, 0, 0 }, no_xss[4] = { 0 };
+    uint64_t with_mpx = xcr0_user_components(mpx_d0, no_xss);
+    assert_int_equal(with_mpx, 0x1f);
+    assert_null(xcr0_rule_broken(0x1b, with_mpx));
+    assert_non_null(strstr(xcr0_rule_broken(0x0b, with_mpx), "BNDREGS and BNDCSR"));
+    assert_non_null(strstr(xcr0_rule_broken(0x13, with_mpx), "BNDREGS and BNDCSR"));
+}
+
+// A host (or an outer hypervisor) that claims every component: the supervisor
+// ones, and bit 63, never reach XCR0; what IA32_XSS may enable never does.
+static void xcr0_every_bit_offered(void **state)
+{
+    (void)state;
+    const uint32_t all[4] = ONES, no_xss[4] = { 0 };
+    uint64_t user = xcr0_user_components(all, no_xss);
+    assert_int_equal(user, ~(1ull << 8 | 0x7full << 10 | 1ull << 63));
+    assert_null(xcr0_rule_broken(user, user));
+    const uint32_t xss_all[4] = ONES;
+    assert_int_equal(xcr0_user_components(all, xss_all), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -117,6 +257,12 @@ int main(void)
         cmocka_unit_test(leaf7_and_extended),
         cmocka_unit_test(hypervisor_leaves),
         cmocka_unit_test(absent_hardware_reads_zero),
+        cmocka_unit_test(leaf7_every_bit_set),
+        cmocka_unit_test(leaf_d_every_bit_set),
+        cmocka_unit_test(hypervisor_range_is_vmxlabs),
+        cmocka_unit_test(xcr0_amx),
+        cmocka_unit_test(xcr0_every_rule),
+        cmocka_unit_test(xcr0_every_bit_offered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,7 @@ void guest_print(const char *label, const char *text, size_t n)
 }
 
 uint64_t smi_count(void) { return 0; }
+volatile unsigned fixup_vector; // boot/cpu.c: for wrmsr_safe(), xsetbv_safe()
 void arm_watchdog(uint64_t ticks) { fail_msg("arm_watchdog(%llu) called", (unsigned long long)ticks); }
 void invvpid_context(uint64_t vpid, bool keep_global)
 {
