@@ -85,7 +85,10 @@ void windows_summarize(const struct run_record *r, struct window_summary *w)
             ticks[j - 1] = t;
         }
     w->min_ticks = ticks[0];
-    w->median_ticks = n % 2 ? ticks[n / 2] : (ticks[n / 2 - 1] + ticks[n / 2]) / 2;
+    // The mean of the middle two, rounded down, without their sum: a guest
+    // may claim windows of up to 2^64 - 1 ticks, and two of them wrap.
+    uint64_t lo = ticks[(n - 1) / 2], hi = ticks[n / 2]; // one window if n is odd
+    w->median_ticks = lo + (hi - lo) / 2;
 }
 
 int result_json(const char *experiment, const char *policy, const char *paging,

@@ -201,6 +201,26 @@ static void windows_min_and_median(void **state)
     assert_int_equal(w.exits.by_reason[EXIT_REASON_CR_ACCESS], 100 * MAX_WINDOWS);
 }
 
+// Ticks are what the guest claims, up to 2^64 - 1: the mean of the middle two
+// windows must not wrap (their sum did, and gave 2^63 - 1 for two of 2^64 - 1).
+static void windows_median_of_huge_claims(void **state)
+{
+    (void)state;
+    struct window_summary w;
+    struct run_record r = windows3(UINT64_MAX, UINT64_MAX, 0);
+    r.windows = 2;
+    windows_summarize(&r, &w);
+    assert_true(w.median_ticks == UINT64_MAX);
+    r = windows3(UINT64_MAX, UINT64_MAX - 3, 0);
+    r.windows = 2;
+    windows_summarize(&r, &w);
+    assert_true(w.median_ticks == UINT64_MAX - 2); // the mean, rounded down as before
+    r = windows3(7, 4, 0);
+    r.windows = 2;
+    windows_summarize(&r, &w);
+    assert_int_equal(w.median_ticks, 5);
+}
+
 // A JSON reader just big enough for result_json's output (objects, arrays of
 // numbers, strings without escapes, unsigned numbers with an optional
 // fraction). It writes the document's shape to r->shape: keys in order,
@@ -501,6 +521,7 @@ int main(void)
         cmocka_unit_test(ratio_truncates_to_buffer),
         cmocka_unit_test(signed_ratio),
         cmocka_unit_test(windows_min_and_median),
+        cmocka_unit_test(windows_median_of_huge_claims),
         cmocka_unit_test(reader_rejects_bad_json),
         cmocka_unit_test(json_intercept_exact),
         cmocka_unit_test(json_passthrough_has_no_exits),
