@@ -474,7 +474,7 @@ struct window_summary {
     uint64_t smis, disturbances;
 };
 void windows_summarize(const struct run_record *r, struct window_summary *w);
-int result_json(const char *experiment, const char *policy, const char *paging,
+int result_json(const char *experiment, const char *policy, const char *paging, bool claimed,
                 const struct run_record *r, char *buf, size_t size);
 
 // vmcs.c: dump, self-test, control choice and per-run set-up

@@ -91,7 +91,10 @@ void windows_summarize(const struct run_record *r, struct window_summary *w)
     w->median_ticks = lo + (hi - lo) / 2;
 }
 
-int result_json(const char *experiment, const char *policy, const char *paging,
+// claimed: the guest came from outside (guest=), so its windows' ticks and
+// iterations are its word alone; a built-in guest times them with vmxlab's own
+// window code (guest/toggle.S, guest/rt/rt.c measure()).
+int result_json(const char *experiment, const char *policy, const char *paging, bool claimed,
                 const struct run_record *r, char *buf, size_t size)
 {
     struct window_summary w;
@@ -113,7 +116,8 @@ int result_json(const char *experiment, const char *policy, const char *paging,
     return append(buf, size, n,
                   "],\"ticks_min\":%lu,\"ticks_median\":%lu,\"per_iter_min\":%s,"
                   "\"per_iter_median\":%s,\"smis\":%lu,\"nmis\":%lu,\"extints\":%lu,"
-                  "\"cr0_guest_owned\":\"0x%lx\",\"cr4_guest_owned\":\"0x%lx\"}",
+                  "\"cr0_guest_owned\":\"0x%lx\",\"cr4_guest_owned\":\"0x%lx\","
+                  "\"guest_claim\":%s}",
                   w.min_ticks, w.median_ticks, mn, md, w.smis, r->nmis, r->extints,
-                  r->cr0_owned_at_end, r->cr4_owned_at_end);
+                  r->cr0_owned_at_end, r->cr4_owned_at_end, claimed ? "true" : "false");
 }

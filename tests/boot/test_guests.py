@@ -88,16 +88,23 @@ def test_a_misplaced_guest_name_does_not_build(tmp_path):
             "guest/no_such_guest.c or guest/no_such_guest.S") in p.stderr, p.stderr
 
 
+def sdk_build(folder, sources={}):
+    """A copy of the SDK that `make guest-sdk` makes, in folder, with the
+    guests in sources (NAME: C text) added to hello.c, each built to NAME.elf."""
+    make("guest-sdk", cwd=ROOT)
+    shutil.copytree(os.path.join(ROOT, "build", "guest-sdk"), folder)
+    for f in folder.glob("*.elf"):
+        f.unlink()
+    for name, text in sources.items():
+        (folder / f"{name}.c").write_text(text)
+    make(cwd=folder)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def sdk_guest(tmp_path_factory):
-    """hello.elf, built outside the tree with the SDK that `make guest-sdk` makes."""
-    make("guest-sdk", cwd=ROOT)
-    out = tmp_path_factory.mktemp("sdk") / "sdk"
-    shutil.copytree(os.path.join(ROOT, "build", "guest-sdk"), out)
-    for f in out.glob("*.elf"):
-        f.unlink()
-    make(cwd=out)
-    return out / "hello.elf"
+    """hello.elf, built outside the tree with the SDK."""
+    return sdk_build(tmp_path_factory.mktemp("sdk") / "sdk") / "hello.elf"
 
 
 def test_guest_from_the_sdk_runs_as_a_module(boot, sdk_guest):
@@ -113,6 +120,53 @@ def test_guest_from_the_sdk_runs_as_a_module(boot, sdk_guest):
     assert [j["policy"] for j in res] == ["intercept", "passthrough", "adaptive"]
     assert all(j["exits_by_reason"] == {"CPUID": 60} for j in res), res
     assert not any(l.startswith("PASS: wp-toggle") for l in r.serial.splitlines())
+    assert (r.verdict, r.status) == ("PASS", 0), r.serial
+
+
+ONE_WINDOW = '''// onewin.c: one window of CPUIDs, whatever windows= asks for.
+#include "guest/rt/guest.h"
+
+int guest_main(struct guest_params *p)
+{
+    struct guest_params one = *p;
+    one.windows = 1;
+    return measure(&one, cpuid_loop);
+}
+'''
+HUGE_CLAIM = '''// huge.c: claims two windows of 2^64 - 1 ticks each, one iteration each.
+#include "guest/rt/guest.h"
+
+int guest_main(struct guest_params *p)
+{
+    (void)p;
+    for (int i = 0; i < 2; i++) {
+        hc_mark_begin();
+        hc_mark_end(1, ~0ull);
+    }
+    return 0;
+}
+'''
+
+
+def test_the_table_takes_the_windows_a_guest_made(boot, tmp_path):
+    """A guest from guest= makes the windows it likes: the table of measured
+    runs divides by those, not by windows= (one window of 20 CPUIDs exiting
+    once each is 1.00 exit per iteration, not 0.33), says how many there were,
+    and marks the times as the guest's claim, as its result line does. Two
+    windows claimed at 2^64 - 1 ticks have that median (their sum wrapped)."""
+    sdk = sdk_build(tmp_path / "sdk", {"onewin": ONE_WINDOW, "huge": HUGE_CLAIM})
+    r = boot("bochs", cmdline="policy=intercept toggles=20",
+             guests=[str(sdk / "onewin.elf"), str(sdk / "huge.elf")])
+    rows = {l.split()[0]: l for l in r.serial.splitlines() if l.startswith("  ")}
+    assert re.fullmatch(r"  onewin/intercept +20 +1\.00 +[0-9.]+ +[0-9.]+  \(1 window\)  "
+                        r"\(guest's claim\)", rows["onewin/intercept"]), r.serial
+    res = {j["experiment"]: j for j in r.json_lines("vmxlab-result")}
+    assert (res["onewin"]["windows"], res["onewin"]["exits"]) == (1, 20), res
+    assert res["onewin"]["guest_claim"] is True
+    top = 2**64 - 1
+    assert res["huge"]["ticks"] == [top, top] and res["huge"]["ticks_median"] == top, res
+    assert re.fullmatch(rf"  huge/intercept +1 +0\.00 +{top}\.00 +{top}\.00  "
+                        r"\(2 windows\)  \(guest's claim\)", rows["huge/intercept"]), r.serial
     assert (r.verdict, r.status) == ("PASS", 0), r.serial
 
 
