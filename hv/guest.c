@@ -117,6 +117,16 @@ const struct guest_image *guest_image_find(const char *name)
 
 const struct guest_image *guest_module_find(const char *name, char *err, size_t errlen)
 {
+    // A name must pick one module. Two of one name (a hand-written grub.cfg
+    // can have them) would leave it to the order which one runs: none does.
+    unsigned same = 0;
+    for (unsigned i = 0; i < boot_info.mod_count; i++)
+        same += !strcmp(boot_info.mods[i].cmdline, name);
+    if (same > 1) {
+        errorf(err, errlen, "%u GRUB modules are named '%s', so vmxlab cannot tell which one "
+               "to run: give each module its own name", same, name);
+        return NULL;
+    }
     for (unsigned i = 0; i < boot_info.mod_count; i++) {
         const struct mb_module *m = &boot_info.mods[i];
         if (strcmp(m->cmdline, name))

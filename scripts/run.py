@@ -132,7 +132,7 @@ def engine_cmdline(cmdline, guests=()):
     is right for a real PC, where ports 0xf4 and 0x8900 belong to devices."""
     toks = cmdline.split()
     if guests and not any(t.startswith("guest=") for t in toks):
-        toks.append("guest=" + ",".join(guest_name(g) for g in guests))
+        toks.append("guest=" + ",".join(guest_names(guests)))
     if not any(t.startswith("end=") for t in toks):
         toks.append("end=poweroff")
     return " ".join(toks)
@@ -148,6 +148,21 @@ def guest_name(path):
     if not GUEST_NAME_RE.fullmatch(name):
         sys.exit(f"run.py: guest file name '{name}' must be 1 to 32 of A-Z a-z 0-9 _ - .")
     return name
+
+
+def guest_names(guests):
+    """The names of the guest files, refused before anything boots if two are
+    the same: both would be copied to one path on the ISO, and the one asked
+    for by name might not be the one that runs."""
+    names = {}
+    for g in guests:
+        n = guest_name(g)
+        if n in names:
+            sys.exit(f"run.py: guest files '{names[n]}' and '{g}' have the same name '{n}' "
+                     "(the file name without .elf names the GRUB module and guest=): "
+                     "rename one")
+        names[n] = g
+    return list(names)
 
 
 def grub_cfg(cmdline, modules=()):
@@ -171,7 +186,7 @@ def make_iso(iso, cmdline, workdir, guests=()):
     os.makedirs(os.path.join(tree, "boot", "grub"))
     shutil.copy(os.path.join(os.path.dirname(iso), "iso", "boot", "vmxlab.elf"),
                 os.path.join(tree, "boot", "vmxlab.elf"))
-    names = [guest_name(g) for g in guests]
+    names = guest_names(guests)
     if names:
         os.makedirs(os.path.join(tree, "boot", "guests"))
         for g, n in zip(guests, names):

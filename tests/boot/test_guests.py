@@ -209,6 +209,26 @@ def test_broken_guest_files_are_refused_by_name(boot, sdk_guest, tmp_path):
     assert (r.verdict, r.status) == ("FAIL", 1), r.serial
 
 
+def test_two_modules_of_one_name_run_neither(boot, sdk_guest, tmp_path, monkeypatch):
+    """A hand-written grub.cfg may give two modules one name: guest= cannot say
+    which it means, so neither runs and each run asked for fails, naming the
+    name (the first module once ran, and passed). The runner refuses such
+    files itself, so its grub.cfg is rewritten here."""
+    import run as runner
+    other = tmp_path / "other.elf"
+    other.write_bytes(b"a second file, not a guest")
+    written = runner.grub_cfg
+    monkeypatch.setattr(runner, "grub_cfg", lambda cmdline, modules=(): written(
+        cmdline, modules).replace("/boot/guests/other.elf other", "/boot/guests/other.elf hello"))
+    r = boot("bochs", cmdline="guest=hello", guests=[str(sdk_guest), str(other)])
+    fails = [l for l in r.serial.splitlines() if l.startswith(("PASS:", "FAIL:"))]
+    assert fails == [f"FAIL: hello/{p}: guest 'hello' refused: 2 GRUB modules are named "
+                     "'hello', so vmxlab cannot tell which one to run: give each module its "
+                     "own name" for p in ("intercept", "passthrough", "adaptive")], r.serial
+    assert "guest hello" not in r.serial  # hello.elf never ran
+    assert (r.verdict, r.status) == ("FAIL", 1), r.serial
+
+
 def test_a_missing_module_is_named(boot):
     r = boot("bochs", cmdline="policy=intercept guest=nowhere")
     assert ("FAIL: nowhere/intercept: guest 'nowhere' refused: no GRUB module named "

@@ -1,6 +1,9 @@
 """The runner's own logic, without booting: verdicts from serial output, engine
-choice and the per-run grub.cfg."""
+choice, the per-run grub.cfg and the guest files it refuses."""
+import pytest
+
 import run as runner
+from conftest import ISO
 
 BOOT = "vmxlab: booted by GRUB via multiboot2 on BIOS, 255 MiB of RAM\n"
 ENDED = "vmxlab: run ended; the machine can be switched off\n"
@@ -74,9 +77,23 @@ def test_auto_engine_does_not_trust_dev_kvm(monkeypatch):
 
 
 def test_unknown_bochs_model_is_refused_by_name():
-    import pytest
     assert "corei7_skylake_x" in runner.bochs_cpu_models()
     with pytest.raises(SystemExit) as e:
         runner.check_cpu("bochs", "nosuchcpu")
     assert "no CPU model 'nosuchcpu'" in str(e.value)
     runner.check_cpu("bochs", "corei7_icelake_u")  # known: no exit
+
+
+def test_two_guests_of_one_name_are_refused_before_booting(tmp_path):
+    """make run GUEST='a/dup.elf b/dup.elf' once copied both to one path on the
+    ISO: one never ran, and nothing said so."""
+    files = []
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "dup.elf").write_bytes(b"not booted")
+        files.append(str(tmp_path / d / "dup.elf"))
+    with pytest.raises(SystemExit) as e:
+        runner.run(ISO, engine="bochs", guests=files)
+    assert str(e.value) == (f"run.py: guest files '{files[0]}' and '{files[1]}' have the same "
+                            "name 'dup' (the file name without .elf names the GRUB module and "
+                            "guest=): rename one")
