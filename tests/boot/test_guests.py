@@ -193,6 +193,9 @@ def test_broken_guest_files_are_refused_by_name(boot, sdk_guest, tmp_path):
     b = bytearray(good); at = elf_phdr_load(b)
     b[at + 24:at + 32] = (0x800000).to_bytes(8, "little")
     broken["outside"] = (b, "is outside guest RAM (0 to 0x400000)")
+    b = bytearray(good); b[24:32] = (0x300000).to_bytes(8, "little")  # RAM, no segment
+    broken["entry"] = (b, "entry point 0x300000 is not in the file bytes of an executable "
+                          "(PF_X) PT_LOAD segment: the guest would start outside its code")
     broken["noheader"] = (good.replace(b"VMXGEST1", b"\0" * 8),
                           "no guest header (magic \"VMXGEST1\")")
     broken["notelf"] = (b"#!/bin/sh\necho not a guest\n", "not an ELF file")
