@@ -427,7 +427,7 @@ static void judge(const struct experiment *e, const struct policy_def *p, const 
 
 static void run_row(const struct experiment *e, const struct policy_def *p, enum mmu mmu)
 {
-    char label[64], err[160] = "no such built-in guest";
+    char label[64], err[256] = "no such built-in guest"; // room for a list of modules
     run_mmu = mmu;
     label_of(label, sizeof(label), e, p);
     const struct guest_image *img = e->external ? guest_module_find(e->guest, err, sizeof(err))

@@ -140,7 +140,12 @@ const struct guest_image *guest_module_find(const char *name, char *err, size_t 
                                            (const uint8_t *)(uintptr_t)m->end };
         return &modules[i];
     }
-    errorf(err, errlen, "no GRUB module named '%s' (modules: ", name);
+    if (boot_info.mods_ignored) // the name may be one of them: say so before the list
+        errorf(err, errlen, "no GRUB module named '%s' among the %d vmxlab reads "
+               "(MB_MAX_MODS), and it ignored %u more (modules read: ", name, MB_MAX_MODS,
+               boot_info.mods_ignored);
+    else
+        errorf(err, errlen, "no GRUB module named '%s' (modules: ", name);
     for (unsigned i = 0; i < boot_info.mod_count; i++) {
         char esc[96]; // a module's name comes from outside: shown escaped
         const char *c = boot_info.mods[i].cmdline;

@@ -150,10 +150,21 @@ def guest_name(path):
     return name
 
 
+def max_modules():
+    """MB_MAX_MODS of boot/boot.h: the GRUB modules the kernel reads."""
+    with open(os.path.join(ROOT, "boot", "boot.h")) as f:
+        return int(re.search(r"^#define MB_MAX_MODS (\d+)", f.read(), re.M).group(1))
+
+
 def guest_names(guests):
     """The names of the guest files, refused before anything boots if two are
-    the same: both would be copied to one path on the ISO, and the one asked
-    for by name might not be the one that runs."""
+    the same (both would be copied to one path on the ISO, and the one asked
+    for by name might not be the one that runs) or if there are more than the
+    kernel reads (it would ignore those past its limit)."""
+    if len(guests) > max_modules():
+        sys.exit(f"run.py: {len(guests)} guest files, but the kernel reads at most "
+                 f"{max_modules()} GRUB modules (MB_MAX_MODS in boot/boot.h): boot the "
+                 "others in another run")
     names = {}
     for g in guests:
         n = guest_name(g)

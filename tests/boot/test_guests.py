@@ -232,6 +232,34 @@ def test_two_modules_of_one_name_run_neither(boot, sdk_guest, tmp_path, monkeypa
     assert (r.verdict, r.status) == ("FAIL", 1), r.serial
 
 
+def test_modules_past_the_limit_are_named_not_run(boot, sdk_guest, tmp_path, monkeypatch):
+    """A module past MB_MAX_MODS once failed the whole boot: now the kernel
+    reads the first ones, says it ignored the others, and a guest= name among
+    those fails by name. The runner refuses that many files, so its grub.cfg
+    gets the extra module here."""
+    import run as runner
+    n = runner.max_modules()
+    files = []
+    for i in range(n):
+        files.append(tmp_path / f"m{i}.elf")
+        shutil.copy(sdk_guest, files[-1])
+    last = f"/boot/guests/m{n - 1}.elf"
+    written = runner.grub_cfg
+    monkeypatch.setattr(runner, "grub_cfg", lambda cmdline, modules=(): written(
+        cmdline, modules).replace(f"{last} m{n - 1}", f"{last} m{n - 1}\n    module2 {last} past"))
+    r = boot("bochs", cmdline="policy=intercept toggles=20 guest=m0,past",
+             guests=[str(f) for f in files])
+    assert (f"vmxlab: the loader gave {n + 1} modules; vmxlab reads the first {n} "
+            f"(MB_MAX_MODS) and ignores the other 1") in r.serial.splitlines(), r.serial
+    read = ", ".join(f"'m{i}'" for i in range(n))
+    assert [l for l in r.serial.splitlines() if l.startswith(("PASS:", "FAIL:"))] == [
+        "PASS: m0/intercept: ran to its end; 1 guest check passed, 0 failed; exits: CPUID 60, "
+        "VMCALL 9",
+        f"FAIL: past/intercept: guest 'past' refused: no GRUB module named 'past' among the {n} "
+        f"vmxlab reads (MB_MAX_MODS), and it ignored 1 more (modules read: {read})"], r.serial
+    assert (r.verdict, r.status) == ("FAIL", 1), r.serial
+
+
 def test_a_missing_module_is_named(boot):
     r = boot("bochs", cmdline="policy=intercept guest=nowhere")
     assert ("FAIL: nowhere/intercept: guest 'nowhere' refused: no GRUB module named "

@@ -97,3 +97,19 @@ def test_two_guests_of_one_name_are_refused_before_booting(tmp_path):
     assert str(e.value) == (f"run.py: guest files '{files[0]}' and '{files[1]}' have the same "
                             "name 'dup' (the file name without .elf names the GRUB module and "
                             "guest=): rename one")
+
+
+def test_more_guests_than_the_kernel_reads_are_refused(tmp_path):
+    """The kernel reads MB_MAX_MODS modules (boot/boot.h) and ignores the rest:
+    the runner says so before booting instead."""
+    n = runner.max_modules()
+    files = []
+    for i in range(n + 1):
+        (tmp_path / f"g{i}.elf").write_bytes(b"not booted")
+        files.append(str(tmp_path / f"g{i}.elf"))
+    with pytest.raises(SystemExit) as e:
+        runner.run(ISO, engine="bochs", guests=files)
+    assert str(e.value) == (f"run.py: {n + 1} guest files, but the kernel reads at most {n} "
+                            "GRUB modules (MB_MAX_MODS in boot/boot.h): boot the others in "
+                            "another run")
+    assert runner.guest_names(files[:-1]) == [f"g{i}" for i in range(n)]
