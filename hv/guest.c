@@ -306,7 +306,8 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
         timer_as_nmi(true);
     if (cfg.fault == FAULT_VMX_GP) // a bug in VMX root operation, with a VMCS current
         fault_on_purpose(cfg.fault);
-    vcpu.deadline = rdtsc() + vcpu.max_ticks;
+    vcpu.progress_at = rdtsc();
+    vcpu.deadline = vcpu.progress_at + vcpu.max_ticks;
     if (vcpu.deadline < vcpu.max_ticks)
         vcpu.deadline = UINT64_MAX; // no wrap: the TSC will not get there
     arm_watchdog(vcpu.max_ticks);

@@ -518,6 +518,7 @@ struct vcpu {
     struct exit_stats stats;       // every exit of this run
     struct exit_stats mark;        // stats at MARK_BEGIN
     uint64_t mark_smis, mark_disturbances;
+    uint64_t progress_at;          // the TSC at the run's start or its last progress line
     struct run_record *rec;        // where the run's outcome goes
     uint64_t trace_left, trace_seen; // trace=: exits still to print, and printed
     bool tracing;                  // this exit is printed: handlers say what they did

@@ -25,6 +25,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VERDICTS = {"PASS": 0, "FAIL": 1, "CRASH": 2, "TIMEOUT": 3, "UNSUPPORTED": 4}
 ENGINES = ("bochs", "qemu-kvm", "qemu-tcg", "qemu-uefi")
 DEFAULT_CPU = "corei7_skylake_x"
+# Seconds the console may stay silent before the runner gives up (TIMEOUT).
+# Silence, not the run's length: a long run is alive while it prints, and the
+# kernel prints a line between windows every 2^28 ticks or so (hv/exit.c).
 DEFAULT_TIMEOUT = {"bochs": 300, "qemu-kvm": 120, "qemu-tcg": 60, "qemu-uefi": 120}
 OVMF = "/usr/share/ovmf/OVMF.fd"
 VERDICT_RE = re.compile(r"^vmxlab: verdict ([A-Z]+)\s*$", re.M)
@@ -257,7 +260,9 @@ def qmp_command(path, command, **args):
 
 def run(iso, engine="auto", cpu="", cmdline="", timeout=None, echo=False, screendump=None,
         keep=False, as_built=False, guests=()):
-    """Boot iso once and return a Result. echo=True prints the serial console live.
+    """Boot iso once and return a Result. timeout: seconds the serial console
+    may stay silent before the run ends as TIMEOUT (no limit on the whole run).
+    echo=True prints the serial console live.
     screendump (QEMU engines) saves the screen as a PPM file once the verdict is in:
     pass end=halt in cmdline so that the machine is still there to be looked at.
     keep=True keeps the run's folder (serial.out, bochs.log, the ISO) and says where.
@@ -290,21 +295,23 @@ def _run(iso, engine, cpu, cmdline, timeout, echo, screendump, workdir, as_built
     proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
                             stdout=out_file, stderr=subprocess.STDOUT,
                             start_new_session=True)
-    serial, seen, verdict_at, ended = "", 0, None, False
+    serial, seen, verdict_at, ended, heard = "", 0, None, False, start
     while True:
         ended = proc.poll() is not None
+        now = time.monotonic()
         if os.path.exists(serial_path):
             with open(serial_path, "rb") as f:
                 f.seek(seen)
                 chunk = f.read().decode("utf-8", "replace")
             seen += len(chunk.encode("utf-8", "replace"))
             serial += chunk
+            if chunk:
+                heard = now
             if echo and chunk:
                 sys.stdout.write(chunk.replace("\r", ""))
                 sys.stdout.flush()
         if ended:
             break
-        now = time.monotonic()
         if verdict_at is None and VERDICT_RE.search(serial):
             verdict_at = now
         # After its verdict the kernel powers off, or halts and says so
@@ -314,7 +321,7 @@ def _run(iso, engine, cpu, cmdline, timeout, echo, screendump, workdir, as_built
                 time.sleep(1.0)  # let the last line reach the screen
                 qmp_command(qmp, "screendump", filename=screendump)
             break
-        if now - start > timeout:
+        if now - heard > timeout:  # silent that long: hung, however long it ran
             break
         time.sleep(0.05)
     if not ended:
@@ -357,7 +364,9 @@ def main():
     ap.add_argument("--engine", default="auto")
     ap.add_argument("--cpu", default="", help=f"Bochs CPU model (default {DEFAULT_CPU})")
     ap.add_argument("--cmdline", default="")
-    ap.add_argument("--timeout", type=float, default=None)
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="seconds without console output before the run ends as TIMEOUT "
+                    f"(default {', '.join(f'{e} {t}' for e, t in DEFAULT_TIMEOUT.items())})")
     ap.add_argument("--debug", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the run's folder (logs)")
     ap.add_argument("--guest", action="append", default=[],
@@ -379,6 +388,9 @@ def main():
     if vmx:  # Bochs names the VM-entry check or the VMX instruction that failed
         print("run.py: Bochs' log on failed VMX instructions and VM entries:\n" +
               "\n".join(vmx[:10]))
+    if r.verdict == "TIMEOUT":
+        print(f"run.py: no console output for {args.timeout or DEFAULT_TIMEOUT[engine]:g} s "
+              "(--timeout, TIMEOUT=): the runner stopped the engine")
     if r.verdict in ("CRASH", "TIMEOUT"):
         tail = "\n".join(r.engine_log.splitlines()[-15:])
         print(f"run.py: last lines the engine printed:\n{tail}")

@@ -148,6 +148,47 @@ int guest_main(struct guest_params *p)
 '''
 
 
+NOPS = '''// nops.c: windows of a loop without exits (guest/toggle.S nop_loop, 3
+// instructions an iteration), long ones.
+#include "guest/rt/guest.h"
+
+uint64_t nop_loop(uint64_t n);
+
+int guest_main(struct guest_params *p)
+{
+    return measure(p, nop_loop);
+}
+'''
+
+
+def test_a_long_run_says_it_goes_on_between_windows(boot, tmp_path):
+    """The runner ends a boot whose console is silent for its TIMEOUT, so a
+    run says it goes on at the end of a window once PROGRESS_TICKS (hv/exit.c)
+    have passed since its start or its last such line: at the places the
+    window's ticks say under Bochs, and never inside a window (the window
+    after the line takes exactly as long as the one before it)."""
+    with open(os.path.join(ROOT, "hv", "exit.c")) as f:
+        every = 1 << int(re.search(r"#define PROGRESS_TICKS \(1ull << (\d+)\)", f.read())[1])
+    sdk = sdk_build(tmp_path / "sdk", {"nops": NOPS})
+    n = every // 3 * 6 // 10  # 3 ticks an iteration: a window is 0.6 of the interval
+    r = boot("bochs", cmdline=f"policy=intercept toggles={n} windows=3",
+             guests=[str(sdk / "nops.elf")])
+    [res] = r.json_lines("vmxlab-result")
+    want, since = [], 0
+    for i, t in enumerate(res["ticks"]):  # the TSC between windows adds little
+        since += t
+        if since >= every:
+            want.append(f"vmxlab: nops/intercept: window {i + 1} done, the run goes on")
+            since = 0
+    assert len(want) == 1, res  # after window 2
+    lines = r.serial.splitlines()
+    assert [l for l in lines if "the run goes on" in l] == want, r.serial
+    assert lines.index(want[-1]) < lines.index(next(l for l in lines if l.startswith(
+        "PASS: nops/intercept: ran to its end")))
+    assert res["ticks"][2] == res["ticks"][1], res  # window 3 follows a line, 2 does not
+    assert (r.verdict, r.status) == ("PASS", 0), r.serial
+
+
 def test_the_table_takes_the_windows_a_guest_made(boot, tmp_path):
     """A guest from guest= makes the windows it likes: the table of measured
     runs divides by those, not by windows= (one window of 20 CPUIDs exiting

@@ -1,5 +1,7 @@
 """The runner's own logic, without booting: verdicts from serial output, engine
 choice, the per-run grub.cfg and the guest files it refuses."""
+import sys
+
 import pytest
 
 import run as runner
@@ -113,3 +115,44 @@ def test_more_guests_than_the_kernel_reads_are_refused(tmp_path):
                             "GRUB modules (MB_MAX_MODS in boot/boot.h): boot the others in "
                             "another run")
     assert runner.guest_names(files[:-1]) == [f"g{i}" for i in range(n)]
+
+
+def fake_engine(monkeypatch, script):
+    """The runner's loop, with a Python script for the engine: it gets the
+    serial file's path and writes to it as an emulated COM1 would."""
+    def command(engine, cpu, iso, workdir, debug=False, qmp=None):
+        serial = f"{workdir}/serial.out"
+        return [sys.executable, "-c", script, serial], serial
+    monkeypatch.setattr(runner, "engine_command", command)
+
+
+SPEAKS = """import sys, time
+out = open(sys.argv[1], "w", buffering=1)
+out.write({first!r})
+for i in range({lines}):
+    time.sleep(0.2)
+    out.write(f"vmxlab: run: window {{i}} done, the run goes on\\n")
+out.write({last!r})
+time.sleep({then})
+"""
+
+
+def test_a_long_run_that_speaks_is_not_cut_off(monkeypatch):
+    """The limit is on silence, not on the run: 3 s of a line every 0.2 s
+    under a 1 s limit ends with its verdict (it once ended as TIMEOUT)."""
+    fake_engine(monkeypatch, SPEAKS.format(first=BOOT, lines=15, then=0,
+                                           last="1 passed, 0 failed\nvmxlab: verdict PASS\n" +
+                                           ENDED))
+    r = runner.run("unused.iso", engine="bochs", timeout=1, as_built=True)
+    assert (r.verdict, r.status) == ("PASS", 0), r.serial
+    assert r.seconds >= 3 and r.serial.count("the run goes on") == 15
+
+
+def test_silence_ends_a_run_as_timeout(monkeypatch):
+    """A run that speaks for 2 s, then says nothing: TIMEOUT one limit after
+    its last line, not before, and not at its end (it would sleep 60 s)."""
+    fake_engine(monkeypatch, SPEAKS.format(first=BOOT, lines=10, then=60, last=""))
+    r = runner.run("unused.iso", engine="bochs", timeout=1, as_built=True)
+    assert (r.verdict, r.status) == ("TIMEOUT", 3), r.serial
+    assert r.serial.count("the run goes on") == 10
+    assert 3 <= r.seconds < 10, r.seconds
