@@ -488,10 +488,10 @@ static void window_open(void)
 // A run is alive while the console speaks: scripts/run.py ends a boot whose
 // console has been silent for its TIMEOUT. So a long run says it goes on, at
 // the end of a window once this many TSC ticks have passed since its start or
-// its last such line (under Bochs, 2^28 instructions: 5 to 10 seconds; a
-// default run of 10000 iterations never gets there). Never inside a window,
-// whose ticks must not hold the printing; under Bochs, where the TSC counts
-// instructions, at the same places on every run.
+// its last such line (under Bochs 2^28 instructions: about 6 seconds of plain
+// ones, up to 45 of VM exits; a default run of 10000 iterations never gets
+// there). Never inside a window, whose ticks must not hold the printing; under
+// Bochs, where the TSC counts instructions, at the same places on every run.
 #define PROGRESS_TICKS (1ull << 28)
 
 // The window: exits after MARK_BEGIN, not counting MARK_END itself.
