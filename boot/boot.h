@@ -86,6 +86,7 @@ struct mb_info {
     unsigned mmap_count;
     struct mb_module mods[MB_MAX_MODS];
     unsigned mod_count;
+    unsigned mods_ignored; // modules past the first MB_MAX_MODS: counted, not read
     bool has_fb;
     struct fb_info fb;
     uint64_t rsdp;    // address of the ACPI RSDP copy in the info, 0 if none

@@ -129,6 +129,10 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint64_t info)
             *bi->loader ? shown : "an unnamed loader",
             magic == MB2_BOOT_MAGIC ? "multiboot2" : "multiboot",
             bi->efi ? "UEFI" : "BIOS", ram >> 20);
+    if (bi->mods_ignored) // guest_module_find() says so again for a guest= name not read
+        kprintf("vmxlab: the loader gave %u modules; vmxlab reads the first %d (MB_MAX_MODS) "
+                "and ignores the other %u\n", bi->mod_count + bi->mods_ignored, MB_MAX_MODS,
+                bi->mods_ignored);
     if (bi->has_fb)
         kprintf("vmxlab: loader's framebuffer: type %u, %ux%u, %u bpp, pitch %u, at 0x%lx\n",
                 bi->fb.type, bi->fb.width, bi->fb.height, bi->fb.bpp, bi->fb.pitch,

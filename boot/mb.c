@@ -168,9 +168,10 @@ static int mb2_tag(const struct mb2_tag *t, size_t off, struct mb_info *out,
         break;
     case MB2_MODULE: {
         const struct mb2_tag_module *m = (const void *)t;
-        if (out->mod_count == MB_MAX_MODS)
-            return errorf(err, errlen, "multiboot2: module tag at offset 0x%zx is one "
-                        "more than MB_MAX_MODS (%d)", off, MB_MAX_MODS);
+        if (out->mod_count == MB_MAX_MODS) { // only the modules past the limit are lost
+            out->mods_ignored++;
+            break;
+        }
         if (m->end < m->start)
             return errorf(err, errlen, "multiboot2: module tag at offset 0x%zx ends (0x%x) "
                         "before it starts (0x%x)", off, m->end, m->start);
@@ -307,16 +308,15 @@ int mb1_parse(const void *info, struct mb_info *out, char *err, size_t errlen)
         out->loader = mb1_str(mi->boot_loader_name);
     if (mi->flags & MB1_MODS) {
         const struct mb1_module *m = (const void *)(uintptr_t)mi->mods_addr;
-        if (mi->mods_count > MB_MAX_MODS)
-            return errorf(err, errlen, "multiboot: %u modules, more than MB_MAX_MODS (%d)",
-                        mi->mods_count, MB_MAX_MODS);
-        for (unsigned i = 0; i < mi->mods_count; i++) {
+        unsigned kept = mi->mods_count < MB_MAX_MODS ? mi->mods_count : MB_MAX_MODS;
+        out->mods_ignored = mi->mods_count - kept; // those past the limit are not read
+        for (unsigned i = 0; i < kept; i++) {
             if (m[i].end < m[i].start)
                 return errorf(err, errlen, "multiboot: module %u ends (0x%x) before it "
                             "starts (0x%x)", i, m[i].end, m[i].start);
             out->mods[i] = (struct mb_module){ m[i].start, m[i].end, mb1_str(m[i].cmdline) };
         }
-        out->mod_count = mi->mods_count;
+        out->mod_count = kept;
     }
     if ((mi->flags & MB1_MMAP) && mb1_mmap(mi, out, err, errlen))
         return -1;

@@ -6,12 +6,13 @@
 // Every bound is checked against the room left, never against a sum that
 // could wrap past 2^64 (the bug a crafted image once used to copy itself over
 // the hypervisor). ELF-64 Object File Format 1.5: the header (section 2 and 3)
-// and program headers (section 5).
+// and program headers (section 8).
 #include "hv.h"
 
 #define EHDR_SIZE 64
 #define PHDR_SIZE 56
 #define PT_LOAD 1
+#define PF_X 1 // p_flags: the segment holds code
 #define ET_EXEC 2
 #define EM_X86_64 62
 
@@ -59,12 +60,27 @@ int elf_load(const uint8_t *img, size_t size, uint8_t *ram, uint64_t ram_size,
 
     // Check everything before copying anything, so a refused image leaves
     // guest RAM as it was.
+    // The first instruction must be code the image brings: inside the file
+    // bytes of a segment marked executable. Past them a segment is zeros
+    // (add %al,(%rax) over and over), and elsewhere guest RAM is zero too: the
+    // guest would fault before it has set up an IDT, and end as a triple
+    // fault instead of being refused here by name. The entry is compared with
+    // p_paddr, where the loader puts the bytes: guests run identity-mapped
+    // (guest/guest.ld links them where they load; docs/guest-abi.md, 2).
+    // PF_X is the ELF's own word that a segment is code (ELF-64 8, Table 17,
+    // "Segment Attributes"); the guest's paging does not enforce it (EFER.NXE
+    // is 0), so an entry in data is a linker's mistake, caught here.
     unsigned loads = 0;
+    bool entry_in_code = false;
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1 && !loads)
             return errorf(err, errlen, "no loadable (PT_LOAD) segment");
         if (pass == 1 && e_entry >= ram_size)
             return errorf(err, errlen, "entry point 0x%lx is outside guest RAM", e_entry);
+        if (pass == 1 && !entry_in_code)
+            return errorf(err, errlen, "entry point 0x%lx is not in the file bytes of an "
+                          "executable (PF_X) PT_LOAD segment: the guest would start outside "
+                          "its code", e_entry);
         for (uint64_t i = 0; i < phnum; i++) {
             const uint8_t *ph = img + phoff + i * PHDR_SIZE;
             if (le(ph, 4) != PT_LOAD)
@@ -76,6 +92,8 @@ int elf_load(const uint8_t *img, size_t size, uint8_t *ram, uint64_t ram_size,
                 continue;
             }
             loads++;
+            if ((le(ph + 4, 4) & PF_X) && e_entry >= paddr && e_entry - paddr < filesz)
+                entry_in_code = true;
             if (filesz > memsz)
                 return errorf(err, errlen, "segment %lu has %lu file bytes, more than its "
                               "%lu bytes in memory", i, filesz, memsz);

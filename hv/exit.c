@@ -529,6 +529,15 @@ static void window_open(void)
     vcpu.mark_disturbances = disturbances();
 }
 
+// A run is alive while the console speaks: scripts/run.py ends a boot whose
+// console has been silent for its TIMEOUT. So a long run says it goes on, at
+// the end of a window once this many TSC ticks have passed since its start or
+// its last such line (under Bochs 2^28 instructions: about 6 seconds of plain
+// ones, up to 45 of VM exits; a default run of 10000 iterations never gets
+// there). Never inside a window, whose ticks must not hold the printing; under
+// Bochs, where the TSC counts instructions, at the same places on every run.
+#define PROGRESS_TICKS (1ull << 28)
+
 // The window: exits after MARK_BEGIN, not counting MARK_END itself.
 static void window_close(uint64_t iterations, uint64_t ticks)
 {
@@ -545,6 +554,10 @@ static void window_close(uint64_t iterations, uint64_t ticks)
     rec->windows++;
     rec->cr0_owned_at_end = vcpu.cr0_owned;
     rec->cr4_owned_at_end = vcpu.cr4_owned;
+    if (rdtsc() - vcpu.progress_at >= PROGRESS_TICKS) {
+        kprintf("vmxlab: %s: window %u done, the run goes on\n", vcpu.label, rec->windows);
+        vcpu.progress_at = rdtsc();
+    }
 }
 
 static int handle_vmcall(struct guest_regs *r)

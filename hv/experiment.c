@@ -30,8 +30,10 @@ static enum mmu boot_mmu, run_mmu;
 // What the summary table and the costs need from the measured runs.
 struct measured {
     char label[48];
-    uint64_t iterations, exits, min_ticks, median_ticks;
+    uint64_t per_window, exits, min_ticks, median_ticks; // per_window: iterations
+    unsigned windows; // the windows the run made (those kept), whatever windows= asked
     bool disturbed;
+    bool claimed; // a guest from guest=: its windows are its own word (result_json())
 };
 static struct measured table[24];
 static unsigned ntable;
@@ -228,7 +230,7 @@ static void print_result(const struct experiment *e, const struct policy_def *p,
 {
     static char json[2048]; // written whole: longer than a kprintf line can be
     int n = result_json(e->name, e->runs == ONCE ? "" : p->name, mmu_name(run_mmu),
-                        rec, json, sizeof(json));
+                        e->external, rec, json, sizeof(json));
     console_write("vmxlab-result ", 14);
     console_write(json, n < (int)sizeof(json) ? (size_t)n : sizeof(json) - 1);
     console_write("\n", 1);
@@ -237,11 +239,13 @@ static void print_result(const struct experiment *e, const struct policy_def *p,
     if (ntable < ARRAY_SIZE(table)) {
         struct measured *m = &table[ntable++];
         snprintf(m->label, sizeof(m->label), "%s", label);
-        m->iterations = ws.iterations * cfg.windows;
+        m->per_window = ws.iterations;
+        m->windows = rec->windows < MAX_WINDOWS ? rec->windows : MAX_WINDOWS;
         m->exits = stats_total(&ws.exits);
         m->min_ticks = ws.min_ticks;
         m->median_ticks = ws.median_ticks;
         m->disturbed = ws.smis || ws.disturbances || rec->nmis || rec->extints;
+        m->claimed = e->external;
     }
 }
 
@@ -423,7 +427,7 @@ static void judge(const struct experiment *e, const struct policy_def *p, const 
 
 static void run_row(const struct experiment *e, const struct policy_def *p, enum mmu mmu)
 {
-    char label[64], err[160] = "no such built-in guest";
+    char label[64], err[256] = "no such built-in guest"; // room for a list of modules
     run_mmu = mmu;
     label_of(label, sizeof(label), e, p);
     const struct guest_image *img = e->external ? guest_module_find(e->guest, err, sizeof(err))
@@ -682,9 +686,14 @@ static void print_summary_table(void)
             ns ? "     ns min" : "");
     for (unsigned i = 0; i < ntable; i++) {
         const struct measured *m = &table[i];
-        uint64_t per_window = m->iterations / cfg.windows;
-        char e[32], mn[32], md[32], nsec[32] = "";
-        fmt_ratio(e, sizeof(e), m->exits, m->iterations);
+        uint64_t per_window = m->per_window;
+        // Over the windows the run made: a guest from guest= need not make
+        // windows= of them. Its claimed counts may not multiply out: then the
+        // product stops at 2^64 - 1.
+        uint64_t all = m->windows && per_window > UINT64_MAX / m->windows
+                           ? UINT64_MAX : per_window * m->windows;
+        char e[32], mn[32], md[32], nsec[32] = "", other[24] = "";
+        fmt_ratio(e, sizeof(e), m->exits, all);
         fmt_ratio(mn, sizeof(mn), m->min_ticks, per_window);
         fmt_ratio(md, sizeof(md), m->median_ticks, per_window);
         if (ns) { // ns = ticks * 1000 / (MHz * iterations)
@@ -692,8 +701,11 @@ static void print_summary_table(void)
             fmt_ratio(nsec + 1, sizeof(nsec) - 1, m->min_ticks * 1000,
                       per_window * (caps.tsc_hz / 1000000));
         }
-        kprintf("  %-24s %10lu %12s %10s %10s%s%s\n", m->label, per_window, e, mn, md, nsec,
-                m->disturbed ? "  (disturbed)" : "");
+        if (m->windows != cfg.windows)
+            snprintf(other, sizeof(other), "  (%u window%s)", m->windows,
+                     m->windows == 1 ? "" : "s");
+        kprintf("  %-24s %10lu %12s %10s %10s%s%s%s%s\n", m->label, per_window, e, mn, md, nsec,
+                other, m->disturbed ? "  (disturbed)" : "", m->claimed ? "  (guest's claim)" : "");
     }
 }
 

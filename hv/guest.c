@@ -159,6 +159,16 @@ const struct guest_image *guest_image_find(const char *name)
 
 const struct guest_image *guest_module_find(const char *name, char *err, size_t errlen)
 {
+    // A name must pick one module. Two of one name (a hand-written grub.cfg
+    // can have them) would leave it to the order which one runs: none does.
+    unsigned same = 0;
+    for (unsigned i = 0; i < boot_info.mod_count; i++)
+        same += !strcmp(boot_info.mods[i].cmdline, name);
+    if (same > 1) {
+        errorf(err, errlen, "%u GRUB modules are named '%s', so vmxlab cannot tell which one "
+               "to run: give each module its own name", same, name);
+        return NULL;
+    }
     for (unsigned i = 0; i < boot_info.mod_count; i++) {
         const struct mb_module *m = &boot_info.mods[i];
         if (strcmp(m->cmdline, name))
@@ -172,7 +182,12 @@ const struct guest_image *guest_module_find(const char *name, char *err, size_t 
                                            (const uint8_t *)(uintptr_t)m->end };
         return &modules[i];
     }
-    errorf(err, errlen, "no GRUB module named '%s' (modules: ", name);
+    if (boot_info.mods_ignored) // the name may be one of them: say so before the list
+        errorf(err, errlen, "no GRUB module named '%s' among the %d vmxlab reads "
+               "(MB_MAX_MODS), and it ignored %u more (modules read: ", name, MB_MAX_MODS,
+               boot_info.mods_ignored);
+    else
+        errorf(err, errlen, "no GRUB module named '%s' (modules: ", name);
     for (unsigned i = 0; i < boot_info.mod_count; i++) {
         char esc[96]; // a module's name comes from outside: shown escaped
         const char *c = boot_info.mods[i].cmdline;
@@ -316,7 +331,8 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
         timer_as_nmi(true);
     if (cfg.fault == FAULT_VMX_GP) // a bug in VMX root operation, with a VMCS current
         fault_on_purpose(cfg.fault);
-    vcpu.deadline = rdtsc() + vcpu.max_ticks;
+    vcpu.progress_at = rdtsc();
+    vcpu.deadline = vcpu.progress_at + vcpu.max_ticks;
     if (vcpu.deadline < vcpu.max_ticks)
         vcpu.deadline = UINT64_MAX; // no wrap: the TSC will not get there
     arm_watchdog(vcpu.max_ticks);

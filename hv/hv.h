@@ -479,7 +479,7 @@ struct window_summary {
     uint64_t smis, disturbances;
 };
 void windows_summarize(const struct run_record *r, struct window_summary *w);
-int result_json(const char *experiment, const char *policy, const char *paging,
+int result_json(const char *experiment, const char *policy, const char *paging, bool claimed,
                 const struct run_record *r, char *buf, size_t size);
 
 // vmcs_build.c: the controls vmxlab chooses and the VMCS it builds (pure)
@@ -552,6 +552,7 @@ struct vcpu {
     struct exit_stats stats;       // every exit of this run
     struct exit_stats mark;        // stats at MARK_BEGIN
     uint64_t mark_smis, mark_disturbances;
+    uint64_t progress_at;          // the TSC at the run's start or its last progress line
     struct run_record *rec;        // where the run's outcome goes
     uint64_t trace_left, trace_seen; // trace=: exits still to print, and printed
     bool tracing;                  // this exit is printed: handlers say what they did

@@ -85,10 +85,16 @@ void windows_summarize(const struct run_record *r, struct window_summary *w)
             ticks[j - 1] = t;
         }
     w->min_ticks = ticks[0];
-    w->median_ticks = n % 2 ? ticks[n / 2] : (ticks[n / 2 - 1] + ticks[n / 2]) / 2;
+    // The mean of the middle two, rounded down, without their sum: a guest
+    // may claim windows of up to 2^64 - 1 ticks, and two of them wrap.
+    uint64_t lo = ticks[(n - 1) / 2], hi = ticks[n / 2]; // one window if n is odd
+    w->median_ticks = lo + (hi - lo) / 2;
 }
 
-int result_json(const char *experiment, const char *policy, const char *paging,
+// claimed: the guest came from outside (guest=), so its windows' ticks and
+// iterations are its word alone; a built-in guest times them with vmxlab's own
+// window code (guest/toggle.S, guest/rt/rt.c measure()).
+int result_json(const char *experiment, const char *policy, const char *paging, bool claimed,
                 const struct run_record *r, char *buf, size_t size)
 {
     struct window_summary w;
@@ -110,7 +116,8 @@ int result_json(const char *experiment, const char *policy, const char *paging,
     return append(buf, size, n,
                   "],\"ticks_min\":%lu,\"ticks_median\":%lu,\"per_iter_min\":%s,"
                   "\"per_iter_median\":%s,\"smis\":%lu,\"nmis\":%lu,\"extints\":%lu,"
-                  "\"cr0_guest_owned\":\"0x%lx\",\"cr4_guest_owned\":\"0x%lx\"}",
+                  "\"cr0_guest_owned\":\"0x%lx\",\"cr4_guest_owned\":\"0x%lx\","
+                  "\"guest_claim\":%s}",
                   w.min_ticks, w.median_ticks, mn, md, w.smis, r->nmis, r->extints,
-                  r->cr0_owned_at_end, r->cr4_owned_at_end);
+                  r->cr0_owned_at_end, r->cr4_owned_at_end, claimed ? "true" : "false");
 }

@@ -25,6 +25,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VERDICTS = {"PASS": 0, "FAIL": 1, "CRASH": 2, "TIMEOUT": 3, "UNSUPPORTED": 4}
 ENGINES = ("bochs", "qemu-kvm", "qemu-tcg", "qemu-uefi")
 DEFAULT_CPU = "corei7_skylake_x"
+# Seconds the console may stay silent before the runner gives up (TIMEOUT).
+# Silence, not the run's length: a long run is alive while it prints, and the
+# kernel prints a line between windows every 2^28 ticks or so (hv/exit.c).
 DEFAULT_TIMEOUT = {"bochs": 300, "qemu-kvm": 120, "qemu-tcg": 60, "qemu-uefi": 120}
 OVMF = "/usr/share/ovmf/OVMF.fd"
 VERDICT_RE = re.compile(r"^vmxlab: verdict ([A-Z]+)\s*$", re.M)
@@ -132,7 +135,7 @@ def engine_cmdline(cmdline, guests=()):
     is right for a real PC, where ports 0xf4 and 0x8900 belong to devices."""
     toks = cmdline.split()
     if guests and not any(t.startswith("guest=") for t in toks):
-        toks.append("guest=" + ",".join(guest_name(g) for g in guests))
+        toks.append("guest=" + ",".join(guest_names(guests)))
     if not any(t.startswith("end=") for t in toks):
         toks.append("end=poweroff")
     return " ".join(toks)
@@ -148,6 +151,32 @@ def guest_name(path):
     if not GUEST_NAME_RE.fullmatch(name):
         sys.exit(f"run.py: guest file name '{name}' must be 1 to 32 of A-Z a-z 0-9 _ - .")
     return name
+
+
+def max_modules():
+    """MB_MAX_MODS of boot/boot.h: the GRUB modules the kernel reads."""
+    with open(os.path.join(ROOT, "boot", "boot.h")) as f:
+        return int(re.search(r"^#define MB_MAX_MODS (\d+)", f.read(), re.M).group(1))
+
+
+def guest_names(guests):
+    """The names of the guest files, refused before anything boots if two are
+    the same (both would be copied to one path on the ISO, and the one asked
+    for by name might not be the one that runs) or if there are more than the
+    kernel reads (it would ignore those past its limit)."""
+    if len(guests) > max_modules():
+        sys.exit(f"run.py: {len(guests)} guest files, but the kernel reads at most "
+                 f"{max_modules()} GRUB modules (MB_MAX_MODS in boot/boot.h): boot the "
+                 "others in another run")
+    names = {}
+    for g in guests:
+        n = guest_name(g)
+        if n in names:
+            sys.exit(f"run.py: guest files '{names[n]}' and '{g}' have the same name '{n}' "
+                     "(the file name without .elf names the GRUB module and guest=): "
+                     "rename one")
+        names[n] = g
+    return list(names)
 
 
 def grub_cfg(cmdline, modules=()):
@@ -171,7 +200,7 @@ def make_iso(iso, cmdline, workdir, guests=()):
     os.makedirs(os.path.join(tree, "boot", "grub"))
     shutil.copy(os.path.join(os.path.dirname(iso), "iso", "boot", "vmxlab.elf"),
                 os.path.join(tree, "boot", "vmxlab.elf"))
-    names = [guest_name(g) for g in guests]
+    names = guest_names(guests)
     if names:
         os.makedirs(os.path.join(tree, "boot", "guests"))
         for g, n in zip(guests, names):
@@ -231,7 +260,9 @@ def qmp_command(path, command, **args):
 
 def run(iso, engine="auto", cpu="", cmdline="", timeout=None, echo=False, screendump=None,
         keep=False, as_built=False, guests=()):
-    """Boot iso once and return a Result. echo=True prints the serial console live.
+    """Boot iso once and return a Result. timeout: seconds the serial console
+    may stay silent before the run ends as TIMEOUT (no limit on the whole run).
+    echo=True prints the serial console live.
     screendump (QEMU engines) saves the screen as a PPM file once the verdict is in:
     pass end=halt in cmdline so that the machine is still there to be looked at.
     keep=True keeps the run's folder (serial.out, bochs.log, the ISO) and says where.
@@ -264,21 +295,23 @@ def _run(iso, engine, cpu, cmdline, timeout, echo, screendump, workdir, as_built
     proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
                             stdout=out_file, stderr=subprocess.STDOUT,
                             start_new_session=True)
-    serial, seen, verdict_at, ended = "", 0, None, False
+    serial, seen, verdict_at, ended, heard = "", 0, None, False, start
     while True:
         ended = proc.poll() is not None
+        now = time.monotonic()
         if os.path.exists(serial_path):
             with open(serial_path, "rb") as f:
                 f.seek(seen)
                 chunk = f.read().decode("utf-8", "replace")
             seen += len(chunk.encode("utf-8", "replace"))
             serial += chunk
+            if chunk:
+                heard = now
             if echo and chunk:
                 sys.stdout.write(chunk.replace("\r", ""))
                 sys.stdout.flush()
         if ended:
             break
-        now = time.monotonic()
         if verdict_at is None and VERDICT_RE.search(serial):
             verdict_at = now
         # After its verdict the kernel powers off, or halts and says so
@@ -288,7 +321,7 @@ def _run(iso, engine, cpu, cmdline, timeout, echo, screendump, workdir, as_built
                 time.sleep(1.0)  # let the last line reach the screen
                 qmp_command(qmp, "screendump", filename=screendump)
             break
-        if now - start > timeout:
+        if now - heard > timeout:  # silent that long: hung, however long it ran
             break
         time.sleep(0.05)
     if not ended:
@@ -331,7 +364,9 @@ def main():
     ap.add_argument("--engine", default="auto")
     ap.add_argument("--cpu", default="", help=f"Bochs CPU model (default {DEFAULT_CPU})")
     ap.add_argument("--cmdline", default="")
-    ap.add_argument("--timeout", type=float, default=None)
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="seconds without console output before the run ends as TIMEOUT "
+                    f"(default {', '.join(f'{e} {t}' for e, t in DEFAULT_TIMEOUT.items())})")
     ap.add_argument("--debug", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the run's folder (logs)")
     ap.add_argument("--guest", action="append", default=[],
@@ -353,6 +388,9 @@ def main():
     if vmx:  # Bochs names the VM-entry check or the VMX instruction that failed
         print("run.py: Bochs' log on failed VMX instructions and VM entries:\n" +
               "\n".join(vmx[:10]))
+    if r.verdict == "TIMEOUT":
+        print(f"run.py: no console output for {args.timeout or DEFAULT_TIMEOUT[engine]:g} s "
+              "(--timeout, TIMEOUT=): the runner stopped the engine")
     if r.verdict in ("CRASH", "TIMEOUT"):
         tail = "\n".join(r.engine_log.splitlines()[-15:])
         print(f"run.py: last lines the engine printed:\n{tail}")

@@ -188,6 +188,16 @@ def test_runner_timeout(boot):
     assert (r.verdict, r.status) == ("TIMEOUT", 3)
 
 
+def test_runner_timeout_on_silence(boot):
+    """A guest that spins without exits and a tick budget it will not use up
+    (max_ticks=2^62): the kernel is fine but says nothing more after the run
+    starts, and the runner ends the boot one silence limit later."""
+    r = boot("bochs", cmdline=f"tests=bad-spin max_ticks={1 << 62}", timeout=15)
+    assert r.serial.splitlines()[-1].startswith("vmxlab: entry checker: "), r.serial
+    assert (r.verdict, r.status) == ("TIMEOUT", 3), r.serial
+    assert r.seconds >= 15
+
+
 def test_qemu_bios_vga_text_console(boot, tmp_path):
     """BIOS boot: GRUB leaves VGA text mode and the kernel writes to it."""
     shot = tmp_path / "screen.ppm"

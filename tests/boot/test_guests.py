@@ -88,16 +88,23 @@ def test_a_misplaced_guest_name_does_not_build(tmp_path):
             "guest/no_such_guest.c or guest/no_such_guest.S") in p.stderr, p.stderr
 
 
+def sdk_build(folder, sources={}):
+    """A copy of the SDK that `make guest-sdk` makes, in folder, with the
+    guests in sources (NAME: C text) added to hello.c, each built to NAME.elf."""
+    make("guest-sdk", cwd=ROOT)
+    shutil.copytree(os.path.join(ROOT, "build", "guest-sdk"), folder)
+    for f in folder.glob("*.elf"):
+        f.unlink()
+    for name, text in sources.items():
+        (folder / f"{name}.c").write_text(text)
+    make(cwd=folder)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def sdk_guest(tmp_path_factory):
-    """hello.elf, built outside the tree with the SDK that `make guest-sdk` makes."""
-    make("guest-sdk", cwd=ROOT)
-    out = tmp_path_factory.mktemp("sdk") / "sdk"
-    shutil.copytree(os.path.join(ROOT, "build", "guest-sdk"), out)
-    for f in out.glob("*.elf"):
-        f.unlink()
-    make(cwd=out)
-    return out / "hello.elf"
+    """hello.elf, built outside the tree with the SDK."""
+    return sdk_build(tmp_path_factory.mktemp("sdk") / "sdk") / "hello.elf"
 
 
 def test_guest_from_the_sdk_runs_as_a_module(boot, sdk_guest):
@@ -113,6 +120,94 @@ def test_guest_from_the_sdk_runs_as_a_module(boot, sdk_guest):
     assert [j["policy"] for j in res] == ["intercept", "passthrough", "adaptive"]
     assert all(j["exits_by_reason"] == {"CPUID": 60} for j in res), res
     assert not any(l.startswith("PASS: wp-toggle") for l in r.serial.splitlines())
+    assert (r.verdict, r.status) == ("PASS", 0), r.serial
+
+
+ONE_WINDOW = '''// onewin.c: one window of CPUIDs, whatever windows= asks for.
+#include "guest/rt/guest.h"
+
+int guest_main(struct guest_params *p)
+{
+    struct guest_params one = *p;
+    one.windows = 1;
+    return measure(&one, cpuid_loop);
+}
+'''
+HUGE_CLAIM = '''// huge.c: claims two windows of 2^64 - 1 ticks each, one iteration each.
+#include "guest/rt/guest.h"
+
+int guest_main(struct guest_params *p)
+{
+    (void)p;
+    for (int i = 0; i < 2; i++) {
+        hc_mark_begin();
+        hc_mark_end(1, ~0ull);
+    }
+    return 0;
+}
+'''
+
+
+NOPS = '''// nops.c: windows of a loop without exits (guest/toggle.S nop_loop, 3
+// instructions an iteration), long ones.
+#include "guest/rt/guest.h"
+
+uint64_t nop_loop(uint64_t n);
+
+int guest_main(struct guest_params *p)
+{
+    return measure(p, nop_loop);
+}
+'''
+
+
+def test_a_long_run_says_it_goes_on_between_windows(boot, tmp_path):
+    """The runner ends a boot whose console is silent for its TIMEOUT, so a
+    run says it goes on at the end of a window once PROGRESS_TICKS (hv/exit.c)
+    have passed since its start or its last such line: at the places the
+    window's ticks say under Bochs, and never inside a window (the window
+    after the line takes exactly as long as the one before it)."""
+    with open(os.path.join(ROOT, "hv", "exit.c")) as f:
+        every = 1 << int(re.search(r"#define PROGRESS_TICKS \(1ull << (\d+)\)", f.read())[1])
+    sdk = sdk_build(tmp_path / "sdk", {"nops": NOPS})
+    n = every // 3 * 6 // 10  # 3 ticks an iteration: a window is 0.6 of the interval
+    r = boot("bochs", cmdline=f"policy=intercept toggles={n} windows=3",
+             guests=[str(sdk / "nops.elf")])
+    [res] = r.json_lines("vmxlab-result")
+    want, since = [], 0
+    for i, t in enumerate(res["ticks"]):  # the TSC between windows adds little
+        since += t
+        if since >= every:
+            want.append(f"vmxlab: nops/intercept: window {i + 1} done, the run goes on")
+            since = 0
+    assert len(want) == 1, res  # after window 2
+    lines = r.serial.splitlines()
+    assert [l for l in lines if "the run goes on" in l] == want, r.serial
+    assert lines.index(want[-1]) < lines.index(next(l for l in lines if l.startswith(
+        "PASS: nops/intercept: ran to its end")))
+    assert res["ticks"][2] == res["ticks"][1], res  # window 3 follows a line, 2 does not
+    assert (r.verdict, r.status) == ("PASS", 0), r.serial
+
+
+def test_the_table_takes_the_windows_a_guest_made(boot, tmp_path):
+    """A guest from guest= makes the windows it likes: the table of measured
+    runs divides by those, not by windows= (one window of 20 CPUIDs exiting
+    once each is 1.00 exit per iteration, not 0.33), says how many there were,
+    and marks the times as the guest's claim, as its result line does. Two
+    windows claimed at 2^64 - 1 ticks have that median (their sum wrapped)."""
+    sdk = sdk_build(tmp_path / "sdk", {"onewin": ONE_WINDOW, "huge": HUGE_CLAIM})
+    r = boot("bochs", cmdline="policy=intercept toggles=20",
+             guests=[str(sdk / "onewin.elf"), str(sdk / "huge.elf")])
+    rows = {l.split()[0]: l for l in r.serial.splitlines() if l.startswith("  ")}
+    assert re.fullmatch(r"  onewin/intercept +20 +1\.00 +[0-9.]+ +[0-9.]+  \(1 window\)  "
+                        r"\(guest's claim\)", rows["onewin/intercept"]), r.serial
+    res = {j["experiment"]: j for j in r.json_lines("vmxlab-result")}
+    assert (res["onewin"]["windows"], res["onewin"]["exits"]) == (1, 20), res
+    assert res["onewin"]["guest_claim"] is True
+    top = 2**64 - 1
+    assert res["huge"]["ticks"] == [top, top] and res["huge"]["ticks_median"] == top, res
+    assert re.fullmatch(rf"  huge/intercept +1 +0\.00 +{top}\.00 +{top}\.00  "
+                        r"\(2 windows\)  \(guest's claim\)", rows["huge/intercept"]), r.serial
     assert (r.verdict, r.status) == ("PASS", 0), r.serial
 
 
@@ -139,6 +234,9 @@ def test_broken_guest_files_are_refused_by_name(boot, sdk_guest, tmp_path):
     b = bytearray(good); at = elf_phdr_load(b)
     b[at + 24:at + 32] = (0x800000).to_bytes(8, "little")
     broken["outside"] = (b, "is outside guest RAM (0 to 0x400000)")
+    b = bytearray(good); b[24:32] = (0x300000).to_bytes(8, "little")  # RAM, no segment
+    broken["entry"] = (b, "entry point 0x300000 is not in the file bytes of an executable "
+                          "(PF_X) PT_LOAD segment: the guest would start outside its code")
     broken["noheader"] = (good.replace(b"VMXGEST1", b"\0" * 8),
                           "no guest header (magic \"VMXGEST1\")")
     broken["notelf"] = (b"#!/bin/sh\necho not a guest\n", "not an ELF file")
@@ -152,6 +250,54 @@ def test_broken_guest_files_are_refused_by_name(boot, sdk_guest, tmp_path):
         assert len(line) == 1 and f"guest image '{name}' refused: " in line[0], r.serial
         assert words in line[0], (words, line[0])
     assert "guest module" not in r.serial and "CRASH" not in r.serial
+    assert (r.verdict, r.status) == ("FAIL", 1), r.serial
+
+
+def test_two_modules_of_one_name_run_neither(boot, sdk_guest, tmp_path, monkeypatch):
+    """A hand-written grub.cfg may give two modules one name: guest= cannot say
+    which it means, so neither runs and each run asked for fails, naming the
+    name (the first module once ran, and passed). The runner refuses such
+    files itself, so its grub.cfg is rewritten here."""
+    import run as runner
+    other = tmp_path / "other.elf"
+    other.write_bytes(b"a second file, not a guest")
+    written = runner.grub_cfg
+    monkeypatch.setattr(runner, "grub_cfg", lambda cmdline, modules=(): written(
+        cmdline, modules).replace("/boot/guests/other.elf other", "/boot/guests/other.elf hello"))
+    r = boot("bochs", cmdline="guest=hello", guests=[str(sdk_guest), str(other)])
+    fails = [l for l in r.serial.splitlines() if l.startswith(("PASS:", "FAIL:"))]
+    assert fails == [f"FAIL: hello/{p}: guest 'hello' refused: 2 GRUB modules are named "
+                     "'hello', so vmxlab cannot tell which one to run: give each module its "
+                     "own name" for p in ("intercept", "passthrough", "adaptive")], r.serial
+    assert "guest hello" not in r.serial  # hello.elf never ran
+    assert (r.verdict, r.status) == ("FAIL", 1), r.serial
+
+
+def test_modules_past_the_limit_are_named_not_run(boot, sdk_guest, tmp_path, monkeypatch):
+    """A module past MB_MAX_MODS once failed the whole boot: now the kernel
+    reads the first ones, says it ignored the others, and a guest= name among
+    those fails by name. The runner refuses that many files, so its grub.cfg
+    gets the extra module here."""
+    import run as runner
+    n = runner.max_modules()
+    files = []
+    for i in range(n):
+        files.append(tmp_path / f"m{i}.elf")
+        shutil.copy(sdk_guest, files[-1])
+    last = f"/boot/guests/m{n - 1}.elf"
+    written = runner.grub_cfg
+    monkeypatch.setattr(runner, "grub_cfg", lambda cmdline, modules=(): written(
+        cmdline, modules).replace(f"{last} m{n - 1}", f"{last} m{n - 1}\n    module2 {last} past"))
+    r = boot("bochs", cmdline="policy=intercept toggles=20 guest=m0,past",
+             guests=[str(f) for f in files])
+    assert (f"vmxlab: the loader gave {n + 1} modules; vmxlab reads the first {n} "
+            f"(MB_MAX_MODS) and ignores the other 1") in r.serial.splitlines(), r.serial
+    read = ", ".join(f"'m{i}'" for i in range(n))
+    assert [l for l in r.serial.splitlines() if l.startswith(("PASS:", "FAIL:"))] == [
+        "PASS: m0/intercept: ran to its end; 1 guest check passed, 0 failed; exits: CPUID 60, "
+        "VMCALL 9",
+        f"FAIL: past/intercept: guest 'past' refused: no GRUB module named 'past' among the {n} "
+        f"vmxlab reads (MB_MAX_MODS), and it ignored 1 more (modules read: {read})"], r.serial
     assert (r.verdict, r.status) == ("FAIL", 1), r.serial
 
 

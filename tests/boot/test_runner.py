@@ -1,6 +1,11 @@
 """The runner's own logic, without booting: verdicts from serial output, engine
-choice and the per-run grub.cfg."""
+choice, the per-run grub.cfg and the guest files it refuses."""
+import sys
+
+import pytest
+
 import run as runner
+from conftest import ISO
 
 BOOT = "vmxlab: booted by GRUB via multiboot2 on BIOS, 255 MiB of RAM\n"
 ENDED = "vmxlab: run ended; the machine can be switched off\n"
@@ -74,9 +79,80 @@ def test_auto_engine_does_not_trust_dev_kvm(monkeypatch):
 
 
 def test_unknown_bochs_model_is_refused_by_name():
-    import pytest
     assert "corei7_skylake_x" in runner.bochs_cpu_models()
     with pytest.raises(SystemExit) as e:
         runner.check_cpu("bochs", "nosuchcpu")
     assert "no CPU model 'nosuchcpu'" in str(e.value)
     runner.check_cpu("bochs", "corei7_icelake_u")  # known: no exit
+
+
+def test_two_guests_of_one_name_are_refused_before_booting(tmp_path):
+    """make run GUEST='a/dup.elf b/dup.elf' once copied both to one path on the
+    ISO: one never ran, and nothing said so."""
+    files = []
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "dup.elf").write_bytes(b"not booted")
+        files.append(str(tmp_path / d / "dup.elf"))
+    with pytest.raises(SystemExit) as e:
+        runner.run(ISO, engine="bochs", guests=files)
+    assert str(e.value) == (f"run.py: guest files '{files[0]}' and '{files[1]}' have the same "
+                            "name 'dup' (the file name without .elf names the GRUB module and "
+                            "guest=): rename one")
+
+
+def test_more_guests_than_the_kernel_reads_are_refused(tmp_path):
+    """The kernel reads MB_MAX_MODS modules (boot/boot.h) and ignores the rest:
+    the runner says so before booting instead."""
+    n = runner.max_modules()
+    files = []
+    for i in range(n + 1):
+        (tmp_path / f"g{i}.elf").write_bytes(b"not booted")
+        files.append(str(tmp_path / f"g{i}.elf"))
+    with pytest.raises(SystemExit) as e:
+        runner.run(ISO, engine="bochs", guests=files)
+    assert str(e.value) == (f"run.py: {n + 1} guest files, but the kernel reads at most {n} "
+                            "GRUB modules (MB_MAX_MODS in boot/boot.h): boot the others in "
+                            "another run")
+    assert runner.guest_names(files[:-1]) == [f"g{i}" for i in range(n)]
+
+
+def fake_engine(monkeypatch, script):
+    """The runner's loop, with a Python script for the engine: it gets the
+    serial file's path and writes to it as an emulated COM1 would."""
+    def command(engine, cpu, iso, workdir, debug=False, qmp=None):
+        serial = f"{workdir}/serial.out"
+        return [sys.executable, "-c", script, serial], serial
+    monkeypatch.setattr(runner, "engine_command", command)
+
+
+SPEAKS = """import sys, time
+out = open(sys.argv[1], "w", buffering=1)
+out.write({first!r})
+for i in range({lines}):
+    time.sleep(0.2)
+    out.write(f"vmxlab: run: window {{i}} done, the run goes on\\n")
+out.write({last!r})
+time.sleep({then})
+"""
+
+
+def test_a_long_run_that_speaks_is_not_cut_off(monkeypatch):
+    """The limit is on silence, not on the run: 3 s of a line every 0.2 s
+    under a 1 s limit ends with its verdict (it once ended as TIMEOUT)."""
+    fake_engine(monkeypatch, SPEAKS.format(first=BOOT, lines=15, then=0,
+                                           last="1 passed, 0 failed\nvmxlab: verdict PASS\n" +
+                                           ENDED))
+    r = runner.run("unused.iso", engine="bochs", timeout=1, as_built=True)
+    assert (r.verdict, r.status) == ("PASS", 0), r.serial
+    assert r.seconds >= 3 and r.serial.count("the run goes on") == 15
+
+
+def test_silence_ends_a_run_as_timeout(monkeypatch):
+    """A run that speaks for 2 s, then says nothing: TIMEOUT one limit after
+    its last line, not before, and not at its end (it would sleep 60 s)."""
+    fake_engine(monkeypatch, SPEAKS.format(first=BOOT, lines=10, then=60, last=""))
+    r = runner.run("unused.iso", engine="bochs", timeout=1, as_built=True)
+    assert (r.verdict, r.status) == ("TIMEOUT", 3), r.serial
+    assert r.serial.count("the run goes on") == 10
+    assert 3 <= r.seconds < 10, r.seconds

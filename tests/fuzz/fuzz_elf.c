@@ -41,6 +41,7 @@ static bool must_load(const uint8_t *img, size_t size, uint64_t *entry)
     if ((u128)phoff + (u128)phnum * 56 > size)
         return false;
     unsigned loads = 0;
+    bool in_code = false; // the entry is a file byte of a PF_X segment
     for (uint64_t i = 0; i < phnum; i++) {
         size_t ph = phoff + i * 56;
         if (le_at(img, size, ph, 4) != 1)
@@ -50,8 +51,10 @@ static bool must_load(const uint8_t *img, size_t size, uint64_t *entry)
         u128 filesz = le_at(img, size, ph + 32, 8), memsz = le_at(img, size, ph + 40, 8);
         if (filesz > memsz || off + filesz > size || paddr + memsz > RAM)
             return false;
+        if ((le_at(img, size, ph + 4, 4) & 1) && paddr <= *entry && *entry < paddr + filesz)
+            in_code = true;
     }
-    return loads && *entry < RAM;
+    return loads && *entry < RAM && in_code;
 }
 
 // What to do with each PT_LOAD of an image that must load, in file order.

@@ -64,7 +64,8 @@ static void check_same(const struct mb_info *a, const uint8_t *abase, size_t asi
           !strcmp(a->cmdline, b->cmdline), "the command line differs");
     check(rel(a->loader, abase, asize) == rel(b->loader, bbase, bsize) &&
           !strcmp(a->loader, b->loader), "the loader name differs");
-    check(a->mod_count == b->mod_count, "the module count differs");
+    check(a->mod_count == b->mod_count && a->mods_ignored == b->mods_ignored,
+          "the module count differs");
     for (unsigned i = 0; i < a->mod_count; i++)
         check(a->mods[i].start == b->mods[i].start && a->mods[i].end == b->mods[i].end &&
               rel(a->mods[i].cmdline, abase, asize) == rel(b->mods[i].cmdline, bbase, bsize),

@@ -27,8 +27,9 @@ static void put(uint8_t *p, uint64_t v, unsigned bytes)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-// A valid image: header, two program headers (a PT_LOAD of 16 file bytes at
-// GPA 0x100000 with 64 bytes in memory, and a PT_NOTE), and the 16 bytes.
+// A valid image: header, two program headers (a PT_LOAD, readable and
+// executable, of 16 file bytes at GPA 0x100000 with 64 bytes in memory, and
+// a PT_NOTE), and the 16 bytes. The entry point is the PT_LOAD's 17th byte.
 static size_t good_image(void)
 {
     memset(img, 0, sizeof(img));
@@ -38,12 +39,13 @@ static size_t good_image(void)
     img[6] = 1; // version
     put(img + 16, 2, 2);        // ET_EXEC
     put(img + 18, 62, 2);       // EM_X86_64
-    put(img + 24, 0x100010, 8); // e_entry
+    put(img + 24, 0x10000f, 8); // e_entry: the last file byte
     put(img + 32, 64, 8);       // e_phoff
     put(img + 54, 56, 2);       // e_phentsize
     put(img + 56, 2, 2);        // e_phnum
     uint8_t *ph = img + 64;
     put(ph, 1, 4);              // PT_LOAD
+    put(ph + 4, 5, 4);          // p_flags: PF_R | PF_X
     put(ph + 8, 0x1000, 8);     // p_offset
     put(ph + 24, 0x100000, 8);  // p_paddr
     put(ph + 32, 16, 8);        // p_filesz
@@ -105,7 +107,7 @@ static void loads_its_segment_and_nothing_else(void **state)
     memset(ram, 0, RAM);
     uint64_t entry = 0;
     assert_int_equal(load(size, &entry), 0);
-    assert_true(entry == 0x100010);
+    assert_true(entry == 0x10000f);
     assert_memory_equal(ram + 0x100000, "vmxlab guest 123", 16);
     for (size_t i = 0; i < RAM; i++)
         if (i < 0x100000 || i >= 0x100010)
@@ -223,6 +225,39 @@ static void no_segment_or_entry_outside(void **state)
     refused(size, "entry point 0x400000 is outside guest RAM");
 }
 
+// An entry point inside guest RAM but not on code the image brings ran into
+// zeros and ended as a triple fault: refused, by name, wherever it lies.
+static void entry_outside_the_code(void **state)
+{
+    (void)state;
+    const char *why = "is not in the file bytes of an executable (PF_X) PT_LOAD segment";
+    size_t size = good_image();
+    put(img + 24, 0x100010, 8); // one past the file bytes: the zeros up to p_memsz
+    refused(size, "entry point 0x100010 is not in the file bytes");
+    put(img + 24, 0x100000 + 63, 8); // the segment's last byte in memory
+    refused(size, why);
+    put(img + 24, 0xfffff, 8); // just below the segment
+    refused(size, why);
+    put(img + 24, 0x200000, 8); // guest RAM no segment covers
+    refused(size, why);
+    good_image();
+    put(phdr(0) + 4, 6, 4); // PF_R | PF_W: data
+    refused(size, why);
+    put(phdr(1), 1, 4); // a second PT_LOAD, executable, holds the entry: loads
+    put(phdr(1) + 4, 1, 4);
+    put(phdr(1) + 8, 0x1000, 8);
+    put(phdr(1) + 24, 0x300000, 8);
+    put(phdr(1) + 32, 16, 8);
+    put(phdr(1) + 40, 16, 8);
+    put(img + 24, 0x300000, 8);
+    uint64_t entry = 0;
+    assert_int_equal(load(size, &entry), 0);
+    assert_true(entry == 0x300000);
+    good_image();
+    put(img + 24, 0x100000, 8); // the first file byte
+    assert_int_equal(load(size, &entry), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +268,7 @@ int main(void)
         cmocka_unit_test(segments_outside_guest_ram),
         cmocka_unit_test(a_bad_later_segment_loads_nothing),
         cmocka_unit_test(no_segment_or_entry_outside),
+        cmocka_unit_test(entry_outside_the_code),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

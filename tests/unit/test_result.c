@@ -202,9 +202,29 @@ static void windows_min_and_median(void **state)
     assert_int_equal(w.exits.by_reason[EXIT_REASON_CR_ACCESS], 100 * MAX_WINDOWS);
 }
 
+// Ticks are what the guest claims, up to 2^64 - 1: the mean of the middle two
+// windows must not wrap (their sum did, and gave 2^63 - 1 for two of 2^64 - 1).
+static void windows_median_of_huge_claims(void **state)
+{
+    (void)state;
+    struct window_summary w;
+    struct run_record r = windows3(UINT64_MAX, UINT64_MAX, 0);
+    r.windows = 2;
+    windows_summarize(&r, &w);
+    assert_true(w.median_ticks == UINT64_MAX);
+    r = windows3(UINT64_MAX, UINT64_MAX - 3, 0);
+    r.windows = 2;
+    windows_summarize(&r, &w);
+    assert_true(w.median_ticks == UINT64_MAX - 2); // the mean, rounded down as before
+    r = windows3(7, 4, 0);
+    r.windows = 2;
+    windows_summarize(&r, &w);
+    assert_int_equal(w.median_ticks, 5);
+}
+
 // A JSON reader just big enough for result_json's output (objects, arrays of
 // numbers, strings without escapes, unsigned numbers with an optional
-// fraction). It writes the document's shape to r->shape: keys in order,
+// fraction, true and false). It writes the document's shape to r->shape: keys in order,
 // nested objects in braces, arrays as [].
 struct reader {
     const char *p;
@@ -309,6 +329,11 @@ static bool read_value(struct reader *r, int depth)
         return read_array(r);
     if (*r->p == '"')
         return read_string(r, false);
+    for (const char *const *word = (const char *const[]){ "true", "false", NULL }; *word; word++)
+        if (!strncmp(r->p, *word, strlen(*word))) {
+            r->p += strlen(*word);
+            return true;
+        }
     return read_number(r);
 }
 
@@ -328,7 +353,8 @@ static void reader_rejects_bad_json(void **state)
     // The reader must be able to say no, or the shape checks prove nothing.
     struct reader r;
     const char *bad[] = { "{\"a\":1,}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":1}x", "{\"a\" 1}",
-                          "{\"a\":{}", "{a:1}", "{\"a\":\"b}", "{\"a\":[1,]}", "{\"a\":[1}" };
+                          "{\"a\":{}", "{a:1}", "{\"a\":\"b}", "{\"a\":[1,]}", "{\"a\":[1}",
+                          "{\"a\":tru}", "{\"a\":[true]}" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         memset(&r, 0, sizeof(r));
         r.p = bad[i];
@@ -343,7 +369,7 @@ static void reader_rejects_bad_json(void **state)
 #define SHAPE "experiment policy paging iterations windows exits exits_by_reason{%s} " \
               "cr_exits{%s} pf_exits{} shadow_flushes ticks[] ticks_min ticks_median "         \
               "per_iter_min per_iter_median smis nmis extints "                                  \
-              "cr0_guest_owned cr4_guest_owned"
+              "cr0_guest_owned cr4_guest_owned guest_claim"
 
 #define INTERCEPT_JSON                                                                   \
     "{\"experiment\":\"wp-toggle\",\"policy\":\"intercept\",\"paging\":\"ept\","            \
@@ -353,7 +379,7 @@ static void reader_rejects_bad_json(void **state)
     "\"ticks\":[715300,715200,715250],"                                                  \
     "\"ticks_min\":715200,\"ticks_median\":715250,\"per_iter_min\":71.52,"               \
     "\"per_iter_median\":71.53,\"smis\":0,\"nmis\":0,\"extints\":0,"                     \
-    "\"cr0_guest_owned\":\"0x0\",\"cr4_guest_owned\":\"0x0\"}"
+    "\"cr0_guest_owned\":\"0x0\",\"cr4_guest_owned\":\"0x0\",\"guest_claim\":false}"
 
 static struct run_record intercept(void)
 {
@@ -369,18 +395,25 @@ static struct run_record intercept(void)
     return r;
 }
 
+// Exactly, for a built-in guest and for one from guest=, whose windows are
+// its own claim: the line says which.
 static void json_intercept_exact(void **state)
 {
     (void)state;
     struct run_record r = intercept();
-    char buf[1024];
-    memset(buf, 'x', sizeof(buf));
-    int n = result_json("wp-toggle", "intercept", "ept", &r, buf, sizeof(buf));
-    assert_string_equal(buf, INTERCEPT_JSON);
-    assert_int_equal(n, strlen(INTERCEPT_JSON));
-    char shape[512];
-    snprintf(shape, sizeof(shape), SHAPE, "CR_ACCESS", "mov_to_cr0");
-    assert_string_equal(json_shape(buf), shape);
+    for (int claimed = 0; claimed < 2; claimed++) {
+        char buf[1024], want[1024];
+        snprintf(want, sizeof(want), "%s", INTERCEPT_JSON);
+        if (claimed)
+            strcpy(strstr(want, "\"guest_claim\":false}"), "\"guest_claim\":true}");
+        memset(buf, 'x', sizeof(buf));
+        int n = result_json("wp-toggle", "intercept", "ept", claimed, &r, buf, sizeof(buf));
+        assert_string_equal(buf, want);
+        assert_int_equal(n, strlen(want));
+        char shape[512];
+        snprintf(shape, sizeof(shape), SHAPE, "CR_ACCESS", "mov_to_cr0");
+        assert_string_equal(json_shape(buf), shape);
+    }
 }
 
 // Masks in hex, as people read them: WP|TS is 0x10008.
@@ -394,11 +427,11 @@ static void json_passthrough_has_no_exits(void **state)
     r.cr0_owned_at_end = 0x10008;
     r.cr4_owned_at_end = 0x80;
     char buf[1024];
-    result_json("wp-toggle", "passthrough", "ept", &r, buf, sizeof(buf));
+    result_json("wp-toggle", "passthrough", "ept", false, &r, buf, sizeof(buf));
     assert_non_null(strstr(buf, "\"exits\":0,\"exits_by_reason\":{},\"cr_exits\":{},"
                                 "\"pf_exits\":{},\"shadow_flushes\":0,\"ticks\":[41234],\"ticks_min\":41234,\"ticks_median\":41234,"
                                 "\"per_iter_min\":4.12,\"per_iter_median\":4.12,"));
-    assert_non_null(strstr(buf, "\"cr0_guest_owned\":\"0x10008\",\"cr4_guest_owned\":\"0x80\"}"));
+    assert_non_null(strstr(buf, "\"cr0_guest_owned\":\"0x10008\",\"cr4_guest_owned\":\"0x80\","));
     char shape[512];
     snprintf(shape, sizeof(shape), SHAPE, "", "");
     assert_string_equal(json_shape(buf), shape);
@@ -421,7 +454,7 @@ static void json_several_reasons_in_order(void **state)
     r.nmis = 2;
     r.extints = 7;
     char buf[1024];
-    result_json("mixed", "", "ept", &r, buf, sizeof(buf));
+    result_json("mixed", "", "ept", false, &r, buf, sizeof(buf));
     assert_non_null(strstr(buf, "\"exits\":11,\"exits_by_reason\":{\"HLT\":1,\"VMCALL\":2,"
                                 "\"CR_ACCESS\":3,\"XRSTORS\":5},\"cr_exits\":{\"mov_to_cr4\":1,"
                                 "\"clts\":1,\"lmsw\":1},"));
@@ -443,7 +476,7 @@ static void json_shadow_counters(void **state)
         r.win[i].exits.shadow_flushes = 10000;
     }
     char buf[1024];
-    result_json("wp-toggle", "intercept", "shadow-flush", &r, buf, sizeof(buf));
+    result_json("wp-toggle", "intercept", "shadow-flush", false, &r, buf, sizeof(buf));
     assert_non_null(strstr(buf, "\"paging\":\"shadow-flush\","));
     assert_non_null(strstr(buf, "\"exits\":60003,\"exits_by_reason\":{\"EXCEPTION_NMI\":30003,"
                                 "\"CR_ACCESS\":30000},"));
@@ -460,7 +493,7 @@ static void json_large_counts(void **state)
     r.win[0].iterations = 1;
     r.win[0].exits.by_reason[EXIT_REASON_CR_ACCESS] = UINT64_MAX;
     char buf[1024];
-    result_json("big", "intercept", "ept", &r, buf, sizeof(buf));
+    result_json("big", "intercept", "ept", false, &r, buf, sizeof(buf));
     assert_non_null(strstr(buf, "\"exits_by_reason\":{\"CR_ACCESS\":18446744073709551615},"));
     assert_non_null(strstr(buf, "\"ticks\":[18446744073709551615],"
                                 "\"ticks_min\":18446744073709551615,"));
@@ -479,7 +512,7 @@ static void json_truncates_like_snprintf(void **state)
         char *buf = malloc(size);
         assert_non_null(buf);
         memset(buf, 'x', size);
-        int n = result_json("wp-toggle", "intercept", "ept", &r, buf, size);
+        int n = result_json("wp-toggle", "intercept", "ept", false, &r, buf, size);
         assert_int_equal(n, full);
         assert_int_equal(buf[size - 1], '\0');
         assert_int_equal(strlen(buf), size - 1);
@@ -487,7 +520,7 @@ static void json_truncates_like_snprintf(void **state)
         free(buf);
     }
     char one = 'x';
-    assert_int_equal(result_json("wp-toggle", "intercept", "ept", &r, &one, 0), full);
+    assert_int_equal(result_json("wp-toggle", "intercept", "ept", false, &r, &one, 0), full);
     assert_int_equal(one, 'x');
 }
 
@@ -502,6 +535,7 @@ int main(void)
         cmocka_unit_test(ratio_truncates_to_buffer),
         cmocka_unit_test(signed_ratio),
         cmocka_unit_test(windows_min_and_median),
+        cmocka_unit_test(windows_median_of_huge_claims),
         cmocka_unit_test(reader_rejects_bad_json),
         cmocka_unit_test(json_intercept_exact),
         cmocka_unit_test(json_passthrough_has_no_exits),
