@@ -25,6 +25,33 @@ mb_header:
     .long mb_header, image_start, load_end, bss_end, _start
 #endif
 
+.macro save_selector seg, slot
+    xor %eax, %eax
+    mov \seg, %ax
+    mov %eax, boot_state + 4 * \slot
+.endm
+
+// SGDT or SIDT: a 2-byte limit, then (outside 64-bit mode) a 4-byte base.
+.macro save_table insn, limit, base
+    \insn gdtr_scratch
+    movzwl gdtr_scratch, %eax
+    mov %eax, boot_state + 4 * \limit
+    mov gdtr_scratch + 2, %eax
+    mov %eax, boot_state + 4 * \base
+.endm
+
+// A segment's limit (LSL) and access rights (LAR), from its selector.
+.macro save_segment seg, limit, rights
+    xor %eax, %eax
+    mov \seg, %ax
+    xor %edx, %edx
+    lsl %eax, %edx
+    mov %edx, boot_state + 4 * \limit
+    xor %edx, %edx
+    lar %eax, %edx
+    mov %edx, boot_state + 4 * \rights
+.endm
+
     .text
     .code32
     .globl _start
@@ -41,44 +68,17 @@ _start:
     mov %eax, boot_state + 4 * BS_CR0
     mov %cr4, %eax
     mov %eax, boot_state + 4 * BS_CR4
-    xor %eax, %eax
-    mov %cs, %ax
-    mov %eax, boot_state + 4 * BS_CS
-    mov %ds, %ax
-    mov %eax, boot_state + 4 * BS_DS
-    mov %es, %ax
-    mov %eax, boot_state + 4 * BS_ES
-    mov %fs, %ax
-    mov %eax, boot_state + 4 * BS_FS
-    mov %gs, %ax
-    mov %eax, boot_state + 4 * BS_GS
-    mov %ss, %ax
-    mov %eax, boot_state + 4 * BS_SS
-    sgdt gdtr_scratch
-    movzwl gdtr_scratch, %eax
-    mov %eax, boot_state + 4 * BS_GDTR_LIMIT
-    mov gdtr_scratch + 2, %eax
-    mov %eax, boot_state + 4 * BS_GDTR_BASE
-    sidt gdtr_scratch
-    movzwl gdtr_scratch, %eax
-    mov %eax, boot_state + 4 * BS_IDTR_LIMIT
-    mov gdtr_scratch + 2, %eax
-    mov %eax, boot_state + 4 * BS_IDTR_BASE
-    // LSL and LAR read the loader's descriptors (SDM 3A 3.4.5): 0 if they fail.
-    xor %edx, %edx
-    mov %cs, %ax
-    lsl %eax, %edx
-    mov %edx, boot_state + 4 * BS_CS_LIMIT
-    xor %edx, %edx
-    lar %eax, %edx
-    mov %edx, boot_state + 4 * BS_CS_AR
-    xor %edx, %edx
-    mov %ds, %ax
-    lsl %eax, %edx
-    mov %edx, boot_state + 4 * BS_DS_LIMIT
-    xor %edx, %edx
-    lar %eax, %edx
-    mov %edx, boot_state + 4 * BS_DS_AR
+    save_selector %cs, BS_CS
+    save_selector %ds, BS_DS
+    save_selector %es, BS_ES
+    save_selector %fs, BS_FS
+    save_selector %gs, BS_GS
+    save_selector %ss, BS_SS
+    save_table sgdt, BS_GDTR_LIMIT, BS_GDTR_BASE
+    save_table sidt, BS_IDTR_LIMIT, BS_IDTR_BASE
+    // LSL and LAR read the loader's descriptors (SDM 3A 3.4.5): 0 where they fail.
+    save_segment %cs, BS_CS_LIMIT, BS_CS_AR
+    save_segment %ds, BS_DS_LIMIT, BS_DS_AR
 
     // The runtime's own GDT (rt.c), then CS and the data segments from it.
     lgdt gdt_desc
