@@ -1,9 +1,7 @@
-"""Bad multiboot v1 images, made from the good kernels of build/guest/multiboot: each is
-one thing wrong with a good image, named by the problem a loader must report. QEMU's
-reaction to each, measured with QEMU 7.2, is recorded beside it: QEMU refuses some with a
-message and boots others anyway (into a crash, a hang, or as if nothing were wrong);
-vmxlab must refuse every one with a message naming the problem (issue 16).
-
+"""Bad multiboot v1 images made from the good kernels of build/guest/multiboot, one fault
+each, named by the problem a loader must report, with QEMU 7.2's measured reaction: it
+refuses some with a message and boots others anyway (into a crash, a hang, or as if
+nothing were wrong); vmxlab must refuse every one by name (issue 16).
 `/usr/bin/python3 tests/boot/mbimages.py DIR` writes them all to DIR, to try by hand."""
 import os
 import struct

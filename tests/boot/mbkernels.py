@@ -1,15 +1,8 @@
-"""The multiboot v1 test kernels of guest/multiboot, and how each is run: one table of
-cases (kernel, command line, modules, RAM, exit code), the console text each must print,
-stored once in tests/boot/golden/CASE.txt, and QEMU TCG (`qemu-system-x86_64 -kernel`),
-the reference platform. test_mbkernels.py runs the cases in QEMU; the vmxlab boot tests
-of issue 16 run the same cases and compare with the same golden files.
-
-The golden text is what the SDM says a CPU prints. Where QEMU 7.2 TCG departs from the
-SDM, QEMU_TCG_DEVIATIONS names the line, what QEMU prints instead and why.
-
-`/usr/bin/python3 tests/boot/mbkernels.py [CASE ...]` runs the cases in QEMU (after
-`make mbkernels`) and rewrites their golden files from what QEMU printed, the deviations
-undone: review the diff before committing it."""
+"""The multiboot v1 test kernels of guest/multiboot and how each is run: the cases (kernel,
+command line, modules, RAM, exit code), the console text each must print, stored once in
+tests/boot/golden/CASE.txt (the SDM's text: QEMU_TCG_DEVIATIONS names where QEMU 7.2 TCG
+prints otherwise), and QEMU TCG, the reference platform. test_mbkernels.py runs the cases
+in QEMU; the vmxlab boot tests of issue 16 compare with the same golden files."""
 import hashlib
 import os
 import re
@@ -198,6 +191,9 @@ def write_golden(case):
     return r.status == (want << 1) | 1, r.status
 
 
+# `/usr/bin/python3 tests/boot/mbkernels.py [CASE ...]` runs the cases in QEMU (after
+# `make mbkernels`) and rewrites their golden files from what QEMU printed, deviations
+# undone: review the diff before committing it.
 if __name__ == "__main__":
     for name in sys.argv[1:] or CASE:
         ok, status = write_golden(CASE[name])
