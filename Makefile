@@ -56,9 +56,9 @@ GUEST_RT   := $(B)/guest/rt/start.o $(B)/guest/rt/rt.o $(B)/guest/toggle.o
 GUEST_ELFS := $(patsubst %,$(B)/guest/%.elf,$(GUESTS))
 .SECONDARY: # keep every intermediate (guest objects, unit-test objects): make would delete them
 
-.PHONY: all iso run test unit unit-run debug bench deps deps-run deps-test deps-bench clean \
+.PHONY: all mbkernels iso run test unit unit-run debug bench deps deps-run deps-test deps-bench clean \
         guest-sdk fuzz fuzz-build deps-fuzz docs docs-build deps-docs
-all: $(B)/vmxlab.iso $(B)/kernel.asm $(B)/kernel.map
+all: $(B)/vmxlab.iso $(B)/kernel.asm $(B)/kernel.map mbkernels
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -140,6 +140,59 @@ guest-sdk: $(GUEST_RT) guest/guest.ld guest/rt/guest.h guest/abi.h boot/x86.h $(
 	@cp $(GUEST_RT) $(SDK)/lib/
 	@cp guest/guest.ld guest/sdk/Makefile guest/sdk/hello.c guest/sdk/README.md $(SDK)/
 	$(Q)$(call say,SDK,$(SDK))true
+
+# The multiboot v1 test kernels (guest/multiboot/README.md), built as kernels for
+# `qemu-system-x86_64 -kernel` are built: 64-bit ones linked as ELF64 at 4 MiB and
+# converted with `objcopy -O elf32-i386` (QEMU loads only ELF32), prot32 a native ELF32,
+# flat.bin a flat image whose header's address fields say where it goes (the a.out
+# kludge), with bytes past load_end_addr that no loader may load. The runtime (entry.S,
+# traps.S, rt.c, lib/) is compiled once per width, into build/guest/multiboot/64 and 32.
+MBK       := guest/multiboot
+MBK_B     := $(B)/guest/multiboot
+MBK_64    := startup spin chatty leave64
+MBK_RT    := entry.o traps.o rt.o printf.o string.o
+MBK_ELFS  := $(patsubst %,$(MBK_B)/%.elf,$(MBK_64) prot32) $(MBK_B)/flat.bin
+MBK_CFLAGS32 = $(filter-out -mcmodel=small -mno-red-zone -mpreferred-stack-boundary=3,$(CFLAGS)) \
+               -m32 -mpreferred-stack-boundary=2
+$(MBK_B)/64/%.o: $(MBK)/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(call say,CC,$<)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+$(MBK_B)/64/%.o: $(MBK)/%.S
+	@mkdir -p $(dir $@)
+	$(Q)$(call say,AS,$<)$(CC) $(CFLAGS) $(ASFLAGS) -MMD -MP -c $< -o $@
+$(MBK_B)/64/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(call say,CC,$<)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+$(MBK_B)/32/%.o: $(MBK)/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(call say,CC32,$<)$(CC) $(MBK_CFLAGS32) -MMD -MP -c $< -o $@
+$(MBK_B)/32/%.o: $(MBK)/%.S
+	@mkdir -p $(dir $@)
+	$(Q)$(call say,AS32,$<)$(CC) $(MBK_CFLAGS32) $(ASFLAGS) -MMD -MP -c $< -o $@
+$(MBK_B)/32/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(call say,CC32,$<)$(CC) $(MBK_CFLAGS32) -MMD -MP -c $< -o $@
+$(MBK_B)/64/entry-aout.o: $(MBK)/entry.S
+	@mkdir -p $(dir $@)
+	$(Q)$(call say,AS,$<)$(CC) $(CFLAGS) $(ASFLAGS) -MMD -MP \
+	    -DMB_HEADER_FLAGS='(MB_HDR_MEMINFO | MB_HDR_ADDRS)' -c $< -o $@
+$(MBK_B)/%.elf64: $(MBK_B)/64/%.o $(addprefix $(MBK_B)/64/,$(MBK_RT)) $(MBK)/kernel.ld
+	$(Q)$(call say,LD,$@)$(LD) $(LDFLAGS) -T $(MBK)/kernel.ld -o $@ $(filter %.o,$^)
+$(MBK_B)/leave64.elf64: $(MBK_B)/64/leave64_switch.o
+$(MBK_B)/%.elf: $(MBK_B)/%.elf64
+	$(Q)$(call say,OBJCOPY,$@)objcopy -O elf32-i386 $< $@
+$(MBK_B)/prot32.elf: $(MBK_B)/32/prot32.o $(addprefix $(MBK_B)/32/,$(MBK_RT) div64.o) \
+                     $(MBK)/kernel.ld
+	$(Q)$(call say,LD,$@)$(LD) -m elf_i386 $(LDFLAGS) -T $(MBK)/kernel.ld -o $@ $(filter %.o,$^)
+$(MBK_B)/flat.elf64: $(MBK_B)/64/flat.o $(MBK_B)/64/entry-aout.o \
+                     $(addprefix $(MBK_B)/64/,$(filter-out entry.o,$(MBK_RT))) $(MBK)/kernel.ld
+	$(Q)$(call say,LD,$@)$(LD) $(LDFLAGS) -T $(MBK)/kernel.ld -o $@ $(filter %.o,$^)
+# The image is load_addr .. load_end_addr; 4 KiB of 0xaa follow, which a loader that
+# honours load_end_addr leaves behind (flat.c checks that they never arrive).
+$(MBK_B)/flat.bin: $(MBK_B)/flat.elf64
+	$(Q)$(call say,OBJCOPY,$@)objcopy -O binary $< $@ && \
+	    head -c 4096 /dev/zero | tr '\0' '\252' >> $@
+mbkernels: $(MBK_ELFS)
 
 ENGINE  ?= auto
 CPU     ?=

@@ -124,34 +124,36 @@
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
-static inline uint64_t read_cr0(void)
+// The control registers are as wide as the mode: unsigned long is 64 bits in
+// the kernel, 32 in the 32-bit test kernels of guest/multiboot that include this.
+static inline unsigned long read_cr0(void)
 {
-    uint64_t v;
+    unsigned long v;
     asm volatile("mov %%cr0, %0" : "=r"(v));
     return v;
 }
-static inline void write_cr0(uint64_t v) { asm volatile("mov %0, %%cr0" ::"r"(v) : "memory"); }
-static inline uint64_t read_cr2(void)
+static inline void write_cr0(unsigned long v) { asm volatile("mov %0, %%cr0" ::"r"(v) : "memory"); }
+static inline unsigned long read_cr2(void)
 {
-    uint64_t v;
+    unsigned long v;
     asm volatile("mov %%cr2, %0" : "=r"(v));
     return v;
 }
-static inline uint64_t read_cr3(void)
+static inline unsigned long read_cr3(void)
 {
-    uint64_t v;
+    unsigned long v;
     asm volatile("mov %%cr3, %0" : "=r"(v));
     return v;
 }
-static inline void write_cr3(uint64_t v) { asm volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
-static inline void write_cr2(uint64_t v) { asm volatile("mov %0, %%cr2" ::"r"(v) : "memory"); }
-static inline uint64_t read_cr4(void)
+static inline void write_cr3(unsigned long v) { asm volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
+static inline void write_cr2(unsigned long v) { asm volatile("mov %0, %%cr2" ::"r"(v) : "memory"); }
+static inline unsigned long read_cr4(void)
 {
-    uint64_t v;
+    unsigned long v;
     asm volatile("mov %%cr4, %0" : "=r"(v));
     return v;
 }
-static inline void write_cr4(uint64_t v) { asm volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
+static inline void write_cr4(unsigned long v) { asm volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
 
 static inline uint64_t rdmsr(uint32_t msr)
 {
@@ -195,6 +197,7 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
     asm volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
+#ifdef __x86_64__
 // IRET to the next instruction: the one way to end the blocking of NMIs that
 // an NMI leaves behind (SDM 3A 6.7.1), without taking an exception.
 static inline void unblock_nmis(void)
@@ -210,6 +213,7 @@ static inline void unblock_nmis(void)
                  "1:"
                  ::[ss] "i"(SEL_DATA), [cs] "i"(SEL_CODE64) : "rax", "memory", "cc");
 }
+#endif
 
 static inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outw(uint16_t port, uint16_t v) { asm volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
