@@ -334,7 +334,7 @@ static int handle_xsetbv(struct guest_regs *r)
     // MPX's components are not offered: CPUID leaf 7 hides MPX (hv/cpuid.c).
     uint64_t v = (r->rdx << 32) | (uint32_t)r->rax,
              supported = ((uint64_t)d[3] << 32 | d[0]) & ~mpx;
-    bool ok = (uint32_t)r->rcx == 0 && (vmread(GUEST_SS_AR_BYTES) & (3u << 5)) == 0 &&
+    bool ok = (uint32_t)r->rcx == 0 && guest_cpl() == 0 &&
               (v & 1) && !(v & ~supported) && (!(v & avx) || (v & sse)) &&
               ((v & mpx) == 0 || (v & mpx) == mpx) &&
               ((v & avx512) == 0 || ((v & avx512) == avx512 && (v & avx)));
@@ -503,9 +503,23 @@ static void window_close(uint64_t iterations, uint64_t ticks)
     rec->cr4_owned_at_end = vcpu.cr4_owned;
 }
 
+// A hypercall (docs/guest-abi.md, section 6). VMCALL exits at any CPL (SDM 3C
+// 26.1.2), but hypercalls are ring 0's: from ring 3 it raises #UD, whatever RAX
+// asks, before anything is done. #UD, as on the CPU this guest is shown:
+// CPUID says there is no VMX, and outside VMX operation VMCALL raises #UD
+// (SDM 2 VMCALL), as the other VMX instructions do here (handle_ud()); so ring
+// 3 cannot tell a hypervisor is there. Hyper-V does the same (its TLFS: #UD
+// at CPL > 0); KVM returns -KVM_EPERM in RAX, which vmxlab's rule of changing
+// no guest register rules out; ACRN injects #GP(0).
 static int handle_vmcall(struct guest_regs *r)
 {
     const char *s;
+    unsigned cpl = guest_cpl();
+    if (cpl) {
+        TRACE("refused at CPL %u", cpl);
+        inject_exception(VEC_UD, 0);
+        return EXIT_RESUME;
+    }
     switch (r->rax) {
     case HC_NOP:
         break;

@@ -9,7 +9,10 @@
 #include "asm_offsets.h" // build/hv/asm_offsets.h, generated from hv/asm_offsets.c
 
 #define VCPU(offset) vcpu+offset(%rip) // a field of struct vcpu (hv/hv.h)
-#define CS_AR_L (1 << 13) // SDM 3C 25.4.1 (Table 25-2): access rights bit 13, L: 64-bit code
+// Segment access rights, SDM 3C 25.4.1 (Table 25-2), as the descriptor's (SDM 3A 3.4.5)
+#define AR_CONFORMING (1 << 2) // type bit 2 of a code segment: C, conforming
+#define AR_DPL (3 << 5)        // bits 6:5, the descriptor privilege level
+#define AR_L (1 << 13)         // bit 13, L: 64-bit code
 
 // VMREAD and VMWRITE with the field number in RCX. A failure sets CF or ZF (SDM
 // 3C 31.2) and goes to vmx_fail() with the field, still in RCX: VMREAD leaves
@@ -35,10 +38,16 @@
     testl $0x3fe, VCPU(VCPU_EXITS_LEFT)
     jz to_c
     // Compatibility mode (CS.L = 0, SDM 3A 5.2.1): RIP wraps at 4 GiB, and a
-    // MOV to CR0 moves 32 bits (SDM 2 MOV CR).
+    // MOV to CR0 moves 32 bits (SDM 2 MOV CR). CPL > 0: hv/exit.c refuses a
+    // hypercall from there (a MOV to CR0 there faults before any exit, SDM
+    // 3C 26.1.1). The CPL is SS.DPL (hv.h guest_cpl()), but the same read of
+    // CS tells it apart from 0 for one instruction more: with a nonconforming
+    // CS, CS.DPL is SS.DPL (a check of every VM entry, SDM 3C 27.3.1.2, kept
+    // by every later change of CPL, SDM 3A 5.8), and a conforming CS goes to C.
     read_field GUEST_CS_AR_BYTES, %rcx
-    test $CS_AR_L, %ecx
-    jz to_c
+    and $(AR_L | AR_DPL | AR_CONFORMING), %ecx
+    cmp $AR_L, %ecx
+    jne to_c
     // TF: the completed instruction owes a single-step #DB, which C makes
     // pending (SDM 3C 25.4.2, pending debug exceptions BS; 27.7.3).
     read_field GUEST_RFLAGS, %rcx

@@ -290,6 +290,14 @@ static inline __attribute__((always_inline)) bool guest_64bit(void)
     return vmread(GUEST_CS_AR_BYTES) & BIT(13);
 }
 
+// The guest's CPL: the DPL of SS, which is always the CPL (SDM 3C 25.4.1, Guest
+// Register State; SDM 3A 5.5). CS's DPL is not, while a conforming code
+// segment runs.
+static inline __attribute__((always_inline)) unsigned guest_cpl(void)
+{
+    return (vmread(GUEST_SS_AR_BYTES) >> 5) & 3;
+}
+
 // The end of an instruction the hypervisor emulated, as the CPU would end it
 // (what KVM's kvm_skip_emulated_instruction() does): RIP moves past it,
 // wrapping at 4 GiB outside 64-bit mode; blocking by STI and by MOV SS ends
