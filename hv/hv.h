@@ -533,6 +533,8 @@ struct vcpu {
     bool nmi_watchdog;             // no VMX-preemption timer: the PIT's NMIs bound the run
     bool shadow;                   // paging=shadow (hv/shadow.c): a CR0.WP change must
                                    // rebuild or switch the shadow page tables
+    bool cr0_plain;                // a valid MOV to CR0 is only written: no shadow paging,
+                                   // no WP hand-over pending, no CR4.CET (hv/exit_fast.S)
     uint8_t *ram;                  // host address of guest-physical 0
     uint64_t guest_cr3;            // paging=shadow: the CR3 the guest wrote (the real
                                    // CR3 is hv/shadow.c's)
