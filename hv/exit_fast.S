@@ -1,9 +1,10 @@
 // exit_fast.S: exitpath=fast, a second door for VM exits (HOST_RIP, chosen by
 // hv/vmcs.c vmcs_setup()). Like KVM's fastpath handlers it finishes two hot
-// exits before the general path: a null VMCALL and a MOV to CR0, with the C
-// path's counters, budget and rules, saving only RCX and RDX on the exit stack.
-// Every other exit, and any one C would do more for, goes with every guest
-// register intact to vmx_exit_stub (hv/exit_stub.S), as if it had come there.
+// exits before the general path: a null VMCALL from ring 0 and a MOV to CR0,
+// with the C path's counters, budget and rules, saving only RCX and RDX on the
+// exit stack. Every other exit, and any one C would do more for, goes with
+// every guest register intact to vmx_exit_stub (hv/exit_stub.S), as if it had
+// come there.
 #include "../boot/x86.h"
 #include "../guest/abi.h"
 #include "asm_offsets.h" // build/hv/asm_offsets.h, generated from hv/asm_offsets.c
@@ -20,7 +21,8 @@
 // VMREAD and VMWRITE). Here, right after a VM exit, the current VMCS is the
 // one the guest exited from (a VM exit keeps the current-VMCS pointer, SDM 3C
 // 28); every field read here is in every VMCS, whatever the CPU's features,
-// and every field written is a guest-state or entry-control field, writable.
+// and every field written (guest state, CR0's read shadow, the VM-entry
+// event fields) is in every VMCS and writable.
 // So none can fail, and vmx_fail() has nothing to report: C's vmread() and
 // vmwrite() keep their checks for the fields and moments that vary.
 .macro read_field field, dst
