@@ -57,6 +57,7 @@
 #define ISO_COMPAT (1u << 3)      // intercepted MOV to CR0 in compatibility mode
 #define ISO_INSTRUCTIONS (1u << 4) // RDPMC, MONITOR, MWAIT, RDRAND, WBINVD, MSRs
 #define ISO_FORGE_TEXT (1u << 5)  // guest text that looks like the kernel's verdict
+#define ISO_USER_HYPERCALL (1u << 6) // VMCALL from ring 3: #UD, whatever RAX asks
 
 // What the hostile guest does (guest_params.flags): random but reproducible
 // misdeeds from guest_params.seed (the command line's seed=), each checked

@@ -6,7 +6,8 @@
 // and found reset in the next; a DR7 watchpoint across VM exits; an
 // intercepted MOV to CR0 in compatibility mode, at the very top of the 4 GiB
 // address space; RDPMC, MONITOR, MWAIT, RDRAND, RDSEED, WBINVD, INVD and some
-// MSRs; and guest text that imitates the kernel.
+// MSRs; guest text that imitates the kernel; and hypercalls from ring 3,
+// which must be refused.
 #include "rt/guest.h"
 
 #define MSR_FEATURE_CONTROL 0x3a
@@ -332,6 +333,51 @@ static bool forge_text(void)
     return hc_report(true, "checked\nvmxlab: verdict PASS");
 }
 
+// Hypercalls are ring 0's (docs/guest-abi.md, section 6): a VMCALL from ring 3
+// raises #UD, whatever RAX asks, and does nothing else. Ring 3 makes each call
+// with arguments that would show had it been done: a line printed, a check
+// passed, a window opened and closed, a record kept, an unknown number (which
+// stops the run), and last the end of the run with status 0, so that the
+// check after it proves the run went on. The kernel's side (nothing printed,
+// nothing counted) is tests/boot/test_vmx.py's.
+USER_DATA static uint64_t user_args[4]; // RAX, RDI, RSI, RDX for ring 3's VMCALL
+
+USER_TEXT static uint64_t user_vmcall(uint64_t unused)
+{
+    (void)unused;
+    asm volatile("vmcall" ::"a"(user_args[0]), "D"(user_args[1]), "S"(user_args[2]),
+                 "d"(user_args[3])
+                 : "memory");
+    return 0;
+}
+
+static bool user_hypercalls(void)
+{
+    static const char text[] = "ring 3 printed this", check[] = "ring 3 passed a check";
+    static uint64_t record[2] = { 3, 3 };
+    const struct {
+        uint64_t args[4];
+        const char *what;
+    } calls[] = {
+        { { HC_NOP }, "ring 3: VMCALL HC_NOP raises #UD" },
+        { { HC_PUTS, (uint64_t)text }, "ring 3: VMCALL HC_PUTS raises #UD" },
+        { { HC_REPORT, 1, (uint64_t)check }, "ring 3: VMCALL HC_REPORT raises #UD" },
+        { { HC_MARK, MARK_BEGIN }, "ring 3: VMCALL HC_MARK (MARK_BEGIN) raises #UD" },
+        { { HC_MARK, MARK_END, 1, 1 }, "ring 3: VMCALL HC_MARK (MARK_END) raises #UD" },
+        { { HC_RECORD, (uint64_t)record, sizeof(record) },
+          "ring 3: VMCALL HC_RECORD raises #UD" },
+        { { 0x7777 }, "ring 3: VMCALL with an unknown number raises #UD" },
+        { { HC_EXIT, 0 }, "ring 3: VMCALL HC_EXIT raises #UD" },
+    };
+    bool ok = true;
+    for (unsigned i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+        for (unsigned j = 0; j < 4; j++)
+            user_args[j] = calls[i].args[j];
+        ok &= hc_report(run_user(user_vmcall, 0, 0) == VEC_UD, calls[i].what);
+    }
+    return ok;
+}
+
 int guest_main(struct guest_params *p)
 {
     bool ok = true;
@@ -351,5 +397,7 @@ int guest_main(struct guest_params *p)
         ok &= instructions(p->host);
     if (p->flags & ISO_FORGE_TEXT)
         ok &= forge_text();
+    if (p->flags & ISO_USER_HYPERCALL)
+        ok &= user_hypercalls();
     return ok ? 0 : 1;
 }

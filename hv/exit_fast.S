@@ -1,28 +1,37 @@
 // exit_fast.S: exitpath=fast, a second door for VM exits (HOST_RIP, chosen by
 // hv/vmcs.c vmcs_setup()). Like KVM's fastpath handlers it finishes two hot
-// exits before the general path: a null VMCALL and a MOV to CR0, with the C
-// path's counters, budget and rules, saving only RCX and RDX on the exit stack.
-// Every other exit, and any one C would do more for, goes with every guest
-// register intact to vmx_exit_stub (hv/exit_stub.S), as if it had come there.
+// exits before the general path: a null VMCALL from ring 0 and a MOV to CR0,
+// with the C path's counters, budget and rules, saving only RCX and RDX on the
+// exit stack. Every other exit, and any one C would do more for, goes with
+// every guest register intact to vmx_exit_stub (hv/exit_stub.S), as if it had
+// come there.
 #include "../boot/x86.h"
 #include "../guest/abi.h"
 #include "asm_offsets.h" // build/hv/asm_offsets.h, generated from hv/asm_offsets.c
 
 #define VCPU(offset) vcpu+offset(%rip) // a field of struct vcpu (hv/hv.h)
-#define CS_AR_L (1 << 13) // SDM 3C 25.4.1 (Table 25-2): access rights bit 13, L: 64-bit code
+// Segment access rights, SDM 3C 25.4.1 (Table 25-2), as the descriptor's (SDM 3A 3.4.5)
+#define AR_CONFORMING (1 << 2) // type bit 2 of a code segment: C, conforming
+#define AR_DPL (3 << 5)        // bits 6:5, the descriptor privilege level
+#define AR_L (1 << 13)         // bit 13, L: 64-bit code
 
-// VMREAD and VMWRITE with the field number in RCX. A failure sets CF or ZF (SDM
-// 3C 31.2) and goes to vmx_fail() with the field, still in RCX: VMREAD leaves
-// its destination alone when it fails. The value may be RCX itself.
+// VMREAD and VMWRITE with the field number in RCX, and no failure check. They
+// fail only without a current VMCS (VMfailInvalid), for a field the VMCS does
+// not have, or (VMWRITE) for a read-only one (SDM 3C 31.2, and chapter 31's
+// VMREAD and VMWRITE). Here, right after a VM exit, the current VMCS is the
+// one the guest exited from (a VM exit keeps the current-VMCS pointer, SDM 3C
+// 28); every field read here is in every VMCS, whatever the CPU's features,
+// and every field written (guest state, CR0's read shadow, the VM-entry
+// event fields) is in every VMCS and writable.
+// So none can fail, and vmx_fail() has nothing to report: C's vmread() and
+// vmwrite() keep their checks for the fields and moments that vary.
 .macro read_field field, dst
     mov $\field, %ecx
     vmread %rcx, \dst
-    jbe vmread_failed
 .endm
 .macro write_field src, field
     mov $\field, %ecx
     vmwrite \src, %rcx
-    jbe vmwrite_failed
 .endm
 
 // What the C path does at every exit, or besides the handler's work, and this
@@ -35,10 +44,16 @@
     testl $0x3fe, VCPU(VCPU_EXITS_LEFT)
     jz to_c
     // Compatibility mode (CS.L = 0, SDM 3A 5.2.1): RIP wraps at 4 GiB, and a
-    // MOV to CR0 moves 32 bits (SDM 2 MOV CR).
+    // MOV to CR0 moves 32 bits (SDM 2 MOV CR). CPL > 0: hv/exit.c refuses a
+    // hypercall from there (a MOV to CR0 there faults before any exit, SDM
+    // 3C 26.1.1). The CPL is SS.DPL (hv.h guest_cpl()), but the same read of
+    // CS tells it apart from 0 for one instruction more: with a nonconforming
+    // CS, CS.DPL is SS.DPL (a check of every VM entry, SDM 3C 27.3.1.2, which
+    // every load of CS keeps true, SDM 3A 5.8), and a conforming CS goes to C.
     read_field GUEST_CS_AR_BYTES, %rcx
-    test $CS_AR_L, %ecx
-    jz to_c
+    and $(AR_L | AR_DPL | AR_CONFORMING), %ecx
+    cmp $AR_L, %ecx
+    jne to_c
     // TF: the completed instruction owes a single-step #DB, which C makes
     // pending (SDM 3C 25.4.2, pending debug exceptions BS; 27.7.3).
     read_field GUEST_RFLAGS, %rcx
@@ -66,8 +81,27 @@
     read_field GUEST_RIP, next_rip(%rip)
     add %rdx, next_rip(%rip)
     vmwrite next_rip(%rip), %rcx     // RCX still holds GUEST_RIP
-    jbe vmwrite_failed
     resume_guest
+.endm
+
+// A valid MOV to CR0 of the value in RDX, as hv/exit_cr.c set_cr0() writes it:
+// counted as dispatch() and handle_cr() count it, then what the guest reads
+// back, cr0_normalize(val) (hv.h), in the read shadow and in vcpu.cr0_shadow
+// (SDM 3C 25.6.6), and the real CR0: the value within the VMX fixed bits
+// (SDM 3D A.7), C's (val & cr0_keep) | cr0_force. That is taken from the
+// normalized value, which is the same: hv/guest.c gives cr0_keep only bits of
+// CR0_DEFINED, and cr0_force ET wherever cr0_keep has it.
+.macro write_cr0
+    incq VCPU(VCPU_EXITS_CR_ACCESS)
+    incq VCPU(VCPU_MOV_TO_CR0)
+    decq VCPU(VCPU_EXITS_LEFT)
+    and $CR0_DEFINED, %edx           // bits 63:32 are 0: a valid value
+    or $CR0_ET, %edx
+    mov %rdx, VCPU(VCPU_CR0_SHADOW)
+    write_field %rdx, CR0_READ_SHADOW
+    and VCPU(VCPU_CR0_KEEP), %rdx
+    or VCPU(VCPU_CR0_FORCE), %rdx
+    write_field %rdx, GUEST_CR0
 .endm
 
 // The entry. KVM's vmx_exit_handlers_fastpath() does the same for WRMSR
@@ -119,6 +153,16 @@ have_source:
     test $CR0_LM_RULED, %rcx
     jnz cr0_unusual
 cr0_valid:
+    // A run where a valid MOV to CR0 is only written (vcpu.cr0_plain, set by
+    // hv/guest.c): no shadow page tables to follow WP, no adaptive hand-over
+    // to count down, no CR4.CET the guest could set. Else the tests below.
+    cmpb $0, VCPU(VCPU_CR0_PLAIN)
+    je cr0_not_plain
+    write_cr0
+cr0_done:
+    next_instruction_and_resume
+
+cr0_not_plain:
     // CR4.CET needs CR0.WP (SDM 3A 2.5): a write that clears WP while the
     // guest's CET may be 1 is C's, which reads the guest's CR4.
     test $CR0_WP, %edx
@@ -144,32 +188,18 @@ cr0_valid:
     je to_c
     jb 2f                            // 0: no hand-over pending
     decq VCPU(VCPU_WP_LEFT)          // nothing goes to C from here on
-2:  incq VCPU(VCPU_EXITS_CR_ACCESS)  // as dispatch() and handle_cr() count
-    incq VCPU(VCPU_MOV_TO_CR0)
-    decq VCPU(VCPU_EXITS_LEFT)
-    // What the guest reads back: cr0_normalize(val) (hv.h), in the read
-    // shadow and in vcpu.cr0_shadow (SDM 3C 25.6.6).
-    mov %edx, %ecx
-    and $CR0_DEFINED, %ecx
-    or $CR0_ET, %ecx
-    mov %rcx, VCPU(VCPU_CR0_SHADOW)
-    write_field VCPU(VCPU_CR0_SHADOW), CR0_READ_SHADOW
-    // The real CR0: the value within the VMX fixed bits (hv/guest.c sets
-    // vcpu.cr0_keep and cr0_force from IA32_VMX_CR0_FIXED0/1, SDM 3D A.7).
-    and VCPU(VCPU_CR0_KEEP), %rdx
-    or VCPU(VCPU_CR0_FORCE), %rdx
-    write_field %rdx, GUEST_CR0
+2:  write_cr0
     // Shadow paging with roles: the real CR3 is the set of tables for the
     // guest's WP (hv/shadow.c shadow_wp_changed()); written whether WP changed
     // or not, which costs less than finding out again.
     cmpb $0, VCPU(VCPU_SHADOW)
-    je 4f
+    je cr0_done
     mov VCPU(VCPU_CR0_SHADOW), %rdx
     shr $CR0_WP_BIT, %edx
     and $1, %edx
     mov shadow_root_by_wp(,%rdx,8), %rdx
     write_field %rdx, GUEST_CR3
-4:  next_instruction_and_resume
+    jmp cr0_done
 
 cr0_unusual:                         // valid only as PG | NW | PE with CD set
     and $CR0_LM_RULED, %rcx
@@ -207,20 +237,7 @@ to_c:
     pop %rcx
     jmp vmx_exit_stub
 
-vmread_failed:
-    mov %rcx, %rsi
-    lea vmread_name(%rip), %rdi
-    call vmx_fail                    // does not return
-vmwrite_failed:
-    mov %rcx, %rsi
-    lea vmwrite_name(%rip), %rdi
-    call vmx_fail
-
     .section .rodata
-vmread_name:
-    .asciz "VMREAD"
-vmwrite_name:
-    .asciz "VMWRITE"
     .balign 8
 cr0_source: // by register number, as the qualification names them (Table 28-3)
     .quad from_rax, from_rcx, from_rdx, from_rbx

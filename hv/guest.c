@@ -302,6 +302,11 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
     };
     if (shadow)
         shadow_reset(run->mmu == MMU_SHADOW_ROLES);
+    // What makes a MOV to CR0 more than a write, for exitpath=fast: shadow
+    // tables that follow WP, adaptive's countdown, and CET's need for WP once
+    // the guest could set CR4.CET (through exits or owning it).
+    vcpu.cr0_plain = !shadow && !vcpu.wp_left &&
+                     !((cr4_guest_bits | run->cr4_owned) & CR4_CET);
     uint64_t nmis = events.nmis, extints = events.extints, wd = events.watchdog_nmis;
     reset_machine_state();
     vmcs_load(vmcs_region);

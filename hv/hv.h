@@ -290,6 +290,14 @@ static inline __attribute__((always_inline)) bool guest_64bit(void)
     return vmread(GUEST_CS_AR_BYTES) & BIT(13);
 }
 
+// The guest's CPL: the DPL of SS, which is always the CPL (SDM 3C 25.4.1, Guest
+// Register State; SDM 3A 5.5). CS's DPL is not, while a conforming code
+// segment runs.
+static inline __attribute__((always_inline)) unsigned guest_cpl(void)
+{
+    return (vmread(GUEST_SS_AR_BYTES) >> 5) & 3;
+}
+
 // The end of an instruction the hypervisor emulated, as the CPU would end it
 // (what KVM's kvm_skip_emulated_instruction() does): RIP moves past it,
 // wrapping at 4 GiB outside 64-bit mode; blocking by STI and by MOV SS ends
@@ -560,6 +568,8 @@ struct vcpu {
     bool nmi_watchdog;             // no VMX-preemption timer: the PIT's NMIs bound the run
     bool shadow;                   // paging=shadow (hv/shadow.c): a CR0.WP change must
                                    // rebuild or switch the shadow page tables
+    bool cr0_plain;                // a valid MOV to CR0 is only written: no shadow paging,
+                                   // no WP hand-over pending, no CR4.CET (hv/exit_fast.S)
     uint8_t *ram;                  // host address of guest-physical 0
     uint64_t guest_cr3;            // paging=shadow: the CR3 the guest wrote (the real
                                    // CR3 is hv/shadow.c's)

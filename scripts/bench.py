@@ -29,6 +29,10 @@ PAGING = ("ept", "shadow-roles", "shadow-flush")
 EXITPATHS = ("c", "fast")
 TOGGLES = int(os.environ.get("TOGGLES") or 10000)
 CPU = os.environ.get("CPU") or runner.DEFAULT_CPU
+# The fast path's targets (README, "Benchmark"): instructions per intercepted
+# toggle and per null VMCALL round trip, loop subtracted, under exitpath=fast
+# (tests/boot/test_exitpath.py holds every boot to them too).
+FAST_CR0_MAX, FAST_VMCALL_MAX = 60, 36
 FIELDS = ["policy", "paging", "exitpath", "unsafe", "toggles", "exits_per_toggle",
           "cr_exits", "pf_fills", "ticks_per_toggle", "native_ticks_per_toggle",
           "cr0_trip", "vmcall_trip"]
@@ -140,10 +144,12 @@ def main():
         ]
     fast, c = by[("intercept", "ept", "fast")], by[("intercept", "ept", "c")]
     checks += [
-        (fast["cr0_trip"] <= 40, f"exitpath=fast: an intercepted toggle costs "
-                                 f"{fast['cr0_trip']:.2f} instructions (loop subtracted) <= 40"),
-        (fast["vmcall_trip"] <= 30, f"exitpath=fast: a null VMCALL round trip costs "
-                                    f"{fast['vmcall_trip']:.2f} instructions <= 30"),
+        (fast["cr0_trip"] <= FAST_CR0_MAX,
+         f"exitpath=fast: an intercepted toggle costs {fast['cr0_trip']:.2f} instructions "
+         f"(loop subtracted) <= {FAST_CR0_MAX}"),
+        (fast["vmcall_trip"] <= FAST_VMCALL_MAX,
+         f"exitpath=fast: a null VMCALL round trip costs {fast['vmcall_trip']:.2f} "
+         f"instructions <= {FAST_VMCALL_MAX}"),
         (fast["cr0_trip"] < c["cr0_trip"] and fast["vmcall_trip"] < c["vmcall_trip"],
          f"exitpath=fast is cheaper than c: {fast['cr0_trip']:.2f} < {c['cr0_trip']:.2f}, "
          f"{fast['vmcall_trip']:.2f} < {c['vmcall_trip']:.2f}"),

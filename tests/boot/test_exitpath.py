@@ -4,13 +4,15 @@ the C path, so every row of the table must pass under it with the very PASS
 lines and exit counts of the C path; the rows whose exits must fall through
 (compatibility mode, single step, the #GP and the registers of cr0-readback,
 adaptive's hand-over, the run budgets) are among them. That the fast path is
-really taken shows in the cost: fewer instructions per exit."""
+really taken shows in the cost: fewer instructions per exit, and no more
+than the targets of `make bench` (scripts/bench.py)."""
 import re
 
 import pytest
 
 from test_vmx import FAST, check_boot, check_refused, results, summary
 
+import bench  # scripts/bench.py, on the path through conftest.py: the fast path's targets
 import table
 
 def boot_both(boot, cmdline):
@@ -26,7 +28,8 @@ def test_every_row_as_under_c_and_cheaper(boot):
     """The default rows under every policy: both paths pass, with the same PASS
     lines in the same order and the same exits, by reason, in every result.
     And the fast path is really taken: an intercepted toggle and a null
-    VMCALL cost fewer instructions (Bochs: one tick each, loops subtracted)."""
+    VMCALL cost fewer instructions (Bochs: one tick each, loops subtracted),
+    and no more than `make bench`'s targets for the fast path."""
     runs = boot_both(boot, FAST)  # every row, each policy, short windows
     for path, r in runs.items():
         check_boot(r)
@@ -43,6 +46,8 @@ def test_every_row_as_under_c_and_cheaper(boot):
     assert cf["unit"] == cc["unit"] == "instructions"
     assert cf["cr0_trip_per_iter"] < cc["cr0_trip_per_iter"], (cf, cc)
     assert cf["vmcall_trip_per_iter"] < cc["vmcall_trip_per_iter"], (cf, cc)
+    assert cf["cr0_trip_per_iter"] <= bench.FAST_CR0_MAX, cf
+    assert cf["vmcall_trip_per_iter"] <= bench.FAST_VMCALL_MAX, cf
 
 
 def test_fall_through_rows_pass(boot):

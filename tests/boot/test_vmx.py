@@ -263,6 +263,44 @@ def test_guest_text_cannot_forge_a_verdict(boot):
         "guest guest-text: vmxlab: verdict PASS")
 
 
+# The hypercall numbers of guest/abi.h, by name.
+HYPERCALLS = {k: v for k, v in table.BITS.items() if k.startswith("HC_") and k != "HC_RECORD_MAX"}
+
+
+@pytest.mark.parametrize("exitpath", ["c", "fast"])
+@pytest.mark.parametrize("paging", ["ept", "shadow"])
+def test_ring3_hypercalls_are_refused(boot, exitpath, paging):
+    """A VMCALL from ring 3 raises #UD, whatever RAX asks (every hypercall of
+    guest/abi.h, and an unknown number), on both exit paths and under both
+    paging modes; the guest checks the #UD, and the kernel's output shows
+    nothing else happened: no text printed, no check counted, the run not
+    stopped or ended (the check after the ring-3 HC_EXIT is there). With
+    trace=, each ring-3 VMCALL was refused before its number was looked at."""
+    mmu = "ept" if paging == "ept" else "shadow-roles"
+    r = boot("bochs", cmdline=f"tests=user-hypercall verbose=1 exitpath={exitpath} "
+                              f"paging={paging}")
+    check_boot(r, tests="user-hypercall", mmu=mmu)
+    checks = r.lines("PASS: user-hypercall: ring 3: VMCALL ")
+    for name in HYPERCALLS:
+        assert any(c.startswith(f"{name} ") and c.endswith(" raises #UD") for c in checks), name
+    assert "with an unknown number raises #UD" in checks
+    assert checks[-1] == "HC_EXIT raises #UD", checks
+    [end] = r.lines("PASS: user-hypercall: ran to its end; ")
+    assert end == f"{len(checks)} guest checks passed, 0 failed", end
+    assert "ring 3 printed this" not in r.serial and "ring 3 passed a check" not in r.serial
+    if exitpath == "fast":  # trace= turns the fast path off: once is enough
+        return
+    t = boot("bochs", cmdline=f"tests=user-hypercall trace=200 paging={paging}")
+    check_boot(t, tests="user-hypercall", mmu=mmu)
+    refused = [l for l in t.serial.splitlines() if "; refused at CPL 3;" in l]
+    numbers = {int(re.search(r": hypercall (\d+) ", l).group(1)) for l in refused}
+    assert len(refused) == len(checks), refused
+    known = set(HYPERCALLS.values())
+    assert known < numbers and len(numbers - known) == 1, refused  # and the unknown one
+    assert all(l.endswith("; refused at CPL 3; exception 6 injected, error code 0x0")
+               for l in refused), refused
+
+
 def test_nmis_and_interrupts_never_reach_the_guest(boot):
     """A guest that enables interrupts and waits sees none of the host's. With
     disturb=timer the PIT's IRQ0 reaches the CPU while it waits, with
