@@ -335,12 +335,15 @@ int ctl_adjust(uint64_t cap, uint32_t required, uint32_t optional, uint32_t *out
 // cr.c: CR0/CR4 semantics and ownership (pure)
 #define CR0_DEFINED 0xe005003full // PE MP EM TS ET NE WP AM NW CD PG
 enum cr0_error { CR0_OK, CR0_RESERVED_HIGH, CR0_PG_WITHOUT_PE, CR0_NW_WITHOUT_CD,
-                 CR0_PG_OFF_IN_LONG_MODE };
+                 CR0_PG_OFF_IN_64BIT_MODE, CR0_PG_OFF_WITH_PCIDE };
 const char *cr0_error_name(enum cr0_error e);
 
-// KVM's kvm_is_valid_cr0() rules, plus the SDM's rule for 64-bit mode (MOV to
-// CR0 clearing PG there is #GP, SDM 3A 2.5, 10.8.5). Bits: PE 0, NW 29, CD 30, PG 31.
-static inline enum cr0_error cr0_check(uint64_t val, bool long_mode)
+// KVM's kvm_is_valid_cr0() rules, plus the SDM's for clearing PG in IA-32e
+// mode (SDM 2 MOV CR; SDM 3A 2.5, 10.8.5): #GP in 64-bit mode (CS.L = 1,
+// bit64), and in compatibility mode while CR4.PCIDE is 1 (SDM 3A 4.10.1); in
+// compatibility mode without PCIDE it is how software leaves IA-32e mode
+// (SDM 3A 10.8.5.4), not an error. Bits: PE 0, NW 29, CD 30, PG 31.
+static inline enum cr0_error cr0_check(uint64_t val, bool bit64, bool pcide)
 {
     if (val >> 32)
         return CR0_RESERVED_HIGH;
@@ -348,8 +351,10 @@ static inline enum cr0_error cr0_check(uint64_t val, bool long_mode)
         return CR0_PG_WITHOUT_PE;
     if ((val & BIT(29)) && !(val & BIT(30)))
         return CR0_NW_WITHOUT_CD;
-    if (long_mode && !(val & BIT(31)))
-        return CR0_PG_OFF_IN_LONG_MODE;
+    if (bit64 && !(val & BIT(31)))
+        return CR0_PG_OFF_IN_64BIT_MODE;
+    if (pcide && !(val & BIT(31)))
+        return CR0_PG_OFF_WITH_PCIDE;
     return CR0_OK;
 }
 
@@ -357,7 +362,7 @@ static inline enum cr0_error cr0_check(uint64_t val, bool long_mode)
 // comparison in the usual case: of the bits CR0_LM_RULED, valid means exactly
 // PE and PG set (NW clear, nothing above bit 31); with NW set, CD must be set
 // too. hv/exit_fast.S makes the same two comparisons.
-// tests/unit/test_cr.c checks that it agrees with cr0_check(val, true).
+// tests/unit/test_cr.c checks that it agrees with cr0_check(val, true, *).
 #define CR0_LM_RULED (~0xffffffffull | BIT(31) | BIT(29) | BIT(0)) // 63:32, PG, NW, PE
 static inline bool cr0_valid_in_long_mode(uint64_t val)
 {
@@ -391,6 +396,9 @@ const char *cr4_error_name(enum cr4_error e);
 uint64_t cr4_guest_valid(uint64_t fixed1, const uint32_t leaf1[4], const uint32_t leaf7[4]);
 enum cr4_error cr4_check(uint64_t val, uint64_t old, uint64_t cr3, uint64_t valid, bool cr0_wp);
 bool cr4_write_flushes(uint64_t old, uint64_t val);
+// MOV to CR3: -1 for #GP(0), else 0 with what CR3 becomes and whether the
+// write asked the TLB to be kept (bit 63 with CR4.PCIDE)
+int cr3_write(uint64_t val, bool pcide, unsigned maxphyaddr, uint64_t *load, bool *noflush);
 
 // ept.c: 4-level EPT with 2 MiB (or 4 KiB) pages, SDM 3C 29.3
 struct ept {
