@@ -166,11 +166,17 @@ static struct walk_mode guest_mode(void)
                                .maxphyaddr = caps.maxphyaddr };
 }
 
-// An exception into the guest that arose while the CPU was delivering
-// another (IDT-vectoring information valid, SDM 3C 28.2.4, Information for VM
-// Exits That Occur During Event Delivery): the two combine
-// as on the CPU (SDM 3A 6.15, Table 6-5): a #PF during a #PF or a
-// contributory exception is a #DF; anything during a #DF is a triple fault.
+// A #PF into the guest. If it arose while the CPU was delivering another
+// event (IDT-vectoring information valid, SDM 3C 28.2.4, Information for VM
+// Exits That Occur During Event Delivery), the two combine as on the CPU
+// (SDM 3A 6.15, Interrupt 8, Table 6-5; KVM's kvm_multiple_exception() and
+// exception_class()): a #PF while delivering a #PF is a #DF; a #PF while
+// delivering a #DF is a triple fault; a #PF while delivering anything else, a
+// contributory exception (#DE, #TS, #NP, #SS, #GP) or a benign event, is
+// handled serially: the #PF is delivered, and the first event is not. A
+// fault comes back when its instruction runs again; a trap (a single-step
+// #DB) is gone, on the CPU as here. Only hardware exceptions (type 3) count:
+// INT n, INT3 and INTO are benign whatever their vector.
 static int inject_pf(uint64_t gva, uint32_t error)
 {
     uint32_t idt = (uint32_t)vmread(IDT_VECTORING_INFO);
@@ -181,7 +187,8 @@ static int inject_pf(uint64_t gva, uint32_t error)
         if (v == VEC_DF)
             return stop_run(EXIT_REASON_TRIPLE_FAULT, "a #PF while delivering a #DF: "
                             "triple fault");
-        if (v == VEC_PF || v == 0 || (v >= 10 && v <= 13)) {
+        if (v == VEC_PF) {
+            TRACE("a #PF while delivering a #PF: #DF");
             inject_exception(VEC_DF, 0);
             return EXIT_RESUME;
         }
