@@ -29,6 +29,10 @@
 // Upper levels grant everything; the leaf alone says what is allowed. A and
 // D are set from the start so that the CPU never writes the shadow tables.
 #define UPPER (PTE_P | PTE_W | PTE_U | PTE_A)
+// A shadow PDPTE under which some 4 KiB entry copies a guest 1 GiB page: bit
+// 9, which the CPU ignores in a PDPTE that references a page directory (SDM
+// 3A 4.5, Table 4-17), so that INVLPG can drop all of that page.
+#define FROM_1G (1ull << 9)
 
 #define LOG_MAX 2048
 
@@ -119,8 +123,8 @@ void shadow_wp_changed(void)
 }
 
 // The shadow PTE slot for gva under r, creating the tables above it; NULL
-// when the pool is used up.
-static uint64_t *slot_of(uint64_t *r, uint64_t gva)
+// when the pool is used up. page_size is the guest's page that gva is in.
+static uint64_t *slot_of(uint64_t *r, uint64_t gva, uint64_t page_size)
 {
     uint64_t *table = r;
     for (int level = 3; level > 0; level--) {
@@ -131,28 +135,42 @@ static uint64_t *slot_of(uint64_t *r, uint64_t gva)
                 return NULL;
             set_entry(e, (uint64_t)(uintptr_t)next | UPPER);
         }
+        if (level == 2 && page_size == 1ull << 30)
+            *e |= FROM_1G; // logged already: it is not zero
         table = (uint64_t *)(uintptr_t)(*e & ADDR_MASK);
     }
     return &table[(gva >> 12) & 511];
 }
 
-// INVLPG: the translation of gva's page is gone, in every set of tables.
-// The whole 2 MiB its shadow page table covers goes, because the guest may
-// have mapped gva with a 2 MiB page, which this table splits into 512 4 KiB
-// entries (SDM 3A 4.10.4.1: INVLPG invalidates the whole page). Dropping more
-// than asked is what a TLB may always do.
+// INVLPG: the translation of gva's page is gone, in every set of tables, all
+// of it (SDM 3A 4.10.4.1: INVLPG invalidates the whole page; 4.10.2.3: even
+// where the TLB holds a large page as several smaller ones). The shadow
+// splits the guest's pages into 4 KiB entries, and the guest may have
+// changed or cleared the entry that mapped the page, so its size is known
+// only from the shadow: the whole 1 GiB under a PDPTE marked FROM_1G goes,
+// else the whole 2 MiB its shadow page table covers (the guest may have
+// mapped gva with a 2 MiB page). Dropping more than asked is what a TLB may
+// always do.
 void shadow_invlpg(uint64_t gva)
 {
+    uint64_t span = 2ull << 20;
     for (unsigned i = 0; i < (roles ? 2u : 1u); i++) {
         uint64_t *table = root[i];
         for (int level = 3; level > 1 && table; level--) {
-            uint64_t e = table[(gva >> (12 + 9 * level)) & 511];
-            table = e & PTE_P ? (uint64_t *)(uintptr_t)(e & ADDR_MASK) : NULL;
+            uint64_t *e = &table[(gva >> (12 + 9 * level)) & 511];
+            if (level == 2 && (*e & FROM_1G)) { // its tables wait for the next flush
+                *e = 0;
+                span = 1ull << 30;
+                table = NULL;
+                break;
+            }
+            table = *e & PTE_P ? (uint64_t *)(uintptr_t)(*e & ADDR_MASK) : NULL;
         }
         if (table) // the PDE; its page table, still logged, waits for the next flush
             table[(gva >> 21) & 511] = 0;
     }
-    TRACE("shadow translations of 0x%lx's 2 MiB dropped", gva & ~(uint64_t)0x1fffff);
+    TRACE("shadow translations of 0x%lx's %s dropped", gva & ~(span - 1),
+          span == 2ull << 20 ? "2 MiB" : "1 GiB");
 }
 
 // What the guest sees of its own paging controls.
@@ -247,10 +265,10 @@ int shadow_page_fault(uint64_t gva, uint32_t hw_error)
     guest_walk_set_ad(vcpu.ram, GUEST_RAM_SIZE, &w, access & PF_W);
     w.entry[w.levels - 1] |= PTE_A | (access & PF_W ? PTE_D : 0);
     uint64_t leaf = shadow_leaf(&w, access, &m, (uint64_t)(uintptr_t)vcpu.ram);
-    uint64_t *slot = slot_of(root[current_role()], gva);
+    uint64_t *slot = slot_of(root[current_role()], gva, w.page_size);
     if (!slot) { // the pool is used up: start again from empty tables
         shadow_flush();
-        slot = slot_of(root[current_role()], gva);
+        slot = slot_of(root[current_role()], gva, w.page_size);
     }
     if (*slot == leaf) {
         // The entry was already this: the CPU refused for a reason the walk
