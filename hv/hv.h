@@ -408,6 +408,7 @@ struct ept {
 };
 #define EPT_RWX 7ull
 #define EPT_MEMTYPE_WB (6ull << 3)
+#define EPT_IPAT (1ull << 6) // ignore PAT: the leaf's memory type alone decides
 #define EPT_LARGE (1ull << 7)
 int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, bool large_ok);
 uint64_t ept_translate(const struct ept *e, uint64_t gpa, bool *mapped);
