@@ -101,7 +101,7 @@
 
 // The access-rights matrix (guest/matrix.c, row access-matrix): one
 // struct matrix_entry per access, MATRIX_ENTRIES of them in a run's record.
-#define MATRIX_ENTRIES 1875
+#define MATRIX_ENTRIES 1907
 #define MX_PAGE_4K 0 // .page: a PTE maps the page
 #define MX_PAGE_2M 1 //        a PDE with PS maps it (there is no PTE)
 #define MX_PAGE_1G 2 //        a PDPTE with PS maps it (.pde holds the PDPTE's bits)
@@ -122,11 +122,12 @@
 #define MX_PUSH_GP 4 //          the delivery of a #GP, of a #PF or of a single-step #DB
 #define MX_PUSH_PF 5 //          whose IDT gate's stack (IST) is the top of the page;
 #define MX_PUSH_DB 6
-#define MX_CR3_BIT63 7 //        MOV to CR3 of CR3 with bit 63 set,
-#define MX_CR3_HIGH 8  //        with bit MAXPHYADDR set, or with both (.cr2: CR3 afterwards);
-#define MX_CR3_BOTH 9
-#define MX_CR0_PG_OFF 10 //      MOV to CR0 clearing PG in 64-bit mode, or in compatibility
-#define MX_CR0_PG_OFF_COMPAT 11 // mode (.cr2: CR0 afterwards)
+#define MX_WRITE_SMAP_READ 7 //  a write with CR4.SMAP 0, then SMAP 1 and a read, no INVLPG;
+#define MX_CR3_BIT63 8 //        MOV to CR3 of CR3 with bit 63 set,
+#define MX_CR3_HIGH 9  //        with bit MAXPHYADDR set, or with both (.cr2: CR3 afterwards);
+#define MX_CR3_BOTH 10
+#define MX_CR0_PG_OFF 11 //      MOV to CR0 clearing PG in 64-bit mode, or in compatibility
+#define MX_CR0_PG_OFF_COMPAT 12 // mode (.cr2: CR0 afterwards)
 #define MX_NOT_RUN 2 // .faulted: not run, the CPU lacks what the entry needs (CPUID)
 #define MX_A_PML4E 1 // .accessed: the A bits afterwards, one per level
 #define MX_A_PDPTE 2

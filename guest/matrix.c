@@ -111,6 +111,13 @@ static int access_at_cpl0(uint8_t access, uint64_t va)
         int v = try_write_u64((volatile uint64_t *)va, RET);
         return v == -1 ? try_call((const volatile void *)va) : v;
     }
+    case MX_WRITE_SMAP_READ: { // MOV to CR4 changing SMAP flushes nothing (SDM 3A 4.10.4.1)
+        uint64_t cr4 = read_cr4();
+        write_cr4(cr4 & ~(uint64_t)CR4_SMAP);
+        int v = try_write_u64((volatile uint64_t *)va, RET);
+        write_cr4(cr4);
+        return v == -1 ? try_read_u64((const volatile uint64_t *)va, &val) : v;
+    }
     }
     const uint64_t arg = pushes[access - MX_PUSH_GP].arg;
     return pushes[access - MX_PUSH_GP].cpl0
@@ -190,7 +197,7 @@ static void access_once(struct matrix_entry *e)
     invlpg((void *)VA_1G);
     write_cr2(0);
 
-    bool push = e->access >= MX_PUSH_GP;
+    bool push = e->access >= MX_PUSH_GP && e->access <= MX_PUSH_DB;
     if (push)
         set_ist(pushes[e->access - MX_PUSH_GP].vector, STACK_TOP);
     int v = (e->mode & MX_CPL3) ? access_at_cpl3(e->access, page_va(e))
@@ -297,6 +304,12 @@ static void oracle(struct matrix_entry *x)
         else
             outcome(x, false, VEC_PF, err | PF_W, va);
         break;
+    case MX_WRITE_SMAP_READ: // the write with SMAP 0: only WP stands in its way
+        if ((touched = !rsvd && (w || !wp)))
+            outcome(x, read_ok, VEC_PF, err, va);
+        else
+            outcome(x, false, VEC_PF, err | PF_W, va);
+        break;
     default: { // the pushes: implicit supervisor writes at the top of the page
         touched = !rsvd && (w || !wp) && !(smap && u);
         const uint64_t first_push = STACK_TOP - 8; // SS, the first of the frame (6.14.2)
@@ -358,10 +371,10 @@ static const struct group {
 // PLAIN: (64 + 8 + 8) combinations with NXE = 1 and (16 + 4 + 4) with NXE =
 // 0, each under 2 WP x 2 CPL x 3 accesses; A_CLEAR: 3 page sizes x 2 CPL x
 // 3; RESERVED: 4 places for XD x 2 CPL x 3; DELIVER: 16 combinations x 2 WP x
-// 2 CPL x 3 exceptions; SUPER: 16 x 2 WP x 4 accesses, three times; CRS: 4
-// cases with PCIDE 0 and 5 with PCIDE 1.
+// 2 CPL x 3 exceptions; SUPER: 16 x 2 WP x 4 accesses for each SMEP group,
+// x 5 for SMAP; CRS: 4 cases with PCIDE 0 and 5 with PCIDE 1.
 _Static_assert(MATRIX_ENTRIES == (64 + 8 + 8 + 16 + 4 + 4) * 12 + 3 * 6 + 4 * 6 +
-                                     16 * 2 * 2 * 3 + 3 * 16 * 2 * 4 + 4 + 5,
+                                     16 * 2 * 2 * 3 + 16 * 2 * (4 + 4 + 5) + 4 + 5,
                "MATRIX_ENTRIES (guest/abi.h) is the size of the matrix");
 
 static void add(uint8_t page, uint8_t pde, uint8_t pte, uint8_t mode, uint8_t access)
@@ -427,10 +440,12 @@ static void run_group(const struct group *g, uint64_t cr0)
             continue;
         }
         if (g->kind == SUPER) { // CPL 0: ring 3 is not what SMEP and SMAP are about
-            const uint8_t more = g->mode == MX_SMEP ? MX_WRITE_EXEC : MX_PUSH_GP;
-            const uint8_t acc[] = { MX_READ, MX_WRITE, MX_EXEC, more };
-            for (unsigned i = 0; i < sizeof(acc); i++)
-                each_u_w(mode, acc[i]);
+            static const uint8_t smep[] = { MX_READ, MX_WRITE, MX_EXEC, MX_WRITE_EXEC };
+            static const uint8_t smap[] = { MX_READ, MX_WRITE, MX_EXEC, MX_PUSH_GP,
+                                            MX_WRITE_SMAP_READ };
+            bool is_smep = g->mode == MX_SMEP;
+            for (unsigned i = 0; i < (is_smep ? sizeof(smep) : sizeof(smap)); i++)
+                each_u_w(mode, is_smep ? smep[i] : smap[i]);
             continue;
         }
         for (uint8_t cpl3 = 0; cpl3 <= MX_CPL3; cpl3 += MX_CPL3) {
@@ -591,9 +606,11 @@ int guest_main(struct guest_params *p)
     uint64_t t0 = rdtsc();
     for (; ran < NGROUPS; ran++) {
         first[ran] = recorded;
-        uint64_t want = groups[ran].nxe ? efer | EFER_NXE : efer & ~(uint64_t)EFER_NXE;
-        if (try_wrmsr(MSR_EFER, want) != -1) {
-            ok &= hc_report(false, "access matrix: WRMSR to IA32_EFER (NXE) raised an exception");
+        uint64_t want = groups[ran].nxe ? efer | EFER_NXE : efer & ~(uint64_t)EFER_NXE, back;
+        if (try_wrmsr(MSR_EFER, want) != -1 || try_rdmsr(MSR_EFER, &back) != -1 ||
+            back != want) {
+            ok &= hc_report(false, "access matrix: IA32_EFER does not take NXE, or does not "
+                                   "read back what was written");
             break;
         }
         run_group(&groups[ran], cr0);

@@ -74,6 +74,7 @@ static inline void mx_put_inputs(struct text *t, const struct matrix_entry *e)
         [MX_WRITE_EXEC] = " write, then execute",
         [MX_PUSH_GP] = " #GP delivered onto it", [MX_PUSH_PF] = " #PF delivered onto it",
         [MX_PUSH_DB] = " single-step #DB delivered onto it",
+        [MX_WRITE_SMAP_READ] = " write with SMAP=0, then read",
         [MX_CR3_BIT63] = "MOV to CR3 with bit 63 set",
         [MX_CR3_HIGH] = "MOV to CR3 with bit MAXPHYADDR set",
         [MX_CR3_BOTH] = "MOV to CR3 with bits 63 and MAXPHYADDR set",

@@ -119,6 +119,12 @@ static int set_cr4(uint64_t val)
         flush_guest_tlb(!((old & ~val) & (CR4_PGE | CR4_PCIDE)));
         if (vcpu.shadow) // the shadow tables are the guest's TLB
             shadow_flush();
+    } else if (vcpu.shadow && ((old ^ val) & CR4_SMAP)) {
+        // No TLB flush on the CPU, which checks SMAP at each access; but a
+        // WP=0 copy of a user page (hv/paging.c shadow_leaf()) made while
+        // SMAP was 0 is supervisor-only, and SMAP would not see it as a user
+        // page. KVM keys such pages by smap_andnot_wp in their role.
+        shadow_flush();
     }
     complete_instruction();
     return EXIT_RESUME;

@@ -257,7 +257,7 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
         .cr0_keep = CR0_DEFINED & caps.raw.cr0_fixed1,
         .cr0_force = (CR0_ET | caps.raw.cr0_fixed0) & caps.raw.cr0_fixed1,
         .cr4_force = caps.raw.cr4_fixed0 | CR4_MCE,
-        .shadow = shadow, .guest_cr3 = hdr->cr3,
+        .shadow = shadow, .guest_cr3 = hdr->cr3, .efer = EFER_LME | EFER_LMA,
     };
     // Shadow paging emulates the guest's WP=0 in its entries with the real
     // WP at 1 (hv/shadow.c), unless WP is the guest's (unsafe=1).

@@ -537,6 +537,7 @@ struct vcpu {
     uint8_t *ram;                  // host address of guest-physical 0
     uint64_t guest_cr3;            // paging=shadow: the CR3 the guest wrote (the real
                                    // CR3 is hv/shadow.c's)
+    uint64_t efer;                 // IA32_EFER as the guest sees it (hv/msr.c)
 };
 extern struct vcpu vcpu;
 int vmx_run(const struct guest_regs *initial); // 0: run ended; -1: VMLAUNCH failed
@@ -605,6 +606,7 @@ int handle_rdmsr(struct guest_regs *r);
 int handle_wrmsr(struct guest_regs *r);
 const char *msr_name(uint32_t index);
 uint64_t guest_efer(void);      // IA32_EFER as the guest sees it
+void efer_load(void);           // the real IA32_EFER for it (VMCS, or the shared MSR)
 
 // cpuid.c: what CPUID answers a guest
 struct cpuid_view { // what the guest may see: its own CR4, and what the CPU lets run
@@ -625,6 +627,7 @@ void shadow_flush(void);         // every shadow translation dropped
 void shadow_wp_changed(void);    // after the guest's CR0.WP changed
 void shadow_invlpg(uint64_t gva);
 int shadow_page_fault(uint64_t gva, uint32_t hw_error); // a #PF exit
+struct walk_mode guest_walk_mode(void); // the guest's CR3, WP, NXE, SMEP, SMAP, AC
 
 // paging.c: the guest's page tables, walked by the hypervisor (pure)
 struct guest_mem { // guest RAM as the host sees it
@@ -633,7 +636,9 @@ struct guest_mem { // guest RAM as the host sees it
 };
 struct walk_mode { // what decides a translation besides the tables
     uint64_t cr3;
-    bool wp, nxe, smep;
+    bool wp, nxe, smep, smap;
+    bool ac;           // RFLAGS.AC, for SMAP; false for an implicit supervisor access
+    bool gbpages;      // the CPU has 1 GiB pages (else PS in a PDPTE is reserved)
     unsigned maxphyaddr;
 };
 struct walk {
@@ -650,7 +655,8 @@ int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t
 // Sets A in every entry w used and D in its leaf for a write, in guest RAM, as
 // the CPU does for a translation it uses (SDM 3A 4.8).
 void guest_walk_set_ad(uint8_t *ram, uint64_t size, const struct walk *w, bool write);
-// The shadow entry for the page of a successful walk of an access (hv/shadow.c).
+// The shadow entry for the page of a successful walk of an access (hv/shadow.c),
+// or 0 where shadow paging cannot give the guest what it asks (SMAP with WP=0).
 uint64_t shadow_leaf(const struct walk *w, unsigned access, const struct walk_mode *m,
                      uint64_t ram_base);
 // Copies up to n bytes at gva; returns how many could be read.

@@ -173,14 +173,18 @@ void shadow_invlpg(uint64_t gva)
           span == 2ull << 20 ? "2 MiB" : "1 GiB");
 }
 
-// What the guest sees of its own paging controls.
-static struct walk_mode guest_mode(void)
+// What the guest sees of its own paging controls (for hv/trace.c too, under
+// EPT as well): CPUID.80000001H:EDX[26] says whether it has 1 GiB pages.
+struct walk_mode guest_walk_mode(void)
 {
     uint64_t cr4 = cr_visible(vmread(GUEST_CR4), vcpu.cr4_shadow, vcpu.cr4_owned);
-    return (struct walk_mode){ .cr3 = vcpu.guest_cr3,
+    return (struct walk_mode){ .cr3 = guest_cr3(),
                                .wp = read_shadowed_cr0() & CR0_WP,
                                .nxe = guest_efer() & EFER_NXE,
                                .smep = cr4 & CR4_SMEP,
+                               .smap = cr4 & CR4_SMAP,
+                               .ac = vmread(GUEST_RFLAGS) & RFLAGS_AC,
+                               .gbpages = caps.raw.cpuid_ext1[3] & BIT(26),
                                .maxphyaddr = caps.maxphyaddr };
 }
 
@@ -242,7 +246,9 @@ int shadow_page_fault(uint64_t gva, uint32_t hw_error)
     // "NMI unblocking due to IRET" (SDM 3C 28.2.3) needs no care here: with
     // NMI exiting every NMI is the host's (hv/exit.c), so the guest never
     // has NMIs blocked for an IRET to unblock.
-    struct walk_mode m = guest_mode();
+    struct walk_mode m = guest_walk_mode();
+    if (vmread(IDT_VECTORING_INFO) & BIT(31))
+        m.ac = false; // the delivery's accesses are implicit: SMAP ignores AC (SDM 3A 4.6)
     struct guest_mem mem = { vcpu.ram, GUEST_RAM_SIZE };
     unsigned access = hw_error & (PF_W | PF_U | PF_I);
     struct walk w;
@@ -265,6 +271,12 @@ int shadow_page_fault(uint64_t gva, uint32_t hw_error)
     guest_walk_set_ad(vcpu.ram, GUEST_RAM_SIZE, &w, access & PF_W);
     w.entry[w.levels - 1] |= PTE_A | (access & PF_W ? PTE_D : 0);
     uint64_t leaf = shadow_leaf(&w, access, &m, (uint64_t)(uintptr_t)vcpu.ram);
+    if (!leaf) {
+        snprintf(why, sizeof(why), "CR0.WP=0 with CR4.SMAP=1: a supervisor write (RFLAGS.AC=1) "
+                 "to the read-only user page at 0x%lx is not emulated under shadow paging "
+                 "(RIP 0x%lx)", gva, vmread(GUEST_RIP));
+        return stop_run(EXIT_REASON_EXCEPTION_NMI, why);
+    }
     uint64_t *slot = slot_of(root[current_role()], gva, w.page_size);
     if (!slot) { // the pool is used up: start again from empty tables
         shadow_flush();
@@ -272,9 +284,11 @@ int shadow_page_fault(uint64_t gva, uint32_t hw_error)
     }
     if (*slot == leaf) {
         // The entry was already this: the CPU refused for a reason the walk
-        // does not model (SMAP, protection keys). Its verdict, and its error
-        // code, are the guest's: the real CR4 and EFER carry the guest's bits.
-        return inject_pf(gva, hw_error);
+        // does not model (protection keys; SMAP for an implicit access the
+        // exit does not show as one, a descriptor-table read say). Its
+        // verdict, and its error code, are the guest's: the real CR4 carries
+        // the guest's bits, the real EFER.NXE is 1 whatever the guest's.
+        return inject_pf(gva, m.nxe || m.smep ? hw_error : hw_error & ~(uint32_t)PF_I);
     }
     set_entry(slot, leaf);
     vcpu.stats.pf[PF_FILLED]++;

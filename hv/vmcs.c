@@ -307,10 +307,10 @@ void vmcs_setup(const struct vm_setup *s)
     vmwrite(GUEST_SYSENTER_ESP, 0);
     vmwrite(GUEST_SYSENTER_EIP, 0);
     vmwrite(GUEST_IA32_DEBUGCTL, 0);
-    // EFER: LME and LMA (64-bit mode), NXE and SCE clear, whatever the loader
-    // left in the host's EFER. PAT: its reset value.
-    if (ctls.entry & CTL_ENTRY_LOAD_EFER)
-        vmwrite(GUEST_IA32_EFER, EFER_LME | EFER_LMA);
+    // EFER: the guest's (hv/guest.c: LME and LMA, NXE and SCE clear, whatever
+    // the loader left in the host's EFER), as hv/msr.c makes it real. PAT:
+    // its reset value.
+    efer_load();
     if (ctls.entry & CTL_ENTRY_LOAD_PAT)
         vmwrite(GUEST_IA32_PAT, PAT_RESET);
     vmwrite(GUEST_INTERRUPTIBILITY_INFO, 0);
