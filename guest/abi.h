@@ -49,6 +49,8 @@
 #define BAD_STATUS_2_32 10 // HC_EXIT with status 2^32: a failure, not 0
 #define BAD_STATUS_32_ONES 11 // HC_EXIT with status 0xffffffff: a failure with that value
 #define BAD_RECORD 12      // HC_RECORD with a buffer inside RAM whose end wraps past 2^64
+#define BAD_LEAVE_LONG_MODE 13 // CR0.PG cleared in compatibility mode: leaving IA-32e
+                               // mode, which vmxlab does not emulate
 
 // What the isolation guest checks (guest_params.flags), one group each.
 #define ISO_STATE_DIRTY (1u << 0) // dirty every register VMX does not switch...
