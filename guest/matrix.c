@@ -353,6 +353,7 @@ static const struct group {
     enum kind kind;
     uint8_t mode; // MX_SMEP or MX_SMAP for SUPER
 } groups[] = {
+    { "MOV to CR3 and CR0", 0, true, CRS, 0 },
     { "4 KiB pages, NXE=1", MX_PAGE_4K, true, PLAIN, 0 },
     { "2 MiB pages, NXE=1", MX_PAGE_2M, true, PLAIN, 0 },
     { "1 GiB pages, NXE=1", MX_PAGE_1G, true, PLAIN, 0 },
@@ -365,7 +366,6 @@ static const struct group {
     { "SMEP, NXE=1", MX_PAGE_4K, true, SUPER, MX_SMEP },
     { "SMEP, NXE=0", MX_PAGE_4K, false, SUPER, MX_SMEP },
     { "SMAP", MX_PAGE_4K, true, SUPER, MX_SMAP },
-    { "MOV to CR3 and CR0", 0, true, CRS, 0 },
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 // PLAIN: (64 + 8 + 8) combinations with NXE = 1 and (16 + 4 + 4) with NXE =

@@ -129,6 +129,11 @@ static inline void mx_put_outcome(struct text *t, const struct matrix_entry *e)
     if (mx_is_cr_case(e)) {
         text_put(t, e->access <= MX_CR3_BOTH ? ", CR3 " : ", CR0 ");
         text_num(t, e->cr2, 16);
+        if (e->accessed || e->dirty) { // no page is touched: shown only if set
+            text_put(t, ", A bits ");
+            text_num(t, e->accessed, 16);
+            text_put(t, e->dirty ? " D=1" : " D=0");
+        }
         return;
     }
     if (e->faulted || e->cr2) {
