@@ -2,9 +2,10 @@
 // why the CR0.WP change needs EPT. The guest's CR3 is never loaded: the real
 // CR3 points at tables built here that map guest-virtual straight to host-
 // physical, filled one 4 KiB page at a time as the guest touches memory: a
-// virtual TLB. hv/exit.c sends every guest #PF here (exception bitmap bit 14),
-// hv/exit_cr.c every MOV to/from CR3, CR0.WP and CR4 paging-bit change, and
-// INVLPG. guest_run() (hv/guest.c) calls shadow_reset() before each run.
+// virtual TLB. hv/exit.c sends every guest #PF here (exception bitmap bit 14)
+// and INVLPG, hv/exit_cr.c every MOV to/from CR3, CR0.WP and CR4 paging-bit
+// or SMAP change, hv/msr.c every EFER.NXE change. guest_run() (hv/guest.c)
+// calls shadow_reset() before each run.
 //
 // What a shadow entry may grant is what the guest's own tables grant (walked
 // by hv/paging.c), with two twists (SDM 3A 4.6, 4.8):
