@@ -47,6 +47,7 @@
 #define RFLAGS_FIXED (1u << 1) // always 1
 #define RFLAGS_TF (1u << 8)    // Trap Flag: single-step
 #define RFLAGS_IF (1u << 9)    // Interrupt enable Flag
+#define RFLAGS_AC (1u << 18)   // Alignment Check; with CR4.SMAP, supervisor access to user pages
 
 // Exception vectors, SDM 3A 6.3.1
 #define VEC_DE 0  // divide error

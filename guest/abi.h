@@ -49,6 +49,8 @@
 #define BAD_STATUS_2_32 10 // HC_EXIT with status 2^32: a failure, not 0
 #define BAD_STATUS_32_ONES 11 // HC_EXIT with status 0xffffffff: a failure with that value
 #define BAD_RECORD 12      // HC_RECORD with a buffer inside RAM whose end wraps past 2^64
+#define BAD_LEAVE_LONG_MODE 13 // CR0.PG cleared in compatibility mode: leaving IA-32e
+                               // mode, which vmxlab does not emulate
 
 // What the isolation guest checks (guest_params.flags), one group each.
 #define ISO_STATE_DIRTY (1u << 0) // dirty every register VMX does not switch...
@@ -102,9 +104,10 @@
 
 // The access-rights matrix (guest/matrix.c, row access-matrix): one
 // struct matrix_entry per access, MATRIX_ENTRIES of them in a run's record.
-#define MATRIX_ENTRIES 1134
+#define MATRIX_ENTRIES 1907
 #define MX_PAGE_4K 0 // .page: a PTE maps the page
 #define MX_PAGE_2M 1 //        a PDE with PS maps it (there is no PTE)
+#define MX_PAGE_1G 2 //        a PDPTE with PS maps it (.pde holds the PDPTE's bits)
 #define MX_U 1       // .pde, .pte: U/S = 1 (user) in that entry
 #define MX_W 2       //             R/W = 1 (writable)
 #define MX_XD 4      //             XD = 1 (execute-disable; reserved while NXE = 0)
@@ -112,9 +115,23 @@
 #define MX_CPL3 2    //        the access is made at CPL 3 (else CPL 0)
 #define MX_NXE 4     //        IA32_EFER.NXE = 1
 #define MX_A_CLEAR 8 //        every level's A was clear before (else all but the leaf's set)
+#define MX_SMEP 16   //        CR4.SMEP = 1
+#define MX_SMAP 32   //        CR4.SMAP = 1 (RFLAGS.AC = 0)
+#define MX_PCIDE 64  //        CR4.PCIDE = 1
 #define MX_READ 0    // .access: a read,
 #define MX_WRITE 1   //          a write,
-#define MX_EXEC 2    //          or an instruction fetch (CALL to the page, which holds a RET)
+#define MX_EXEC 2    //          or an instruction fetch (CALL to the page, which holds a RET);
+#define MX_WRITE_EXEC 3 //       a write, then a fetch, with no invalidation between;
+#define MX_PUSH_GP 4 //          the delivery of a #GP, of a #PF or of a single-step #DB
+#define MX_PUSH_PF 5 //          whose IDT gate's stack (IST) is the top of the page;
+#define MX_PUSH_DB 6
+#define MX_WRITE_SMAP_READ 7 //  a write with CR4.SMAP 0, then SMAP 1 and a read, no INVLPG;
+#define MX_CR3_BIT63 8 //        MOV to CR3 of CR3 with bit 63 set,
+#define MX_CR3_HIGH 9  //        with bit MAXPHYADDR set, or with both (.cr2: CR3 afterwards);
+#define MX_CR3_BOTH 10
+#define MX_CR0_PG_OFF 11 //      MOV to CR0 clearing PG in 64-bit mode, or in compatibility
+#define MX_CR0_PG_OFF_COMPAT 12 // mode (.cr2: CR0 afterwards)
+#define MX_NOT_RUN 2 // .faulted: not run, the CPU lacks what the entry needs (CPUID)
 #define MX_A_PML4E 1 // .accessed: the A bits afterwards, one per level
 #define MX_A_PDPTE 2
 #define MX_A_PDE 4
@@ -127,13 +144,14 @@
 // shadow paging, the hypervisor) made of it. 24 bytes, no hidden padding.
 struct matrix_entry {
     uint8_t page, pde, pte, mode, access; // inputs: MX_PAGE_*, MX_U|MX_W|MX_XD, MX_*
-    uint8_t faulted;   // 1: the access raised an exception
+    uint8_t faulted;   // 1: the access raised an exception (MX_NOT_RUN: not made)
     uint8_t vector;    // its vector (14: #PF), or 0
     uint8_t accessed;  // MX_A_*: the A bits of the entries on the path afterwards
     uint8_t dirty;     // the leaf's D bit afterwards
     uint8_t zero[3];
     uint32_t error;    // the exception's error code, or 0
-    uint64_t cr2;      // CR2 afterwards (cleared before the access)
+    uint64_t cr2;      // CR2 afterwards (cleared before the access); the MOV-to-CR
+                       // cases keep the control register read back afterwards here
 };
 _Static_assert(sizeof(struct matrix_entry) == 24, "struct matrix_entry is 24 bytes");
 

@@ -65,7 +65,7 @@ static inline uint64_t crmodel_cr4_valid(uint32_t l1_ecx, uint32_t l1_edx, uint3
 }
 
 // MOV to CR0 of val (SDM 2 MOV CR, SDM 3A 2.5): #GP(0) for a bit set in 63:32,
-// PG without PE, NW without CD, PG cleared in IA-32e mode, and WP cleared while
+// PG without PE, NW without CD, PG cleared in 64-bit mode, and WP cleared while
 // CR4.CET is 1; otherwise the bits in 31:0 that are not defined are ignored and
 // ET reads 1. Returns true, and updates m, if the write lands.
 static inline bool crmodel_mov_cr0(struct crmodel *m, uint64_t val)
@@ -76,7 +76,7 @@ static inline bool crmodel_mov_cr0(struct crmodel *m, uint64_t val)
         return false;
     if ((val & CRM_NW) && !(val & CRM_CD))
         return false;
-    if (!(val & CRM_PG)) // IA-32e mode is on: leaving it is not a MOV to CR0
+    if (!(val & CRM_PG)) // 64-bit mode: only compatibility mode may leave IA-32e mode
         return false;
     if ((m->cr4 & CRM_CR4_CET) && !(val & CRM_WP))
         return false;

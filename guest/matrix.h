@@ -51,28 +51,68 @@ static inline void mx_put_bits(struct text *t, const char *entry, uint8_t bits)
     text_put(t, (bits & MX_XD) ? " XD=1" : " XD=0");
 }
 
+// The MOV-to-CR cases (MX_CR3_BIT63 and after) touch no page: their
+// inputs are the instruction and the mode, their outcome the fault and the
+// register read back.
+static inline int mx_is_cr_case(const struct matrix_entry *e)
+{
+    return e->access >= MX_CR3_BIT63;
+}
+
+// The level whose entry maps the page: its A bit is the leaf's.
+static inline uint8_t mx_leaf_a(const struct matrix_entry *e)
+{
+    return e->page == MX_PAGE_4K ? MX_A_PTE : e->page == MX_PAGE_2M ? MX_A_PDE : MX_A_PDPTE;
+}
+
 // What was set up: page size, the bits of each entry that maps it, CR0.WP,
-// EFER.NXE, CPL and the access.
+// EFER.NXE, the CR4 bits set, CPL and the access.
 static inline void mx_put_inputs(struct text *t, const struct matrix_entry *e)
 {
-    static const char *const access[] = { [MX_READ] = " read", [MX_WRITE] = " write",
-                                          [MX_EXEC] = " execute" };
-    text_put(t, e->page == MX_PAGE_4K ? "4 KiB page, " : "2 MiB page, ");
-    mx_put_bits(t, "PDE", e->pde);
+    static const char *const access[] = {
+        [MX_READ] = " read", [MX_WRITE] = " write", [MX_EXEC] = " execute",
+        [MX_WRITE_EXEC] = " write, then execute",
+        [MX_PUSH_GP] = " #GP delivered onto it", [MX_PUSH_PF] = " #PF delivered onto it",
+        [MX_PUSH_DB] = " single-step #DB delivered onto it",
+        [MX_WRITE_SMAP_READ] = " write with SMAP=0, then read",
+        [MX_CR3_BIT63] = "MOV to CR3 with bit 63 set",
+        [MX_CR3_HIGH] = "MOV to CR3 with bit MAXPHYADDR set",
+        [MX_CR3_BOTH] = "MOV to CR3 with bits 63 and MAXPHYADDR set",
+        [MX_CR0_PG_OFF] = "MOV to CR0 clearing PG in 64-bit mode",
+        [MX_CR0_PG_OFF_COMPAT] = "MOV to CR0 clearing PG in compatibility mode",
+    };
+    const char *what = e->access <= MX_CR0_PG_OFF_COMPAT ? access[e->access]
+                                                          : " (unknown access)";
+    if (mx_is_cr_case(e)) {
+        text_put(t, what);
+        text_put(t, (e->mode & MX_PCIDE) ? ", PCIDE=1" : ", PCIDE=0");
+        return;
+    }
+    static const char *const page[] = { [MX_PAGE_4K] = "4 KiB page, PDE",
+                                         [MX_PAGE_2M] = "2 MiB page, PDE",
+                                         [MX_PAGE_1G] = "1 GiB page, PDPTE" };
+    mx_put_bits(t, e->page <= MX_PAGE_1G ? page[e->page] : "(unknown page), PDE", e->pde);
     if (e->page == MX_PAGE_4K)
         mx_put_bits(t, ", PTE", e->pte);
     text_put(t, (e->mode & MX_WP) ? ", WP=1" : ", WP=0");
     text_put(t, (e->mode & MX_NXE) ? " NXE=1" : " NXE=0");
+    text_put(t, (e->mode & MX_SMEP) ? " SMEP=1" : "");
+    text_put(t, (e->mode & MX_SMAP) ? " SMAP=1" : "");
     text_put(t, (e->mode & MX_CPL3) ? ", CPL 3" : ", CPL 0");
-    text_put(t, e->access <= MX_EXEC ? access[e->access] : " (unknown access)");
+    text_put(t, what);
     if (e->mode & MX_A_CLEAR)
         text_put(t, ", all A clear");
 }
 
-// What happened: the fault (or none), CR2, the leaf's A and D, and the A bits
-// of the levels above the leaf when they are not all set.
+// What happened: the fault (or none), CR2 (or the register a MOV-to-CR case
+// read back), the leaf's A and D, and the A bits of the levels above the
+// leaf when they are not all set.
 static inline void mx_put_outcome(struct text *t, const struct matrix_entry *e)
 {
+    if (e->faulted == MX_NOT_RUN) {
+        text_put(t, "not run: this CPU lacks what it needs");
+        return;
+    }
     if (!e->faulted) {
         text_put(t, "no fault");
     } else {
@@ -86,11 +126,21 @@ static inline void mx_put_outcome(struct text *t, const struct matrix_entry *e)
         text_num(t, e->error, 16);
         text_put(t, ")");
     }
+    if (mx_is_cr_case(e)) {
+        text_put(t, e->access <= MX_CR3_BOTH ? ", CR3 " : ", CR0 ");
+        text_num(t, e->cr2, 16);
+        if (e->accessed || e->dirty) { // no page is touched: shown only if set
+            text_put(t, ", A bits ");
+            text_num(t, e->accessed, 16);
+            text_put(t, e->dirty ? " D=1" : " D=0");
+        }
+        return;
+    }
     if (e->faulted || e->cr2) {
         text_put(t, ", CR2 ");
         text_num(t, e->cr2, 16);
     }
-    uint8_t leaf = e->page == MX_PAGE_4K ? MX_A_PTE : MX_A_PDE;
+    uint8_t leaf = mx_leaf_a(e);
     text_put(t, (e->accessed & leaf) ? ", A=1" : ", A=0");
     text_put(t, e->dirty ? " D=1" : " D=0");
     uint8_t upper = (uint8_t)((leaf - 1) & ~e->accessed);

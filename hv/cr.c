@@ -21,7 +21,8 @@ const char *cr0_error_name(enum cr0_error e)
         [CR0_RESERVED_HIGH] = "bits 63:32 set",
         [CR0_PG_WITHOUT_PE] = "PG without PE",
         [CR0_NW_WITHOUT_CD] = "NW without CD",
-        [CR0_PG_OFF_IN_LONG_MODE] = "PG cleared in 64-bit mode",
+        [CR0_PG_OFF_IN_64BIT_MODE] = "PG cleared in 64-bit mode",
+        [CR0_PG_OFF_WITH_PCIDE] = "PG cleared while CR4.PCIDE is 1",
     };
     return (unsigned)e < ARRAY_SIZE(names) ? names[e] : "invalid";
 }
@@ -155,4 +156,22 @@ bool cr4_write_flushes(uint64_t old, uint64_t val)
 {
     const uint64_t any_change = CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_LA57;
     return ((old ^ val) & any_change) || (old & ~val & CR4_PCIDE);
+}
+
+// MOV to CR3 in IA-32e mode (SDM 2 MOV CR, #GP for a reserved bit; SDM 3A
+// 4.5, Table 4-12, Use of CR3 with 4-Level Paging): with CR4.PCIDE = 1, bit
+// 63 of the source asks for no TLB flush and is not written to CR3 (SDM 3A
+// 4.10.4.1); with PCIDE = 0 it is reserved. Bits 62:MAXPHYADDR are reserved
+// either way (vmxlab offers no LAM, whose CR3 bits are 62:61). KVM's
+// kvm_set_cr3() applies the same two rules.
+int cr3_write(uint64_t val, bool pcide, unsigned maxphyaddr, uint64_t *load, bool *noflush)
+{
+    bool keep = pcide && (val >> 63);
+    if (keep)
+        val &= ~BIT(63);
+    if (val >> maxphyaddr)
+        return -1;
+    *load = val;
+    *noflush = keep;
+    return 0;
 }

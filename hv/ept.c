@@ -45,7 +45,13 @@ int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, bool large
         uint64_t *entry = walk_create(e, gpa, large ? 1 : 0);
         if (!entry)
             return -1;
-        *entry = hpa | EPT_RWX | EPT_MEMTYPE_WB | (large ? EPT_LARGE : 0);
+        // Write-back with "ignore PAT" (SDM 3C 29.3.7.2, Memory Type Used for
+        // Translated Guest-Physical Addresses): guest RAM is ordinary RAM
+        // the host maps write-back, and the guest's PAT, PCD and PWT do not
+        // make it anything else, as KVM's vmx_get_mt_mask() has it for RAM
+        // without non-coherent DMA. No page then has two memory types (SDM
+        // 3A 12.12.4); shadow paging does the same (hv/paging.c shadow_leaf()).
+        *entry = hpa | EPT_RWX | EPT_MEMTYPE_WB | EPT_IPAT | (large ? EPT_LARGE : 0);
         uint64_t step = large ? PAGE_2M : PAGE_4K;
         gpa += step;
         hpa += step;

@@ -32,17 +32,44 @@ static uint64_t guest_cr4(void)
     return cr_visible(vmread(GUEST_CR4), vcpu.cr4_shadow, vcpu.cr4_owned);
 }
 
-// The write of val to the guest's CR0, validated as KVM's kvm_is_valid_cr0()
-// plus the 64-bit-mode rule (hv.h), and CR4.CET's need for WP (SDM 3A 2.5).
-// Inlined: this is the whole cost of an intercepted toggle beyond a round trip.
-static inline __attribute__((always_inline)) int set_cr0(uint64_t val, bool is64)
+// CR4.CET needs CR0.WP (SDM 3A 2.5): clearing WP while CET is 1 is #GP(0).
+static inline bool cet_forbids(uint64_t val)
 {
-    if (__builtin_expect(!cr0_valid_in_long_mode(val), 0) ||
-        (__builtin_expect((vcpu.cr4_shadow | vcpu.cr4_owned) & CR4_CET, 0) &&
-         !(val & CR0_WP) && (guest_cr4() & CR4_CET))) {
+    return __builtin_expect((vcpu.cr4_shadow | vcpu.cr4_owned) & CR4_CET, 0) &&
+           !(val & CR0_WP) && (guest_cr4() & CR4_CET);
+}
+
+// What cr0_valid_in_long_mode() does not pass: #GP(0) where the CPU raises it
+// (cr0_check(), in the mode the guest is in), or, in compatibility mode, a
+// valid write that clears PG, which leaves IA-32e mode (SDM 3A 10.8.5.4). That
+// vmxlab does not emulate (EFER.LMA and the "IA-32e mode guest" entry control
+// would have to follow, SDM 3C 24.8.1, 26.3.1.1, as KVM's exit_lmode() does,
+// and the guest would then run without paging, which neither EPT without
+// unrestricted guest nor shadow paging here can give it): the run stops,
+// naming it, rather than inject a #GP the CPU would not raise.
+static __attribute__((noinline, cold)) int set_cr0_refused(uint64_t val, bool is64)
+{
+    enum cr0_error e = cr0_check(val, is64, guest_cr4() & CR4_PCIDE);
+    if (e != CR0_OK || cet_forbids(val)) {
+        TRACE("CR0 0x%lx refused: %s", val, e != CR0_OK ? cr0_error_name(e)
+                                                        : "WP cleared while CR4.CET is 1");
         inject_exception(VEC_GP, 0);
         return EXIT_RESUME;
     }
+    char why[160];
+    snprintf(why, sizeof(why), "MOV to CR0 of 0x%lx in compatibility mode clears PG: leaving "
+             "IA-32e mode (SDM 3A 10.8.5.4) is not emulated (RIP 0x%lx)", val,
+             vmread(GUEST_RIP));
+    return stop_run(EXIT_REASON_CR_ACCESS, why);
+}
+
+// The write of val to the guest's CR0, validated as KVM's kvm_is_valid_cr0()
+// plus the rules for PG in IA-32e mode (hv.h), and CR4.CET's need for WP.
+// Inlined: this is the whole cost of an intercepted toggle beyond a round trip.
+static inline __attribute__((always_inline)) int set_cr0(uint64_t val, bool is64)
+{
+    if (__builtin_expect(!cr0_valid_in_long_mode(val), 0) || cet_forbids(val))
+        return set_cr0_refused(val, is64);
     uint64_t shadow = cr0_normalize(val), old = vcpu.cr0_shadow;
     vmwrite(GUEST_CR0, (val & vcpu.cr0_keep) | vcpu.cr0_force);
     vmwrite(CR0_READ_SHADOW, shadow);
@@ -92,6 +119,12 @@ static int set_cr4(uint64_t val)
         flush_guest_tlb(!((old & ~val) & (CR4_PGE | CR4_PCIDE)));
         if (vcpu.shadow) // the shadow tables are the guest's TLB
             shadow_flush();
+    } else if (vcpu.shadow && ((old ^ val) & CR4_SMAP)) {
+        // No TLB flush on the CPU, which checks SMAP at each access; but a
+        // WP=0 copy of a user page (hv/paging.c shadow_leaf()) made while
+        // SMAP was 0 is supervisor-only, and SMAP would not see it as a user
+        // page. KVM keys such pages by smap_andnot_wp in their role.
+        shadow_flush();
     }
     complete_instruction();
     return EXIT_RESUME;
@@ -128,26 +161,27 @@ static int write_gpr(struct guest_regs *r, unsigned reg, uint64_t val, bool l)
 }
 
 // With paging=shadow, and where CPUs without TRUE controls force CR3-load
-// exiting: the write lands, and flushes what MOV to CR3 flushes (non-global
-// entries; bit 63 with CR4.PCIDE keeps them, SDM 3A 4.10.4.1). Under shadow
-// paging the guest's CR3 is kept here and the shadow tables are its TLB: they
-// are emptied, global entries too (a TLB may always drop more).
+// exiting: the write lands if cr3_write() (hv/cr.c) lets it, and flushes what
+// MOV to CR3 flushes (non-global entries, none with bit 63 and CR4.PCIDE, SDM
+// 3A 4.10.4.1). Under shadow paging the guest's CR3 is kept here and the
+// shadow tables are its TLB: they are emptied, global entries too (a TLB may
+// always drop more).
 static int mov_to_cr3(uint64_t val)
 {
-    if (val >> caps.maxphyaddr && !(val >> 63)) {
+    uint64_t load;
+    bool noflush;
+    if (cr3_write(val, guest_cr4() & CR4_PCIDE, caps.maxphyaddr, &load, &noflush)) {
+        TRACE("CR3 0x%lx refused: a reserved bit set", val);
         inject_exception(VEC_GP, 0);
         return EXIT_RESUME;
     }
-    bool pcide = guest_cr4() & CR4_PCIDE, keep = pcide && (val >> 63);
-    if (pcide)
-        val &= ~BIT(63);
     if (vcpu.shadow) {
-        vcpu.guest_cr3 = val;
-        TRACE("the guest's CR3 <- 0x%lx", val);
+        vcpu.guest_cr3 = load;
+        TRACE("the guest's CR3 <- 0x%lx", load);
         shadow_flush();
     } else {
-        vmwrite(GUEST_CR3, val);
-        if (!keep)
+        vmwrite(GUEST_CR3, load);
+        if (!noflush)
             flush_guest_tlb(true);
     }
     complete_instruction();

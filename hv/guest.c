@@ -298,7 +298,7 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
         .rec = rec, .ram = ram, .expect_stop = run->expect_stop,
         .exits_left = exit_budget(run), .max_ticks = tick_budget(run), .trace_left = cfg.trace,
         .cr0_keep = cr.cr0_keep, .cr0_force = cr.cr0_force, .cr4_force = cr.cr4_force,
-        .shadow = shadow, .guest_cr3 = hdr->cr3,
+        .shadow = shadow, .guest_cr3 = hdr->cr3, .efer = EFER_LME | EFER_LMA,
     };
     if (shadow)
         shadow_reset(run->mmu == MMU_SHADOW_ROLES);
@@ -317,7 +317,7 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
                           .rip = entry, .eptp = ept_pointer(&ept),
                           .msr_bitmap = (uint64_t)msr_bitmap,
                           .cr3 = shadow ? shadow_root_for(cr.cr0 & CR0_WP) : hdr->cr3,
-                          .shadow = shadow,
+                          .shadow = shadow, .efer = vcpu.efer,
                           .cr = cr, .cr0_owned = run->cr0_owned,
                           .cr4_owned = run->cr4_owned, .vpid = (uint16_t)(++runs % 0xffff + 1) };
     vmcs_setup(&s);

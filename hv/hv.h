@@ -348,12 +348,15 @@ uint32_t *ctl_field(struct vmx_controls *v, enum ctl_kind kind);
 // cr.c: CR0/CR4 semantics and ownership (pure)
 #define CR0_DEFINED 0xe005003full // PE MP EM TS ET NE WP AM NW CD PG
 enum cr0_error { CR0_OK, CR0_RESERVED_HIGH, CR0_PG_WITHOUT_PE, CR0_NW_WITHOUT_CD,
-                 CR0_PG_OFF_IN_LONG_MODE };
+                 CR0_PG_OFF_IN_64BIT_MODE, CR0_PG_OFF_WITH_PCIDE };
 const char *cr0_error_name(enum cr0_error e);
 
-// KVM's kvm_is_valid_cr0() rules, plus the SDM's rule for 64-bit mode (MOV to
-// CR0 clearing PG there is #GP, SDM 3A 2.5, 10.8.5). Bits: PE 0, NW 29, CD 30, PG 31.
-static inline enum cr0_error cr0_check(uint64_t val, bool long_mode)
+// KVM's kvm_is_valid_cr0() rules, plus the SDM's for clearing PG in IA-32e
+// mode (SDM 2 MOV CR; SDM 3A 2.5, 10.8.5): #GP in 64-bit mode (CS.L = 1,
+// bit64), and in compatibility mode while CR4.PCIDE is 1 (SDM 3A 4.10.1); in
+// compatibility mode without PCIDE it is how software leaves IA-32e mode
+// (SDM 3A 10.8.5.4), not an error. Bits: PE 0, NW 29, CD 30, PG 31.
+static inline enum cr0_error cr0_check(uint64_t val, bool bit64, bool pcide)
 {
     if (val >> 32)
         return CR0_RESERVED_HIGH;
@@ -361,8 +364,10 @@ static inline enum cr0_error cr0_check(uint64_t val, bool long_mode)
         return CR0_PG_WITHOUT_PE;
     if ((val & BIT(29)) && !(val & BIT(30)))
         return CR0_NW_WITHOUT_CD;
-    if (long_mode && !(val & BIT(31)))
-        return CR0_PG_OFF_IN_LONG_MODE;
+    if (bit64 && !(val & BIT(31)))
+        return CR0_PG_OFF_IN_64BIT_MODE;
+    if (pcide && !(val & BIT(31)))
+        return CR0_PG_OFF_WITH_PCIDE;
     return CR0_OK;
 }
 
@@ -370,7 +375,7 @@ static inline enum cr0_error cr0_check(uint64_t val, bool long_mode)
 // comparison in the usual case: of the bits CR0_LM_RULED, valid means exactly
 // PE and PG set (NW clear, nothing above bit 31); with NW set, CD must be set
 // too. hv/exit_fast.S makes the same two comparisons.
-// tests/unit/test_cr.c checks that it agrees with cr0_check(val, true).
+// tests/unit/test_cr.c checks that it agrees with cr0_check(val, true, *).
 #define CR0_LM_RULED (~0xffffffffull | BIT(31) | BIT(29) | BIT(0)) // 63:32, PG, NW, PE
 static inline bool cr0_valid_in_long_mode(uint64_t val)
 {
@@ -404,6 +409,9 @@ const char *cr4_error_name(enum cr4_error e);
 uint64_t cr4_guest_valid(uint64_t fixed1, const uint32_t leaf1[4], const uint32_t leaf7[4]);
 enum cr4_error cr4_check(uint64_t val, uint64_t old, uint64_t cr3, uint64_t valid, bool cr0_wp);
 bool cr4_write_flushes(uint64_t old, uint64_t val);
+// MOV to CR3: -1 for #GP(0), else 0 with what CR3 becomes and whether the
+// write asked the TLB to be kept (bit 63 with CR4.PCIDE)
+int cr3_write(uint64_t val, bool pcide, unsigned maxphyaddr, uint64_t *load, bool *noflush);
 
 // ept.c: 4-level EPT with 2 MiB (or 4 KiB) pages, SDM 3C 29.3
 struct ept {
@@ -413,6 +421,7 @@ struct ept {
 };
 #define EPT_RWX 7ull
 #define EPT_MEMTYPE_WB (6ull << 3)
+#define EPT_IPAT (1ull << 6) // ignore PAT: the leaf's memory type alone decides
 #define EPT_LARGE (1ull << 7)
 int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, bool large_ok);
 uint64_t ept_translate(const struct ept *e, uint64_t gpa, bool *mapped);
@@ -508,6 +517,7 @@ struct vm_setup {
     uint64_t rip, eptp, msr_bitmap;
     uint64_t cr3;                   // the real CR3: the guest's, or the shadow root
     bool shadow;                    // paging=shadow: no EPT, CR3 and #PF exits
+    uint64_t efer;                  // IA32_EFER as the guest sees it (efer_real())
     struct cr_setup cr;             // vm_setup_cr()
     uint64_t cr0_owned, cr4_owned;  // guest-owned bits
     uint16_t vpid;
@@ -573,6 +583,7 @@ struct vcpu {
     uint8_t *ram;                  // host address of guest-physical 0
     uint64_t guest_cr3;            // paging=shadow: the CR3 the guest wrote (the real
                                    // CR3 is hv/shadow.c's)
+    uint64_t efer;                 // IA32_EFER as the guest sees it (hv/msr.c)
 };
 extern struct vcpu vcpu;
 int vmx_run(const struct guest_regs *initial); // 0: run ended; -1: VMLAUNCH failed
@@ -644,6 +655,13 @@ int handle_rdmsr(struct guest_regs *r);
 int handle_wrmsr(struct guest_regs *r);
 const char *msr_name(uint32_t index);
 uint64_t guest_efer(void);      // IA32_EFER as the guest sees it
+void efer_load(void);           // the real IA32_EFER for it (VMCS, or the shared MSR)
+// The real IA32_EFER for the guest's: under shadow paging NXE is always 1 where
+// the CPU has it (hv/msr.c says why). Pure: vmcs_build() uses it too.
+static inline uint64_t efer_real(uint64_t guest, bool shadow, bool nx)
+{
+    return guest | (shadow && nx ? EFER_NXE : 0);
+}
 
 // cpuid.c: what CPUID answers a guest
 struct cpuid_view { // what the guest may see: its own CR4, and what the CPU lets run
@@ -669,6 +687,7 @@ void shadow_flush(void);         // every shadow translation dropped
 void shadow_wp_changed(void);    // after the guest's CR0.WP changed
 void shadow_invlpg(uint64_t gva);
 int shadow_page_fault(uint64_t gva, uint32_t hw_error); // a #PF exit
+struct walk_mode guest_walk_mode(void); // the guest's CR3, WP, NXE, SMEP, SMAP, AC
 
 // paging.c: the guest's page tables, walked by the hypervisor (pure)
 struct guest_mem { // guest RAM as the host sees it
@@ -677,7 +696,9 @@ struct guest_mem { // guest RAM as the host sees it
 };
 struct walk_mode { // what decides a translation besides the tables
     uint64_t cr3;
-    bool wp, nxe, smep;
+    bool wp, nxe, smep, smap;
+    bool ac;           // RFLAGS.AC, for SMAP; false for an implicit supervisor access
+    bool gbpages;      // the CPU has 1 GiB pages (else PS in a PDPTE is reserved)
     unsigned maxphyaddr;
 };
 struct walk {
@@ -694,7 +715,8 @@ int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t
 // Sets A in every entry w used and D in its leaf for a write, in guest RAM, as
 // the CPU does for a translation it uses (SDM 3A 4.8).
 void guest_walk_set_ad(uint8_t *ram, uint64_t size, const struct walk *w, bool write);
-// The shadow entry for the page of a successful walk of an access (hv/shadow.c).
+// The shadow entry for the page of a successful walk of an access (hv/shadow.c),
+// or 0 where shadow paging cannot give the guest what it asks (SMAP with WP=0).
 uint64_t shadow_leaf(const struct walk *w, unsigned access, const struct walk_mode *m,
                      uint64_t ram_base);
 // Copies up to n bytes at gva; returns how many could be read.

@@ -118,7 +118,33 @@ static bool efer_valid(uint64_t v)
 
 uint64_t guest_efer(void)
 {
-    return ctl_on(CTL_ENTRY, CTL_ENTRY_LOAD_EFER) ? vmread(GUEST_IA32_EFER) : rdmsr(MSR_EFER);
+    return vcpu.efer;
+}
+
+// The real IA32_EFER, for the guest's value vcpu.efer (set before each run,
+// hv/guest.c, and by WRMSR). Under shadow paging NXE is always 1, as KVM sets
+// it (its update_transition_efer() without EPT): the shadow entries may then
+// carry XD whatever the guest's NXE, which the WP=0 copy of a user page needs
+// under SMEP (shadow_leaf(), hv/paging.c); the guest's NXE is applied by the
+// walk of its tables, and a guest read returns its own value. With the EFER
+// controls the real value is the VMCS's; without, it is the host's register,
+// which needs only LME and LMA.
+void efer_load(void)
+{
+    uint64_t real = efer_real(vcpu.efer, vcpu.shadow, caps.nx);
+    if (ctl_on(CTL_ENTRY, CTL_ENTRY_LOAD_EFER))
+        vmwrite(GUEST_IA32_EFER, real);
+    else
+        wrmsr(MSR_EFER, real);
+}
+
+// IA32_PAT reaches the real register only under EPT with both PAT controls;
+// under shadow paging the real PAT stays at its reset value (hv/vmcs.c), so
+// that the shadow entries, which select PAT entry 0, are write-back
+// (shadow_leaf(), hv/paging.c). Elsewhere the guest's value is kept here.
+static bool pat_is_real(void)
+{
+    return ctl_on(CTL_ENTRY, CTL_ENTRY_LOAD_PAT) && !vcpu.shadow;
 }
 
 static uint64_t guest_pat;
@@ -131,7 +157,7 @@ static int msr_read(uint32_t index, uint64_t *val)
         *val = FC_LOCKED; // locked, VMX off: what a CPU without VMX reports
         return 0;
     case MSR_PAT:
-        *val = ctl_on(CTL_ENTRY, CTL_ENTRY_LOAD_PAT) ? vmread(GUEST_IA32_PAT) : guest_pat;
+        *val = pat_is_real() ? vmread(GUEST_IA32_PAT) : guest_pat;
         return 0;
     case MSR_EFER:
         *val = guest_efer();
@@ -152,25 +178,23 @@ static int msr_write(uint32_t index, uint64_t val)
     case MSR_PAT:
         if (!pat_valid(val))
             return -1;
-        if (ctl_on(CTL_ENTRY, CTL_ENTRY_LOAD_PAT))
+        if (pat_is_real())
             vmwrite(GUEST_IA32_PAT, val);
-        guest_pat = val; // without the PAT controls: kept, but the host's PAT rules
+        guest_pat = val; // elsewhere: kept, but the host's PAT rules
         return 0;
-    case MSR_EFER:
+    case MSR_EFER: {
         if (!efer_valid(val))
             return -1;
-        if (ctl_on(CTL_ENTRY, CTL_ENTRY_LOAD_EFER)) {
-            vmwrite(GUEST_IA32_EFER, val);
-        } else {
-            // Shared with the host, which needs only LME/LMA. The guest's value
-            // reaches a host WRMSR: through the exception table, as XSETBV's.
-            int fault = wrmsr_safe(MSR_EFER, val);
-            if (fault) {
-                host_fault_reflected("WRMSR IA32_EFER", val, fault);
-                return 1;
-            }
-        }
+        uint64_t old = vcpu.efer;
+        vcpu.efer = val;
+        efer_load();
+        // The shadow entries were built by the old NXE's rules: XD meant
+        // no-execute, or was a reserved bit. KVM keeps NXE in the role of its
+        // shadow pages (mmu_role); vmxlab empties its tables.
+        if (vcpu.shadow && ((old ^ val) & EFER_NXE))
+            shadow_flush();
         return 0;
+    }
     }
     return -1;
 }

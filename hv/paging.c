@@ -10,10 +10,6 @@
 #include "hv.h"
 
 #define ADDR_MASK 0x000ffffffffff000ull // bits 51:12 of an entry
-#define PTE_PWT (1u << 3)
-#define PTE_PCD (1u << 4)
-#define PTE_PAT_4K (1u << 7)   // PAT in a PTE
-#define PTE_PAT_BIG (1u << 12) // PAT in a PDE or PDPTE that maps a page
 
 static bool read_entry(const struct guest_mem *m, uint64_t gpa, uint64_t *e)
 {
@@ -28,6 +24,10 @@ int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t
 {
     *w = (struct walk){ 0 };
     bool user_ok = true, write_ok = true, exec_ok = true;
+    bool u = access & PF_U, wr = access & PF_W, fetch = access & PF_I;
+    // SDM 3A 4.7: W/R and U/S describe the access; I/D is set for a fetch
+    // only where fetches are checked apart from reads: with NXE or SMEP.
+    uint32_t code = (access & (PF_W | PF_U)) | (fetch && (mode->nxe || mode->smep) ? PF_I : 0);
     uint64_t table = mode->cr3 & ADDR_MASK;
     for (int level = 3; level >= 0; level--) {
         unsigned index = (gva >> (12 + 9 * level)) & 511;
@@ -40,23 +40,24 @@ int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t
         }
         w->entry[3 - level] = e;
         if (!(e & PTE_P)) {
-            w->pf_error = access & (PF_W | PF_U | PF_I);
+            w->pf_error = code;
             return -1;
         }
         // Reserved bits (SDM 3A 4.5.4, Tables 4-15 to 4-20): address bits at
-        // and above MAXPHYADDR; XD while EFER.NXE = 0; PS in a PML4E; the
-        // low address bits of a 1 GiB (29:13) or 2 MiB (20:13) page.
+        // and above MAXPHYADDR; XD while EFER.NXE = 0; PS in a PML4E, and in
+        // a PDPTE where the CPU has no 1 GiB pages; the low address bits of
+        // a 1 GiB (29:13) or 2 MiB (20:13) page.
         uint64_t rsvd = ADDR_MASK & ~((1ull << mode->maxphyaddr) - 1);
         if (!mode->nxe)
             rsvd |= PTE_NX;
-        if (level == 3)
+        if (level == 3 || (level == 2 && !mode->gbpages))
             rsvd |= PTE_PS;
         else if (level == 2 && (e & PTE_PS))
             rsvd |= 0x3fffe000;
         else if (level == 1 && (e & PTE_PS))
             rsvd |= 0x1fe000;
         if (e & rsvd) {
-            w->pf_error = PF_P | PF_RSVD | (access & (PF_W | PF_U | PF_I));
+            w->pf_error = PF_P | PF_RSVD | code;
             return -1;
         }
         user_ok = user_ok && (e & PTE_U);
@@ -75,13 +76,15 @@ int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t
     w->writable = write_ok;
     w->executable = exec_ok;
     // SDM 3A 4.6.1: user accesses need U/S=1 all the way; writes need R/W=1,
-    // except supervisor writes while CR0.WP=0; fetches need XD=0 (with NXE),
-    // and a supervisor fetch from a user page faults with SMEP.
-    bool u = access & PF_U, wr = access & PF_W, fetch = access & PF_I;
+    // except supervisor writes while CR0.WP=0; fetches need XD=0 (with NXE).
+    // A supervisor fetch from a user page faults with SMEP; a supervisor read
+    // or write of one faults with SMAP, unless RFLAGS.AC allows an explicit
+    // access (mode->ac is 0 for an implicit one).
+    bool smap_denies = mode->smap && !u && !fetch && user_ok && !mode->ac;
     bool ok = (!u || user_ok) && (!wr || write_ok || (!u && !mode->wp)) &&
-              (!fetch || exec_ok) && !(fetch && !u && user_ok && mode->smep);
+              (!fetch || exec_ok) && !(fetch && !u && user_ok && mode->smep) && !smap_denies;
     if (!ok) {
-        w->pf_error = PF_P | (access & (PF_W | PF_U | PF_I));
+        w->pf_error = PF_P | code;
         return -1;
     }
     return 0;
@@ -105,6 +108,10 @@ void guest_walk_set_ad(uint8_t *ram, uint64_t size, const struct walk *w, bool w
 size_t guest_read(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
                   void *dst, size_t n)
 {
+    // The hypervisor's own read, not the guest's: SMAP does not stop it.
+    struct walk_mode quiet = *mode;
+    quiet.smap = false;
+    mode = &quiet;
     uint8_t *out = dst;
     size_t done = 0;
     while (done < n) {
@@ -123,32 +130,38 @@ size_t guest_read(const struct guest_mem *m, const struct walk_mode *mode, uint6
 
 // The shadow entry (hv/shadow.c) for the 4 KiB page of a successful walk w of
 // an access (PF_W, PF_U, PF_I): what the guest's tables grant, at host-physical
-// ram_base + GPA, with the memory-type bits carried over (a 2 MiB page's PAT
-// bit moves to where a PTE has it) and A and D preset, so the CPU never writes
-// the shadow tables. Two departures (SDM 3A 4.6.1, 4.8):
+// ram_base + GPA, with A and D preset, so the CPU never writes the shadow
+// tables. Write-back, whatever the guest's PWT, PCD and PAT say: they are not
+// copied, the entry selects PAT entry 0, which the real IA32_PAT keeps at WB
+// under shadow paging (hv/msr.c), and guest RAM is ordinary RAM the host maps
+// write-back, so that no page ever has two memory types (SDM 3A 12.12.4,
+// Programming the PAT); under EPT the "ignore PAT" bit does the same (hv/ept.c).
+// Two departures in the rights (SDM 3A 4.6.1, 4.8):
 // - a writable page whose D bit is clear is mapped read-only, so that its
 //   first write faults and the hypervisor sets D;
 // - with WP=0, a supervisor write to a page the tables make read-only is
 //   mapped writable but supervisor-only, so that user accesses still fault
 //   and are judged by the tables again (the real WP stays 1).
+// 0 where the second cannot be made right: a user page under CR4.SMAP, whose
+// supervisor-only copy would let later supervisor accesses with AC = 0
+// through (hv/shadow.c stops the run, naming it).
 uint64_t shadow_leaf(const struct walk *w, unsigned access, const struct walk_mode *m,
                      uint64_t ram_base)
 {
     uint64_t guest = w->entry[w->levels - 1];
-    uint64_t e = (ram_base + (w->gpa & ~0xfffull)) | PTE_P | PTE_A | PTE_D |
-                 (guest & (PTE_PWT | PTE_PCD));
-    if (guest & (w->page_size == 4096 ? PTE_PAT_4K : PTE_PAT_BIG))
-        e |= PTE_PAT_4K;
+    uint64_t e = (ram_base + (w->gpa & ~0xfffull)) | PTE_P | PTE_A | PTE_D;
     bool user = w->user, writable = false, exec_off = m->nxe && !w->executable;
-    if (w->writable)
+    if (w->writable) {
         writable = (access & PF_W) || (guest & PTE_D);
-    else if (!m->wp && (access & (PF_W | PF_U)) == PF_W) {
+    } else if (!m->wp && (access & (PF_W | PF_U)) == PF_W) {
+        if (w->user && m->smap)
+            return 0;
         writable = true;
         user = false;
         // A user page made supervisor-only would let a supervisor fetch by
-        // under SMEP: no execution from it, as KVM does (where NX exists).
-        // SMAP has no such cure: chapter 8 (docs) states the gap.
-        if (w->user && m->smep && m->nxe)
+        // under SMEP: no execution from it, as KVM does; the real EFER.NXE
+        // is 1 under shadow paging whatever the guest's (hv/msr.c).
+        if (w->user && m->smep)
             exec_off = true;
     }
     if (user)

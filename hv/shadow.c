@@ -2,9 +2,10 @@
 // why the CR0.WP change needs EPT. The guest's CR3 is never loaded: the real
 // CR3 points at tables built here that map guest-virtual straight to host-
 // physical, filled one 4 KiB page at a time as the guest touches memory: a
-// virtual TLB. hv/exit.c sends every guest #PF here (exception bitmap bit 14),
-// hv/exit_cr.c every MOV to/from CR3, CR0.WP and CR4 paging-bit change, and
-// INVLPG. guest_run() (hv/guest.c) calls shadow_reset() before each run.
+// virtual TLB. hv/exit.c sends every guest #PF here (exception bitmap bit 14)
+// and INVLPG, hv/exit_cr.c every MOV to/from CR3, CR0.WP and CR4 paging-bit
+// or SMAP change, hv/msr.c every EFER.NXE change. guest_run() (hv/guest.c)
+// calls shadow_reset() before each run.
 //
 // What a shadow entry may grant is what the guest's own tables grant (walked
 // by hv/paging.c), with two twists (SDM 3A 4.6, 4.8):
@@ -29,6 +30,10 @@
 // Upper levels grant everything; the leaf alone says what is allowed. A and
 // D are set from the start so that the CPU never writes the shadow tables.
 #define UPPER (PTE_P | PTE_W | PTE_U | PTE_A)
+// A shadow PDPTE under which some 4 KiB entry copies a guest 1 GiB page: bit
+// 9, which the CPU ignores in a PDPTE that references a page directory (SDM
+// 3A 4.5, Table 4-17), so that INVLPG can drop all of that page.
+#define FROM_1G (1ull << 9)
 
 #define LOG_MAX 2048
 
@@ -125,8 +130,8 @@ void shadow_wp_changed(void)
 }
 
 // The shadow PTE slot for gva under r, creating the tables above it; NULL
-// when the pool is used up.
-static uint64_t *slot_of(uint64_t *r, uint64_t gva)
+// when the pool is used up. page_size is the guest's page that gva is in.
+static uint64_t *slot_of(uint64_t *r, uint64_t gva, uint64_t page_size)
 {
     uint64_t *table = r;
     for (int level = 3; level > 0; level--) {
@@ -137,46 +142,70 @@ static uint64_t *slot_of(uint64_t *r, uint64_t gva)
                 return NULL;
             set_entry(e, (uint64_t)(uintptr_t)next | UPPER);
         }
+        if (level == 2 && page_size == 1ull << 30)
+            *e |= FROM_1G; // logged already: it is not zero
         table = (uint64_t *)(uintptr_t)(*e & ADDR_MASK);
     }
     return &table[(gva >> 12) & 511];
 }
 
-// INVLPG: the translation of gva's page is gone, in every set of tables.
-// The whole 2 MiB its shadow page table covers goes, because the guest may
-// have mapped gva with a 2 MiB page, which this table splits into 512 4 KiB
-// entries (SDM 3A 4.10.4.1: INVLPG invalidates the whole page). Dropping more
-// than asked is what a TLB may always do.
+// INVLPG: the translation of gva's page is gone, in every set of tables, all
+// of it (SDM 3A 4.10.4.1: INVLPG invalidates the whole page; 4.10.2.3: even
+// where the TLB holds a large page as several smaller ones). The shadow
+// splits the guest's pages into 4 KiB entries, and the guest may have
+// changed or cleared the entry that mapped the page, so its size is known
+// only from the shadow: the whole 1 GiB under a PDPTE marked FROM_1G goes,
+// else the whole 2 MiB its shadow page table covers (the guest may have
+// mapped gva with a 2 MiB page). Dropping more than asked is what a TLB may
+// always do.
 void shadow_invlpg(uint64_t gva)
 {
+    uint64_t span = 2ull << 20;
     for (unsigned i = 0; i < (roles ? 2u : 1u); i++) {
         uint64_t *table = root[i];
         for (int level = 3; level > 1 && table; level--) {
-            uint64_t e = table[(gva >> (12 + 9 * level)) & 511];
-            table = e & PTE_P ? (uint64_t *)(uintptr_t)(e & ADDR_MASK) : NULL;
+            uint64_t *e = &table[(gva >> (12 + 9 * level)) & 511];
+            if (level == 2 && (*e & FROM_1G)) { // its tables wait for the next flush
+                *e = 0;
+                span = 1ull << 30;
+                table = NULL;
+                break;
+            }
+            table = *e & PTE_P ? (uint64_t *)(uintptr_t)(*e & ADDR_MASK) : NULL;
         }
         if (table) // the PDE; its page table, still logged, waits for the next flush
             table[(gva >> 21) & 511] = 0;
     }
-    TRACE("shadow translations of 0x%lx's 2 MiB dropped", gva & ~(uint64_t)0x1fffff);
+    TRACE("shadow translations of 0x%lx's %s dropped", gva & ~(span - 1),
+          span == 2ull << 20 ? "2 MiB" : "1 GiB");
 }
 
-// What the guest sees of its own paging controls.
-static struct walk_mode guest_mode(void)
+// What the guest sees of its own paging controls (for hv/trace.c too, under
+// EPT as well): CPUID.80000001H:EDX[26] says whether it has 1 GiB pages.
+struct walk_mode guest_walk_mode(void)
 {
     uint64_t cr4 = cr_visible(vmread(GUEST_CR4), vcpu.cr4_shadow, vcpu.cr4_owned);
-    return (struct walk_mode){ .cr3 = vcpu.guest_cr3,
+    return (struct walk_mode){ .cr3 = guest_cr3(),
                                .wp = read_shadowed_cr0() & CR0_WP,
                                .nxe = guest_efer() & EFER_NXE,
                                .smep = cr4 & CR4_SMEP,
+                               .smap = cr4 & CR4_SMAP,
+                               .ac = vmread(GUEST_RFLAGS) & RFLAGS_AC,
+                               .gbpages = caps.raw.cpuid_ext1[3] & BIT(26),
                                .maxphyaddr = caps.maxphyaddr };
 }
 
-// An exception into the guest that arose while the CPU was delivering
-// another (IDT-vectoring information valid, SDM 3C 28.2.4, Information for VM
-// Exits That Occur During Event Delivery): the two combine
-// as on the CPU (SDM 3A 6.15, Table 6-5): a #PF during a #PF or a
-// contributory exception is a #DF; anything during a #DF is a triple fault.
+// A #PF into the guest. If it arose while the CPU was delivering another
+// event (IDT-vectoring information valid, SDM 3C 28.2.4, Information for VM
+// Exits That Occur During Event Delivery), the two combine as on the CPU
+// (SDM 3A 6.15, Interrupt 8, Table 6-5; KVM's kvm_multiple_exception() and
+// exception_class()): a #PF while delivering a #PF is a #DF; a #PF while
+// delivering a #DF is a triple fault; a #PF while delivering anything else, a
+// contributory exception (#DE, #TS, #NP, #SS, #GP) or a benign event, is
+// handled serially: the #PF is delivered, and the first event is not. A
+// fault comes back when its instruction runs again; a trap (a single-step
+// #DB) is gone, on the CPU as here. Only hardware exceptions (type 3) count:
+// INT n, INT3 and INTO are benign whatever their vector.
 static int inject_pf(uint64_t gva, uint32_t error)
 {
     uint32_t idt = (uint32_t)vmread(IDT_VECTORING_INFO);
@@ -187,7 +216,8 @@ static int inject_pf(uint64_t gva, uint32_t error)
         if (v == VEC_DF)
             return stop_run(EXIT_REASON_TRIPLE_FAULT, "a #PF while delivering a #DF: "
                             "triple fault");
-        if (v == VEC_PF || v == 0 || (v >= 10 && v <= 13)) {
+        if (v == VEC_PF) {
+            TRACE("a #PF while delivering a #PF: #DF");
             inject_exception(VEC_DF, 0);
             return EXIT_RESUME;
         }
@@ -223,7 +253,9 @@ int shadow_page_fault(uint64_t gva, uint32_t hw_error)
     // "NMI unblocking due to IRET" (SDM 3C 28.2.3) needs no care here: with
     // NMI exiting every NMI is the host's (hv/exit.c), so the guest never
     // has NMIs blocked for an IRET to unblock.
-    struct walk_mode m = guest_mode();
+    struct walk_mode m = guest_walk_mode();
+    if (vmread(IDT_VECTORING_INFO) & BIT(31))
+        m.ac = false; // the delivery's accesses are implicit: SMAP ignores AC (SDM 3A 4.6)
     struct guest_mem mem = { vcpu.ram, GUEST_RAM_SIZE };
     unsigned access = hw_error & (PF_W | PF_U | PF_I);
     struct walk w;
@@ -246,16 +278,24 @@ int shadow_page_fault(uint64_t gva, uint32_t hw_error)
     guest_walk_set_ad(vcpu.ram, GUEST_RAM_SIZE, &w, access & PF_W);
     w.entry[w.levels - 1] |= PTE_A | (access & PF_W ? PTE_D : 0);
     uint64_t leaf = shadow_leaf(&w, access, &m, (uint64_t)(uintptr_t)vcpu.ram);
-    uint64_t *slot = slot_of(root[current_role()], gva);
+    if (!leaf) {
+        snprintf(why, sizeof(why), "CR0.WP=0 with CR4.SMAP=1: a supervisor write (RFLAGS.AC=1) "
+                 "to the read-only user page at 0x%lx is not emulated under shadow paging "
+                 "(RIP 0x%lx)", gva, vmread(GUEST_RIP));
+        return stop_run(EXIT_REASON_EXCEPTION_NMI, why);
+    }
+    uint64_t *slot = slot_of(root[current_role()], gva, w.page_size);
     if (!slot) { // the pool is used up: start again from empty tables
         shadow_flush();
-        slot = slot_of(root[current_role()], gva);
+        slot = slot_of(root[current_role()], gva, w.page_size);
     }
     if (*slot == leaf) {
         // The entry was already this: the CPU refused for a reason the walk
-        // does not model (SMAP, protection keys). Its verdict, and its error
-        // code, are the guest's: the real CR4 and EFER carry the guest's bits.
-        return inject_pf(gva, hw_error);
+        // does not model (protection keys; SMAP for an implicit access the
+        // exit does not show as one, a descriptor-table read say). Its
+        // verdict, and its error code, are the guest's: the real CR4 carries
+        // the guest's bits, the real EFER.NXE is 1 whatever the guest's.
+        return inject_pf(gva, m.nxe || m.smep ? hw_error : hw_error & ~(uint32_t)PF_I);
     }
     set_entry(slot, leaf);
     vcpu.stats.pf[PF_FILLED]++;

@@ -119,8 +119,7 @@ int traced_exit(struct guest_regs *r)
         uint8_t code[15];
         uint64_t len = vmread(VM_EXIT_INSTRUCTION_LEN);
         struct guest_mem m = { vcpu.ram, GUEST_RAM_SIZE };
-        struct walk_mode mode = { .cr3 = guest_cr3(), .nxe = guest_efer() & EFER_NXE,
-                                  .maxphyaddr = caps.maxphyaddr };
+        struct walk_mode mode = guest_walk_mode();
         size_t got = guest_read(&m, &mode, rip, code, len < sizeof(code) ? len : sizeof(code));
         size_t n = 0;
         for (size_t i = 0; i < got && n < sizeof(bytes); i++)

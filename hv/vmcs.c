@@ -142,6 +142,10 @@ void vmcs_setup(const struct vm_setup *s)
     uint32_t field;
     if (vmcs_build(&vmcs_cpu, s, &field))
         vmx_fail("VMWRITE", field);
+    // Without the EFER controls the guest's EFER is the host's register
+    // (hv/msr.c efer_load()), which the VMCS does not hold.
+    if (!ctl_on(CTL_ENTRY, CTL_ENTRY_LOAD_EFER))
+        efer_load();
 }
 
 // The watchdog: the VMX-preemption timer counts down while the guest runs, one

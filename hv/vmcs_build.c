@@ -252,10 +252,11 @@ int vmcs_build(const struct vmcs_access *a, const struct vm_setup *s, uint32_t *
     put(&w, GUEST_SYSENTER_ESP, 0);
     put(&w, GUEST_SYSENTER_EIP, 0);
     put(&w, GUEST_IA32_DEBUGCTL, 0);
-    // EFER: LME and LMA (64-bit mode), NXE and SCE clear, whatever the loader
-    // left in the host's EFER. PAT: its reset value.
+    // EFER: the guest's (hv/guest.c: LME and LMA, NXE and SCE clear, whatever
+    // the loader left in the host's EFER), made real as hv/msr.c makes it.
+    // PAT: its reset value.
     if (ctls->entry & CTL_ENTRY_LOAD_EFER)
-        put(&w, GUEST_IA32_EFER, EFER_LME | EFER_LMA);
+        put(&w, GUEST_IA32_EFER, efer_real(s->efer, s->shadow, s->caps->nx));
     if (ctls->entry & CTL_ENTRY_LOAD_PAT)
         put(&w, GUEST_IA32_PAT, PAT_RESET);
     put(&w, GUEST_INTERRUPTIBILITY_INFO, 0);

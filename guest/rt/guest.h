@@ -64,6 +64,12 @@ const char *insn_name(enum insn which);
 int try_xsetbv(uint32_t ecx, uint64_t value);        // xsetbv
 int try_clts(void);                                  // clts
 int try_lmsw(uint16_t msw);                          // lmsw
+int try_write_cr3(uint64_t v);                       // mov v, %cr3
+int try_compat_write_cr0(uint32_t v);                // mov v, %cr0 in compatibility mode
+int try_single_step(void);                           // a single-step #DB after POPF
+// The gate of vector takes its stack from IST1 = top (SDM 3A 6.14.5), or,
+// with top 0, from RSP0 or the current stack again.
+void set_ist(unsigned vector, uint64_t top);
 
 // rt.c: debug traps. While single_step_watch is set, each #DB (a single step
 // or a data breakpoint) is counted, its RIP and DR6 kept, and TF cleared in

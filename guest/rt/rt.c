@@ -393,3 +393,61 @@ int try_write_cr4(uint64_t v)
                  : "memory");
     return trap_vector;
 }
+
+int try_write_cr3(uint64_t v)
+{
+    trap_vector = -1;
+    asm volatile("movq $1f, %[fix]\n\tmov %[v], %%cr3\n1:\tmovq $0, %[fix]"
+                 : [fix] "+m"(fixup_rip) : [v] "r"(v) : "memory");
+    return trap_vector;
+}
+
+// MOV to CR0 from EBX in compatibility mode: a far return to the 32-bit code
+// segment 0x18 (start.S), the MOV, and a far jump back to 64-bit code. A
+// fault returns into 32-bit code too (the frame's CS is 0x18), so the fixup
+// is the far jump itself.
+int try_compat_write_cr0(uint32_t v)
+{
+    trap_vector = -1;
+    asm volatile("movq $2f, %[fix]\n\t"
+                 "push $0x18\n\t"
+                 "lea 1f(%%rip), %%rax\n\t"
+                 "push %%rax\n\t"
+                 "lretq\n"
+                 ".code32\n"
+                 "1:\tmov %%ebx, %%cr0\n"
+                 "2:\tljmp $0x08, $3f\n"
+                 ".code64\n"
+                 "3:\tmovq $0, %[fix]"
+                 : [fix] "+m"(fixup_rip) : "b"(v) : "rax", "memory");
+    return trap_vector;
+}
+
+// POPF sets TF; the next POPF puts RFLAGS back with TF clear, and the CPU
+// still traps after it, since TF was 1 when it began (SDM 3B 18.3.1.4,
+// Single-Step Exception Condition). So exactly one #DB is due, after the
+// second POPF: if its delivery were lost, none would come.
+int try_single_step(void)
+{
+    trap_vector = -1;
+    asm volatile("movq $1f, %[fix]\n\t"
+                 "pushfq\n\t"
+                 "pushfq\n\t"
+                 "orq $0x100, (%%rsp)\n\t"
+                 "popfq\n\t"
+                 "popfq\n"
+                 "1:\tmovq $0, %[fix]"
+                 : [fix] "+m"(fixup_rip) :: "memory", "cc");
+    return trap_vector;
+}
+
+void set_ist(unsigned vector, uint64_t top)
+{
+    extern uint8_t idt[], tss[];
+    // IST1 is at byte 36 of the 64-bit TSS; the gate's IST index is bits 2:0
+    // of its byte 4 (SDM 3A Figures 8-11 and 6-8).
+    if (top)
+        for (int i = 0; i < 8; i++)
+            tss[36 + i] = (uint8_t)(top >> (8 * i));
+    idt[16 * vector + 4] = top ? 1 : 0;
+}

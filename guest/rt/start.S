@@ -271,10 +271,12 @@ gdt:
 gdt_end:
 
 // The 64-bit TSS (SDM 3A 8.7, "Task Management in 64-bit Mode", Figure 8-11):
-// only RSP0 is used: the stack an interrupt or exception from ring 3 switches
-// to (SDM 3A 6.14.4). No IST. The I/O map base is the TSS's size: no I/O
+// RSP0 is the stack an interrupt or exception from ring 3 switches to (SDM 3A
+// 6.14.4); IST1 is the stack of the gates rt.c's set_ist() marks, none at
+// start (SDM 3A 6.14.5, Interrupt Stack Table). The I/O map base is the TSS's size: no I/O
 // permission bitmap, so I/O from ring 3 raises #GP (SDM 1 19.5.2, I/O
 // Permission Bit Map).
+    .globl tss
 tss:
     .long 0                    // reserved
     .quad ring0_stack_top      // RSP0
@@ -288,6 +290,7 @@ tss_end:
 
     .bss
     .balign 16
+    .globl idt                 // rt.c's set_ist() marks gates
 idt:
     .skip 256 * 16             // vectors 0-255; filled by _start
 idt_end:

@@ -3,10 +3,15 @@ table passes under both ways of handling a CR0.WP change, with the exits the
 table states for each (the CR exits plus the #PF fills the mode implies); a
 CPU without EPT runs the experiment with shadow paging instead of stopping;
 the policies that would give the guest CR0.WP are refused, naming the rule,
-and with unsafe=1 the guest detects what breaks."""
+and with unsafe=1 the guest detects what breaks; what shadow paging does not
+emulate (leaving IA-32e mode, SMAP with WP=0) stops the run by name; an
+EFER.NXE change empties the tables."""
+import re
+
 import pytest
 
 import table
+from conftest import ROOT
 from test_vmx import FAST, N, SKYLAKE, T, W, check_boot, outcome_lines
 
 PENRYN = "core2_penryn_t9600"  # VMX without EPT, VPID or the preemption timer
@@ -96,3 +101,76 @@ def test_shadow_trace_names_fills_and_reflected_faults(boot):
     assert "the guest's own tables refuse: #PF 0x3 at" in traced, traced
     assert "INVLPG (14)" in traced, traced
     assert (r.verdict, r.status) == ("PASS", 0), r.serial
+
+
+def test_leaving_ia32e_mode_is_stopped_by_name(boot):
+    """Clearing CR0.PG in compatibility mode is how software leaves IA-32e
+    mode (SDM 3A 10.8.5.4), not a #GP: vmxlab does not emulate it, and says
+    so, under EPT as under shadow paging (the CPU's MOV to CR0 exits either
+    way: PG is host-owned)."""
+    for paging in ("ept", "shadow"):
+        r = boot("bochs", cpu=SKYLAKE, cmdline=f"tests=leave-long-mode paging={paging}")
+        check_boot(r, tests="leave-long-mode", policies=("intercept",),
+                   mmu="ept" if paging == "ept" else "shadow-roles")
+        assert re.search(r"^PASS: leave-long-mode: .*: stopped as expected: MOV to CR0 of "
+                         r"0x10033 in compatibility mode clears PG: leaving IA-32e mode \(SDM "
+                         r"3A 10\.8\.5\.4\) is not emulated \(RIP 0x[0-9a-f]+\)$",
+                         r.serial, re.M), r.serial
+
+
+def test_an_efer_nxe_change_empties_the_shadow_tables(boot):
+    """The shadow entries were built by the old NXE's rules, so a WRMSR that
+    changes EFER.NXE empties them (under EPT nothing is owed). The guest reads
+    its own EFER, not the real one, whose NXE is 1 under shadow paging."""
+    r = boot("bochs", cpu=SKYLAKE, cmdline="tests=access-matrix policy=intercept trace=60")
+    for mmu in ("ept", "shadow-roles", "shadow-flush"):
+        traced = r.lines(f"trace access-matrix/intercept/{mmu} ")
+        [rd] = [l for l in traced if "MSR_READ" in l][:1]
+        assert rd.endswith("RDMSR MSR 0xc0000080 (IA32_EFER); EDX:EAX <- 0x500"), rd
+        [wr] = [l for l in traced if "MSR_WRITE" in l][:1]
+        emptied = "; shadow tables emptied" if mmu != "ept" else ""
+        assert wr.endswith(f"WRMSR MSR 0xc0000080 (IA32_EFER){emptied}; IA32_EFER <- 0xd00"), wr
+    assert (r.verdict, r.status) == ("PASS", 0), r.serial
+
+
+SMAP_WP0 = '''// smap_wp0.c: CR0.WP = 0, CR4.SMAP = 1, RFLAGS.AC = 1: a supervisor write to
+// a read-only user page, which the CPU lets through (SDM 3A 4.6.1).
+#include "guest/rt/guest.h"
+
+static volatile uint64_t page[512] __attribute__((aligned(4096)));
+
+int guest_main(struct guest_params *p)
+{
+    (void)p;
+    uint64_t *pte = &low_pt[(uint64_t)page >> 12];
+    *pte = (*pte | PTE_U) & ~(uint64_t)PTE_W;
+    invlpg(page);
+    write_cr4(read_cr4() | CR4_SMAP);
+    write_cr0(read_cr0() & ~(uint64_t)CR0_WP);
+    asm volatile("stac; movq $1, %0; clac" : "=m"(page[0]));
+    write_cr0(read_cr0() | CR0_WP);
+    write_cr4(read_cr4() & ~(uint64_t)CR4_SMAP);
+    return !hc_report(page[0] == 1, "WP=0, SMAP=1, AC=1: the supervisor write landed");
+}
+'''
+
+
+def test_smap_with_wp0_is_refused_by_name(boot, tmp_path):
+    """A WP=0 copy of a user page is supervisor-only, and SMAP would let later
+    supervisor accesses with AC=0 through it: shadow paging cannot give the
+    guest SMAP with WP=0 and AC=1, and stops the run, naming it. Under EPT
+    the CPU does it, and the guest's check passes. (Built with the SDK.)"""
+    from test_guests import make
+    make("guest-sdk", f"SDK={tmp_path / 'sdk'}", cwd=ROOT)
+    (tmp_path / "sdk" / "smap_wp0.c").write_text(SMAP_WP0)
+    make(cwd=tmp_path / "sdk")
+    elf = str(tmp_path / "sdk" / "smap_wp0.elf")
+    r = boot("bochs", cpu=SKYLAKE, cmdline="policy=intercept", guests=[elf])
+    assert ("PASS: smap_wp0/intercept: ran to its end; 1 guest check passed, 0 failed; "
+            "exits: VMCALL 2, CR_ACCESS 4" in r.serial.splitlines()), r.serial
+    r = boot("bochs", cpu=SKYLAKE, cmdline="policy=intercept paging=shadow", guests=[elf])
+    assert re.search(r"^FAIL: smap_wp0/intercept: stopped: CR0\.WP=0 with CR4\.SMAP=1: a "
+                     r"supervisor write \(RFLAGS\.AC=1\) to the read-only user page at 0x[0-9a-f]+ "
+                     r"is not emulated under shadow paging \(RIP 0x[0-9a-f]+\)$",
+                     r.serial, re.M), r.serial
+    assert (r.verdict, r.status) == ("FAIL", 1), r.serial

@@ -1,7 +1,8 @@
-// test_cr.c: the CR0/CR4 rules of hv/cr.c: which CR0 values a guest MOV may
-// load (KVM's kvm_is_valid_cr0 plus the 64-bit-mode PG rule), what a guest
-// read of CR0 sees, and which bits may be guest-owned under the CR0/CR4
-// fixed-bit MSRs Bochs' corei7_skylake_x reports (SDM 3C 25.6.6, 3D A.7-A.8).
+// test_cr.c: the CR0/CR3/CR4 rules of hv/cr.c: which CR0 values a guest MOV
+// may load (KVM's kvm_is_valid_cr0 plus the rules for PG in IA-32e mode),
+// which CR3 values, what a guest read of CR0 sees, and which bits may be
+// guest-owned under the CR0/CR4 fixed-bit MSRs Bochs' corei7_skylake_x
+// reports (SDM 3C 25.6.6, 3D A.7-A.8).
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,38 +28,79 @@ void console_write(const char *s, size_t n) { (void)s; (void)n; }
 static void cr0_valid_values(void **state)
 {
     (void)state;
-    assert_int_equal(cr0_check(0x80050033, true), CR0_OK);  // Linux's 64-bit CR0
-    assert_int_equal(cr0_check(0x80050033, false), CR0_OK);
-    assert_int_equal(cr0_check(0x8005003b, true), CR0_OK);  // ... with TS
-    assert_int_equal(cr0_check(0x60000010, false), CR0_OK); // reset value: CD NW ET
-    assert_int_equal(cr0_check(0xe0000011, true), CR0_OK);  // PG CD NW with PE
-    assert_int_equal(cr0_check(0x00000011, false), CR0_OK); // protected, no paging
-    assert_int_equal(cr0_check(0, false), CR0_OK);
-    assert_int_equal(cr0_check(0xffffffff, true), CR0_OK); // reserved low bits are ignored
+    assert_int_equal(cr0_check(0x80050033, true, false), CR0_OK);  // Linux's 64-bit CR0
+    assert_int_equal(cr0_check(0x80050033, false, false), CR0_OK);
+    assert_int_equal(cr0_check(0x8005003b, true, false), CR0_OK);  // ... with TS
+    assert_int_equal(cr0_check(0x60000010, false, false), CR0_OK); // reset value: CD NW ET
+    assert_int_equal(cr0_check(0xe0000011, true, false), CR0_OK);  // PG CD NW with PE
+    assert_int_equal(cr0_check(0x00000011, false, false), CR0_OK); // protected, no paging
+    assert_int_equal(cr0_check(0, false, false), CR0_OK);
+    assert_int_equal(cr0_check(0xffffffff, true, false), CR0_OK); // reserved low bits are ignored
 }
 
 static void cr0_invalid_values(void **state)
 {
     (void)state;
-    assert_int_equal(cr0_check(1ull << 32, false), CR0_RESERVED_HIGH);
-    assert_int_equal(cr0_check(0x80050033 | (1ull << 63), true), CR0_RESERVED_HIGH);
-    assert_int_equal(cr0_check(0x80000000, false), CR0_PG_WITHOUT_PE);
-    assert_int_equal(cr0_check(0x80050032, true), CR0_PG_WITHOUT_PE);
-    assert_int_equal(cr0_check(0x20000001, false), CR0_NW_WITHOUT_CD);
-    assert_int_equal(cr0_check(0xa0050033, true), CR0_NW_WITHOUT_CD);
-    assert_int_equal(cr0_check(0x00050033, true), CR0_PG_OFF_IN_LONG_MODE);
-    assert_int_equal(cr0_check(0, true), CR0_PG_OFF_IN_LONG_MODE);
-    assert_int_equal(cr0_check(0x7fffffff, true), CR0_PG_OFF_IN_LONG_MODE);
+    assert_int_equal(cr0_check(1ull << 32, false, false), CR0_RESERVED_HIGH);
+    assert_int_equal(cr0_check(0x80050033 | (1ull << 63), true, false), CR0_RESERVED_HIGH);
+    assert_int_equal(cr0_check(0x80000000, false, false), CR0_PG_WITHOUT_PE);
+    assert_int_equal(cr0_check(0x80050032, true, false), CR0_PG_WITHOUT_PE);
+    assert_int_equal(cr0_check(0x20000001, false, false), CR0_NW_WITHOUT_CD);
+    assert_int_equal(cr0_check(0xa0050033, true, false), CR0_NW_WITHOUT_CD);
+    assert_int_equal(cr0_check(0x00050033, true, false), CR0_PG_OFF_IN_64BIT_MODE);
+    assert_int_equal(cr0_check(0, true, false), CR0_PG_OFF_IN_64BIT_MODE);
+    assert_int_equal(cr0_check(0x7fffffff, true, false), CR0_PG_OFF_IN_64BIT_MODE);
+}
+
+// Clearing PG in IA-32e mode: #GP in 64-bit mode whatever PCIDE; in
+// compatibility mode only with CR4.PCIDE (SDM 3A 4.10.1), else it is valid and
+// leaves IA-32e mode (SDM 3A 10.8.5.4): the caller decides what that means.
+static void cr0_pg_off_by_mode(void **state)
+{
+    (void)state;
+    assert_int_equal(cr0_check(0x00050033, true, false), CR0_PG_OFF_IN_64BIT_MODE);
+    assert_int_equal(cr0_check(0x00050033, true, true), CR0_PG_OFF_IN_64BIT_MODE);
+    assert_int_equal(cr0_check(0x00050033, false, true), CR0_PG_OFF_WITH_PCIDE);
+    assert_int_equal(cr0_check(0x00050033, false, false), CR0_OK);
+    assert_int_equal(cr0_check(0x80050033, false, true), CR0_OK); // PG kept: fine
+    assert_int_equal(cr0_check(0x20050033, false, true), CR0_NW_WITHOUT_CD); // first rule first
+}
+
+// MOV to CR3 (SDM 3A 4.5 Table 4-12, 4.10.4.1): bit 63 is reserved without
+// CR4.PCIDE and, with it, asks for no flush and is not stored; bits
+// 62:MAXPHYADDR are reserved either way.
+static void cr3_rules(void **state)
+{
+    (void)state;
+    uint64_t load = 0;
+    bool noflush = true;
+    assert_int_equal(cr3_write(0x1000, false, 40, &load, &noflush), 0);
+    assert_int_equal(load, 0x1000);
+    assert_false(noflush);
+    assert_int_equal(cr3_write(0x1000 | 1ull << 63, false, 40, &load, &noflush), -1);
+    assert_int_equal(cr3_write(0x1000 | 1ull << 63, true, 40, &load, &noflush), 0);
+    assert_int_equal(load, 0x1000); // bit 63 is not written to CR3
+    assert_true(noflush);
+    assert_int_equal(cr3_write(0x1005, true, 40, &load, &noflush), 0); // PCID 5
+    assert_int_equal(load, 0x1005);
+    assert_false(noflush);
+    assert_int_equal(cr3_write(0x1000 | 1ull << 40, false, 40, &load, &noflush), -1);
+    assert_int_equal(cr3_write(0x1000 | 1ull << 40 | 1ull << 63, true, 40, &load, &noflush),
+                     -1);
+    assert_int_equal(cr3_write(0x1000 | 1ull << 62 | 1ull << 63, true, 40, &load, &noflush),
+                     -1);
+    assert_int_equal(cr3_write(0x1000 | 1ull << 51, false, 52, &load, &noflush), 0);
+    assert_int_equal(cr3_write(0x1000 | 1ull << 52, false, 52, &load, &noflush), -1);
 }
 
 // One error per value, checked in the order high bits, PG/PE, NW/CD, long mode.
 static void cr0_error_precedence(void **state)
 {
     (void)state;
-    assert_int_equal(cr0_check((1ull << 32) | 0xa0000000, true), CR0_RESERVED_HIGH);
-    assert_int_equal(cr0_check(1ull << 32, true), CR0_RESERVED_HIGH);
-    assert_int_equal(cr0_check(0xa0000000, true), CR0_PG_WITHOUT_PE);
-    assert_int_equal(cr0_check(0x20000000, true), CR0_NW_WITHOUT_CD);
+    assert_int_equal(cr0_check((1ull << 32) | 0xa0000000, true, false), CR0_RESERVED_HIGH);
+    assert_int_equal(cr0_check(1ull << 32, true, false), CR0_RESERVED_HIGH);
+    assert_int_equal(cr0_check(0xa0000000, true, false), CR0_PG_WITHOUT_PE);
+    assert_int_equal(cr0_check(0x20000000, true, false), CR0_NW_WITHOUT_CD);
 }
 
 static void cr0_error_names(void **state)
@@ -68,8 +110,9 @@ static void cr0_error_names(void **state)
     assert_string_equal(cr0_error_name(CR0_RESERVED_HIGH), "bits 63:32 set");
     assert_string_equal(cr0_error_name(CR0_PG_WITHOUT_PE), "PG without PE");
     assert_string_equal(cr0_error_name(CR0_NW_WITHOUT_CD), "NW without CD");
-    assert_string_equal(cr0_error_name(CR0_PG_OFF_IN_LONG_MODE), "PG cleared in 64-bit mode");
-    assert_string_equal(cr0_error_name((enum cr0_error)5), "invalid");
+    assert_string_equal(cr0_error_name(CR0_PG_OFF_IN_64BIT_MODE), "PG cleared in 64-bit mode");
+    assert_string_equal(cr0_error_name(CR0_PG_OFF_WITH_PCIDE), "PG cleared while CR4.PCIDE is 1");
+    assert_string_equal(cr0_error_name((enum cr0_error)6), "invalid");
     assert_string_equal(cr0_error_name((enum cr0_error)-1), "invalid");
 }
 
@@ -211,7 +254,7 @@ static void valid_in_long_mode_agrees_with_cr0_check(void **state)
         for (unsigned b = 0; b < 8; b++)
             if (m & (1u << b))
                 v |= bits[b];
-        assert_int_equal(cr0_valid_in_long_mode(v), cr0_check(v, true) == CR0_OK);
+        assert_int_equal(cr0_valid_in_long_mode(v), cr0_check(v, true, false) == CR0_OK);
     }
 }
 
@@ -306,6 +349,8 @@ int main(void)
         cmocka_unit_test(cr0_valid_values),
         cmocka_unit_test(cr0_invalid_values),
         cmocka_unit_test(cr0_error_precedence),
+        cmocka_unit_test(cr0_pg_off_by_mode),
+        cmocka_unit_test(cr3_rules),
         cmocka_unit_test(cr0_error_names),
         cmocka_unit_test(cr0_normalize_drops_reserved_and_sets_et),
         cmocka_unit_test(cr_visible_mixes_real_and_shadow),

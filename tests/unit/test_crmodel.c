@@ -69,7 +69,7 @@ static void known_cases(void **state)
 // hv/cr.c's verdict for the same write, with the CR4.CET rule of set_cr0().
 static bool hv_cr0_lands(uint64_t val, uint64_t cr4)
 {
-    return cr0_check(val, true) == CR0_OK && !((cr4 & CR4_CET) && !(val & CR0_WP));
+    return cr0_check(val, true, false) == CR0_OK && !((cr4 & CR4_CET) && !(val & CR0_WP));
 }
 
 static uint64_t near(uint64_t cur)

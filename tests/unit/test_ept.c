@@ -16,8 +16,12 @@
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 
 #define MiB (1ull << 20)
-#define LEAF_4K (EPT_RWX | EPT_MEMTYPE_WB)             // 0x37
-#define LEAF_2M (EPT_RWX | EPT_MEMTYPE_WB | EPT_LARGE) // 0xb7
+// Leaves: read/write/execute, write-back (memory type 6 in bits 5:3) and
+// "ignore PAT" (bit 6): the guest's PAT, PCD and PWT do not change the type
+// of guest RAM (SDM 3C 29.3.7.2).
+#define IPAT (1ull << 6)
+#define LEAF_4K (EPT_RWX | EPT_MEMTYPE_WB | IPAT)             // 0x77
+#define LEAF_2M (EPT_RWX | EPT_MEMTYPE_WB | IPAT | EPT_LARGE) // 0xf7
 
 // A pool of at most `limit` tables; every one handed out is kept for freeing.
 struct pool {
@@ -107,7 +111,8 @@ static void large_pages_when_both_2m_aligned(void **state)
     assert_int_equal(pd[0] & 7, 7);           // read, write, execute
     assert_int_equal((pd[0] >> 3) & 7, 6);    // memory type WB
     assert_int_equal((pd[0] >> 7) & 1, 1);    // maps a page
-    assert_int_equal(LEAF_2M, 0xb7);
+    assert_int_equal((pd[0] >> 6) & 1, 1);    // ignore PAT
+    assert_int_equal(LEAF_2M, 0xf7);
     assert_int_equal(nonzero_entries(f.ept.pml4), 1);
     assert_int_equal(nonzero_entries(pdpt), 1);
     assert_int_equal(nonzero_entries(pd), 2);
@@ -166,7 +171,7 @@ static void small_pages_when_hpa_not_2m_aligned(void **state)
     assert_int_equal(pt0[511], 0x40200000 | LEAF_4K);
     assert_int_equal(pt1[0], 0x40201000 | LEAF_4K);
     assert_int_equal(pt1[511], 0x40400000 | LEAF_4K);
-    assert_int_equal(LEAF_4K, 0x37);
+    assert_int_equal(LEAF_4K, 0x77);
 
     assert_maps(&f.ept, 0, 0x40001000);
     assert_maps(&f.ept, 0x1234, 0x40002234);

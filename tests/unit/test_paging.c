@@ -1,6 +1,6 @@
 // test_paging.c: hv/paging.c walks guest page tables built here in a buffer
 // that stands for guest RAM: 4 KiB, 2 MiB and 1 GiB pages, the access rights
-// of SDM 3A 4.6 (U/S, R/W with CR0.WP, XD with EFER.NXE, SMEP), the #PF error
+// of SDM 3A 4.6 (U/S, R/W with CR0.WP, XD with EFER.NXE, SMEP, SMAP), the #PF error
 // codes of SDM 3A 4.7, reserved bits, and tables that point outside RAM; the
 // Accessed and Dirty bits a walk sets (SDM 3A 4.8); and the shadow entries
 // hv/shadow.c builds from a walk.
@@ -32,7 +32,7 @@ static int setup(void **state)
     (void)state;
     ram = calloc(1, RAM);
     mem = (struct guest_mem){ ram, RAM };
-    mode = (struct walk_mode){ .cr3 = 0x1000, .wp = true, .maxphyaddr = 36 };
+    mode = (struct walk_mode){ .cr3 = 0x1000, .wp = true, .gbpages = true, .maxphyaddr = 36 };
     put(0x1000, 0x2000 | PTE_P | PTE_W | PTE_U);
     put(0x2000, 0x3000 | PTE_P | PTE_W | PTE_U);
     put(0x2008, 0x0 | PTE_P | PTE_W | PTE_U | PTE_PS); // 1 GiB page
@@ -94,6 +94,62 @@ static void access_rights(void **state)
     mode.smep = true;
     assert_int_equal(guest_walk(&mem, &mode, 0x5000, PF_I, &w), -1);
     assert_int_equal(guest_walk(&mem, &mode, 0x5000, PF_I | PF_U, &w), 0);
+}
+
+// SDM 3A 4.7: I/D is set for a fetch only with NXE or SMEP; without either a
+// fetch is checked, and reported, as a read.
+static void fetch_bit_in_error_code(void **state)
+{
+    (void)state;
+    struct walk w;
+    put(0x4000 + 8 * 9, 0); // not present
+    assert_int_equal(guest_walk(&mem, &mode, 0x9000, PF_I, &w), -1);
+    assert_int_equal(w.pf_error, 0);
+    mode.smep = true;
+    assert_int_equal(guest_walk(&mem, &mode, 0x9000, PF_I | PF_U, &w), -1);
+    assert_int_equal(w.pf_error, PF_I | PF_U);
+    mode.smep = false;
+    mode.nxe = true;
+    assert_int_equal(guest_walk(&mem, &mode, 0x9000, PF_I, &w), -1);
+    assert_int_equal(w.pf_error, PF_I);
+    mode.nxe = false; // a reserved bit, as seen by a fetch
+    put(0x4000 + 8 * 9, (9ull << 12) | PTE_P | PTE_NX);
+    assert_int_equal(guest_walk(&mem, &mode, 0x9000, PF_I, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_RSVD);
+}
+
+// Without 1 GiB pages (CPUID.80000001H:EDX[26] = 0) PS in a PDPTE is a
+// reserved bit (SDM 3A 4.5.4, Table 4-16).
+static void no_1gib_pages(void **state)
+{
+    (void)state;
+    struct walk w;
+    mode.gbpages = false;
+    assert_int_equal(guest_walk(&mem, &mode, (1ull << 30) + 0x1234, 0, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_RSVD);
+    assert_int_equal(guest_walk(&mem, &mode, 0x5123, 0, &w), 0); // the rest walks
+}
+
+// SMAP (SDM 3A 4.6.1): a supervisor read or write of a user page faults
+// unless RFLAGS.AC = 1, which an implicit access (ac false) never has; a
+// fetch is SMEP's business, a user access is not concerned.
+static void smap(void **state)
+{
+    (void)state;
+    struct walk w;
+    mode.smap = true;
+    assert_int_equal(guest_walk(&mem, &mode, 0x5000, 0, &w), -1);
+    assert_int_equal(w.pf_error, PF_P);
+    assert_int_equal(guest_walk(&mem, &mode, 0x5000, PF_W, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_W);
+    assert_int_equal(guest_walk(&mem, &mode, 0x5000, PF_I, &w), 0);
+    assert_int_equal(guest_walk(&mem, &mode, 0x5000, PF_U | PF_W, &w), 0);
+    assert_int_equal(guest_walk(&mem, &mode, 0x200000, PF_W, &w), -1); // WP still rules
+    mode.wp = false;
+    assert_int_equal(guest_walk(&mem, &mode, 0x200000, PF_W, &w), 0); // a supervisor page
+    mode.ac = true;
+    assert_int_equal(guest_walk(&mem, &mode, 0x5000, 0, &w), 0);
+    assert_int_equal(guest_walk(&mem, &mode, 0x5000, PF_W, &w), 0);
 }
 
 static void not_present_and_reserved(void **state)
@@ -190,10 +246,12 @@ static void shadow_leaf_rights_and_dirty(void **state)
     assert_int_equal(leaf(0x5123, 0), (RAM_BASE + 0x5000) | base | PTE_U | PTE_W);
     // A 2 MiB page: the 4 KiB piece that holds the address; supervisor, read-only.
     assert_int_equal(leaf(0x3ff123, 0), (RAM_BASE + 0x3ff000) | base);
-    // Memory type: PWT, PCD carried; a 2 MiB page's PAT (bit 12) lands in bit 7.
+    // Memory type: write-back, whatever the guest's PWT, PCD and PAT (bit 12
+    // of a 2 MiB page, bit 7 of a PTE) say: none of them is copied.
     put(0x3008, 0x200000 | PTE_P | PTE_PS | (1u << 3) | (1u << 4) | (1u << 12));
-    assert_int_equal(leaf(0x200000, 0), (RAM_BASE + 0x200000) | base | (1u << 3) | (1u << 4) |
-                                            (1u << 7));
+    assert_int_equal(leaf(0x200000, 0), (RAM_BASE + 0x200000) | base);
+    put(0x4000 + 8 * 5, get(0x4000 + 8 * 5) | (1u << 3) | (1u << 4) | (1u << 7));
+    assert_int_equal(leaf(0x5123, 0), (RAM_BASE + 0x5000) | base | PTE_U | PTE_W);
 }
 
 // WP=0: a supervisor write to a read-only page is mapped writable and
@@ -228,7 +286,8 @@ static void shadow_leaf_no_execute(void **state)
 }
 
 // WP=0 with SMEP: the supervisor-writable copy of a user page must not be
-// executable, or a supervisor fetch SMEP forbids would go through.
+// executable, or a supervisor fetch SMEP forbids would go through; with
+// EFER.NXE 0 too, since the real NXE is 1 under shadow paging (hv/msr.c).
 static void shadow_leaf_wp0_smep(void **state)
 {
     (void)state;
@@ -238,8 +297,28 @@ static void shadow_leaf_wp0_smep(void **state)
     mode.smep = true;
     assert_true(leaf(0x7000, PF_W) & PTE_NX);
     assert_false(leaf(0x7000, PF_W) & PTE_U);
+    mode.nxe = false;
+    assert_true(leaf(0x7000, PF_W) & PTE_NX);
+    assert_false(leaf(0x7000, PF_W) & PTE_U);
     mode.smep = false;
     assert_false(leaf(0x7000, PF_W) & PTE_NX);
+}
+
+// WP=0 with SMAP: a supervisor write to a read-only user page (AC = 1, else
+// the walk refuses it) has no right shadow entry: a supervisor-only copy
+// would let later supervisor accesses with AC = 0 through. 0: refused. A
+// supervisor page has no such problem.
+static void shadow_leaf_wp0_smap(void **state)
+{
+    (void)state;
+    put(0x4000 + 8 * 7, 0x7000 | PTE_P | PTE_U); // user, read-only
+    mode.wp = false;
+    mode.smap = true;
+    mode.ac = true;
+    assert_int_equal(leaf(0x7000, PF_W), 0);
+    assert_int_equal(leaf(0x7000, 0), (RAM_BASE + 0x7000) | PTE_P | PTE_A | PTE_D | PTE_U);
+    put(0x4000 + 8 * 7, 0x7000 | PTE_P); // supervisor, read-only
+    assert_int_equal(leaf(0x7000, PF_W), (RAM_BASE + 0x7000) | PTE_P | PTE_A | PTE_D | PTE_W);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -249,7 +328,8 @@ int main(void)
         T(translates_each_page_size), T(access_rights), T(not_present_and_reserved),
         T(tables_outside_ram), T(reads_across_pages), T(sets_accessed_and_dirty),
         T(shadow_leaf_rights_and_dirty), T(shadow_leaf_wp0), T(shadow_leaf_no_execute),
-        T(shadow_leaf_wp0_smep),
+        T(shadow_leaf_wp0_smep), T(shadow_leaf_wp0_smap), T(fetch_bit_in_error_code),
+        T(no_1gib_pages), T(smap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -199,7 +199,8 @@ static void build_and_check(const struct profile *p, const struct vmx_caps *c,
         .caps = c, .ctls = run, .host = &host, .hdr = &guest_hdr, .rip = 0x100040,
         .eptp = ept_pointer(&ept), .msr_bitmap = 0x1c7000,
         .cr3 = shadow ? 0x1c9000 : guest_hdr.cr3, // the shadow root, or the guest's
-        .shadow = shadow, .cr0_owned = cr0_owned, .cr4_owned = cr4_owned, .vpid = 1,
+        .shadow = shadow, .efer = EFER_LME | EFER_LMA, .cr0_owned = cr0_owned,
+        .cr4_owned = cr4_owned, .vpid = 1,
     };
     vm_setup_cr(c, shadow, cr0_owned, &s.cr);
     uint32_t field = 0;
