@@ -163,7 +163,7 @@ static uint64_t tick_budget(const struct guest_run *run)
         return cfg.max_ticks;
     if (run->max_ticks)
         return run->max_ticks;
-    return (1ull << 30) + 1000 * run->iterations * (run->windows ? run->windows : 1);
+    return RUN_TICKS + 1000 * run->iterations * (run->windows ? run->windows : 1);
 }
 
 // What VMX does not switch between host and guest, and so carries over from

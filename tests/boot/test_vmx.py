@@ -282,6 +282,30 @@ def test_nmis_and_interrupts_never_reach_the_guest(boot):
         assert m and int(m.group(1)) > 0, r.serial
 
 
+def interrupts_wait():
+    """The interrupts row's .flags: the TSC ticks its guest waits with IF = 1."""
+    return table._value(next(r for r in table.rows() if r.name == "interrupts").flags)
+
+
+def test_interrupts_waits_well_within_the_tick_budget():
+    """A wait in ticks fits a run's budget (RUN_TICKS, hv/guest.c tick_budget())
+    on any CPU, where a count of PAUSEs, each up to ~140 cycles on silicon,
+    would not: the row asks for at most a quarter of it."""
+    assert 0 < interrupts_wait() <= table.HV["RUN_TICKS"] // 4
+
+
+def test_interrupts_waits_its_ticks(boot):
+    """The guest's wait is .flags ticks, no fewer and not much more: with a
+    budget of exactly the wait the run times out (the guest's own start costs
+    ticks too), with 2^20 ticks more it ends in time."""
+    wait = interrupts_wait()
+    short = boot("bochs", cmdline=f"tests=interrupts max_ticks={wait}")
+    assert (f"FAIL: interrupts: timed out: used up its budget of {wait} TSC ticks"
+            in short.serial), short.serial
+    enough = boot("bochs", cmdline=f"tests=interrupts max_ticks={wait + (1 << 20)}")
+    check_boot(enough, tests="interrupts")
+
+
 def test_crash_in_vmx_root_leaves_vmx(boot):
     """fault=vmx-gp: a #GP in VMX root operation, just before the first guest's
     VMLAUNCH, with its VMCS current. The crash report, then VMCLEAR and VMXOFF
