@@ -82,8 +82,14 @@ struct mb_module {
 struct mb_info {
     const char *cmdline; // never NULL: "" when the loader gave none
     const char *loader;  // boot loader name, or ""
+    // The loader's memory map: entries that continue the one before (same
+    // type, no gap) are merged; past MB_MAX_MMAP regions the least useful
+    // are left out (other types first, then the smallest available), counted.
     struct mem_region mmap[MB_MAX_MMAP];
     unsigned mmap_count;
+    unsigned mmap_dropped;     // entries left out
+    uint64_t mmap_dropped_ram; // bytes of available RAM among them
+    uint64_t info_start, info_end; // the information block (v1: its struct)
     struct mb_module mods[MB_MAX_MODS];
     unsigned mod_count;
     bool has_fb;
@@ -95,6 +101,15 @@ struct mb_info {
 // Both return 0, or -1 with a message naming the bad tag or field in err.
 int mb2_parse(const void *info, size_t avail, struct mb_info *out, char *err, size_t errlen);
 int mb1_parse(const void *info, struct mb_info *out, char *err, size_t errlen);
+// The highest base, a multiple of align (a power of two), of size bytes of
+// available RAM inside [lo, hi) that touches none of avoid[0..n) and nothing
+// the boot information lies in or points to: the block (or v1's struct), its
+// strings, the RSDP, the modules and the framebuffer. 0 if none (lo > 0).
+struct mem_range {
+    uint64_t start, end; // [start, end)
+};
+uint64_t mb_carve(const struct mb_info *bi, uint64_t size, uint64_t align, uint64_t lo,
+                  uint64_t hi, const struct mem_range *avoid, unsigned n);
 
 // cmdline.c: "key=value key=value" against a table of known keys
 enum cfg_type { CFG_UINT, CFG_ENUM, CFG_STR };

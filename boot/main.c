@@ -129,6 +129,10 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint64_t info)
             *bi->loader ? shown : "an unnamed loader",
             magic == MB2_BOOT_MAGIC ? "multiboot2" : "multiboot",
             bi->efi ? "UEFI" : "BIOS", ram >> 20);
+    if (bi->mmap_dropped)
+        kprintf("vmxlab: memory map: %u regions left out, beyond the %d vmxlab keeps (other "
+                "types first, then the smallest): %lu KiB of RAM not counted or used\n",
+                bi->mmap_dropped, MB_MAX_MMAP, bi->mmap_dropped_ram >> 10);
     if (bi->has_fb)
         kprintf("vmxlab: loader's framebuffer: type %u, %ux%u, %u bpp, pitch %u, at 0x%lx\n",
                 bi->fb.type, bi->fb.width, bi->fb.height, bi->fb.bpp, bi->fb.pitch,
