@@ -50,6 +50,15 @@ const char *console_screen_name(void);
 void console_write(const char *s, size_t n);
 void console_flush(void); // the UART has sent everything
 
+// screen.c: the console's text on a screen, kept in RAM; video memory (VGA
+// text cells, or a framebuffer drawn with a PSF font) is written, never read.
+// Each init clears the screen; false: nothing can be drawn there.
+struct psf_font;
+bool screen_init_vga(uint16_t *mem, unsigned cols, unsigned rows);
+bool screen_init_fb(const struct fb_info *fb, uint8_t *mem, const struct psf_font *font);
+void screen_off(void);
+void screen_putc(char c);
+
 // psf.c: PC Screen Font (PSF1 and PSF2, as in Debian's kbd package)
 struct psf_font {
     const uint8_t *glyphs; // glyph bitmaps, bytes_per_glyph each
@@ -178,6 +187,7 @@ void timer_as_nmi(bool on);    // disturb=nmi
 void pic_unmask_timer(bool on); // disturb=timer
 uint64_t cpu_tss_base(void); // HOST_TR_BASE for the VMCS
 void map_identity(uint64_t addr, uint64_t len); // 2 MiB pages, beyond 4 GiB too
+bool map_write_combining(uint64_t addr, uint64_t len); // false: no PAT, left as it was
 
 // main.c
 extern struct mb_info boot_info;

@@ -220,18 +220,23 @@ void trap_handler(struct trapframe *f)
 }
 
 // boot/entry.S maps 0-4 GiB. Anything above (a framebuffer, say) gets 2 MiB
-// pages from a small pool of page tables here.
-static uint64_t *next_table(uint64_t *entry)
+// pages from a small pool of page tables here, which also gives the tables
+// that split a 2 MiB page into 4 KiB ones (map_write_combining()).
+static uint64_t *alloc_table(void)
 {
     static uint64_t pool[8][512] __attribute__((aligned(4096)));
     static unsigned used;
-    if (!(*entry & PTE_P)) {
-        if (used == ARRAY_SIZE(pool)) {
-            kprintf("vmxlab: out of page tables for the identity map\n");
-            end_run(VERDICT_CRASH);
-        }
-        *entry = (uint64_t)pool[used++] | PTE_P | PTE_W;
+    if (used == ARRAY_SIZE(pool)) {
+        kprintf("vmxlab: out of page tables for the identity map\n");
+        end_run(VERDICT_CRASH);
     }
+    return pool[used++];
+}
+
+static uint64_t *next_table(uint64_t *entry)
+{
+    if (!(*entry & PTE_P))
+        *entry = (uint64_t)alloc_table() | PTE_P | PTE_W;
     return (uint64_t *)(*entry & ~0xfffull);
 }
 
@@ -246,4 +251,68 @@ void map_identity(uint64_t addr, uint64_t len)
         pdir[(a >> 21) & 511] = a | PTE_P | PTE_W | PTE_PS;
     }
     write_cr3(read_cr3()); // flush the TLB
+}
+
+#define MT_BITS (PTE_PWT | PTE_PCD | PTE_PAT)              // a 4 KiB page's memory type
+#define MT_BITS_LARGE (PTE_PWT | PTE_PCD | PTE_PAT_LARGE)  // a 2 MiB page's
+
+// A 2 MiB page as 512 pages of 4 KiB with the same rights and memory type,
+// so that part of it can take another type (PAT moves from bit 12 to 7).
+static uint64_t *split_large(uint64_t *pde)
+{
+    uint64_t *pt = alloc_table(), e = *pde;
+    uint64_t flags = (e & (PTE_P | PTE_W | PTE_U | PTE_PWT | PTE_PCD | PTE_G | PTE_NX)) |
+                     (e & PTE_PAT_LARGE ? PTE_PAT : 0);
+    for (unsigned i = 0; i < 512; i++)
+        pt[i] = ((e & ~0x1fffffull & ~PTE_NX) + ((uint64_t)i << 12)) | flags;
+    *pde = (uint64_t)pt | PTE_P | PTE_W | (e & PTE_U);
+    return pt;
+}
+
+// [addr, addr + len) write-combining: uncached, but writes are gathered into
+// bursts instead of going out one by one, which is what a framebuffer the
+// console only writes wants. IA32_PAT gets PAT_KERNEL, whose PA1 is WC and
+// whose PA0, which every other mapping selects, stays WB; the range's entries
+// then select PA1. Exactly the range's 4 KiB pages: a 2 MiB page it covers
+// whole takes the type in its PDE, one it covers in part is split first, so
+// nothing next to the framebuffer changes type. A WC PAT entry wins over the
+// UC (or WB) an MTRR gives a framebuffer (SDM 3A 12.5.2.2, Selecting Memory
+// Types for Pentium III and More Recent Processor Families: the table of
+// effective memory types). The range must be mapped already (entry.S or
+// map_identity()) and not yet used: the TLB flush and WBINVD that follow
+// leave no line or translation of the old type (SDM 3A 12.12.4, Programming
+// the PAT). False, and no entry changed, without PAT (CPUID.1:EDX[16]) or
+// where IA32_PAT does not keep the value.
+bool map_write_combining(uint64_t addr, uint64_t len)
+{
+    uint32_t id[4];
+    cpuid(1, 0, id);
+    if (!(id[3] & BIT(16)) || !len)
+        return false;
+    wrmsr(MSR_PAT, PAT_KERNEL);
+    if (rdmsr(MSR_PAT) != PAT_KERNEL)
+        return false; // PA1 is still what it was: no entry selects it yet
+    const uint64_t wc = pat_pte_bits(PAT_KERNEL, MT_WC, false);
+    const uint64_t wc_large = pat_pte_bits(PAT_KERNEL, MT_WC, true);
+    const uint64_t large = 2ull << 20;
+    uint64_t end = ALIGN_UP(addr + len, 4096);
+    for (uint64_t a = addr & ~0xfffull; a < end;) {
+        uint64_t *pdp = (uint64_t *)(pml4[(a >> 39) & 511] & ~0xfffull);
+        uint64_t *pd = (uint64_t *)(pdp[(a >> 30) & 511] & ~0xfffull);
+        uint64_t *pde = &pd[(a >> 21) & 511];
+        if (*pde & PTE_PS) {
+            if (!(a & (large - 1)) && end - a >= large) {
+                *pde = (*pde & ~(uint64_t)MT_BITS_LARGE) | wc_large;
+                a += large;
+                continue;
+            }
+            split_large(pde);
+        }
+        uint64_t *pt = (uint64_t *)(*pde & ~0xfffull);
+        for (uint64_t stop = (a | (large - 1)) + 1; a < end && a < stop; a += 4096)
+            pt[(a >> 12) & 511] = (pt[(a >> 12) & 511] & ~(uint64_t)MT_BITS) | wc;
+    }
+    write_cr3(read_cr3());
+    asm volatile("wbinvd" ::: "memory");
+    return true;
 }

@@ -189,10 +189,6 @@ static uint64_t sidt_base(void)
     return d.base;
 }
 
-// The IA32_PAT value at reset (SDM 3A 12.12.4): WB, WT, UC-, UC, twice.
-#define PAT_RESET 0x0007040600070406ull
-#define MSR_PAT 0x277
-
 // exitpath=fast: VM exits land on hv/exit_fast.S, which hands what it does not
 // finish to vmx_exit_stub. Not with trace=: every traced exit must reach C
 // (hv/trace.c), so the fast path never has to ask whether one is traced.
