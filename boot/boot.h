@@ -184,6 +184,7 @@ void cpu_init(void);
 int rdmsr_safe(uint32_t msr, uint64_t *val); // 0, or -1 if RDMSR raised #GP (trap_entry.S)
 void interrupt_eoi(unsigned vector);
 void timer_as_nmi(bool on);    // disturb=nmi
+void mask_interrupt_sources(void); // what firmware left armed in the APICs
 void pic_unmask_timer(bool on); // disturb=timer
 uint64_t cpu_tss_base(void); // HOST_TR_BASE for the VMCS
 void map_identity(uint64_t addr, uint64_t len); // 2 MiB pages, beyond 4 GiB too

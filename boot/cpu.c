@@ -3,9 +3,11 @@
 // boot/entry.S left empty and loads TR (VM entry needs a usable host TR,
 // SDM 3C 27.2.3), loads an IDT whose 32 exception vectors all reach
 // trap_handler(), and masks the 8259 interrupt controllers: the host takes no
-// interrupts, and none may reach a guest. #DF, NMI and #MC run on their own
-// IST stack so that even a stack overflow is reported instead of ending in a
-// triple fault. An NMI is counted (struct events) and the host goes on.
+// interrupts, and none may reach a guest (mask_interrupt_sources() does the
+// same for the APICs). #DF, NMI and #MC run on their own IST stack so that
+// even a stack overflow is reported instead of ending in a triple fault. An
+// NMI is counted (struct events) and the host goes on. The identity map's
+// helpers (memory above 4 GiB, the framebuffer write-combining) end the file.
 #include "boot.h"
 #include "x86.h"
 
@@ -154,6 +156,72 @@ void timer_as_nmi(bool on)
         ioapic_write(0x11 + 2 * pin, id << 24);               // destination
         ioapic_write(0x10 + 2 * pin, on ? 4u << 8 : 1u << 16); // NMI, or masked
     }
+}
+
+static uint32_t ioapic_read(unsigned reg)
+{
+    *(volatile uint32_t *)IOAPIC = reg;
+    return *(volatile uint32_t *)(IOAPIC + 0x10);
+}
+
+// Interrupt sources firmware can leave armed, which would then mark runs
+// disturbed for nothing: every local APIC LVT entry (SDM 3A 11.5.1, Local
+// Vector Table; how many exist: Max LVT Entry, version register bits 23:16,
+// as Linux's lapic_get_maxlvt() reads it) and every I/O APIC redirection
+// entry (82093AA datasheet 3.2.4; how many: its version register, index 1,
+// bits 23:16) gets its mask bit, 16 in both. Two kinds stay: ExtINT, the
+// 8259s' way in, whose lines cpu_init() has masked (disturb=timer opens
+// IRQ0), and LINT1 as NMI, where a board signals errors (IOCHK, SERR): Linux
+// keeps that one on its boot CPU too. The watchdog's and disturb=nmi's NMIs
+// are set up per run by timer_as_nmi(). One line names what was masked.
+#define LVT_MASKED (1u << 16)
+#define DELIVERY(v) (((v) >> 8) & 7) // delivery mode, bits 10:8
+#define DM_NMI 4
+#define DM_EXTINT 7
+void mask_interrupt_sources(void)
+{
+    static const struct {
+        unsigned reg, min_max_lvt; // the register, and the Max LVT Entry it needs
+        const char *name;
+    } lvt[] = {
+        { 0x320, 0, "timer" }, { 0x350, 0, "LINT0" }, { 0x360, 0, "LINT1" },
+        { 0x370, 3, "error" }, { 0x340, 4, "performance counters" },
+        { 0x330, 5, "thermal sensor" }, { 0x2f0, 6, "CMCI" },
+    };
+    char what[160] = "";
+    size_t at = 0;
+    unsigned masked = 0;
+    uint64_t base = apic_base();
+    unsigned max_lvt = base ? (apic_read(base, 0x30) >> 16) & 0xff : 0;
+    for (unsigned i = 0; base && i < ARRAY_SIZE(lvt); i++) {
+        if (max_lvt < lvt[i].min_max_lvt)
+            continue;
+        uint32_t v = apic_read(base, lvt[i].reg);
+        if ((v & LVT_MASKED) || DELIVERY(v) == DM_EXTINT ||
+            (lvt[i].reg == 0x360 && DELIVERY(v) == DM_NMI))
+            continue;
+        apic_write(base, lvt[i].reg, v | LVT_MASKED);
+        at += snprintf(what + at, sizeof(what) - at, "%s%s", masked++ ? ", " : "local APIC ",
+                       lvt[i].name);
+    }
+    // No I/O APIC there: the bus reads all ones. A version of 0x11 (82093AA)
+    // to 0x20 (chipsets since) with up to 240 entries is one.
+    uint32_t ver = ioapic_read(1);
+    unsigned entries = ((ver >> 16) & 0xff) + 1, pins = 0;
+    if ((ver & 0xff) < 0x11 || (ver & 0xff) > 0x2f || entries > 240)
+        entries = 0;
+    for (unsigned pin = 0; pin < entries; pin++) {
+        uint32_t v = ioapic_read(0x10 + 2 * pin);
+        if ((v & LVT_MASKED) || DELIVERY(v) == DM_EXTINT)
+            continue;
+        ioapic_write(0x10 + 2 * pin, v | LVT_MASKED);
+        at += snprintf(what + at, sizeof(what) - at, "%s%u", pins++ ? ", " : masked ?
+                       "; I/O APIC pin " : "I/O APIC pin ", pin);
+        masked++;
+    }
+    if (masked)
+        kprintf("vmxlab: masked %u interrupt source%s the firmware left armed: %s\n", masked,
+                masked == 1 ? "" : "s", what);
 }
 
 // disturb=timer: the PIT's IRQ0 through the master 8259 while guests run;

@@ -141,6 +141,7 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint64_t info)
         kprintf("vmxlab: cannot draw on that framebuffer (vmxlab draws EGA text, or RGB "
                 "at 16, 24 or 32 bpp): the screen stays blank\n");
     kprintf("vmxlab: console: serial COM1, %s\n", console_screen_name());
+    mask_interrupt_sources();
     escape_text(shown, sizeof(shown), bi->cmdline, strlen(bi->cmdline));
     kprintf("vmxlab: command line: '%s'\n", shown);
 
