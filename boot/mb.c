@@ -149,7 +149,7 @@ static int fb_parse(const struct fb_fields *f, const struct fb_rgb *rgb,
     if (f->addr > PHYS_LIMIT || bytes > PHYS_LIMIT - f->addr)
         return errorf(err, errlen, "%s: framebuffer at 0x%lx of %lu bytes runs past the "
                       "physical address space", who, (uint64_t)f->addr, bytes);
-    // The console shifts each colour into place (channel() in console.c): a
+    // The console shifts each colour into place (channel() in screen.c): a
     // channel outside the pixel would shift by 32 bits or more (undefined).
     if (rgb) {
         static const char *const colour[3] = { "red", "green", "blue" };

@@ -1,5 +1,5 @@
 // mb_check.h: the promises both multiboot parsers (boot/mb.c) make about a
-// framebuffer and a memory map they accept, as boot/console.c, kmain() and
+// framebuffer and a memory map they accept, as boot/screen.c, kmain() and
 // mb_carve() rely on them; shared by fuzz_mb2.c and fuzz_mb1.c, after fuzz.h
 // and boot.h. Checks only.
 #pragma once

@@ -622,7 +622,7 @@ static void test_bad_framebuffer(void **state)
 }
 
 // Found by fuzzing (tests/fuzz, mb1 and mb2): colour channels beyond the
-// pixel, which boot/console.c would shift by 32 bits or more.
+// pixel, which boot/screen.c would shift by 32 bits or more.
 static void test_rgb_channel_outside_pixel(void **state)
 {
     (void)state;
