@@ -49,7 +49,8 @@ static void draw(unsigned x, unsigned y, char c)
     const uint8_t *g = font.glyphs + font.ascii[(uint8_t)c] * font.bytes_per_glyph;
     unsigned bytes_pp = fb.bpp / 8;
     for (unsigned gy = 0; gy < font.height; gy++, g += font.bytes_per_row) {
-        uint8_t *p = fb_base + (uint64_t)(y * font.height + gy) * fb.pitch + x * font.width * bytes_pp;
+        uint8_t *p = fb_base + (uint64_t)(y * font.height + gy) * fb.pitch +
+                     x * font.width * bytes_pp;
         for (unsigned gx = 0; gx < font.width; gx++, p += bytes_pp)
             put_pixel(p, g[gx / 8] & (0x80 >> (gx % 8)) ? fb_fg : 0);
     }

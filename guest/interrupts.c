@@ -14,9 +14,10 @@ int guest_main(struct guest_params *p)
                  "pushfq\n\t"
                  "pop %0" : "=r"(flags) :: "memory");
     // A wait in ticks, not in PAUSEs: a PAUSE costs 1 tick in Bochs but up to
-    // ~140 cycles on recent silicon (SDM 2 PAUSE; the optimization manual's
-    // Skylake note), so a count of PAUSEs would blow the run's tick budget
-    // there. Ticks fit the budget on any CPU (the test checks the row's value).
+    // ~140 cycles since Skylake (Intel's optimization reference manual, "Pause
+    // Latency in Skylake Microarchitecture"), so a count of PAUSEs would blow
+    // the run's tick budget there. Ticks fit it on any CPU (a test checks the
+    // row's value against RUN_TICKS).
     uint64_t start = rdtsc();
     while (rdtsc() - start < p->flags)
         asm volatile("pause");
