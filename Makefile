@@ -9,7 +9,7 @@ OBJDUMP := objdump
 PYTHON  := /usr/bin/python3
 B       := build
 
-# A Debian console font (package console-setup-linux), drawn by boot/console.c
+# A Debian console font (package console-setup-linux), drawn by boot/screen.c
 # on UEFI framebuffers.
 FONT    := /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 
@@ -34,7 +34,7 @@ Q := @
 say = printf '  %-7s %s\n' $(1) $(2);
 endif
 
-BOOT_OBJS := header.o entry.o trap_entry.o main.o cpu.o console.o psf.o font.o \
+BOOT_OBJS := header.o entry.o trap_entry.o main.o cpu.o console.o screen.o psf.o font.o \
              mb.o cmdline.o config.o report.o verdict.o
 LIB_OBJS  := printf.o string.o
 HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs_build.o vmcs.o exit.o exit_cr.o msr.o \
@@ -218,7 +218,8 @@ debug: deps-run
 # UNIT_SRCS go into every test; UNIT_EXTRA names what one test needs besides.
 UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_controls test_cr test_ept test_result test_vmcs_fields test_elf test_report \
-              test_cpuid test_paging test_matrix test_check test_crmodel test_profiles
+              test_cpuid test_paging test_matrix test_check test_crmodel test_profiles \
+              test_screen
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c \
               hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c hv/paging.c hv/matrix.c \
               hv/check.c hv/breaks.c hv/vmcs_build.c
@@ -245,6 +246,8 @@ $(B)/unit/test_profiles: UNIT_EXTRA := tests/unit/profiles.c
 $(B)/unit/test_profiles: $(call unit_objs,tests/unit/profiles.c)
 $(B)/unit/test_report: UNIT_EXTRA := boot/report.c
 $(B)/unit/test_report: $(call unit_objs,boot/report.c)
+$(B)/unit/test_screen: UNIT_EXTRA := boot/screen.c
+$(B)/unit/test_screen: $(call unit_objs,boot/screen.c)
 $(B)/unit/%: $(UNIT_OBJ)/tests/unit/%.o $(call unit_objs,$(UNIT_SRCS))
 	@mkdir -p $(dir $@)
 	$(Q)$(call say,LD,$@)$(CC) $(UNIT_CFLAGS) -o $@ $< $(call unit_objs,$(UNIT_SRCS) $(UNIT_EXTRA)) \

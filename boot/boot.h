@@ -50,6 +50,15 @@ const char *console_screen_name(void);
 void console_write(const char *s, size_t n);
 void console_flush(void); // the UART has sent everything
 
+// screen.c: the console's text on a screen, kept in RAM; video memory (VGA
+// text cells, or a framebuffer drawn with a PSF font) is written, never read.
+// Each init clears the screen; false: nothing can be drawn there.
+struct psf_font;
+bool screen_init_vga(uint16_t *mem, unsigned cols, unsigned rows);
+bool screen_init_fb(const struct fb_info *fb, uint8_t *mem, const struct psf_font *font);
+void screen_off(void);
+void screen_putc(char c);
+
 // psf.c: PC Screen Font (PSF1 and PSF2, as in Debian's kbd package)
 struct psf_font {
     const uint8_t *glyphs; // glyph bitmaps, bytes_per_glyph each
@@ -82,8 +91,14 @@ struct mb_module {
 struct mb_info {
     const char *cmdline; // never NULL: "" when the loader gave none
     const char *loader;  // boot loader name, or ""
+    // The loader's memory map: entries that continue the one before (same
+    // type, no gap) are merged; past MB_MAX_MMAP regions the least useful
+    // are left out (other types first, then the smallest available), counted.
     struct mem_region mmap[MB_MAX_MMAP];
     unsigned mmap_count;
+    unsigned mmap_dropped;     // entries left out
+    uint64_t mmap_dropped_ram; // bytes of available RAM among them
+    uint64_t info_start, info_end; // the information block (v1: its struct)
     struct mb_module mods[MB_MAX_MODS];
     unsigned mod_count;
     unsigned mods_ignored; // modules past the first MB_MAX_MODS: counted, not read
@@ -96,6 +111,15 @@ struct mb_info {
 // Both return 0, or -1 with a message naming the bad tag or field in err.
 int mb2_parse(const void *info, size_t avail, struct mb_info *out, char *err, size_t errlen);
 int mb1_parse(const void *info, struct mb_info *out, char *err, size_t errlen);
+// The highest base, a multiple of align (a power of two), of size bytes of
+// available RAM inside [lo, hi) that touches none of avoid[0..n) and nothing
+// the boot information lies in or points to: the block (or v1's struct), its
+// strings, the RSDP, the modules and the framebuffer. 0 if none (lo > 0).
+struct mem_range {
+    uint64_t start, end; // [start, end)
+};
+uint64_t mb_carve(const struct mb_info *bi, uint64_t size, uint64_t align, uint64_t lo,
+                  uint64_t hi, const struct mem_range *avoid, unsigned n);
 
 // cmdline.c: "key=value key=value" against a table of known keys
 enum cfg_type { CFG_UINT, CFG_ENUM, CFG_STR };
@@ -161,9 +185,11 @@ void cpu_init(void);
 int rdmsr_safe(uint32_t msr, uint64_t *val); // 0, or -1 if RDMSR raised #GP (trap_entry.S)
 void interrupt_eoi(unsigned vector);
 void timer_as_nmi(bool on);    // disturb=nmi
+void mask_interrupt_sources(void); // what firmware left armed in the APICs
 void pic_unmask_timer(bool on); // disturb=timer
 uint64_t cpu_tss_base(void); // HOST_TR_BASE for the VMCS
 void map_identity(uint64_t addr, uint64_t len); // 2 MiB pages, beyond 4 GiB too
+bool map_write_combining(uint64_t addr, uint64_t len); // false: no PAT, left as it was
 
 // main.c
 extern struct mb_info boot_info;

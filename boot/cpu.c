@@ -3,9 +3,11 @@
 // boot/entry.S left empty and loads TR (VM entry needs a usable host TR,
 // SDM 3C 27.2.3), loads an IDT whose 32 exception vectors all reach
 // trap_handler(), and masks the 8259 interrupt controllers: the host takes no
-// interrupts, and none may reach a guest. #DF, NMI and #MC run on their own
-// IST stack so that even a stack overflow is reported instead of ending in a
-// triple fault. An NMI is counted (struct events) and the host goes on.
+// interrupts, and none may reach a guest (mask_interrupt_sources() does the
+// same for the APICs). #DF, NMI and #MC run on their own IST stack so that
+// even a stack overflow is reported instead of ending in a triple fault. An
+// NMI is counted (struct events) and the host goes on. The identity map's
+// helpers (memory above 4 GiB, the framebuffer write-combining) end the file.
 #include "boot.h"
 #include "x86.h"
 
@@ -156,6 +158,72 @@ void timer_as_nmi(bool on)
     }
 }
 
+static uint32_t ioapic_read(unsigned reg)
+{
+    *(volatile uint32_t *)IOAPIC = reg;
+    return *(volatile uint32_t *)(IOAPIC + 0x10);
+}
+
+// Interrupt sources firmware can leave armed, which would then mark runs
+// disturbed for nothing: every local APIC LVT entry (SDM 3A 11.5.1, Local
+// Vector Table; how many exist: Max LVT Entry, version register bits 23:16,
+// as Linux's lapic_get_maxlvt() reads it) and every I/O APIC redirection
+// entry (82093AA datasheet 3.2.4; how many: its version register, index 1,
+// bits 23:16) gets its mask bit, 16 in both. Two kinds stay: ExtINT, the
+// 8259s' way in, whose lines cpu_init() has masked (disturb=timer opens
+// IRQ0), and LINT1 as NMI, where a board signals errors (IOCHK, SERR): Linux
+// keeps that one on its boot CPU too. The watchdog's and disturb=nmi's NMIs
+// are set up per run by timer_as_nmi(). One line names what was masked.
+#define LVT_MASKED (1u << 16)
+#define DELIVERY(v) (((v) >> 8) & 7) // delivery mode, bits 10:8
+#define DM_NMI 4
+#define DM_EXTINT 7
+void mask_interrupt_sources(void)
+{
+    static const struct {
+        unsigned reg, min_max_lvt; // the register, and the Max LVT Entry it needs
+        const char *name;
+    } lvt[] = {
+        { 0x320, 0, "timer" }, { 0x350, 0, "LINT0" }, { 0x360, 0, "LINT1" },
+        { 0x370, 3, "error" }, { 0x340, 4, "performance counters" },
+        { 0x330, 5, "thermal sensor" }, { 0x2f0, 6, "CMCI" },
+    };
+    char what[160] = "";
+    size_t at = 0;
+    unsigned masked = 0;
+    uint64_t base = apic_base();
+    unsigned max_lvt = base ? (apic_read(base, 0x30) >> 16) & 0xff : 0;
+    for (unsigned i = 0; base && i < ARRAY_SIZE(lvt); i++) {
+        if (max_lvt < lvt[i].min_max_lvt)
+            continue;
+        uint32_t v = apic_read(base, lvt[i].reg);
+        if ((v & LVT_MASKED) || DELIVERY(v) == DM_EXTINT ||
+            (lvt[i].reg == 0x360 && DELIVERY(v) == DM_NMI))
+            continue;
+        apic_write(base, lvt[i].reg, v | LVT_MASKED);
+        at += snprintf(what + at, sizeof(what) - at, "%s%s", masked++ ? ", " : "local APIC ",
+                       lvt[i].name);
+    }
+    // No I/O APIC there: the bus reads all ones. A version of 0x11 (82093AA)
+    // to 0x20 (chipsets since) with up to 240 entries is one.
+    uint32_t ver = ioapic_read(1);
+    unsigned entries = ((ver >> 16) & 0xff) + 1, pins = 0;
+    if ((ver & 0xff) < 0x11 || (ver & 0xff) > 0x2f || entries > 240)
+        entries = 0;
+    for (unsigned pin = 0; pin < entries; pin++) {
+        uint32_t v = ioapic_read(0x10 + 2 * pin);
+        if ((v & LVT_MASKED) || DELIVERY(v) == DM_EXTINT)
+            continue;
+        ioapic_write(0x10 + 2 * pin, v | LVT_MASKED);
+        at += snprintf(what + at, sizeof(what) - at, "%s%u", pins++ ? ", " : masked ?
+                       "; I/O APIC pin " : "I/O APIC pin ", pin);
+        masked++;
+    }
+    if (masked)
+        kprintf("vmxlab: masked %u interrupt source%s the firmware left armed: %s\n", masked,
+                masked == 1 ? "" : "s", what);
+}
+
 // disturb=timer: the PIT's IRQ0 through the master 8259 while guests run;
 // external-interrupt exiting takes it, never the guest.
 void pic_unmask_timer(bool on)
@@ -229,18 +297,23 @@ void trap_handler(struct trapframe *f)
 }
 
 // boot/entry.S maps 0-4 GiB. Anything above (a framebuffer, say) gets 2 MiB
-// pages from a small pool of page tables here.
-static uint64_t *next_table(uint64_t *entry)
+// pages from a small pool of page tables here, which also gives the tables
+// that split a 2 MiB page into 4 KiB ones (map_write_combining()).
+static uint64_t *alloc_table(void)
 {
     static uint64_t pool[8][512] __attribute__((aligned(4096)));
     static unsigned used;
-    if (!(*entry & PTE_P)) {
-        if (used == ARRAY_SIZE(pool)) {
-            kprintf("vmxlab: out of page tables for the identity map\n");
-            end_run(VERDICT_CRASH);
-        }
-        *entry = (uint64_t)pool[used++] | PTE_P | PTE_W;
+    if (used == ARRAY_SIZE(pool)) {
+        kprintf("vmxlab: out of page tables for the identity map\n");
+        end_run(VERDICT_CRASH);
     }
+    return pool[used++];
+}
+
+static uint64_t *next_table(uint64_t *entry)
+{
+    if (!(*entry & PTE_P))
+        *entry = (uint64_t)alloc_table() | PTE_P | PTE_W;
     return (uint64_t *)(*entry & ~0xfffull);
 }
 
@@ -255,4 +328,68 @@ void map_identity(uint64_t addr, uint64_t len)
         pdir[(a >> 21) & 511] = a | PTE_P | PTE_W | PTE_PS;
     }
     write_cr3(read_cr3()); // flush the TLB
+}
+
+#define MT_BITS (PTE_PWT | PTE_PCD | PTE_PAT)              // a 4 KiB page's memory type
+#define MT_BITS_LARGE (PTE_PWT | PTE_PCD | PTE_PAT_LARGE)  // a 2 MiB page's
+
+// A 2 MiB page as 512 pages of 4 KiB with the same rights and memory type,
+// so that part of it can take another type (PAT moves from bit 12 to 7).
+static uint64_t *split_large(uint64_t *pde)
+{
+    uint64_t *pt = alloc_table(), e = *pde;
+    uint64_t flags = (e & (PTE_P | PTE_W | PTE_U | PTE_PWT | PTE_PCD | PTE_G | PTE_NX)) |
+                     (e & PTE_PAT_LARGE ? PTE_PAT : 0);
+    for (unsigned i = 0; i < 512; i++)
+        pt[i] = ((e & ~0x1fffffull & ~PTE_NX) + ((uint64_t)i << 12)) | flags;
+    *pde = (uint64_t)pt | PTE_P | PTE_W | (e & PTE_U);
+    return pt;
+}
+
+// [addr, addr + len) write-combining: uncached, but writes are gathered into
+// bursts instead of going out one by one, which is what a framebuffer the
+// console only writes wants. IA32_PAT gets PAT_KERNEL, whose PA1 is WC and
+// whose PA0, which every other mapping selects, stays WB; the range's entries
+// then select PA1. Exactly the range's 4 KiB pages: a 2 MiB page it covers
+// whole takes the type in its PDE, one it covers in part is split first, so
+// nothing next to the framebuffer changes type. A WC PAT entry wins over the
+// UC (or WB) an MTRR gives a framebuffer (SDM 3A 12.5.2.2, Selecting Memory
+// Types for Pentium III and More Recent Processor Families: the table of
+// effective memory types). The range must be mapped already (entry.S or
+// map_identity()) and not yet used: the TLB flush and WBINVD that follow
+// leave no line or translation of the old type (SDM 3A 12.12.4, Programming
+// the PAT). False, and no entry changed, without PAT (CPUID.1:EDX[16]) or
+// where IA32_PAT does not keep the value.
+bool map_write_combining(uint64_t addr, uint64_t len)
+{
+    uint32_t id[4];
+    cpuid(1, 0, id);
+    if (!(id[3] & BIT(16)) || !len)
+        return false;
+    wrmsr(MSR_PAT, PAT_KERNEL);
+    if (rdmsr(MSR_PAT) != PAT_KERNEL)
+        return false; // PA1 is still what it was: no entry selects it yet
+    const uint64_t wc = pat_pte_bits(PAT_KERNEL, MT_WC, false);
+    const uint64_t wc_large = pat_pte_bits(PAT_KERNEL, MT_WC, true);
+    const uint64_t large = 2ull << 20;
+    uint64_t end = ALIGN_UP(addr + len, 4096);
+    for (uint64_t a = addr & ~0xfffull; a < end;) {
+        uint64_t *pdp = (uint64_t *)(pml4[(a >> 39) & 511] & ~0xfffull);
+        uint64_t *pd = (uint64_t *)(pdp[(a >> 30) & 511] & ~0xfffull);
+        uint64_t *pde = &pd[(a >> 21) & 511];
+        if (*pde & PTE_PS) {
+            if (!(a & (large - 1)) && end - a >= large) {
+                *pde = (*pde & ~(uint64_t)MT_BITS_LARGE) | wc_large;
+                a += large;
+                continue;
+            }
+            split_large(pde);
+        }
+        uint64_t *pt = (uint64_t *)(*pde & ~0xfffull);
+        for (uint64_t stop = (a | (large - 1)) + 1; a < end && a < stop; a += 4096)
+            pt[(a >> 12) & 511] = (pt[(a >> 12) & 511] & ~(uint64_t)MT_BITS) | wc;
+    }
+    write_cr3(read_cr3());
+    asm volatile("wbinvd" ::: "memory");
+    return true;
 }

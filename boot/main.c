@@ -133,6 +133,10 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint64_t info)
         kprintf("vmxlab: the loader gave %u modules; vmxlab reads the first %d (MB_MAX_MODS) "
                 "and ignores the other %u\n", bi->mod_count + bi->mods_ignored, MB_MAX_MODS,
                 bi->mods_ignored);
+    if (bi->mmap_dropped)
+        kprintf("vmxlab: memory map: %u regions left out, beyond the %d vmxlab keeps (other "
+                "types first, then the smallest): %lu KiB of RAM not counted or used\n",
+                bi->mmap_dropped, MB_MAX_MMAP, bi->mmap_dropped_ram >> 10);
     if (bi->has_fb)
         kprintf("vmxlab: loader's framebuffer: type %u, %ux%u, %u bpp, pitch %u, at 0x%lx\n",
                 bi->fb.type, bi->fb.width, bi->fb.height, bi->fb.bpp, bi->fb.pitch,
@@ -141,6 +145,7 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint64_t info)
         kprintf("vmxlab: cannot draw on that framebuffer (vmxlab draws EGA text, or RGB "
                 "at 16, 24 or 32 bpp): the screen stays blank\n");
     kprintf("vmxlab: console: serial COM1, %s\n", console_screen_name());
+    mask_interrupt_sources();
     escape_text(shown, sizeof(shown), bi->cmdline, strlen(bi->cmdline));
     kprintf("vmxlab: command line: '%s'\n", shown);
 

@@ -2,7 +2,8 @@
 // multiboot v1 loader (QEMU -kernel) leaves in memory into a struct mb_info.
 // main.c calls one of them first, with the address from EBX; the host unit
 // tests call them on buffers they build. Nothing is copied: strings in mb_info
-// point into the loader's memory, which must stay mapped and untouched. A
+// point into the loader's memory, which must stay mapped and untouched
+// (mb_carve(), which hv/guest.c asks for guest RAM, keeps clear of it). A
 // malformed field is refused with a message: a kernel that guesses boots wrong.
 #include "boot.h"
 
@@ -29,6 +30,101 @@ static void mb_clear(struct mb_info *out)
     out->cmdline = out->loader = "";
 }
 
+// Which of two regions the kernel can better do without when the table is
+// full: it reads only available RAM (the RAM total, guest RAM, the entry
+// checker's reads), so any other type first, then the smaller.
+static bool less_useful(const struct mem_region *a, const struct mem_region *b)
+{
+    bool a_ram = a->type == MMAP_AVAILABLE, b_ram = b->type == MMAP_AVAILABLE;
+    return a_ram != b_ram ? !a_ram : a->len < b->len;
+}
+
+// One entry of the loader's map. Firmware maps come sorted and UEFI ones in
+// many small pieces, so an entry that continues the last region (same type,
+// starting where it ends) extends it. A map that still has more than
+// MB_MAX_MMAP regions never fails the boot: the least useful one goes.
+static void mmap_add(struct mb_info *out, struct mem_region r)
+{
+    if (out->mmap_count) {
+        struct mem_region *last = &out->mmap[out->mmap_count - 1];
+        if (last->type == r.type && r.base >= last->base && r.base - last->base == last->len &&
+            r.len <= UINT64_MAX - last->len) {
+            last->len += r.len;
+            return;
+        }
+    }
+    if (out->mmap_count < MB_MAX_MMAP) {
+        out->mmap[out->mmap_count++] = r;
+        return;
+    }
+    struct mem_region *least = &r;
+    for (unsigned i = 0; i < MB_MAX_MMAP; i++)
+        if (less_useful(&out->mmap[i], least))
+            least = &out->mmap[i];
+    out->mmap_dropped++;
+    if (least->type == MMAP_AVAILABLE)
+        out->mmap_dropped_ram += least->len;
+    *least = r; // a no-op when r itself is the least useful
+}
+
+// Does [base, base + size) touch [start, end), which may be empty? base +
+// size does not wrap.
+static bool touches(uint64_t base, uint64_t size, uint64_t start, uint64_t end)
+{
+    return start < end && base < end && start < base + size;
+}
+
+static bool touches_string(uint64_t base, uint64_t size, const char *s)
+{
+    return touches(base, size, (uintptr_t)s, (uintptr_t)s + strlen(s) + 1);
+}
+
+// Guest RAM is zeroed for every run: it must not touch what the kernel still
+// reads after the boot (module names name guests; modules hold their ELF).
+static bool carve_free(const struct mb_info *bi, uint64_t base, uint64_t size,
+                       const struct mem_range *avoid, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (touches(base, size, avoid[i].start, avoid[i].end))
+            return false;
+    if (touches(base, size, bi->info_start, bi->info_end) ||
+        touches_string(base, size, bi->cmdline) || touches_string(base, size, bi->loader) ||
+        (bi->rsdp && touches(base, size, bi->rsdp, bi->rsdp + 36)))
+        return false;
+    for (unsigned i = 0; i < bi->mod_count; i++)
+        if (touches(base, size, bi->mods[i].start, bi->mods[i].end) ||
+            touches_string(base, size, bi->mods[i].cmdline))
+            return false;
+    return !(bi->has_fb && touches(base, size, bi->fb.addr,
+                                   bi->fb.addr + (uint64_t)bi->fb.pitch * bi->fb.height));
+}
+
+uint64_t mb_carve(const struct mb_info *bi, uint64_t size, uint64_t align, uint64_t lo,
+                  uint64_t hi, const struct mem_range *avoid, unsigned n)
+{
+    uint64_t best = 0;
+    for (unsigned i = 0; i < bi->mmap_count; i++) {
+        const struct mem_region *m = &bi->mmap[i];
+        if (m->type != MMAP_AVAILABLE || m->base >= hi)
+            continue;
+        uint64_t room = hi - m->base; // the region's end, clipped to hi: cannot wrap
+        uint64_t end = m->base + (m->len < room ? m->len : room);
+        uint64_t first = m->base > lo ? m->base : lo; // the lowest base allowed
+        if (end - m->base < size || end - size < first)
+            continue;
+        first = ALIGN_UP(first, align);
+        for (uint64_t b = (end - size) & ~(align - 1); b >= first && b > best; b -= align) {
+            if (carve_free(bi, b, size, avoid, n)) {
+                best = b;
+                break;
+            }
+            if (b - first < align)
+                break; // the next step would pass first (or wrap below 0)
+        }
+    }
+    return best;
+}
+
 // The physical address space, 52 bits at most (SDM 3A 4.1.4): a framebuffer
 // must lie inside it, checked against the room left so nothing can wrap.
 #define PHYS_LIMIT (1ull << 52)
@@ -53,7 +149,7 @@ static int fb_parse(const struct fb_fields *f, const struct fb_rgb *rgb,
     if (f->addr > PHYS_LIMIT || bytes > PHYS_LIMIT - f->addr)
         return errorf(err, errlen, "%s: framebuffer at 0x%lx of %lu bytes runs past the "
                       "physical address space", who, (uint64_t)f->addr, bytes);
-    // The console shifts each colour into place (channel() in console.c): a
+    // The console shifts each colour into place (channel() in screen.c): a
     // channel outside the pixel would shift by 32 bits or more (undefined).
     if (rgb) {
         static const char *const colour[3] = { "red", "green", "blue" };
@@ -132,13 +228,10 @@ static int mb2_mmap(const struct mb2_tag_mmap *t, size_t off, struct mb_info *ou
     if (bytes % esize)
         return errorf(err, errlen, "multiboot2: memory map at offset 0x%zx has %u bytes "
                     "of entries, not a whole number of %u-byte entries", off, bytes, esize);
-    if (bytes / esize > MB_MAX_MMAP - out->mmap_count)
-        return errorf(err, errlen, "multiboot2: memory map has %u entries, more than "
-                    "MB_MAX_MMAP (%d)", out->mmap_count + bytes / esize, MB_MAX_MMAP);
     const uint8_t *first = (const uint8_t *)t + sizeof(*t);
     for (uint32_t at = 0; at < bytes; at += esize) {
         const struct mb2_mmap_entry *e = (const void *)(first + at);
-        out->mmap[out->mmap_count++] = (struct mem_region){ e->base, e->len, e->type };
+        mmap_add(out, (struct mem_region){ e->base, e->len, e->type });
     }
     return 0;
 }
@@ -223,6 +316,8 @@ int mb2_parse(const void *info, size_t avail, struct mb_info *out, char *err, si
     if (total > avail)
         return errorf(err, errlen, "multiboot2: total_size %zu is more than the %zu "
                     "bytes available", total, avail);
+    out->info_start = (uintptr_t)info;
+    out->info_end = out->info_start + total;
     // Every bound below compares with the room left (total - off), never a
     // sum: off never passes total, so nothing can wrap.
     for (;;) {
@@ -289,10 +384,7 @@ static int mb1_mmap(const struct mb1_info *mi, struct mb_info *out, char *err, s
         if (e->size < sizeof(*e) - 4)
             return errorf(err, errlen, "multiboot: memory map entry at offset 0x%zx has "
                         "size %u, less than 20", off, e->size);
-        if (out->mmap_count == MB_MAX_MMAP)
-            return errorf(err, errlen, "multiboot: memory map has more than MB_MAX_MMAP "
-                        "(%d) entries", MB_MAX_MMAP);
-        out->mmap[out->mmap_count++] = (struct mem_region){ e->base, e->len, e->type };
+        mmap_add(out, (struct mem_region){ e->base, e->len, e->type });
         off += e->size + 4;
     }
     return 0;
@@ -302,6 +394,8 @@ int mb1_parse(const void *info, struct mb_info *out, char *err, size_t errlen)
 {
     const struct mb1_info *mi = info;
     mb_clear(out);
+    out->info_start = (uintptr_t)info;
+    out->info_end = out->info_start + sizeof(*mi);
     if (mi->flags & MB1_CMDLINE)
         out->cmdline = mb1_str(mi->cmdline);
     if (mi->flags & MB1_LOADER)

@@ -81,11 +81,31 @@
 #define MSR_APIC_BASE 0x1b  // IA32_APIC_BASE
 #define APIC_BASE_X2APIC (1u << 10)
 #define APIC_BASE_ENABLE (1u << 11)
+#define MSR_PAT 0x277       // IA32_PAT: eight memory types, PA0 in byte 0 (SDM 3A 12.12.2)
+
+// Memory types, SDM 3A 12.3 and 12.12.2 (the encodings IA32_PAT takes)
+#define MT_UC 0       // uncacheable
+#define MT_WC 1       // write-combining: uncached, writes gathered into bursts
+#define MT_WT 4       // write-through
+#define MT_WP 5       // write-protected
+#define MT_WB 6       // write-back
+#define MT_UC_MINUS 7 // UC-: UC unless an MTRR says WC
+// IA32_PAT at power-up: PA0-PA7 = WB, WT, UC-, UC, WB, WT, UC-, UC (SDM 3A
+// 12.12.4, Programming the PAT), so PAT = PCD = PWT = 0 selects WB.
+#define PAT_RESET 0x0007040600070406ull
+// The kernel's: PA1 write-combining instead of write-through, as Linux sets
+// it; PA0, which every other mapping selects, stays WB. The framebuffer's
+// entries select PA1 (map_write_combining() in cpu.c).
+#define PAT_KERNEL ((PAT_RESET & ~(0xffull << 8)) | (uint64_t)MT_WC << 8)
 
 // Page-table entries, SDM 3A 4.5
 #define PTE_P (1u << 0)      // Present
 #define PTE_W (1u << 1)      // Writable
 #define PTE_U (1u << 2)      // User
+#define PTE_PWT (1u << 3)    // Page-level Write-Through: bit 0 of the PAT index
+#define PTE_PCD (1u << 4)    // Page-level Cache Disable: bit 1 of the PAT index
+#define PTE_PAT (1u << 7)    // PAT index bit 2, in an entry that maps a 4 KiB page...
+#define PTE_PAT_LARGE (1u << 12) // ...and in one that maps a 2 MiB or 1 GiB page
 #define PTE_A (1u << 5)      // Accessed
 #define PTE_D (1u << 6)      // Dirty (in an entry that maps a page)
 #define PTE_PS (1u << 7)     // Page Size (2 MiB in a PD entry, 1 GiB in a PDPT entry)
@@ -123,6 +143,7 @@
 #endif
 
 #ifndef __ASSEMBLER__
+#include <stdbool.h>
 #include <stdint.h>
 
 // The control registers are as wide as the mode: unsigned long is 64 bits in
@@ -215,6 +236,21 @@ static inline void unblock_nmis(void)
                  ::[ss] "i"(SEL_DATA), [cs] "i"(SEL_CODE64) : "rax", "memory", "cc");
 }
 #endif
+
+// The PAT, PCD and PWT bits of a paging-structure entry that maps a page with
+// memory type `type` through IA32_PAT value `pat`: the index of the first of
+// PA0-PA7 that holds the type, bit 2 in PAT, bit 1 in PCD, bit 0 in PWT (SDM
+// 3A 12.12.3, Selecting a Memory Type from the PAT). PAT is bit 7 of an entry
+// that maps a 4 KiB page, bit 12 of one that maps a 2 MiB or 1 GiB page (bit
+// 7 is PS there; SDM 3A 4.5). All ones if no entry holds the type.
+static inline uint64_t pat_pte_bits(uint64_t pat, unsigned type, bool large)
+{
+    for (unsigned i = 0; i < 8; i++)
+        if (((pat >> (8 * i)) & 7) == type)
+            return (i & 1 ? PTE_PWT : 0) | (i & 2 ? PTE_PCD : 0) |
+                   (i & 4 ? (large ? PTE_PAT_LARGE : PTE_PAT) : 0);
+    return ~0ull;
+}
 
 static inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outw(uint16_t port, uint16_t v) { asm volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }

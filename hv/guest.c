@@ -24,39 +24,15 @@ static uint64_t *ept_alloc(void *ctx)
     return ept_used < ARRAY_SIZE(ept_pool) ? ept_pool[ept_used++] : NULL;
 }
 
-// Does [base, base + GUEST_RAM_SIZE) touch [start, end)?
-static bool touches(uint64_t base, uint64_t start, uint64_t end)
-{
-    return base < end && start < base + GUEST_RAM_SIZE;
-}
-
-// The highest 2 MiB-aligned stretch of available RAM below 4 GiB (identity-
-// mapped by boot/entry.S) that holds the guest and touches neither the kernel
-// nor a module GRUB loaded (a guest ELF, say), since guest RAM is zeroed.
+// The highest 2 MiB-aligned stretch of available RAM from 16 MiB to 4 GiB
+// (identity-mapped by boot/entry.S) that holds the guest, clear of the kernel
+// and of everything the loader left that the kernel still reads (mb_carve()):
+// guest RAM is zeroed before every run.
 static uint64_t carve_guest_ram(void)
 {
     extern char kernel_start[], kernel_end[];
-    uint64_t best = 0;
-    for (unsigned i = 0; i < boot_info.mmap_count; i++) {
-        const struct mem_region *m = &boot_info.mmap[i];
-        if (m->type != MMAP_AVAILABLE || m->base >= (4ull << 30))
-            continue;
-        uint64_t room = (4ull << 30) - m->base; // overflow-safe end: base + min(len, room)
-        uint64_t end = m->base + (m->len < room ? m->len : room);
-        if (end < GUEST_RAM_SIZE)
-            continue;
-        for (uint64_t base = (end - GUEST_RAM_SIZE) & ~(MiB2 - 1);
-             base >= m->base && base >= (16ull << 20) && base > best; base -= MiB2) {
-            bool free = !touches(base, (uint64_t)kernel_start, (uint64_t)kernel_end);
-            for (unsigned j = 0; j < boot_info.mod_count; j++)
-                free &= !touches(base, boot_info.mods[j].start, boot_info.mods[j].end);
-            if (free) {
-                best = base;
-                break;
-            }
-        }
-    }
-    return best;
+    const struct mem_range kernel = { (uint64_t)kernel_start, (uint64_t)kernel_end };
+    return mb_carve(&boot_info, GUEST_RAM_SIZE, MiB2, 16ull << 20, 4ull << 30, &kernel, 1);
 }
 
 const char *mmu_name(enum mmu m)
@@ -220,7 +196,7 @@ static uint64_t tick_budget(const struct guest_run *run)
         return cfg.max_ticks;
     if (run->max_ticks)
         return run->max_ticks;
-    return (1ull << 30) + 1000 * run->iterations * (run->windows ? run->windows : 1);
+    return RUN_TICKS + 1000 * run->iterations * (run->windows ? run->windows : 1);
 }
 
 // What VMX does not switch between host and guest, and so carries over from

@@ -633,6 +633,7 @@ struct guest_run {
     const struct entry_break *brk; // break= (hv/breaks.c): broken before VMLAUNCH
     uint64_t max_exits, max_ticks; // the run's budget; 0: the default for its size
 };
+#define RUN_TICKS (1ull << 30) // a run's tick budget before its size adds to it (guest.c)
 void guest_ram_init(bool shadow_boot); // shadow_boot: paging=shadow, EPT only for some rows
 // Runs img once; false if the image did not load (already reported).
 bool guest_run(const struct guest_image *img, const struct guest_run *run,

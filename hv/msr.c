@@ -14,7 +14,6 @@
 #include "hv.h"
 
 #define MSR_TSC 0x10
-#define MSR_PAT 0x277
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082
 #define MSR_CSTAR 0xc0000083

@@ -111,8 +111,6 @@ static uint64_t sidt_base(void)
     return d.base;
 }
 
-#define MSR_PAT 0x277
-
 // exitpath=fast: VM exits land on hv/exit_fast.S, which hands what it does not
 // finish to vmx_exit_stub. Not with trace=: every traced exit must reach C
 // (hv/trace.c), so the fast path never has to ask whether one is traced.

@@ -12,7 +12,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def _defines(path):
     """NAME -> int for the `#define NAME (1u << n)` and `#define NAME n` lines."""
     out = {}
-    for m in re.finditer(r"^#define (\w+) \(?(\d+)u?(?: << (\d+))?\)?", open(path).read(), re.M):
+    for m in re.finditer(r"^#define (\w+) \(?(\d+)(?:ull|ul|u)?(?: << (\d+))?\)?", open(path).read(),
+                         re.M):
         out[m.group(1)] = int(m.group(2)) << int(m.group(3) or 0)
     return out
 
@@ -25,6 +26,7 @@ def _exit_reasons():
 
 BITS = _defines(os.path.join(ROOT, "boot", "x86.h"))
 BITS.update(_defines(os.path.join(ROOT, "guest", "abi.h")))
+HV = _defines(os.path.join(ROOT, "hv", "hv.h"))  # RUN_TICKS, ...
 REASONS = _exit_reasons()
 REASON_NAMES = {v: k for k, v in REASONS.items()}
 
@@ -63,6 +65,7 @@ class Row:
     status: int = 0
     stop_reason: str = ""     # "HLT", or "FAILED_VMENTRY|INVALID_GUEST_STATE"
     shadow_stop_reason: str = ""  # where it differs under shadow paging
+    flags: str = ""           # .flags as written; _value() reads it
 
 
 def _value(text):
@@ -86,6 +89,8 @@ def rows():
             r.group = m.group(1)
         if m := re.search(r'\.guest = "([^"]+)"', chunk):
             r.guest = m.group(1)
+        if m := re.search(r"\.flags = ([^,\n]+),", chunk):
+            r.flags = m.group(1)
         r.host = ".host = " in chunk
         r.each_policy = ".runs = EACH_POLICY" in chunk
         r.each_paging = ".runs = EACH_POLICY_AND_PAGING" in chunk

@@ -49,7 +49,10 @@ def test_qemu_uefi_boot(boot, tmp_path):
     shot = tmp_path / "screen.ppm"
     r = boot("qemu-uefi", cmdline="end=halt", screendump=str(shot))
     assert "via multiboot2 on UEFI" in r.serial, r.serial
-    assert "console: serial COM1, framebuffer" in r.serial
+    # The framebuffer mapped write-combining: IA32_PAT read back as written
+    # (boot/cpu.c map_write_combining()); text drawn through it below.
+    assert re.search(r"^vmxlab: console: serial COM1, framebuffer \d+x\d+x\d+ \(font 8x16\), "
+                     r"write-combining$", r.serial, re.M), r.serial
     assert "vmxlab: UNSUPPORTED: this CPU does not offer Intel VMX" in r.serial
     assert r.verdict == "UNSUPPORTED"
     # The screen shows text: lit pixels in the first text rows, dark far below.
@@ -199,7 +202,10 @@ def test_runner_timeout_on_silence(boot):
 
 
 def test_qemu_bios_vga_text_console(boot, tmp_path):
-    """BIOS boot: GRUB leaves VGA text mode and the kernel writes to it."""
+    """BIOS boot: GRUB leaves VGA text mode and the kernel writes to it: each
+    row of the screen holds text exactly where the serial lines, wrapped at
+    80 columns, put some (the last 24 rows of them, had they scrolled), and
+    the rest are dark."""
     shot = tmp_path / "screen.ppm"
     r = boot("qemu-tcg", cmdline="end=halt", screendump=str(shot))
     assert "vmxlab: loader's framebuffer: type 2, 80x25, 16 bpp, pitch 160, at 0xb8000" in r.serial
@@ -208,5 +214,10 @@ def test_qemu_bios_vga_text_console(boot, tmp_path):
     lit = lambda y0, y1: sum(1 for y in range(y0, y1) for x in range(0, width, 2)
                              if pixels[(y * width + x) * 3 + 1] > 100)
     row = height // 25  # VGA text: 25 rows of characters
-    assert lit(0, row) > 100, "no text in the first row"
+    # A line of L characters takes L // 80 + 1 rows (the 80th character
+    # wraps); the cursor waits on a blank row after the last.
+    text = [i * 80 < len(l) for l in r.serial.splitlines() for i in range(len(l) // 80 + 1)]
+    want = (text + [False])[-25:]
+    want += [False] * (25 - len(want))
+    assert [lit(y * row, (y + 1) * row) > 0 for y in range(25)] == want, r.serial
     assert r.verdict == "UNSUPPORTED"

@@ -323,6 +323,75 @@ def test_nmis_and_interrupts_never_reach_the_guest(boot):
         assert m and int(m.group(1)) > 0, r.serial
 
 
+def interrupts_wait():
+    """The interrupts row's .flags: the TSC ticks its guest waits with IF = 1."""
+    return table._value(next(r for r in table.rows() if r.name == "interrupts").flags)
+
+
+def test_interrupts_waits_well_within_the_tick_budget():
+    """A wait in ticks fits a run's budget (RUN_TICKS, hv/guest.c tick_budget())
+    on any CPU, where a count of PAUSEs, each up to ~140 cycles on silicon,
+    would not: the row asks for at most a quarter of it."""
+    assert 0 < interrupts_wait() <= table.HV["RUN_TICKS"] // 4
+
+
+def test_interrupts_waits_its_ticks(boot):
+    """The guest's wait is .flags ticks, no fewer and not much more: with a
+    budget of exactly the wait the run times out (the guest's own start costs
+    ticks too), with 2^20 ticks more it ends in time."""
+    wait = interrupts_wait()
+    short = boot("bochs", cmdline=f"tests=interrupts max_ticks={wait}")
+    assert (f"FAIL: interrupts: timed out: used up its budget of {wait} TSC ticks"
+            in short.serial), short.serial
+    enough = boot("bochs", cmdline=f"tests=interrupts max_ticks={wait + (1 << 20)}")
+    check_boot(enough, tests="interrupts")
+
+
+def armed_by_grub(monkeypatch, timer_count):
+    """The runner's grub.cfg with interrupt sources armed just before `boot`,
+    as firmware may leave them (GRUB's write_dword, module memrw): the local
+    APIC enabled, its timer one-shot at vector 0x40 after timer_count ticks,
+    its thermal entry at 0x41, and the I/O APIC's pin 4 (COM1's IRQ, silent:
+    the kernel polls) at 0x44."""
+    import run as runner
+    arm = ["write_dword 0xfee000f0 0x1ff", "write_dword 0xfee003e0 0xb",
+           "write_dword 0xfee00320 0x40", f"write_dword 0xfee00380 {timer_count:#x}",
+           "write_dword 0xfee00330 0x41", "write_dword 0xfec00000 0x18",
+           "write_dword 0xfec00010 0x44"]
+    plain = runner.grub_cfg
+    monkeypatch.setattr(runner, "grub_cfg", lambda cmdline, modules=(): re.sub(
+        r"^(\s*)boot$", lambda m: "".join(f"{m.group(1)}{a}\n" for a in arm) + m.group(0),
+        plain(cmdline, modules), count=1, flags=re.M))
+
+
+MASKED = ("vmxlab: masked 3 interrupt sources the firmware left armed: local APIC timer, "
+          "thermal sensor; I/O APIC pin 4")
+
+
+def test_armed_interrupt_sources_are_masked_bochs(boot, monkeypatch):
+    """Firmware's armed sources are masked before the first run, so no run is
+    disturbed for nothing. In Bochs the APIC timer counts instructions: 2^24
+    of them fire it after the kernel has started (about 2.7 * 10^6 in) and
+    before the interrupts row's wait ends, so unmasked it would disturb a run.
+    A boot with nothing armed prints no such line."""
+    assert "masked" not in boot("bochs", cmdline="tests=vmx-caps").serial
+    armed_by_grub(monkeypatch, 1 << 24)
+    r = boot("bochs", cmdline=f"tests=baseline,interrupts {FAST}")
+    assert MASKED in r.serial.splitlines(), r.serial
+    check_boot(r, tests="baseline,interrupts")
+    assert "disturbed" not in r.serial, r.serial
+
+
+def test_armed_interrupt_sources_are_masked_qemu(boot, monkeypatch):
+    """QEMU's APICs too (no VMX there: the boot ends UNSUPPORTED). Its APIC
+    timer runs on the clock, so it is armed for seconds: it must not fire
+    while GRUB still runs with interrupts on."""
+    armed_by_grub(monkeypatch, 0xffffffff)
+    r = boot("qemu-tcg")
+    assert MASKED in r.serial.splitlines(), r.serial
+    assert r.verdict == "UNSUPPORTED", r.serial
+
+
 def test_crash_in_vmx_root_leaves_vmx(boot):
     """fault=vmx-gp: a #GP in VMX root operation, just before the first guest's
     VMLAUNCH, with its VMCS current. The crash report, then VMCLEAR and VMXOFF

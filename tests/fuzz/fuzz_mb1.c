@@ -3,7 +3,8 @@
 // addresses. The harness lays out the loader's memory from the input below
 // 2 GiB, each piece the parser may read ending just before an unmapped page,
 // so reading one byte more than the info describes faults; it then checks
-// that what was accepted is what the info says. Run by `make fuzz`/`make test`.
+// that what was accepted is what the info says (memory regions: from an
+// entry's start to an entry's end, as merged). Run by `make fuzz`/`make test`.
 //
 // Input: the info struct (mb1_info, 116 bytes; zero past the input's end),
 // then, taken in this order from the rest as the flags ask for them:
@@ -95,6 +96,22 @@ static void put32(uint8_t *p, uint32_t v)
     memcpy(p, &v, 4);
 }
 
+// An entry of the map: size (4 bytes), then base, length and type, all
+// inside mmap_length, at any offset (the size fields decide).
+static const uint8_t *map;
+static size_t map_length;
+
+static bool entry_edge(uint64_t at, uint32_t type, bool end)
+{
+    for (size_t off = 0; off + 24 <= map_length; off++) {
+        uint64_t base = le_at(map, map_length, off + 4, 8);
+        if (le_at(map, map_length, off + 20, 4) == type &&
+            (end ? base + le_at(map, map_length, off + 12, 8) : base) == at)
+            return true;
+    }
+    return false;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool ready;
@@ -173,19 +190,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(mod_str[i] ? m->cmdline == mod_str[i] : m->cmdline && !*m->cmdline,
               "module %u's string is not the one its entry points to", i);
     }
-    check(mb.mmap_count <= MB_MAX_MMAP, "%u memory regions", mb.mmap_count);
     check(mmap_data || !mb.mmap_count, "memory regions without a memory map");
-    // Each region is an entry of the map: size (4 bytes), then base, length
-    // and type, all inside mmap_length.
-    for (unsigned i = 0; i < mb.mmap_count; i++) {
-        const struct mem_region *r = &mb.mmap[i];
-        bool found = false;
-        for (size_t off = 0; !found && off + 24 <= mmap_length; off++)
-            found = le_at(mmap_data, mmap_length, off + 4, 8) == r->base &&
-                    le_at(mmap_data, mmap_length, off + 12, 8) == r->len &&
-                    le_at(mmap_data, mmap_length, off + 20, 4) == r->type;
-        check(found, "memory region %u is not an entry of the map", i);
-    }
+    map = mmap_data;
+    map_length = (flags & F_MMAP) ? mmap_length : 0;
+    check_mmap(&mb, entry_edge);
+    check(mb.info_start == (uintptr_t)info && mb.info_end == (uintptr_t)info + INFO_SIZE,
+          "the info struct is not where it was");
     check(mb.has_fb == !!(flags & F_FB), "a framebuffer %s, flags 0x%x",
           mb.has_fb ? "made up" : "dropped", flags);
     if (mb.has_fb) {

@@ -1,7 +1,8 @@
 // fuzz_mb2.c: libFuzzer harness for mb2_parse() (boot/mb.c), the multiboot2
 // information GRUB leaves at EBX. The input is the information block itself.
 // It is parsed from an exact-size heap copy, so AddressSanitizer sees any read
-// past the end; whatever it accepts must lie inside the block; and with only
+// past the end; whatever it accepts must lie inside the block (memory regions:
+// from an entry's start to an entry's end, as merged); and with only
 // total_size bytes available, as kmain() passes, the answer must be the same.
 // Built and run by `make fuzz` and `make test` (tests/fuzz/README.md).
 #include "fuzz.h"
@@ -10,6 +11,22 @@
 #include "mb_check.h"
 
 #define ERRLEN 160 // kmain()'s buffer
+
+// An entry of a memory-map tag starts at an 8-byte boundary of the block
+// (tags and entries both do), with base, length and type in 20 bytes.
+static const uint8_t *block;
+static size_t block_size;
+
+static bool entry_edge(uint64_t at, uint32_t type, bool end)
+{
+    for (size_t off = 8; off + 20 <= block_size; off += 8) {
+        uint64_t base = le_at(block, block_size, off, 8);
+        if (le_at(block, block_size, off + 16, 4) == type &&
+            (end ? base + le_at(block, block_size, off + 8, 8) : base) == at)
+            return true;
+    }
+    return false;
+}
 
 // Everything mb2_parse returns points into the block or is a fixed "".
 static void check_accepted(const struct mb_info *mb, const uint8_t *info, size_t size)
@@ -26,20 +43,13 @@ static void check_accepted(const struct mb_info *mb, const uint8_t *info, size_t
         check(string_inside(mb->mods[i].cmdline, info, size),
               "module %u's string does not lie inside the information block", i);
     }
-    check(mb->mmap_count <= MB_MAX_MMAP, "%u memory regions", mb->mmap_count);
-    // Each region is one entry of a memory-map tag: its 20 bytes of base,
-    // length and type are in the block, at an 8-byte boundary (tags and
-    // entries both start on one).
-    for (unsigned i = 0; i < mb->mmap_count; i++) {
-        const struct mem_region *r = &mb->mmap[i];
-        bool found = false;
-        for (size_t off = 8; !found && off + 20 <= size; off += 8)
-            found = le_at(info, size, off, 8) == r->base &&
-                    le_at(info, size, off + 8, 8) == r->len &&
-                    le_at(info, size, off + 16, 4) == r->type;
-        check(found, "memory region %u (0x%llx, 0x%llx bytes, type %u) is not in the block",
-              i, (unsigned long long)r->base, (unsigned long long)r->len, r->type);
-    }
+    block = info;
+    block_size = size;
+    check_mmap(mb, entry_edge);
+    // mb_carve() keeps guest RAM clear of the block: all total_size bytes.
+    check(mb->info_start == (uintptr_t)info &&
+          mb->info_end - mb->info_start == le_at(info, size, 0, 4),
+          "the information block is not where it was, total_size long");
     if (mb->has_fb)
         check_fb(&mb->fb);
     check(mb->rsdp_v <= 2, "RSDP version %u", mb->rsdp_v);
@@ -70,7 +80,8 @@ static void check_same(const struct mb_info *a, const uint8_t *abase, size_t asi
         check(a->mods[i].start == b->mods[i].start && a->mods[i].end == b->mods[i].end &&
               rel(a->mods[i].cmdline, abase, asize) == rel(b->mods[i].cmdline, bbase, bsize),
               "module %u differs", i);
-    check(a->mmap_count == b->mmap_count, "the memory map's length differs");
+    check(a->mmap_count == b->mmap_count && a->mmap_dropped == b->mmap_dropped &&
+          a->mmap_dropped_ram == b->mmap_dropped_ram, "the memory map's length differs");
     for (unsigned i = 0; i < a->mmap_count; i++)
         check(a->mmap[i].base == b->mmap[i].base && a->mmap[i].len == b->mmap[i].len &&
               a->mmap[i].type == b->mmap[i].type, "memory region %u differs", i);

@@ -1,6 +1,7 @@
 // mb_check.h: the promises both multiboot parsers (boot/mb.c) make about a
-// framebuffer they accept, as boot/console.c and kmain() rely on them; shared
-// by fuzz_mb2.c and fuzz_mb1.c, after fuzz.h and boot.h. Checks only.
+// framebuffer and a memory map they accept, as boot/screen.c, kmain() and
+// mb_carve() rely on them; shared by fuzz_mb2.c and fuzz_mb1.c, after fuzz.h
+// and boot.h. Checks only.
 #pragma once
 
 // The console clears pitch * height bytes from addr (kmain maps exactly
@@ -29,5 +30,27 @@ static void check_fb(const struct fb_info *fb)
             check(pos[i] < fb->bpp && pos[i] + size[i] <= fb->bpp, "RGB framebuffer accepted "
                   "with a colour channel at bits %u..%u of a %u-bit pixel", pos[i],
                   pos[i] + size[i], fb->bpp);
+    }
+}
+
+// The memory map (mmap_add()): at most MB_MAX_MMAP regions, each from the
+// start of an entry of the loader's map to the end of one, both of its type
+// (entries that continue each other merge), and regions left out only once
+// the table is full. edge(at, type, end) says whether the loader's map has an
+// entry of that type that starts (end false) or ends (end true, base + len
+// as the parser computes it) at `at`.
+static void check_mmap(const struct mb_info *mb, bool (*edge)(uint64_t at, uint32_t type,
+                                                               bool end))
+{
+    check(mb->mmap_count <= MB_MAX_MMAP, "%u memory regions", mb->mmap_count);
+    check(!mb->mmap_dropped || mb->mmap_count == MB_MAX_MMAP, "%u regions left out of a "
+          "table of %u, not full", mb->mmap_dropped, mb->mmap_count);
+    check(mb->mmap_dropped || !mb->mmap_dropped_ram, "RAM left out with no region");
+    for (unsigned i = 0; i < mb->mmap_count; i++) {
+        const struct mem_region *r = &mb->mmap[i];
+        check(edge(r->base, r->type, false) && edge(r->base + r->len, r->type, true),
+              "memory region %u (0x%llx, 0x%llx bytes, type %u) does not run from the start "
+              "of an entry of its type to the end of one", i, (unsigned long long)r->base,
+              (unsigned long long)r->len, r->type);
     }
 }

@@ -405,10 +405,187 @@ static void test_bad_mmap(void **state)
     finish();
     refused("multiboot2: memory map at offset 0x8 has 32 bytes of entries, not a whole "
             "number of 24-byte entries");
-    setup(NULL);
+}
+
+// One entry of a memory-map tag made by mmap_tag(24, n).
+static void mmap_entry(size_t tag_off, unsigned i, uint64_t base, uint64_t len, uint32_t type)
+{
+    size_t e = tag_off + 16 + i * 24;
+    w64(e, base);
+    w64(e + 8, len);
+    w32(e + 16, type);
+}
+
+static bool has_region(uint64_t base, uint64_t len, uint32_t type)
+{
+    for (unsigned i = 0; i < mb.mmap_count; i++)
+        if (mb.mmap[i].base == base && mb.mmap[i].len == len && mb.mmap[i].type == type)
+            return true;
+    return false;
+}
+
+// A map longer than the table never fails the boot (UEFI maps can have
+// hundreds of entries): the least useful region goes, counted.
+static void test_long_mmap(void **state)
+{
+    (void)state;
+    // 65 entries, reserved (2) and available (1) in turn: the smallest
+    // reserved one, entry 1, is left out; no RAM with it.
     mmap_tag(24, MB_MAX_MMAP + 1);
     finish();
-    refused("multiboot2: memory map has 65 entries, more than MB_MAX_MMAP (64)");
+    assert_int_equal(parse(), 0);
+    assert_int_equal(mb.mmap_count, MB_MAX_MMAP);
+    assert_int_equal(mb.mmap_dropped, 1);
+    assert_int_equal(mb.mmap_dropped_ram, 0);
+    assert_false(has_region(0x100000, 0x2000, 2));
+    for (unsigned i = 0; i <= MB_MAX_MMAP; i++)
+        if (i != 1)
+            assert_true(has_region(0x100000ull * i, 0x1000ull * (i + 1), i % 2 ? 2 : 1));
+
+    // 70 available regions with gaps, each larger than the one before: the
+    // first six, the smallest, are left out, 1 + 2 + ... + 6 pages of RAM.
+    setup(NULL);
+    size_t mm = mmap_tag(24, 70);
+    for (unsigned i = 0; i < 70; i++)
+        mmap_entry(mm, i, 0x200000ull * i, 0x1000ull * (i + 1), 1);
+    finish();
+    assert_int_equal(parse(), 0);
+    assert_int_equal(mb.mmap_count, MB_MAX_MMAP);
+    assert_int_equal(mb.mmap_dropped, 6);
+    assert_int_equal(mb.mmap_dropped_ram, 21 * 0x1000);
+    for (unsigned i = 0; i < 70; i++)
+        assert_int_equal(has_region(0x200000ull * i, 0x1000ull * (i + 1), 1), i >= 6);
+
+    // 200 entries, each continuing the one before: merged while the type
+    // stays, so four regions and nothing left out.
+    setup(NULL);
+    mm = mmap_tag(24, 200);
+    for (unsigned i = 0; i < 200; i++)
+        mmap_entry(mm, i, 0x1000ull * i, 0x1000, i < 50 || i >= 150 ? 1 : i < 100 ? 2 : 3);
+    finish();
+    assert_int_equal(parse(), 0);
+    assert_int_equal(mb.mmap_count, 4);
+    assert_int_equal(mb.mmap_dropped, 0);
+    assert_true(has_region(0, 50 * 0x1000, 1));
+    assert_true(has_region(50 * 0x1000, 50 * 0x1000, 2));
+    assert_true(has_region(100 * 0x1000, 50 * 0x1000, 3));
+    assert_true(has_region(150 * 0x1000, 50 * 0x1000, 1));
+
+    // Entries that overlap, go backwards or would wrap past 2^64 are not merged.
+    setup(NULL);
+    mm = mmap_tag(24, 4);
+    mmap_entry(mm, 0, 0x10000, 0x1000, 1);
+    mmap_entry(mm, 1, 0x10800, 0x1000, 1); // overlaps
+    mmap_entry(mm, 2, ~0ull - 0xfff, 0x1000, 1);
+    mmap_entry(mm, 3, 0, ~0ull, 1); // "continues" at 2^64: base + len wraps
+    finish();
+    assert_int_equal(parse(), 0);
+    assert_int_equal(mb.mmap_count, 4);
+}
+
+// ---- mb_carve(): guest RAM clear of the boot information ------------------
+
+// One available region [B - 8 MiB, B + 4 MiB) around addr (B: addr rounded
+// down to 2 MiB), and the highest 4 MiB in it, at 2 MiB steps: B if nothing
+// near addr is avoided, B - 4 MiB if addr is (the first two choices hold it).
+#define MiB (1ull << 20)
+static uint64_t carve_around(struct mb_info *bi, uint64_t addr, const struct mem_range *avoid,
+                             unsigned n)
+{
+    uint64_t b = addr & ~(2 * MiB - 1);
+    bi->mmap[0] = (struct mem_region){ b - 8 * MiB, 12 * MiB, 1 };
+    bi->mmap_count = 1;
+    return mb_carve(bi, 4 * MiB, 2 * MiB, 1, UINT64_MAX, avoid, n);
+}
+
+static void test_carve_avoids_the_info_block(void **state)
+{
+    (void)state;
+    tag(21, 12); // the block holds no string: only the block itself is in the way
+    finish();
+    assert_int_equal(parse(), 0);
+    uint64_t at = (uintptr_t)copy + 8, b = at & ~(2 * MiB - 1);
+    assert_int_equal(mb.info_start, (uintptr_t)copy);
+    assert_int_equal(mb.info_end, (uintptr_t)copy + info_len);
+    assert_int_equal(carve_around(&mb, at, NULL, 0), b - 4 * MiB);
+    mb.info_end = mb.info_start; // as hv/guest.c carved before: over the block
+    assert_int_equal(carve_around(&mb, at, NULL, 0), b);
+}
+
+// What carve_around() gives when addr must be avoided.
+static uint64_t below(uint64_t addr)
+{
+    return (addr & ~(2 * MiB - 1)) - 4 * MiB;
+}
+
+// Each thing the kernel keeps using, alone near the region (the strings on a
+// page of their own, far from the test's own "" and from each other's).
+static void test_carve_avoids_what_the_kernel_keeps(void **state)
+{
+    (void)state;
+    char *page = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+    assert_true(page != MAP_FAILED);
+    char *cmdline = strcpy(page, "tests=interrupts"), *loader = strcpy(page + 4096, "GRUB");
+    char *name = strcpy(page + 8192, "hello");
+    struct mb_info bi;
+    memset(&bi, 0, sizeof(bi));
+    bi.cmdline = bi.loader = "";
+    uint64_t far = 64 * MiB; // no address of the test is near it
+    assert_int_equal(carve_around(&bi, far, NULL, 0), far);
+
+    bi.cmdline = cmdline; // strings outside the block, as multiboot v1's are
+    uint64_t last = (uintptr_t)cmdline + strlen(cmdline); // its NUL
+    assert_int_equal(carve_around(&bi, last, NULL, 0), below(last));
+    bi.cmdline = "";
+    bi.loader = loader;
+    assert_int_equal(carve_around(&bi, (uintptr_t)loader, NULL, 0), below((uintptr_t)loader));
+    bi.loader = "";
+    bi.mod_count = 1;
+    bi.mods[0] = (struct mb_module){ far + 0x1000, far + 0x2000, "" };
+    assert_int_equal(carve_around(&bi, far, NULL, 0), far - 4 * MiB);
+    bi.mods[0] = (struct mb_module){ 0x1000, 0x2000, name };
+    assert_int_equal(carve_around(&bi, (uintptr_t)name, NULL, 0), below((uintptr_t)name));
+    bi.mod_count = 0;
+    bi.rsdp = far + 2 * MiB - 36; // the XSDP: 36 bytes
+    assert_int_equal(carve_around(&bi, far, NULL, 0), far - 4 * MiB);
+    bi.rsdp = far - 36; // ends where the highest choice starts
+    assert_int_equal(carve_around(&bi, far, NULL, 0), far);
+    bi.rsdp = far - 35;
+    assert_int_not_equal(carve_around(&bi, far, NULL, 0), far);
+    bi.rsdp = 0;
+    bi.has_fb = true;
+    bi.fb = (struct fb_info){ .addr = far + MiB, .pitch = 4096, .height = 768 };
+    assert_int_equal(carve_around(&bi, far, NULL, 0), far - 4 * MiB);
+    bi.has_fb = false;
+    const struct mem_range kernel = { far + 2 * MiB - 1, far + 2 * MiB };
+    assert_int_equal(carve_around(&bi, far, &kernel, 1), far - 4 * MiB);
+    const struct mem_range next = { far + 4 * MiB, far + 5 * MiB }; // just after: free
+    assert_int_equal(carve_around(&bi, far, &next, 1), far);
+    munmap(page, 3 * 4096);
+}
+
+// Where RAM runs out: nothing that fits, a region ending at the limit, a
+// floor above the region, a region at address 0 (no step below it).
+static void test_carve_edges(void **state)
+{
+    (void)state;
+    struct mb_info bi;
+    memset(&bi, 0, sizeof(bi));
+    bi.cmdline = bi.loader = "";
+    bi.mmap_count = 1;
+    bi.mmap[0] = (struct mem_region){ 16 * MiB, 4 * MiB - 1, 1 };
+    assert_int_equal(mb_carve(&bi, 4 * MiB, 2 * MiB, MiB, 4096 * MiB, NULL, 0), 0);
+    bi.mmap[0] = (struct mem_region){ 16 * MiB, ~0ull, 1 }; // clipped at hi
+    assert_int_equal(mb_carve(&bi, 4 * MiB, 2 * MiB, MiB, 4096 * MiB, NULL, 0), 4092 * MiB);
+    assert_int_equal(mb_carve(&bi, 4 * MiB, 2 * MiB, 4093 * MiB, 4096 * MiB, NULL, 0), 0);
+    bi.mmap[0] = (struct mem_region){ 0, 6 * MiB, 1 };
+    const struct mem_range low = { 2 * MiB - 1, 2 * MiB };
+    assert_int_equal(mb_carve(&bi, 4 * MiB, 2 * MiB, 1, 4096 * MiB, &low, 1), 2 * MiB);
+    const struct mem_range all = { 0, 6 * MiB };
+    assert_int_equal(mb_carve(&bi, 4 * MiB, 2 * MiB, 1, 4096 * MiB, &all, 1), 0);
+    bi.mmap[0].type = 2; // not RAM
+    assert_int_equal(mb_carve(&bi, 4 * MiB, 2 * MiB, 1, 4096 * MiB, NULL, 0), 0);
 }
 
 // A module past MB_MAX_MODS once failed the whole boot: now only it is lost,
@@ -454,7 +631,7 @@ static void test_bad_framebuffer(void **state)
 }
 
 // Found by fuzzing (tests/fuzz, mb1 and mb2): colour channels beyond the
-// pixel, which boot/console.c would shift by 32 bits or more.
+// pixel, which boot/screen.c would shift by 32 bits or more.
 static void test_rgb_channel_outside_pixel(void **state)
 {
     (void)state;
@@ -672,12 +849,36 @@ static void test_mb1_bad_mmap(void **state)
     assert_string_equal(err, "multiboot: memory map entry at offset 0x18 runs past "
                              "mmap_length 44");
 
-    end = 0x2000;
+}
+
+// As test_long_mmap for multiboot2: merged, then the least useful left out.
+static void test_mb1_long_mmap(void **state)
+{
+    (void)state;
+    if (!low)
+        skip();
+    l32(0, BIT(6));
+    l32(48, low_addr(0x2000));
+    size_t end = 0x2000;
     for (unsigned i = 0; i <= MB_MAX_MMAP; i++)
         end = mb1_entry(end, 20, i * 0x1000ull, 0x1000, 1);
     l32(44, (uint32_t)(end - 0x2000));
-    assert_int_equal(mb1_parse(low, &mb, err, sizeof(err)), -1);
-    assert_string_equal(err, "multiboot: memory map has more than MB_MAX_MMAP (64) entries");
+    assert_int_equal(mb1_parse(low, &mb, err, sizeof(err)), 0);
+    assert_int_equal(mb.mmap_count, 1);
+    assert_int_equal(mb.mmap[0].len, (MB_MAX_MMAP + 1) * 0x1000);
+    assert_int_equal(mb.mmap_dropped, 0);
+
+    end = 0x2000; // with gaps: the first, the smallest, goes
+    for (unsigned i = 0; i <= MB_MAX_MMAP; i++)
+        end = mb1_entry(end, 20, i * 0x100000ull, 0x1000ull * (i + 1), 1);
+    l32(44, (uint32_t)(end - 0x2000));
+    assert_int_equal(mb1_parse(low, &mb, err, sizeof(err)), 0);
+    assert_int_equal(mb.mmap_count, MB_MAX_MMAP);
+    assert_int_equal(mb.mmap_dropped, 1);
+    assert_int_equal(mb.mmap_dropped_ram, 0x1000);
+    assert_int_equal(mb.mmap[0].base, MB_MAX_MMAP * 0x100000ull); // in the first's place
+    assert_int_equal(mb.info_start, (uintptr_t)low);
+    assert_int_equal(mb.info_end, (uintptr_t)low + 116);
 }
 
 static void test_mb1_too_many_modules(void **state)
@@ -785,11 +986,14 @@ int main(void)
         T(test_tag_past_end),      T(test_missing_end_tag),
         T(test_tag_smaller_than_header), T(test_unterminated_strings),
         T(test_tags_too_short),    T(test_bad_mmap),
+        T(test_long_mmap),         T(test_carve_avoids_the_info_block),
+        T(test_carve_avoids_what_the_kernel_keeps), T(test_carve_edges),
         T(test_too_many_modules),  T(test_bad_framebuffer),
         T(test_wrapping_values),   T(test_rgb_channel_outside_pixel),
         T(test_ega_text_not_16_bits),
         T1(test_mb1_empty),        T1(test_mb1_full),
-        T1(test_mb1_bad_mmap),     T1(test_mb1_too_many_modules),
+        T1(test_mb1_bad_mmap),     T1(test_mb1_long_mmap),
+        T1(test_mb1_too_many_modules),
         T1(test_mb1_wrapping_values),
         T1(test_mb1_bad_framebuffer), T1(test_mb1_rgb_channel_outside_pixel),
     };
