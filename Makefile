@@ -218,7 +218,8 @@ debug: deps-run
 # UNIT_SRCS go into every test; UNIT_EXTRA names what one test needs besides.
 UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_controls test_cr test_ept test_result test_vmcs_fields test_elf test_report \
-              test_cpuid test_paging test_matrix test_check test_crmodel test_profiles
+              test_cpuid test_paging test_matrix test_check test_crmodel test_profiles \
+              test_mmio_decode
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c \
               hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c hv/paging.c hv/matrix.c \
               hv/check.c hv/breaks.c hv/vmcs_build.c
@@ -245,6 +246,8 @@ $(B)/unit/test_profiles: UNIT_EXTRA := tests/unit/profiles.c
 $(B)/unit/test_profiles: $(call unit_objs,tests/unit/profiles.c)
 $(B)/unit/test_report: UNIT_EXTRA := boot/report.c
 $(B)/unit/test_report: $(call unit_objs,boot/report.c)
+$(B)/unit/test_mmio_decode: UNIT_EXTRA := hv/exit/mmio_decode.c
+$(B)/unit/test_mmio_decode: $(call unit_objs,hv/exit/mmio_decode.c)
 $(B)/unit/%: $(UNIT_OBJ)/tests/unit/%.o $(call unit_objs,$(UNIT_SRCS))
 	@mkdir -p $(dir $@)
 	$(Q)$(call say,LD,$@)$(CC) $(UNIT_CFLAGS) -o $@ $< $(call unit_objs,$(UNIT_SRCS) $(UNIT_EXTRA)) \
