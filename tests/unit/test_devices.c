@@ -148,6 +148,12 @@ static uint8_t cmos(uint8_t reg)
     return inb(&dev_cmos, 0x71);
 }
 
+static void cmos_set(uint8_t reg, uint8_t v)
+{
+    outb(&dev_cmos, 0x70, reg);
+    outb(&dev_cmos, 0x71, v);
+}
+
 static unsigned cmos16(uint8_t reg) { return cmos(reg) | cmos(reg + 1) << 8; }
 
 static void fw_cfg_and_cmos_as_qemu_gave_them(void **state)
@@ -311,11 +317,25 @@ static uint8_t pit_status(unsigned c)
     return inb(&dev_pit, 0x40 + c);
 }
 
+// Two reads of a channel: LSB, then MSB (of a latched count, or of the live one).
+static unsigned pit_read16(unsigned c)
+{
+    unsigned lo = inb(&dev_pit, 0x40 + c);
+    return lo | inb(&dev_pit, 0x40 + c) << 8;
+}
+
 static unsigned pit_latched(unsigned c)
 {
     outb(&dev_pit, 0x43, c << 6); // counter latch
-    unsigned lo = inb(&dev_pit, 0x40 + c);
-    return lo | inb(&dev_pit, 0x40 + c) << 8;
+    return pit_read16(c);
+}
+
+// A control word for channel c (LSB then MSB) and its count.
+static void pit_load(unsigned c, uint8_t control, unsigned count)
+{
+    outb(&dev_pit, 0x43, control);
+    outb(&dev_pit, 0x40 + c, count & 0xff);
+    outb(&dev_pit, 0x40 + c, count >> 8);
 }
 
 static void pit_after_reset(void **state)
@@ -364,20 +384,16 @@ static void pit_counts_latches_and_gates(void **state)
     (void)state;
     boot(128 * MIB);
     outb(&dev_port61, 0x61, 0x01);
-    outb(&dev_pit, 0x43, 0xb0);
-    outb(&dev_pit, 0x42, 0x9c);
-    outb(&dev_pit, 0x42, 0x2e); // 11932
+    pit_load(2, 0xb0, 11932);
     now = 5 * MS; // 5965.91 ticks
     assert_int_equal(pit_latched(2), 11932 - 5965);
     // A latched count stays until read, whatever the time; a second latch is ignored.
     outb(&dev_pit, 0x43, 0x80);
     now = 6 * MS;
     outb(&dev_pit, 0x43, 0x80);
-    unsigned lo = inb(&dev_pit, 0x42);
-    assert_int_equal(lo | inb(&dev_pit, 0x42) << 8, 11932 - 5965);
+    assert_int_equal(pit_read16(2), 11932 - 5965);
     // Without a latch, LSB then MSB of the live count (Linux's quick_pit_calibrate()).
-    lo = inb(&dev_pit, 0x42);
-    assert_int_equal(lo | inb(&dev_pit, 0x42) << 8, 11932 - 7159); // 6 ms: 7159.09
+    assert_int_equal(pit_read16(2), 11932 - 7159); // 6 ms: 7159.09
     // Mode 0 pauses while the gate is low, and goes on when it rises.
     outb(&dev_port61, 0x61, 0x00);
     now = 50 * MS;
@@ -391,8 +407,7 @@ static void pit_counts_latches_and_gates(void **state)
     // Read-back of count and status together: the status comes first.
     outb(&dev_pit, 0x43, 0xc8);
     assert_int_equal(inb(&dev_pit, 0x42), 0xb0);
-    lo = inb(&dev_pit, 0x42);
-    assert_int_equal(lo | inb(&dev_pit, 0x42) << 8, (11932 - 13125) & 0xffff); // wrapped on
+    assert_int_equal(pit_read16(2), (11932 - 13125) & 0xffff); // wrapped on
 }
 
 static void pit_modes(void **state)
@@ -401,9 +416,7 @@ static void pit_modes(void **state)
     boot(128 * MIB);
     // Mode 2 with 100: 100, 99, ... 2, 1 (OUT low for that tick), then 100 again. One
     // tick is 838.1 ns; the times below fall inside the ticks they name.
-    outb(&dev_pit, 0x43, 0x34);
-    outb(&dev_pit, 0x40, 100);
-    outb(&dev_pit, 0x40, 0);
+    pit_load(0, 0x34, 100);
     now = 839 * 10; // tick 10
     assert_int_equal(pit_latched(0), 90);
     assert_int_equal(pit_status(0) >> 7, 1);
@@ -415,9 +428,7 @@ static void pit_modes(void **state)
     assert_int_equal(pit_status(0) >> 7, 1);
     // Mode 3 with 100: by 2 twice per period, OUT high for the first half.
     now = 0;
-    outb(&dev_pit, 0x43, 0x36);
-    outb(&dev_pit, 0x40, 100);
-    outb(&dev_pit, 0x40, 0);
+    pit_load(0, 0x36, 100);
     now = 839 * 10;
     assert_int_equal(pit_latched(0), 80);
     assert_int_equal(pit_status(0) >> 7, 1);
@@ -446,9 +457,7 @@ static void pit_without_a_clock(void **state)
     dev_pit.reset(&m);
     dev_port61.reset(&m);
     outb(&dev_port61, 0x61, 1);
-    outb(&dev_pit, 0x43, 0xb0);
-    outb(&dev_pit, 0x42, 0x10);
-    outb(&dev_pit, 0x42, 0x00);
+    pit_load(2, 0xb0, 0x10);
     now = SEC;
     assert_int_equal(pit_latched(2), 0x10);
     assert_int_equal(inb(&dev_port61, 0x61) & 0x20, 0);
@@ -469,17 +478,13 @@ static void cmos_registers(void **state)
     assert_int_equal(cmos(0x2f), 0);
     assert_int_equal(cmos(0x37), 0x20);
     assert_int_equal(cmos(0x14), 0x02);
-    outb(&dev_cmos, 0x70, 0x0a); // UIP is read-only (QEMU: 0xff reads 0x7f)
-    outb(&dev_cmos, 0x71, 0xff);
+    cmos_set(0x0a, 0xff); // UIP is read-only (QEMU: 0xff reads 0x7f)
     assert_int_equal(cmos(0x0a), 0x7f);
-    outb(&dev_cmos, 0x70, 0x0d); // C and D are read-only
-    outb(&dev_cmos, 0x71, 0x00);
+    cmos_set(0x0d, 0x00); // C and D are read-only
     assert_int_equal(cmos(0x0d), 0x80);
-    outb(&dev_cmos, 0x70, 0x40); // the rest is RAM
-    outb(&dev_cmos, 0x71, 0x5a);
+    cmos_set(0x40, 0x5a); // the rest is RAM
     assert_int_equal(cmos(0x40), 0x5a);
-    outb(&dev_cmos, 0x70, 0x01); // so are the alarms
-    outb(&dev_cmos, 0x71, 0x45);
+    cmos_set(0x01, 0x45); // so are the alarms
     assert_int_equal(cmos(0x01), 0x45);
     // Bit 7 of the index is NMI-disable: 0x95 and 0x15 are the same register.
     outb(&dev_cmos, 0x70, 0x95);
@@ -505,11 +510,9 @@ static void cmos_clock_runs_from_a_fixed_date(void **state)
     assert_int_equal(cmos(0x07), 0x29);
     assert_int_equal(cmos(0x08), 0x02);
     // 12 hours (B bit 1 clear): 1 PM is 0x81; binary (bit 2): 13 is 0x0d.
-    outb(&dev_cmos, 0x70, 0x0b);
-    outb(&dev_cmos, 0x71, 0x00);
+    cmos_set(0x0b, 0x00);
     assert_int_equal(cmos(0x04), 0x81);
-    outb(&dev_cmos, 0x70, 0x0b);
-    outb(&dev_cmos, 0x71, 0x06);
+    cmos_set(0x0b, 0x06);
     assert_int_equal(cmos(0x04), 13);
     assert_int_equal(cmos(0x09), 24);
     assert_int_equal(cmos(0x32), 20);
@@ -537,8 +540,7 @@ static void cmos_update_flags(void **state)
     assert_int_equal(cmos(0x0c), 0x10);
     assert_int_equal(cmos(0x0c), 0x00);
     now = 2 * SEC;
-    outb(&dev_cmos, 0x70, 0x0b);
-    outb(&dev_cmos, 0x71, 0x12);
+    cmos_set(0x0b, 0x12);
     assert_int_equal(cmos(0x0c), 0x90);
 }
 
@@ -547,22 +549,18 @@ static void cmos_clock_can_be_set(void **state)
     (void)state;
     boot(128 * MIB);
     now = 10 * SEC;
-    outb(&dev_cmos, 0x70, 0x00);
-    outb(&dev_cmos, 0x71, 0x30);
+    cmos_set(0x00, 0x30);
     assert_int_equal(cmos(0x00), 0x30);
     now = 11 * SEC;
     assert_int_equal(cmos(0x00), 0x31);
-    outb(&dev_cmos, 0x70, 0x09); // 2025: the day of the week follows
-    outb(&dev_cmos, 0x71, 0x25);
+    cmos_set(0x09, 0x25); // 2025: the day of the week follows
     assert_int_equal(cmos(0x09), 0x25);
     assert_int_equal(cmos(0x06), 0x04); // 2025-01-01 was a Wednesday
-    outb(&dev_cmos, 0x70, 0x04); // hours 23
-    outb(&dev_cmos, 0x71, 0x23);
+    cmos_set(0x04, 0x23); // hours 23
     now = 12 * SEC + 3600 * SEC; // an hour on: midnight, 2025-01-02
     assert_int_equal(cmos(0x04), 0x00);
     assert_int_equal(cmos(0x07), 0x02);
-    outb(&dev_cmos, 0x70, 0x32); // the 1900s are before 1970 for 1925: not taken
-    outb(&dev_cmos, 0x71, 0x19);
+    cmos_set(0x32, 0x19); // century 19: 1925, before 1970, is not taken
     assert_int_equal(cmos(0x32), 0x20);
 }
 
@@ -710,32 +708,28 @@ static void apic_register_rules(void **state)
 {
     (void)state;
     boot(128 * MIB);
-    apic_wr(0x300, 0x000c4500 | 1u << 12); // the delivery status is not the guest's
-    assert_int_equal(apic_rd(0x300), 0xc4500);
-    apic_wr(0x310, 0xffffffff);
-    assert_int_equal(apic_rd(0x310), 0xff000000);
-    apic_wr(0xe0, 0);
-    assert_int_equal(apic_rd(0xe0), 0x0fffffff);
-    apic_wr(0xd0, 0xffffffff);
-    assert_int_equal(apic_rd(0xd0), 0xff000000);
-    apic_wr(0x80, 0xffffffff);
-    assert_int_equal(apic_rd(0x80), 0xff);
-    apic_wr(0xf0, 0xffffffff);
-    assert_int_equal(apic_rd(0xf0), 0x3ff);
-    apic_wr(0x20, 0x05000000); // the ID stays 0
-    assert_int_equal(apic_rd(0x20), 0);
-    apic_wr(0x30, 0);
-    assert_int_equal(apic_rd(0x30), 0x50014);
-    apic_wr(0x3e0, 0xff);
-    assert_int_equal(apic_rd(0x3e0), 0xb);
-    apic_wr(0x100, 0xffffffff); // ISR: read-only
-    assert_int_equal(apic_rd(0x100), 0);
-    // LVT entries keep their own bits; delivery status and remote IRR are never set.
-    static const uint32_t lvt[] = { 0x300ff, 0x107ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff };
-    for (unsigned i = 0; i < 6; i++) {
-        apic_wr(0x320 + 0x10 * i, 0xffffffff);
-        assert_int_equal(apic_rd(0x320 + 0x10 * i), lvt[i]);
+    // What each register keeps of a write (KVM's masks; the SDM's read-only registers).
+    static const struct { unsigned off; uint32_t written, reads; } rules[] = {
+        { 0x300, 0x000c4500 | 1u << 12, 0xc4500 }, // the delivery status is not the guest's
+        { 0x310, 0xffffffff, 0xff000000 },
+        { 0x0e0, 0, 0x0fffffff },
+        { 0x0d0, 0xffffffff, 0xff000000 },
+        { 0x080, 0xffffffff, 0xff },
+        { 0x0f0, 0xffffffff, 0x3ff },
+        { 0x020, 0x05000000, 0 }, // the ID stays 0
+        { 0x030, 0, 0x50014 },
+        { 0x3e0, 0xff, 0xb },
+        { 0x100, 0xffffffff, 0 }, // ISR
+        // LVT entries keep their own bits; delivery status and remote IRR are never set.
+        { 0x320, 0xffffffff, 0x300ff }, { 0x330, 0xffffffff, 0x107ff },
+        { 0x340, 0xffffffff, 0x107ff }, { 0x350, 0xffffffff, 0x1a7ff },
+        { 0x360, 0xffffffff, 0x1a7ff }, { 0x370, 0xffffffff, 0x100ff },
+    };
+    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+        apic_wr(rules[i].off, rules[i].written);
+        assert_int_equal(apic_rd(rules[i].off), rules[i].reads);
     }
+    apic_wr(0x280, 0);
     assert_int_equal(apic_rd(0x280), 0); // nothing reserved was touched
 }
 
