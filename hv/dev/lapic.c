@@ -1,10 +1,9 @@
-// lapic.c: the local APIC's registers as a guest reaches them in the xAPIC page at
-// 0xfee00000 (SDM 3A 11.4-11.6, 11.8.3.1; the semantics of KVM's arch/x86/kvm/lapic.c),
-// and the rules of IA32_APIC_BASE for the MSR exit. However the access arrives (decoded
-// from an EPT violation or a shadow #PF, or trapped after APIC-register virtualisation),
-// it is read(offset, size) or write(offset, size, value). No interrupt or IPI is ever
-// delivered: IRR, ISR and TMR read 0, the timer counts down but fires nothing. dev.c calls
-// it through dev_lapic; reset() leaves what SeaBIOS leaves under QEMU 7.2 (measured).
+// lapic.c: the local APIC's registers in the xAPIC page at 0xfee00000 (SDM 3A 11.4-11.6,
+// 11.8.3.1; KVM's arch/x86/kvm/lapic.c) and IA32_APIC_BASE's rules for the MSR exit. An
+// access is read(offset, size) or write(offset, size, value), however it arrived (decoded
+// after an EPT violation or shadow #PF, or trapped after APIC-register virtualisation).
+// Nothing is delivered: IRR, ISR and TMR read 0, the timer fires nothing. dev.c calls it
+// through dev_lapic; reset() leaves what SeaBIOS leaves under QEMU 7.2 (measured).
 #include "dev.h"
 
 // SDM 3A Table 11-1 (Local APIC Register Address Map).

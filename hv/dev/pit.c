@@ -1,10 +1,9 @@
-// pit.c: the 8254 programmable interval timer at 0x40-0x43 (Intel 82C54 data sheet:
-// control word, counter latch and read-back commands, modes 0-5) and port 0x61, where a
-// PC gates channel 2 (bit 0) and reads its output OUT2 (bit 5; QEMU hw/audio/pcspk.c).
-// The counters run at 1.193182 MHz (QEMU's PIT_FREQ) on the guest's time from the run's
-// clock, so a kernel that times its TSC against channel 2, polling port 0x61 for OUT2 in
-// mode 0, sees the count end. No interrupt is raised (channel 0's OUT drives IRQ0 on a
-// PC). dev.c calls it through dev_pit and dev_port61; reset() leaves SeaBIOS's state.
+// pit.c: the 8254 interval timer at 0x40-0x43 (Intel 82C54 data sheet: control word,
+// latch and read-back commands, modes 0-5) and port 0x61, where a PC gates channel 2
+// (bit 0) and reads its output OUT2 (bit 5; QEMU hw/audio/pcspk.c). The counters run at
+// 1.193182 MHz (QEMU's PIT_FREQ) on the guest's time, so a kernel that polls port 0x61
+// for OUT2 to time its TSC sees the count end. No interrupt is raised. dev.c calls it
+// through dev_pit and dev_port61; the resets leave what SeaBIOS leaves.
 #include "dev.h"
 
 #define PIT_HZ 1193182ull

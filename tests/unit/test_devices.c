@@ -1,9 +1,8 @@
 // test_devices.c: the virtual PC's devices (hv/dev/*.c), driven through their read and
-// write functions as dev.c will drive them, on a clock the test moves. The values are
-// QEMU's where QEMU decides them: the golden text of the multiboot kernels under QEMU
-// (tests/boot/golden/startup*.txt: fw_cfg and the CMOS memory bytes, parsed here, with
-// the RAM size each was run with), guest/multiboot/README.md (the APIC as SeaBIOS leaves
-// it) and probes of QEMU 7.2 (docs/guest-abi.md, "The virtual PC"); otherwise the data
+// write functions as dev.c will drive them, on a clock the test moves. Where QEMU decides
+// a value, it is QEMU 7.2's: the golden runs (tests/boot/golden/startup*.txt, whose
+// fw_cfg and CMOS lines are parsed here), guest/multiboot/README.md (the APIC as SeaBIOS
+// leaves it) and probes of QEMU (docs/guest-abi.md section 14); elsewhere the data
 // sheets' and the SDM's, as STYLE.md's "Device models" lists them.
 #include <setjmp.h>
 #include <stdarg.h>
