@@ -219,7 +219,7 @@ debug: deps-run
 UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_controls test_cr test_ept test_result test_vmcs_fields test_elf test_report \
               test_cpuid test_paging test_matrix test_check test_crmodel test_profiles \
-              test_screen
+              test_screen test_devices test_mmio_decode
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c \
               hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c hv/paging.c hv/matrix.c \
               hv/check.c hv/breaks.c hv/vmcs_build.c
@@ -248,6 +248,12 @@ $(B)/unit/test_report: UNIT_EXTRA := boot/report.c
 $(B)/unit/test_report: $(call unit_objs,boot/report.c)
 $(B)/unit/test_screen: UNIT_EXTRA := boot/screen.c
 $(B)/unit/test_screen: $(call unit_objs,boot/screen.c)
+DEV_SRCS := hv/dev/fw_cfg.c hv/dev/pic.c hv/dev/pit.c hv/dev/cmos.c hv/dev/pci.c \
+            hv/dev/shutdown.c hv/dev/lapic.c
+$(B)/unit/test_devices: UNIT_EXTRA := $(DEV_SRCS)
+$(B)/unit/test_devices: $(call unit_objs,$(DEV_SRCS))
+$(B)/unit/test_mmio_decode: UNIT_EXTRA := hv/exit/mmio_decode.c
+$(B)/unit/test_mmio_decode: $(call unit_objs,hv/exit/mmio_decode.c)
 $(B)/unit/%: $(UNIT_OBJ)/tests/unit/%.o $(call unit_objs,$(UNIT_SRCS))
 	@mkdir -p $(dir $@)
 	$(Q)$(call say,LD,$@)$(CC) $(UNIT_CFLAGS) -o $@ $< $(call unit_objs,$(UNIT_SRCS) $(UNIT_EXTRA)) \

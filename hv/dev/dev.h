@@ -17,6 +17,10 @@ enum dev_space { DEV_PIO, DEV_MMIO };
 struct dev_machine {
     uint64_t ram_size; // bytes of guest RAM
     unsigned cpus;     // always 1
+    // The guest's time in nanoseconds since the run began, from its TSC at the rate the
+    // run assumes: the PIT, the APIC timer and the RTC count with it, so a kernel that
+    // calibrates its TSC against them measures that rate. NULL: time stands still.
+    uint64_t (*now_ns)(void);
 };
 
 struct dev {
@@ -64,3 +68,49 @@ unsigned dev_unclaimed_list(struct dev_unclaimed *out, unsigned max);
 // stubbed by the unit tests.
 void dev_guest_text(const char *text, size_t len); // one line of the guest's console
 void dev_guest_exit(uint64_t code, const char *how); // the guest ended the machine
+
+// devices: the models of QEMU's pc machine, one file each in hv/dev/ (docs/guest-abi.md,
+// "The virtual PC"). dev.c lists them in devices[].
+extern const struct dev dev_fw_cfg;     // fw_cfg.c: 0x510-0x511
+extern const struct dev dev_pic_master; // pic.c: the 8259s, 0x20-0x21 and 0xa0-0xa1,
+extern const struct dev dev_pic_slave;  //        and PIIX's edge/level register,
+extern const struct dev dev_elcr;       //        0x4d0-0x4d1
+extern const struct dev dev_pit;        // pit.c: the 8254, 0x40-0x43,
+extern const struct dev dev_port61;     //        and port 0x61 (channel 2's gate, OUT2)
+extern const struct dev dev_cmos;       // cmos.c: the MC146818 RTC and CMOS, 0x70-0x71
+extern const struct dev dev_pci_conf;   // pci.c: configuration mechanism #1, 0xcf8-0xcff
+extern const struct dev dev_bochs_shutdown; // shutdown.c: Bochs' port 0x8900
+extern const struct dev dev_lapic;      // lapic.c: the xAPIC page at 0xfee00000
+
+// The codes dev_guest_exit() gets from devices that end the machine without a number
+// of the guest's (isa-debug-exit passes the guest's own, 0 to 0xffffffff): above 32
+// bits, so that no guest code can be taken for them.
+#define DEV_EXIT_RESET (1ull << 32)    // a reset request (port 0xcf9)
+#define DEV_EXIT_SHUTDOWN (2ull << 32) // a power-off request (port 0x8900 "Shutdown")
+
+// cmos.c: how much of guest RAM QEMU's pc machine keeps below 4 GiB (the rest starts at
+// 4 GiB): the CMOS memory-size bytes and the guest's memory map must agree.
+uint64_t pc_ram_below_4g(uint64_t ram_size);
+
+// lapic.c: IA32_APIC_BASE (MSR 0x1b), for the MSR exit; CPUID.1:EDX.APIC follows its
+// enable bit (SDM 3A 11.4.3).
+#define APIC_BASE_DEFAULT 0xfee00000ull
+#define APIC_BASE_BSP (1ull << 8)
+#define APIC_BASE_EN (1ull << 11)
+enum apic_base_verdict {
+    APIC_BASE_OK,    // taken: the MSR holds the value
+    APIC_BASE_GP,    // a reserved bit is set: the WRMSR raises #GP(0), nothing changes
+    APIC_BASE_MOVED, // a base other than 0xfee00000: not emulated, the run stops
+};
+uint64_t apic_base_read(void);
+enum apic_base_verdict apic_base_write(uint64_t value, unsigned maxphyaddr);
+// What the APIC did this run besides answering registers.
+struct lapic_counts {
+    uint64_t dropped;         // accesses of a width or alignment the registers refuse
+    uint64_t init, startup;   // INIT and start-up IPIs sent: there is no other CPU
+    uint64_t other_ipis;      // every other IPI (fixed, NMI, SMI ...): none is delivered
+};
+void lapic_counts_get(struct lapic_counts *out);
+
+// The time of a clock stored from dev_machine.now_ns at reset (0 without one).
+static inline uint64_t dev_now(uint64_t (*now_ns)(void)) { return now_ns ? now_ns() : 0; }
