@@ -40,6 +40,8 @@ LIB_OBJS  := printf.o string.o
 HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs_build.o vmcs.o exit.o exit_cr.o msr.o \
              cpuid.o io.o trace.o paging.o shadow.o exit_stub.o exit_fast.o elf.o guest.o \
              result.o matrix.o experiments.o experiment.o check.o breaks.o entry.o
+# The multiboot (v1) loader and the gathering of a multiboot guest's modules (hv/run/).
+HV_OBJS   += run/multiboot.o run/mbreq.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
         $(addprefix $(B)/hv/,$(HV_OBJS)) $(B)/guest/toggle.o $(B)/guests.o
@@ -218,7 +220,8 @@ debug: deps-run
 # UNIT_SRCS go into every test; UNIT_EXTRA names what one test needs besides.
 UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_controls test_cr test_ept test_result test_vmcs_fields test_elf test_report \
-              test_cpuid test_paging test_matrix test_check test_crmodel test_profiles
+              test_cpuid test_paging test_matrix test_check test_crmodel test_profiles \
+              test_multiboot
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c \
               hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c hv/paging.c hv/matrix.c \
               hv/check.c hv/breaks.c hv/vmcs_build.c
@@ -245,14 +248,23 @@ $(B)/unit/test_profiles: UNIT_EXTRA := tests/unit/profiles.c
 $(B)/unit/test_profiles: $(call unit_objs,tests/unit/profiles.c)
 $(B)/unit/test_report: UNIT_EXTRA := boot/report.c
 $(B)/unit/test_report: $(call unit_objs,boot/report.c)
+$(B)/unit/test_multiboot: UNIT_EXTRA := hv/run/multiboot.c hv/run/mbreq.c
+$(B)/unit/test_multiboot: $(call unit_objs,hv/run/multiboot.c hv/run/mbreq.c)
 $(B)/unit/%: $(UNIT_OBJ)/tests/unit/%.o $(call unit_objs,$(UNIT_SRCS))
 	@mkdir -p $(dir $@)
 	$(Q)$(call say,LD,$@)$(CC) $(UNIT_CFLAGS) -o $@ $< $(call unit_objs,$(UNIT_SRCS) $(UNIT_EXTRA)) \
 	    -lcmocka
 
+# Host programs the boot tests drive: the multiboot loader on its own
+# (tests/boot/mbv1_load.c, tests/boot/test_mbload.py).
+TEST_TOOLS := $(B)/tests/mbv1_load
+$(B)/tests/mbv1_load: $(call unit_objs,tests/boot/mbv1_load.c hv/run/multiboot.c lib/printf.c)
+	@mkdir -p $(dir $@)
+	$(Q)$(call say,LD,$@)$(CC) $(UNIT_CFLAGS) -o $@ $^
+
 unit: deps-test
 	@$(MAKE) --no-print-directory unit-run
-unit-run: $(addprefix $(B)/unit/,$(UNIT_TESTS))
+unit-run: $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(TEST_TOOLS)
 	@set -e; for t in $(UNIT_TESTS); do $(B)/unit/$$t; done
 
 # libFuzzer harnesses (tests/fuzz), one per parser of outside input, built by
