@@ -272,7 +272,7 @@ unit-run: $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(TEST_TOOLS)
 # unit tests are. FUZZ_SRCS names what a harness needs besides lib/printf.c.
 # `make fuzz` runs each for FUZZ_SECONDS from its corpus in tests/fuzz/corpus;
 # `make test` for FUZZ_TEST_SECONDS. What they find goes under build/fuzz.
-FUZZ_TARGETS      := mb2 mb1 cmdline elf caps
+FUZZ_TARGETS      := mb2 mb1 cmdline elf caps mbv1
 FUZZ_SECONDS      ?= 60
 FUZZ_TEST_SECONDS ?= 3
 FUZZ_CC     := clang
@@ -286,6 +286,8 @@ $(B)/fuzz/fuzz_elf: FUZZ_SRCS := hv/elf.c
 $(B)/fuzz/fuzz_elf: hv/elf.c
 $(B)/fuzz/fuzz_caps: FUZZ_SRCS := hv/caps.c hv/controls.c hv/cr.c
 $(B)/fuzz/fuzz_caps: hv/caps.c hv/controls.c hv/cr.c
+$(B)/fuzz/fuzz_mbv1: FUZZ_SRCS := hv/run/multiboot.c
+$(B)/fuzz/fuzz_mbv1: hv/run/multiboot.c hv/run/multiboot.h
 $(B)/fuzz/%: tests/fuzz/%.c lib/printf.c $(wildcard */*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(Q)$(call say,CC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< lib/printf.c $(FUZZ_SRCS)
