@@ -202,9 +202,12 @@ CMDLINE ?=
 TIMEOUT ?=
 KEEP    ?=
 GUEST   ?=
+GUEST_ARGS ?=
+GUEST_MODULES ?=
 RUN_ARGS = --engine '$(ENGINE)' --cpu '$(CPU)' --cmdline '$(CMDLINE)' \
            $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(filter 1,$(KEEP)),--keep) \
-           $(foreach g,$(GUEST),--guest '$(g)')
+           $(foreach g,$(GUEST),--guest '$(g)') --guest-args '$(GUEST_ARGS)' \
+           --guest-modules '$(GUEST_MODULES)'
 
 # deps first, then a make of its own for the build: with -j, prerequisites
 # listed side by side would build while the compiler is still being installed.

@@ -3,7 +3,9 @@ program build/tests/mbv1_load (tests/boot/mbv1_load.c): every case of mbkernels.
 and what the startup kernel prints about its information block, modules and memory map,
 worked out here from the loaded bytes as startup.c works it out, is what QEMU gave it (the
 golden files and guest/multiboot/README.md); each bad image of mbimages.BAD_IMAGES is refused
-with a message naming its problem, or loads where the table says vmxlab takes it."""
+with a message naming its problem, or loads where the table says vmxlab takes it. The runner
+(scripts/run.py) tells a multiboot kernel from a vmxlab guest as mbv1_is_multiboot() does."""
+import glob
 import json
 import os
 import struct
@@ -13,6 +15,7 @@ import pytest
 
 import mbimages
 import mbkernels
+import run as runner
 from mbkernels import CASES, DATA, KERNELS, ROOT
 from test_mbkernels import readme_excerpts
 
@@ -154,3 +157,18 @@ def test_bad_image_is_refused_by_name(bad, tmp_path):
     else:
         assert bad.vmxlab in d.get("refused", ""), d
 
+
+def test_runner_and_loader_tell_kernels_from_guests(tmp_path):
+    """run.py's is_multiboot() (it names and places the files) and mbv1_is_multiboot()
+    (the kernel picks the loader with it) agree: on every kernel and bad image, which are
+    multiboot, and on every vmxlab guest the build embeds, which are not."""
+    files = sorted(glob.glob(os.path.join(KERNELS, "*.elf*")) +
+                   [os.path.join(KERNELS, "flat.bin")])
+    for bad in mbimages.BAD_IMAGES:
+        (tmp_path / bad.name).write_bytes(bad.build())
+        files.append(str(tmp_path / bad.name))
+    guests = sorted(glob.glob(os.path.join(ROOT, "build", "guest", "*.elf")))
+    assert len(files) > 12 and len(guests) > 10
+    for path in files + guests:
+        d = load(path, 128, "k", "")
+        assert d["multiboot"] == runner.is_multiboot(path) == (path not in guests), path
