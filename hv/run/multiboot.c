@@ -119,7 +119,7 @@ static int find_header(const uint8_t *img, size_t size, size_t *at, char *err, s
             return errorf(err, errlen, "truncated: the multiboot header at offset 0x%zx is "
                           "cut off by the end of the %zu-byte file", off, size);
         return errorf(err, errlen, "no multiboot header in the first 8 KiB: the magic "
-                      "0x1BADB002 is at offset 0x%zx, past them (the spec, 3.1.1)", off);
+                      "0x1BADB002 is at offset 0x%zx, past them (Multiboot 0.6.96, 3.1.1)", off);
     }
     return errorf(err, errlen, "no multiboot header: no magic 0x1BADB002 at a 4-byte "
                   "aligned offset of the first 8 KiB");
@@ -144,12 +144,13 @@ static int check_flags(uint32_t flags, char *err, size_t errlen)
     if (flags & MBV1_HDR_VIDEO)
         return errorf(err, errlen, "the header asks for a video mode (flags bit 2), and "
                       "vmxlab gives its guests no display: bits 0-15 are requirements a "
-                      "loader must meet or refuse (the spec, 3.1.2); QEMU boots it without one");
+                      "loader must meet or refuse (Multiboot 0.6.96, 3.1.2); QEMU boots it without "
+                      "one");
     uint32_t unknown = flags & 0xffffu & ~(MBV1_HDR_ALIGN_MODS | MBV1_HDR_MEMINFO);
     if (unknown)
         return errorf(err, errlen, "the header's flags 0x%x require what vmxlab does not "
                       "know (bits 0x%x): bits 0-15 are requirements a loader must meet or "
-                      "refuse (the spec, 3.1.2)", flags, unknown);
+                      "refuse (Multiboot 0.6.96, 3.1.2)", flags, unknown);
     return 0;
 }
 
@@ -169,8 +170,8 @@ static int aout_image(const uint8_t *img, size_t size, size_t hdr, struct layout
     uint32_t load_end = (uint32_t)le(h + 20, 4), bss_end = (uint32_t)le(h + 24, 4);
     uint32_t entry = (uint32_t)le(h + 28, 4);
     if (header_addr < load_addr)
-        return errorf(err, errlen, "load_addr 0x%x is above header_addr 0x%x: the spec "
-                      "(3.1.3) wants load_addr <= header_addr", load_addr, header_addr);
+        return errorf(err, errlen, "load_addr 0x%x is above header_addr 0x%x: Multiboot "
+                      "0.6.96 (3.1.3) wants load_addr <= header_addr", load_addr, header_addr);
     if (header_addr - load_addr > hdr)
         return errorf(err, errlen, "header_addr - load_addr is 0x%x, more than the header's "
                       "offset 0x%zx in the file: the image would start before the file does",
