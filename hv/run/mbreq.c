@@ -1,6 +1,6 @@
 // mbreq.c: a multiboot guest's pieces among the modules GRUB loaded (boot_info, boot/mb.c):
 // the kernel, whose module string is "NAME ARGS", and its modules, "NAME:FILE ARGS" each
-// (docs/guest-abi.md, section 14), gathered into a struct mbv1_request for mbv1_load().
+// (docs/guest-abi.md, section 15), gathered into a struct mbv1_request for mbv1_load().
 // The run calls it once per guest= name that is a multiboot kernel. Pure: it only reads
 // the struct mb_info it is given (tests/unit/test_multiboot.c gives its own).
 #include "../../boot/boot.h"

@@ -3,7 +3,7 @@
 // guest RAM as QEMU 7.2 loads it, with the information block and memory map QEMU gives
 // it; mbv1_request_from_modules() (mbreq.c) gathers its bytes, command line and modules
 // from GRUB's modules. Both are pure: tests/unit/test_multiboot.c and
-// tests/fuzz/fuzz_mbv1.c run them on the host. docs/guest-abi.md, section 14, is the
+// tests/fuzz/fuzz_mbv1.c run them on the host. docs/guest-abi.md, section 15, is the
 // contract a kernel sees.
 #pragma once
 #include "../../lib/lib.h"
