@@ -40,6 +40,8 @@ LIB_OBJS  := printf.o string.o
 HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs_build.o vmcs.o exit.o exit_cr.o msr.o \
              cpuid.o io.o trace.o paging.o shadow.o exit_stub.o exit_fast.o elf.o guest.o \
              result.o matrix.o experiments.o experiment.o check.o breaks.o entry.o
+# The multiboot (v1) loader and the gathering of a multiboot guest's modules (hv/run/).
+HV_OBJS   += run/multiboot.o run/mbreq.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
         $(addprefix $(B)/hv/,$(HV_OBJS)) $(B)/guest/toggle.o $(B)/guests.o
@@ -200,9 +202,12 @@ CMDLINE ?=
 TIMEOUT ?=
 KEEP    ?=
 GUEST   ?=
+GUEST_ARGS ?=
+GUEST_MODULES ?=
 RUN_ARGS = --engine '$(ENGINE)' --cpu '$(CPU)' --cmdline '$(CMDLINE)' \
            $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(filter 1,$(KEEP)),--keep) \
-           $(foreach g,$(GUEST),--guest '$(g)')
+           $(foreach g,$(GUEST),--guest '$(g)') --guest-args '$(GUEST_ARGS)' \
+           --guest-modules '$(GUEST_MODULES)'
 
 # deps first, then a make of its own for the build: with -j, prerequisites
 # listed side by side would build while the compiler is still being installed.
@@ -219,7 +224,7 @@ debug: deps-run
 UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_controls test_cr test_ept test_result test_vmcs_fields test_elf test_report \
               test_cpuid test_paging test_matrix test_check test_crmodel test_profiles \
-              test_screen test_devices test_mmio_decode
+              test_screen test_devices test_mmio_decode test_multiboot
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c \
               hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c hv/paging.c hv/matrix.c \
               hv/check.c hv/breaks.c hv/vmcs_build.c
@@ -254,14 +259,23 @@ $(B)/unit/test_devices: UNIT_EXTRA := $(DEV_SRCS)
 $(B)/unit/test_devices: $(call unit_objs,$(DEV_SRCS))
 $(B)/unit/test_mmio_decode: UNIT_EXTRA := hv/exit/mmio_decode.c
 $(B)/unit/test_mmio_decode: $(call unit_objs,hv/exit/mmio_decode.c)
+$(B)/unit/test_multiboot: UNIT_EXTRA := hv/run/multiboot.c hv/run/mbreq.c
+$(B)/unit/test_multiboot: $(call unit_objs,hv/run/multiboot.c hv/run/mbreq.c)
 $(B)/unit/%: $(UNIT_OBJ)/tests/unit/%.o $(call unit_objs,$(UNIT_SRCS))
 	@mkdir -p $(dir $@)
 	$(Q)$(call say,LD,$@)$(CC) $(UNIT_CFLAGS) -o $@ $< $(call unit_objs,$(UNIT_SRCS) $(UNIT_EXTRA)) \
 	    -lcmocka
 
+# Host programs the boot tests drive: the multiboot loader on its own
+# (tests/boot/mbv1_load.c, tests/boot/test_mbload.py).
+TEST_TOOLS := $(B)/tests/mbv1_load
+$(B)/tests/mbv1_load: $(call unit_objs,tests/boot/mbv1_load.c hv/run/multiboot.c lib/printf.c)
+	@mkdir -p $(dir $@)
+	$(Q)$(call say,LD,$@)$(CC) $(UNIT_CFLAGS) -o $@ $^
+
 unit: deps-test
 	@$(MAKE) --no-print-directory unit-run
-unit-run: $(addprefix $(B)/unit/,$(UNIT_TESTS))
+unit-run: $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(TEST_TOOLS)
 	@set -e; for t in $(UNIT_TESTS); do $(B)/unit/$$t; done
 
 # libFuzzer harnesses (tests/fuzz), one per parser of outside input, built by
@@ -269,7 +283,7 @@ unit-run: $(addprefix $(B)/unit/,$(UNIT_TESTS))
 # unit tests are. FUZZ_SRCS names what a harness needs besides lib/printf.c.
 # `make fuzz` runs each for FUZZ_SECONDS from its corpus in tests/fuzz/corpus;
 # `make test` for FUZZ_TEST_SECONDS. What they find goes under build/fuzz.
-FUZZ_TARGETS      := mb2 mb1 cmdline elf caps
+FUZZ_TARGETS      := mb2 mb1 cmdline elf caps mbv1
 FUZZ_SECONDS      ?= 60
 FUZZ_TEST_SECONDS ?= 3
 FUZZ_CC     := clang
@@ -283,6 +297,8 @@ $(B)/fuzz/fuzz_elf: FUZZ_SRCS := hv/elf.c
 $(B)/fuzz/fuzz_elf: hv/elf.c
 $(B)/fuzz/fuzz_caps: FUZZ_SRCS := hv/caps.c hv/controls.c hv/cr.c
 $(B)/fuzz/fuzz_caps: hv/caps.c hv/controls.c hv/cr.c
+$(B)/fuzz/fuzz_mbv1: FUZZ_SRCS := hv/run/multiboot.c
+$(B)/fuzz/fuzz_mbv1: hv/run/multiboot.c hv/run/multiboot.h
 $(B)/fuzz/%: tests/fuzz/%.c lib/printf.c $(wildcard */*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(Q)$(call say,CC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< lib/printf.c $(FUZZ_SRCS)

@@ -167,7 +167,11 @@ struct config {
     uint64_t corrupt_record; // entry whose D bit compared runs flip, or CFG_NOT_GIVEN
     unsigned exitpath;   // enum exitpath: where VM exits land (HOST_RIP)
     uint64_t seed;       // where the hostile guest's random misdeeds start
+    uint64_t guest_mem;  // MiB of RAM a guest gets, or CFG_NOT_GIVEN: its kind's default
 };
+#define GUEST_MEM_MIN_MIB 2     // guest_mem=: below it no RAM is left above 1 MiB
+#define GUEST_MEM_MAX_MIB 65536 // 64 GiB: the bound of the key; the machine's own is checked
+                                // against its memory map
 enum paging { PAGING_AUTO, PAGING_EPT, PAGING_SHADOW };
 enum shadow_wp { SHADOW_WP_ROLES, SHADOW_WP_FLUSH };
 enum disturb { DISTURB_NONE, DISTURB_TIMER, DISTURB_NMI };

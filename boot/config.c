@@ -20,6 +20,7 @@ struct config cfg = {
     .corrupt_record = CFG_NOT_GIVEN,
     .exitpath = EXITPATH_C,
     .seed = 1,
+    .guest_mem = CFG_NOT_GIVEN, // by the guest: 128 MiB for a multiboot kernel, else 4
 };
 
 // Indexed by enum fault_mode.
@@ -158,6 +159,11 @@ const struct cfg_key config_keys[] = {
     { .name = "seed", .type = CFG_UINT, .dst = &cfg.seed, .min = 0, .max = UINT64_MAX - 1,
       .help = "where the hostile guest's random CR writes, CPUID leaves, MSRs and I/O ports "
               "start (rows hostile-*): the same seed gives the same misdeeds (default 1)" },
+    { .name = "guest_mem", .type = CFG_UINT, .dst = &cfg.guest_mem, .min = GUEST_MEM_MIN_MIB,
+      .max = GUEST_MEM_MAX_MIB,
+      .help = "MiB of RAM each guest run gets (default: 128 for a multiboot kernel, as "
+              "QEMU's -m; 4 for a vmxlab guest, GUEST_RAM_SIZE); at most what the "
+              "machine's memory map has free besides vmxlab" },
 };
 const size_t config_nkeys = ARRAY_SIZE(config_keys);
 

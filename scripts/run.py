@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -142,21 +143,45 @@ def engine_cmdline(cmdline, guests=()):
 
 
 GUEST_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+MB_MAGIC = struct.pack("<I", 0x1BADB002)  # a multiboot (v1) header's first word
+MB_SEARCH = 8192                          # the header lies in a file's first 8 KiB
+
+
+def is_multiboot(path):
+    """Is this file a multiboot (v1) kernel rather than a vmxlab guest? The kernel's own
+    rule (mbv1_is_multiboot(), hv/run/multiboot.c): the magic 0x1BADB002 at a 4-byte
+    aligned offset of the first 8 KiB, or anywhere in a file that is not an ELF64."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] == b"\x7fELF" and data[4:5] == b"\x02":
+        data = data[:MB_SEARCH]
+    at = data.find(MB_MAGIC)
+    while at >= 0 and at % 4:
+        at = data.find(MB_MAGIC, at + 1)
+    return at >= 0
 
 
 def guest_name(path):
-    """A guest ELF's name on the ISO and in guest=: its file name without .elf."""
+    """A guest's name on the ISO and in guest=: a vmxlab guest's file name without .elf;
+    a multiboot kernel's whole file name, the first word of its command line (as QEMU's
+    -kernel and GRUB's multiboot give it)."""
     name = os.path.basename(path)
-    name = name[:-4] if name.endswith(".elf") else name
+    name = name[:-4] if name.endswith(".elf") and not is_multiboot(path) else name
     if not GUEST_NAME_RE.fullmatch(name):
         sys.exit(f"run.py: guest file name '{name}' must be 1 to 32 of A-Z a-z 0-9 _ - .")
     return name
 
 
+def header_number(path, name):
+    """The number a C header defines as NAME (#define NAME 123, or (123u << 20))."""
+    with open(os.path.join(ROOT, path)) as f:
+        m = re.search(rf"^#define {name} \(?(\d+)u?(?: << (\d+))?\)?", f.read(), re.M)
+    return int(m.group(1)) << int(m.group(2) or 0)
+
+
 def max_modules():
     """MB_MAX_MODS of boot/boot.h: the GRUB modules the kernel reads."""
-    with open(os.path.join(ROOT, "boot", "boot.h")) as f:
-        return int(re.search(r"^#define MB_MAX_MODS (\d+)", f.read(), re.M).group(1))
+    return header_number("boot/boot.h", "MB_MAX_MODS")
 
 
 def guest_names(guests):
@@ -179,46 +204,135 @@ def guest_names(guests):
     return list(names)
 
 
+def module_items(spec):
+    """GUEST_MODULES read as QEMU reads -initrd: "FILE ARGS" items separated by commas,
+    ",," standing for a comma in an item (QEMU's get_opt_value())."""
+    items, item, i = [], "", 0
+    while i < len(spec):
+        if spec.startswith(",,", i):
+            item, i = item + ",", i + 2
+        elif spec[i] == ",":
+            items, item, i = items + [item], "", i + 1
+        else:
+            item, i = item + spec[i], i + 1
+    return items + [item] if item else items
+
+
+def grub_words(text, what):
+    """text as the words of a module2 line, which GRUB joins again with one space each
+    (grub_create_loader_cmdline()). GRUB quotes a word that holds a space and puts a
+    backslash before ' " and \\: so only words of printable ASCII without those, one
+    space apart, reach the guest exactly as given."""
+    words = text.split(" ") if text else []
+    if any(not re.fullmatch(r"[!-~]+", w) or set(w) & set("'\"\\") for w in words):
+        sys.exit(f"run.py: {what} '{text}' would not reach the guest as it is: GRUB joins "
+                 "the words of a module line with one space and escapes quotes and "
+                 "backslashes; use words of printable ASCII without ' \" \\, one space apart")
+    return words
+
+
+def guest_modules(guests, args="", modules=""):
+    """The GRUB modules that carry the guest files: (file, path on the ISO, the words of
+    its module string) each, and the names for guest=. A vmxlab guest goes to
+    /boot/guests/NAME.elf with the string NAME; a multiboot kernel to /boot/guests/NAME
+    with "NAME ARGS" (args: GUEST_ARGS, its command line after its name), and each of its
+    modules (modules: GUEST_MODULES, as QEMU's -initrd) to /boot/guests/FILE with
+    "NAME:FILE ARGS", FILE without its folders. Refused before anything boots: what GRUB
+    would change, two files for one path, more modules than the kernel reads."""
+    names = guest_names(guests)
+    mods = [[g, f"/boot/guests/{n}" + ("" if is_multiboot(g) else ".elf"), [n]]
+            for g, n in zip(guests, names)]
+    items = module_items(modules)
+    if args or items:
+        if len(guests) != 1 or not is_multiboot(guests[0]):
+            sys.exit("run.py: GUEST_ARGS and GUEST_MODULES go with one GUEST, a multiboot "
+                     "kernel (a vmxlab guest, an ELF64 without a multiboot header, takes "
+                     f"neither); given: {' '.join(guests) or 'no GUEST'}")
+        mods[0][2] += grub_words(args, "GUEST_ARGS")
+    for item in items:
+        path, space, rest = item.partition(" ")
+        if not os.path.isfile(path):
+            sys.exit(f"run.py: module file '{path}' (GUEST_MODULES item '{item}') does not "
+                     "exist")
+        file = os.path.basename(path)
+        if not GUEST_NAME_RE.fullmatch(file):
+            sys.exit(f"run.py: module file name '{file}' must be 1 to 32 of A-Z a-z 0-9 _ - .")
+        same = [m[0] for m in mods if os.path.basename(m[1]) == file]
+        if same:
+            sys.exit(f"run.py: '{same[0]}' and '{path}' would both be /boot/guests/{file} on "
+                     "the ISO: rename one")
+        words = grub_words(file + space + rest, "the module string")
+        mods.append([path, f"/boot/guests/{file}", [f"{names[0]}:{words[0]}"] + words[1:]])
+    if len(mods) > max_modules():
+        sys.exit(f"run.py: {len(mods)} GRUB modules (the guest files and GUEST_MODULES), but "
+                 f"the kernel reads at most {max_modules()} (MB_MAX_MODS in boot/boot.h)")
+    return names, [tuple(m) for m in mods]
+
+
+# MiB of RAM an engine gets: the guest's RAM (guest_mem=, else its default: 4 for vmxlab
+# guests, GUEST_RAM_SIZE; 128 for multiboot kernels, as QEMU's -m) and what vmxlab needs
+# besides it (itself, GRUB's modules, the tables it builds, the firmware's areas),
+# rounded up to HOST_MEM_STEP; HOST_MEM_MIN at least, what the engines always had.
+# Bochs 2.7 backs at most BOCHS_HOST_MAX of it with host memory ("memory: host=", taken
+# as the guest first touches it): a run that touches more ends in a Bochs panic.
+HOST_MEM_MIN, HOST_MEM_VMXLAB, HOST_MEM_STEP, BOCHS_HOST_MAX = 256, 128, 64, 2048
+
+
+def engine_mem(cmdline, guests=()):
+    mem = header_number("guest/abi.h", "GUEST_RAM_SIZE") >> 20
+    if any(is_multiboot(g) for g in guests):
+        mem = header_number("hv/run/multiboot.h", "MBV1_DEFAULT_MEM_MIB")
+    for tok in cmdline.split():
+        key, _, val = tok.partition("=")
+        if key == "guest_mem" and re.fullmatch(r"0[xX][0-9a-fA-F]+|[0-9]+", val):
+            mem = int(val, 16 if val[1:2] in ("x", "X") else 10)  # else the kernel refuses it
+    need = -(-(mem + HOST_MEM_VMXLAB) // HOST_MEM_STEP) * HOST_MEM_STEP
+    return max(HOST_MEM_MIN, need)
+
+
 def grub_cfg(cmdline, modules=()):
     """scripts/grub.cfg with the default entry's command line replaced, and a
-    module2 line for each guest name in modules."""
+    module2 line for each (file, path on the ISO, words) of modules (guest_modules())."""
     if "'" in cmdline or "\n" in cmdline:
         sys.exit("run.py: CMDLINE may not contain quotes or newlines")
     with open(os.path.join(ROOT, "scripts", "grub.cfg")) as f:
         text = f.read()
     args = " ".join(f"'{tok}'" for tok in cmdline.split())
-    mods = "".join(f"\n    module2 /boot/guests/{n}.elf {n}" for n in modules)
+    word = lambda w: w if GUEST_NAME_RE.fullmatch(w) else f"'{w}'"  # noqa: E731
+    mods = "".join(f"\n    module2 {path} {' '.join(map(word, words))}"
+                   for _, path, words in modules)
     return re.sub(r"^(\s*multiboot2 /boot/vmxlab\.elf)\b.*$",
                   lambda m: f"{m.group(1)} {args}{mods}", text, count=1, flags=re.M)
 
 
-def make_iso(iso, cmdline, workdir, guests=()):
+def make_iso(iso, cmdline, workdir, guests=(), guest_args="", modules=""):
     """A copy of the built ISO, made by scripts/mkiso.sh from the same kernel,
-    whose grub.cfg's first entry carries cmdline and loads each guest ELF in
-    guests as a module named after its file."""
+    whose grub.cfg's first entry carries cmdline and loads each guest file in
+    guests, and a multiboot kernel's modules, as GRUB modules (guest_modules())."""
     tree = os.path.join(workdir, "iso")
     os.makedirs(os.path.join(tree, "boot", "grub"))
     shutil.copy(os.path.join(os.path.dirname(iso), "iso", "boot", "vmxlab.elf"),
                 os.path.join(tree, "boot", "vmxlab.elf"))
-    names = guest_names(guests)
-    if names:
-        os.makedirs(os.path.join(tree, "boot", "guests"))
-        for g, n in zip(guests, names):
-            shutil.copy(g, os.path.join(tree, "boot", "guests", f"{n}.elf"))
+    _, mods = guest_modules(guests, guest_args, modules)
+    for file, path, _ in mods:
+        os.makedirs(os.path.join(tree, "boot", "guests"), exist_ok=True)
+        shutil.copy(file, os.path.join(tree, path.lstrip("/")))
     with open(os.path.join(tree, "boot", "grub", "grub.cfg"), "w") as f:
-        f.write(grub_cfg(cmdline, names))
+        f.write(grub_cfg(cmdline, mods))
     out = os.path.join(workdir, "run.iso")
     subprocess.run([os.path.join(ROOT, "scripts", "mkiso.sh"), out, tree], check=True)
     return out
 
 
-def engine_command(engine, cpu, iso, workdir, debug=False, qmp=None):
+def engine_command(engine, cpu, iso, workdir, debug=False, qmp=None, mem=HOST_MEM_MIN):
+    """The engine's command line, booting iso with mem MiB of RAM."""
     serial = os.path.join(workdir, "serial.out")
     if engine == "bochs":
         with open(os.path.join(ROOT, "scripts", "bochsrc.in")) as f:
             rc = f.read()
         for key, val in (("CPU", cpu or DEFAULT_CPU), ("ISO", iso), ("SERIAL", serial),
-                         ("LOG", os.path.join(workdir, "bochs.log"))):
+                         ("LOG", os.path.join(workdir, "bochs.log")), ("MEM", str(mem)),
+                         ("HOST_MEM", str(min(mem, BOCHS_HOST_MAX)))):
             rc = rc.replace(f"@{key}@", val)
         with open(os.path.join(workdir, "bochsrc"), "w") as f:
             f.write(rc)
@@ -228,7 +342,7 @@ def engine_command(engine, cpu, iso, workdir, debug=False, qmp=None):
                 f.write("c\nquit\n")
             cmd += ["-rc", os.path.join(workdir, "rc")]
         return cmd, serial
-    cmd = ["qemu-system-x86_64", "-m", "256", "-cdrom", iso, "-boot", "d",
+    cmd = ["qemu-system-x86_64", "-m", str(mem), "-cdrom", iso, "-boot", "d",
            "-display", "none", "-no-reboot", "-serial", f"file:{serial}", "-monitor", "none",
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
     if engine == "qemu-kvm":
@@ -259,7 +373,7 @@ def qmp_command(path, command, **args):
 
 
 def run(iso, engine="auto", cpu="", cmdline="", timeout=None, echo=False, screendump=None,
-        keep=False, as_built=False, guests=()):
+        keep=False, as_built=False, guests=(), guest_args="", guest_modules=""):
     """Boot iso once and return a Result. timeout: seconds the serial console
     may stay silent before the run ends as TIMEOUT (no limit on the whole run).
     echo=True prints the serial console live.
@@ -268,7 +382,9 @@ def run(iso, engine="auto", cpu="", cmdline="", timeout=None, echo=False, screen
     keep=True keeps the run's folder (serial.out, bochs.log, the ISO) and says where.
     as_built=True boots the ISO itself, as a USB stick made from it would boot
     (its first entry, end=halt), instead of a copy with CMDLINE and end=poweroff.
-    guests: guest ELF files to put on the copy as GRUB modules (guest=)."""
+    guests: guest files to put on the copy as GRUB modules (guest=); guest_args and
+    guest_modules: the one guest's command line and modules, if it is a multiboot kernel
+    (GUEST_ARGS, and GUEST_MODULES as QEMU's -initrd: guest_modules())."""
     engine = pick_engine(engine)
     check_cpu(engine, cpu)
     iso = os.path.abspath(iso)
@@ -276,7 +392,7 @@ def run(iso, engine="auto", cpu="", cmdline="", timeout=None, echo=False, screen
     workdir = tempfile.mkdtemp(prefix="vmxlab-run-")
     try:
         return _run(iso, engine, cpu, cmdline, timeout, echo, screendump, workdir, as_built,
-                    guests)
+                    guests, guest_args, guest_modules)
     finally:
         if keep:
             print(f"run.py: kept the run's folder: {workdir}", flush=True)
@@ -284,11 +400,13 @@ def run(iso, engine="auto", cpu="", cmdline="", timeout=None, echo=False, screen
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run(iso, engine, cpu, cmdline, timeout, echo, screendump, workdir, as_built, guests):
+def _run(iso, engine, cpu, cmdline, timeout, echo, screendump, workdir, as_built, guests,
+         guest_args, guest_modules):
     run_iso = iso if as_built else make_iso(iso, engine_cmdline(cmdline, guests), workdir,
-                                            guests)
+                                            guests, guest_args, guest_modules)
     qmp = os.path.join(workdir, "qmp.sock") if screendump else None
-    cmd, serial_path = engine_command(engine, cpu, run_iso, workdir, qmp=qmp)
+    cmd, serial_path = engine_command(engine, cpu, run_iso, workdir, qmp=qmp,
+                                      mem=engine_mem(cmdline, guests))
     env = dict(os.environ, TERM="dumb")
     start = time.monotonic()
     out_file = open(os.path.join(workdir, "engine.out"), "w+b")  # the engine's own output
@@ -339,13 +457,15 @@ def _run(iso, engine, cpu, cmdline, timeout, echo, screendump, workdir, as_built
                   time.monotonic() - start, log, ended, proc.returncode if ended else 0)
 
 
-def debug(iso, engine, cpu, cmdline, guests=()):
+def debug(iso, engine, cpu, cmdline, guests=(), guest_args="", guest_modules=""):
     engine = pick_engine(engine)
     check_cpu(engine, cpu)
     iso = os.path.abspath(iso)
     workdir = tempfile.mkdtemp(prefix="vmxlab-debug-")
-    run_iso = make_iso(iso, engine_cmdline(cmdline, guests), workdir, guests)
-    cmd, serial = engine_command(engine, cpu, run_iso, workdir, debug=True)
+    run_iso = make_iso(iso, engine_cmdline(cmdline, guests), workdir, guests, guest_args,
+                       guest_modules)
+    cmd, serial = engine_command(engine, cpu, run_iso, workdir, debug=True,
+                                 mem=engine_mem(cmdline, guests))
     print(f"run.py: serial console goes to {serial} (tail -f it in another terminal)")
     if engine == "bochs":
         print("run.py: Bochs stops at its debugger prompt: 'c' continues, Ctrl-C breaks in,"
@@ -370,20 +490,28 @@ def main():
     ap.add_argument("--debug", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the run's folder (logs)")
     ap.add_argument("--guest", action="append", default=[],
-                    help="a guest ELF to boot as a GRUB module and run (guest=); repeatable")
+                    help="a guest file (a vmxlab guest ELF or a multiboot kernel) to boot as "
+                    "a GRUB module and run (guest=); repeatable")
+    ap.add_argument("--guest-args", default="",
+                    help="the multiboot kernel's command line after its name (QEMU's -append)")
+    ap.add_argument("--guest-modules", default="",
+                    help="the multiboot kernel's modules as QEMU's -initrd takes them: "
+                    "'FILE ARGS,FILE ARGS'")
     args = ap.parse_args()
     for g in args.guest:
         if not os.path.isfile(g):
             sys.exit(f"run.py: guest file '{g}' does not exist")
+    guest_modules(args.guest, args.guest_args, args.guest_modules)  # refused before booting
     if args.debug:
-        return debug(args.iso, args.engine, args.cpu, args.cmdline, args.guest)
+        return debug(args.iso, args.engine, args.cpu, args.cmdline, args.guest,
+                     args.guest_args, args.guest_modules)
     engine = pick_engine(args.engine)
     check_cpu(engine, args.cpu)
     what = f"{engine}" + (f", cpu {args.cpu or DEFAULT_CPU}" if engine == "bochs" else "")
     print(f"run.py: booting {args.iso} in {what}; command line "
           f"'{engine_cmdline(args.cmdline, args.guest)}'", flush=True)
     r = run(args.iso, engine, args.cpu, args.cmdline, args.timeout, echo=True, keep=args.keep,
-            guests=args.guest)
+            guests=args.guest, guest_args=args.guest_args, guest_modules=args.guest_modules)
     vmx = [l for l in r.engine_log.splitlines() if "VMENTER FAIL" in l or "VMFAIL" in l]
     if vmx:  # Bochs names the VM-entry check or the VMX instruction that failed
         print("run.py: Bochs' log on failed VMX instructions and VM entries:\n" +

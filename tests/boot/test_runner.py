@@ -1,5 +1,6 @@
 """The runner's own logic, without booting: verdicts from serial output, engine
 choice, the per-run grub.cfg and the guest files it refuses."""
+import os
 import sys
 
 import pytest
@@ -117,10 +118,104 @@ def test_more_guests_than_the_kernel_reads_are_refused(tmp_path):
     assert runner.guest_names(files[:-1]) == [f"g{i}" for i in range(n)]
 
 
+KERNELS = os.path.join(runner.ROOT, "build", "guest", "multiboot")
+MBDATA = os.path.join(runner.ROOT, "tests", "boot", "mbdata")
+
+
+def test_a_multiboot_kernel_its_arguments_and_modules_as_grub_lines():
+    """A multiboot kernel keeps its file name, the first word of its command line as QEMU
+    and GRUB give it; GUEST_ARGS follow it in its module string, and each GUEST_MODULES
+    item, read as QEMU's -initrd, becomes a module whose string is the kernel's name, a
+    colon, and the item with its file's folders left out."""
+    kernel = os.path.join(KERNELS, "startup.elf")
+    env, words = os.path.join(MBDATA, "env.txt"), os.path.join(MBDATA, "words.txt")
+    names, mods = runner.guest_modules([kernel], "exit=0 mode=full",
+                                       f"{env} greeting=hello,{words}")
+    assert names == ["startup.elf"]
+    assert mods == [(kernel, "/boot/guests/startup.elf", ["startup.elf", "exit=0", "mode=full"]),
+                    (env, "/boot/guests/env.txt", ["startup.elf:env.txt", "greeting=hello"]),
+                    (words, "/boot/guests/words.txt", ["startup.elf:words.txt"])]
+    lines = [l.strip() for l in runner.grub_cfg("guest=startup.elf", mods).splitlines()
+             if "module2" in l]
+    assert lines == ["module2 /boot/guests/startup.elf startup.elf 'exit=0' 'mode=full'",
+                     "module2 /boot/guests/env.txt 'startup.elf:env.txt' 'greeting=hello'",
+                     "module2 /boot/guests/words.txt 'startup.elf:words.txt'"]
+    # A vmxlab guest's line is as it always was.
+    assert runner.guest_modules([os.path.join(runner.ROOT, "build", "guest", "wp_toggle.elf")]) == (
+        ["wp_toggle"], [(os.path.join(runner.ROOT, "build", "guest", "wp_toggle.elf"),
+                   "/boot/guests/wp_toggle.elf", ["wp_toggle"])])
+
+
+def test_guest_modules_read_as_qemu_reads_initrd():
+    assert runner.module_items("") == []
+    assert runner.module_items("a.txt x=1,b.txt") == ["a.txt x=1", "b.txt"]
+    assert runner.module_items("a.txt x=1,,2,b.txt,") == ["a.txt x=1,2", "b.txt"]
+
+
+@pytest.mark.parametrize("args,modules,message", [
+    ("a  b", "", "GUEST_ARGS 'a  b' would not reach the guest as it is"),
+    ("say='hi'", "", "GUEST_ARGS 'say='hi'' would not reach the guest as it is"),
+    (" a", "", "GUEST_ARGS ' a' would not reach the guest as it is"),
+    ("", "{data}/env.txt a\\b", "the module string 'env.txt a\\b' would not reach the guest"),
+    ("", "{data}/nosuch.txt", "module file '{data}/nosuch.txt' (GUEST_MODULES item "
+                              "'{data}/nosuch.txt') does not exist"),
+    ("", "{data}/env.txt,{data}/env.txt", "'{data}/env.txt' and '{data}/env.txt' would both "
+                                          "be /boot/guests/env.txt on the ISO: rename one"),
+    ("", "{kernels}/startup.elf", "'{kernels}/startup.elf' and '{kernels}/startup.elf' would "
+                                  "both be /boot/guests/startup.elf on the ISO: rename one"),
+])
+def test_what_grub_or_the_iso_would_change_is_refused(args, modules, message):
+    kernel = os.path.join(KERNELS, "startup.elf")
+    fill = {"data": MBDATA, "kernels": KERNELS}
+    with pytest.raises(SystemExit) as e:
+        runner.guest_modules([kernel], args, modules.format(**fill))
+    assert message.format(**fill) in str(e.value)
+
+
+def test_arguments_and_modules_go_with_one_multiboot_kernel(tmp_path):
+    guest = os.path.join(runner.ROOT, "build", "guest", "wp_toggle.elf")
+    kernel = os.path.join(KERNELS, "startup.elf")
+    for guests in ([guest], [kernel, os.path.join(KERNELS, "spin.elf")], []):
+        with pytest.raises(SystemExit) as e:
+            runner.guest_modules(guests, "x=1")
+        assert "GUEST_ARGS and GUEST_MODULES go with one GUEST, a multiboot kernel" in \
+            str(e.value)
+    # The kernel and its modules together: at most MB_MAX_MODS.
+    n = runner.max_modules()
+    for i in range(n):
+        (tmp_path / f"m{i}.txt").write_text("a module")
+    assert len(runner.guest_modules([kernel], "", str(tmp_path / "m0.txt"))[1]) == 2
+    with pytest.raises(SystemExit) as e:
+        runner.guest_modules([kernel], "", ",".join(str(tmp_path / f"m{i}.txt")
+                                                    for i in range(n)))
+    assert str(e.value) == (f"run.py: {n + 1} GRUB modules (the guest files and "
+                            f"GUEST_MODULES), but the kernel reads at most {n} "
+                            "(MB_MAX_MODS in boot/boot.h)")
+
+
+def test_engine_memory_follows_guest_mem(tmp_path):
+    """The engine gets the guest's RAM and 128 MiB for vmxlab, in steps of 64 MiB, and
+    never less than the 256 MiB it always had; Bochs backs at most 2048 MiB of it."""
+    kernel = os.path.join(KERNELS, "startup.elf")
+    assert runner.engine_mem("") == 256
+    assert runner.engine_mem("", [kernel]) == 256  # 128 by default for a multiboot kernel
+    assert runner.engine_mem("guest_mem=1024", [kernel]) == 1152
+    assert runner.engine_mem("guest_mem=0x400 tests=x") == 1152
+    assert runner.engine_mem("guest_mem=3584") == 3712
+    assert runner.engine_mem("guest_mem=1000") == 1152
+    assert runner.engine_mem("guest_mem=lots") == 256  # the kernel refuses it by name
+    cmd, _ = runner.engine_command("qemu-tcg", "", "x.iso", str(tmp_path), mem=1152)
+    assert cmd[cmd.index("-m") + 1] == "1152"
+    for mem, host in ((256, 256), (3712, 2048)):
+        runner.engine_command("bochs", "", "x.iso", str(tmp_path), mem=mem)
+        rc = (tmp_path / "bochsrc").read_text().splitlines()
+        assert f"memory: guest={mem}, host={host}" in rc
+
+
 def fake_engine(monkeypatch, script):
     """The runner's loop, with a Python script for the engine: it gets the
     serial file's path and writes to it as an emulated COM1 would."""
-    def command(engine, cpu, iso, workdir, debug=False, qmp=None):
+    def command(engine, cpu, iso, workdir, debug=False, qmp=None, mem=None):
         serial = f"{workdir}/serial.out"
         return [sys.executable, "-c", script, serial], serial
     monkeypatch.setattr(runner, "engine_command", command)

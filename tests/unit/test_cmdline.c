@@ -466,6 +466,29 @@ static void test_config_selection(void **state)
     assert_false(config_test_selected("on"));
 }
 
+// guest_mem=: MiB of guest RAM, not given unless the line says so (each kind of guest
+// has its own default), within 2 MiB and 64 GiB.
+static void test_config_guest_mem(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_config(""), 0);
+    assert_true(cfg.guest_mem == CFG_NOT_GIVEN);
+    assert_int_equal(parse_config("guest_mem=3584"), 0);
+    assert_int_equal(cfg.guest_mem, 3584);
+    assert_int_equal(parse_config("guest_mem=0x80"), 0);
+    assert_int_equal(cfg.guest_mem, 128);
+    assert_int_equal(parse_config("guest_mem=2"), 0);
+    assert_int_equal(parse_config("guest_mem=65536"), 0);
+    assert_int_equal(parse_config("guest_mem=1"), -1);
+    assert_string_equal(err, "bad value '1' for guest_mem: expected a number from 2 to 65536");
+    assert_int_equal(parse_config("guest_mem=65537"), -1);
+    assert_string_equal(err, "bad value '65537' for guest_mem: expected a number from 2 to "
+                             "65536");
+    assert_int_equal(parse_config("guest_mem=128M"), -1);
+    assert_string_equal(err, "bad value '128M' for guest_mem: expected a number from 2 to "
+                             "65536");
+}
+
 #define T(f) cmocka_unit_test_setup(f, reset)
 int main(void)
 {
@@ -480,6 +503,7 @@ int main(void)
         T(test_config_defaults),   T(test_config_keys),
         T(test_config_policy),     T(test_config_toggles_and_threshold),
         T(test_config_owned_masks), T(test_list_next), T(test_config_selection),
+        T(test_config_guest_mem),
     };
     defaults = cfg; // before any test changes it
     return cmocka_run_group_tests_name("cmdline", tests, NULL, NULL);
