@@ -37,12 +37,15 @@ endif
 BOOT_OBJS := header.o entry.o trap_entry.o main.o cpu.o console.o screen.o psf.o font.o \
              mb.o cmdline.o config.o report.o verdict.o
 LIB_OBJS  := printf.o string.o
-HV_OBJS   := caps.o controls.o cr.o ept.o vmx.o vmcs_fields.o vmcs_build.o vmcs.o exit.o exit_cr.o msr.o \
-             cpuid.o io.o trace.o paging.o shadow.o exit_stub.o exit_fast.o elf.o guest.o \
-             result.o matrix.o experiments.o experiment.o check.o breaks.o entry.o
+# hv/, one list per folder (hv/README.md says what each holds).
+VMX_OBJS  := caps.o controls.o vmx.o vmcs_fields.o vmcs_build.o vmcs.o check.o breaks.o entry.o \
+             exit_stub.o exit_fast.o
+HV_OBJS   := cr.o ept.o exit.o exit_cr.o msr.o cpuid.o io.o trace.o paging.o shadow.o elf.o \
+             guest.o result.o matrix.o experiments.o experiment.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
-        $(addprefix $(B)/hv/,$(HV_OBJS)) $(B)/guest/toggle.o $(B)/guests.o
+        $(addprefix $(B)/hv/vmx/,$(VMX_OBJS)) $(addprefix $(B)/hv/,$(HV_OBJS)) \
+        $(B)/guest/toggle.o $(B)/guests.o
 
 # The guests: exactly those the table of experiments (hv/experiments.c) names
 # with `.guest = "NAME"`. Each guest/NAME.c or guest/NAME.S is linked with the
@@ -68,19 +71,19 @@ $(B)/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(Q)$(call say,AS,$<)$(CC) $(CFLAGS) $(ASFLAGS) -MMD -MP -c $< -o $@
 
-# hv/exit_fast.S takes every number it needs from C (struct vcpu offsets, VMCS
-# encodings from hv/vmcs_fields.h, exit reasons): hv/asm_offsets.c, compiled to
-# assembly only, states each as "->NAME $value", and build/hv/asm_offsets.h
+# hv/vmx/exit_fast.S takes every number it needs from C (struct vcpu offsets, VMCS
+# encodings from hv/vmx/vmcs_fields.h, exit reasons): hv/vmx/asm_offsets.c, compiled to
+# assembly only, states each as "->NAME $value", and build/hv/vmx/asm_offsets.h
 # gets one #define per line (Linux's asm-offsets).
-$(B)/hv/asm_offsets.h: hv/asm_offsets.c
+$(B)/hv/vmx/asm_offsets.h: hv/vmx/asm_offsets.c
 	@mkdir -p $(dir $@)
-	$(Q)$(call say,GEN,$@)$(CC) $(CFLAGS) -MMD -MP -MT $@ -MF $(B)/hv/asm_offsets.d -S \
-	    -o $(B)/hv/asm_offsets.s $< && \
-	{ echo '// Generated from hv/asm_offsets.c by the Makefile: do not edit.'; \
+	$(Q)$(call say,GEN,$@)$(CC) $(CFLAGS) -MMD -MP -MT $@ -MF $(B)/hv/vmx/asm_offsets.d -S \
+	    -o $(B)/hv/vmx/asm_offsets.s $< && \
+	{ echo '// Generated from hv/vmx/asm_offsets.c by the Makefile: do not edit.'; \
 	  sed -n 's/.*->\([A-Za-z0-9_]*\) \$$\{0,1\}\(-\{0,1\}[0-9][0-9]*\).*/#define \1 \2/p' \
-	      $(B)/hv/asm_offsets.s; } > $@
-$(B)/hv/exit_fast.o: $(B)/hv/asm_offsets.h
-$(B)/hv/exit_fast.o: ASFLAGS += -I$(B)/hv
+	      $(B)/hv/vmx/asm_offsets.s; } > $@
+$(B)/hv/vmx/exit_fast.o: $(B)/hv/vmx/asm_offsets.h
+$(B)/hv/vmx/exit_fast.o: ASFLAGS += -I$(B)/hv/vmx
 
 $(B)/font.psf: $(FONT)
 	@mkdir -p $(B)
@@ -220,9 +223,9 @@ UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_controls test_cr test_ept test_result test_vmcs_fields test_elf test_report \
               test_cpuid test_paging test_matrix test_check test_crmodel test_profiles \
               test_screen test_devices test_mmio_decode
-UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/caps.c \
-              hv/controls.c hv/cr.c hv/ept.c hv/vmcs_fields.c hv/elf.c hv/paging.c hv/matrix.c \
-              hv/check.c hv/breaks.c hv/vmcs_build.c
+UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/vmx/caps.c \
+              hv/vmx/controls.c hv/vmx/vmcs_fields.c hv/vmx/check.c hv/vmx/breaks.c \
+              hv/vmx/vmcs_build.c hv/cr.c hv/ept.c hv/elf.c hv/paging.c hv/matrix.c
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -DHOST_TEST -fsanitize=address,undefined
 # Each source is compiled for the host once, into build/unit/obj, and linked
 # into every test that needs it.
@@ -281,8 +284,8 @@ $(B)/fuzz/fuzz_cmdline: FUZZ_SRCS := boot/cmdline.c boot/config.c
 $(B)/fuzz/fuzz_cmdline: boot/cmdline.c boot/config.c
 $(B)/fuzz/fuzz_elf: FUZZ_SRCS := hv/elf.c
 $(B)/fuzz/fuzz_elf: hv/elf.c
-$(B)/fuzz/fuzz_caps: FUZZ_SRCS := hv/caps.c hv/controls.c hv/cr.c
-$(B)/fuzz/fuzz_caps: hv/caps.c hv/controls.c hv/cr.c
+$(B)/fuzz/fuzz_caps: FUZZ_SRCS := hv/vmx/caps.c hv/vmx/controls.c hv/cr.c
+$(B)/fuzz/fuzz_caps: hv/vmx/caps.c hv/vmx/controls.c hv/cr.c
 $(B)/fuzz/%: tests/fuzz/%.c lib/printf.c $(wildcard */*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(Q)$(call say,CC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< lib/printf.c $(FUZZ_SRCS)

@@ -148,7 +148,7 @@ enum policy { POLICY_ALL, POLICY_INTERCEPT, POLICY_PASSTHROUGH, POLICY_ADAPTIVE,
 struct config {
     const char *tests;   // comma-separated test names, or "" for all
     const char *guest;   // comma-separated names of guests from GRUB modules, or ""
-    const char *breaks;  // break=: comma-separated names of hv/breaks.c, "all", or ""
+    const char *breaks;  // break=: comma-separated names of hv/vmx/breaks.c, "all", or ""
     uint64_t verbose;    // 1: every guest check and every VMCS dump
     unsigned end;        // enum end_mode
     unsigned fault;      // enum fault_mode: fault on purpose to show the crash report
@@ -172,7 +172,7 @@ enum paging { PAGING_AUTO, PAGING_EPT, PAGING_SHADOW };
 enum shadow_wp { SHADOW_WP_ROLES, SHADOW_WP_FLUSH };
 enum disturb { DISTURB_NONE, DISTURB_TIMER, DISTURB_NMI };
 enum ept_pages { EPT_PAGES_2M, EPT_PAGES_4K };
-enum exitpath { EXITPATH_C, EXITPATH_FAST }; // hv/exit_stub.S + C, or hv/exit_fast.S first
+enum exitpath { EXITPATH_C, EXITPATH_FAST }; // hv/vmx/exit_stub.S + C, or hv/vmx/exit_fast.S first
 extern const char *const policy_names[];
 extern struct config cfg;
 extern const struct cfg_key config_keys[];
@@ -193,4 +193,4 @@ bool map_write_combining(uint64_t addr, uint64_t len); // false: no PAT, left as
 
 // main.c
 extern struct mb_info boot_info;
-void vmx_leave(void); // hv/vmx.c: VMCLEAR and VMXOFF if in VMX operation; safe anytime
+void vmx_leave(void); // hv/vmx/vmx.c: VMCLEAR and VMXOFF if in VMX operation; safe anytime

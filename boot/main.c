@@ -161,7 +161,7 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint64_t info)
         kprintf("vmxlab: bad command line: unknown test '%s' in tests=\n", bad);
         end_run(VERDICT_FAIL);
     }
-    if (!breaks_check_names()) // hv/entry.c: it names the unknown one, and lists them all
+    if (!breaks_check_names()) // hv/vmx/entry.c: it names the unknown one, and lists them all
         end_run(VERDICT_FAIL);
 
     if (cfg.fault != FAULT_NONE && cfg.fault != FAULT_VMX_GP)

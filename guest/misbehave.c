@@ -2,7 +2,7 @@
 // p->flags (BAD_* in abi.h) names. Each row of the bad-guest group of
 // hv/experiments.c runs it once, in one way, and hv/experiment.c checks that
 // the hypervisor stopped it cleanly, with the right exit reason, instead of
-// skipping the instruction or hanging; break= (hv/entry.c) runs it with a
+// skipping the instruction or hanging; break= (hv/vmx/entry.c) runs it with a
 // broken VMCS. Never returns normally: reaching the end means the hypervisor
 // let the misdeed pass.
 #include "rt/guest.h"

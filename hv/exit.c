@@ -1,7 +1,7 @@
 // exit.c: what happens at every VM exit. exit_stub.S calls vmx_exit_handler()
 // with the guest's registers (with exitpath=fast, for the exits exit_fast.S
 // does not finish itself); it counts the exit, dispatches on the basic exit
-// reason through one table, and tells exit_stub.S what to do next (hv/regs.h:
+// reason through one table, and tells exit_stub.S what to do next (hv/vmx/regs.h:
 // EXIT_RESUME, EXIT_STOP or EXIT_RESUME_RELOAD). Handlers that emulate an
 // instruction complete it as the CPU would (complete_instruction()); nothing is
 // ever skipped silently: an exit without a handler dumps the VMCS and ends the
@@ -160,7 +160,7 @@ static __attribute__((noinline, cold)) int entry_failed(uint32_t reason)
     };
     uint64_t q = vmread(EXIT_QUALIFICATION);
     char why[160];
-    // The entry checker's verdict beside the CPU's (hv/entry.c); no exit yet: the VMLAUNCH.
+    // The entry checker's verdict beside the CPU's (hv/vmx/entry.c); no exit yet: the VMLAUNCH.
     entry_explain(&(struct entry_verdict){ ENTRY_FAILED_EXIT, reason & 0xffff, q },
                   stats_total(&vcpu.stats) == 0);
     snprintf(why, sizeof(why), "VM entry failed: exit reason %u (%s), qualification %lu (%s)",
@@ -459,7 +459,7 @@ static int handle_machine_check(struct guest_regs *r)
                     "the run is disturbed and its results are not kept");
 }
 
-// The watchdog fired (hv/vmcs.c arm_watchdog()). While the run's budget of
+// The watchdog fired (hv/vmx/vmcs.c arm_watchdog()). While the run's budget of
 // ticks lasts this is only the timer's 32-bit limit: re-armed, and not counted
 // as the guest's exit. Else the run is over.
 static int handle_preemption_timer(struct guest_regs *r)

@@ -758,7 +758,7 @@ void experiments_run(void)
     if (*cfg.guest)
         run_modules(pols, npol);
     if (*cfg.breaks)
-        breaks_run(boot_mmu, &runs_ok, &runs_bad, runs_by_end); // hv/entry.c
+        breaks_run(boot_mmu, &runs_ok, &runs_bad, runs_by_end); // hv/vmx/entry.c
     print_costs();
     vmx_off();
     print_summary_table();

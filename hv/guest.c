@@ -297,7 +297,7 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
                           .cr = cr, .cr0_owned = run->cr0_owned,
                           .cr4_owned = run->cr4_owned, .vpid = (uint16_t)(++runs % 0xffff + 1) };
     vmcs_setup(&s);
-    entry_prepare(run->label, run->brk); // break=, then the entry checker (hv/entry.c)
+    entry_prepare(run->label, run->brk); // break=, then the entry checker (hv/vmx/entry.c)
     if (ctl_on(CTL_PROC2, CTL_PROC2_VPID))
         invvpid_context(s.vpid, false); // nothing cached for this VPID from a last use
     struct guest_regs regs = { .rdi = GUEST_PARAMS_GPA };

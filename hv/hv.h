@@ -70,7 +70,7 @@ extern struct vmx_caps caps;
 enum vmcs_width { W16 = 0, W64 = 1, W32 = 2, WNAT = 3 }; // encoding bits 14:13
 enum vmcs_field {
 #define VMCS_FIELD(name, enc, width, held) name = enc,
-#include "vmcs_fields.h"
+#include "vmx/vmcs_fields.h"
 #undef VMCS_FIELD
 };
 
@@ -249,7 +249,7 @@ enum exit_reason {
 #define INTR_BLOCK_NMI (1u << 3)
 #define PENDING_DBG_BS (1u << 14) // a single-step trap is pending
 
-#include "regs.h" // struct guest_regs and the exit stub's return values
+#include "vmx/regs.h" // struct guest_regs and the exit stub's return values
 
 // vmx.c: VMX on/off, the VMX-instruction wrappers' single error path
 void vmx_on(void);
@@ -329,7 +329,7 @@ static inline __attribute__((always_inline)) void complete_instruction(void)
 enum ctl_kind { CTL_PIN, CTL_PROC, CTL_PROC2, CTL_EXIT, CTL_ENTRY, CTL_KINDS };
 enum { // the control bits by name: CTL_PROC_HLT_EXITING and so on
 #define CTL(kind, bit, name, text) CTL_##kind##_##name = 1u << (bit),
-#include "controls.h"
+#include "vmx/controls.h"
 #undef CTL
 };
 const char *ctl_bit_name(enum ctl_kind kind, unsigned bit);
@@ -374,7 +374,7 @@ static inline enum cr0_error cr0_check(uint64_t val, bool bit64, bool pcide)
 // The same rules for a guest in 64-bit mode, folded for the hot path into one
 // comparison in the usual case: of the bits CR0_LM_RULED, valid means exactly
 // PE and PG set (NW clear, nothing above bit 31); with NW set, CD must be set
-// too. hv/exit_fast.S makes the same two comparisons.
+// too. hv/vmx/exit_fast.S makes the same two comparisons.
 // tests/unit/test_cr.c checks that it agrees with cr0_check(val, true, *).
 #define CR0_LM_RULED (~0xffffffffull | BIT(31) | BIT(29) | BIT(0)) // 63:32, PG, NW, PE
 static inline bool cr0_valid_in_long_mode(uint64_t val)
@@ -554,7 +554,7 @@ void host_state_now(struct host_state *h); // this CPU's, for vmcs_setup()
 void vmcs_setup(const struct vm_setup *s); // vmcs_build() on the CPU; a failure ends the run
 void arm_watchdog(uint64_t ticks); // the VMX-preemption timer, for this many TSC ticks
 bool ctl_on(enum ctl_kind kind, uint32_t bit); // is this control in use?
-bool exitpath_fast(void); // HOST_RIP is hv/exit_fast.S (exitpath=fast, no trace=)
+bool exitpath_fast(void); // HOST_RIP is hv/vmx/exit_fast.S (exitpath=fast, no trace=)
 
 // exit.c: the state of the one virtual CPU, as the exit handlers see it
 struct vcpu {
@@ -579,7 +579,7 @@ struct vcpu {
     bool shadow;                   // paging=shadow (hv/shadow.c): a CR0.WP change must
                                    // rebuild or switch the shadow page tables
     bool cr0_plain;                // a valid MOV to CR0 is only written: no shadow paging,
-                                   // no WP hand-over pending, no CR4.CET (hv/exit_fast.S)
+                                   // no WP hand-over pending, no CR4.CET (hv/vmx/exit_fast.S)
     uint8_t *ram;                  // host address of guest-physical 0
     uint64_t guest_cr3;            // paging=shadow: the CR3 the guest wrote (the real
                                    // CR3 is hv/shadow.c's)
@@ -630,7 +630,7 @@ struct guest_run {
     uint64_t cr0_owned, cr4_owned;
     uint64_t wp_threshold;         // 0: never hand WP over
     bool expect_stop;              // the guest is meant to misbehave
-    const struct entry_break *brk; // break= (hv/breaks.c): broken before VMLAUNCH
+    const struct entry_break *brk; // break= (hv/vmx/breaks.c): broken before VMLAUNCH
     uint64_t max_exits, max_ticks; // the run's budget; 0: the default for its size
 };
 #define RUN_TICKS (1ull << 30) // a run's tick budget before its size adds to it (guest.c)
@@ -778,7 +778,7 @@ struct experiment {
         bool shadow_differs; // ...unless under shadow paging this one does:
         uint32_t shadow_reason;
     } outcome;
-    const char *brk;    // a break= name (hv/breaks.c) applied before its VM entry
+    const char *brk;    // a break= name (hv/vmx/breaks.c) applied before its VM entry
     uint64_t max_exits, max_ticks; // the run's budget, where not the default
     bool show_exits;    // not measured, but its line gives its exits by reason
     bool compare_records; // the first run's HC_RECORD record is the reference; every

@@ -1,5 +1,5 @@
 // io.c: what IN and OUT do in a guest. Every I/O instruction exits
-// ("unconditional I/O exiting", hv/vmcs.c); handle_io() answers from one
+// ("unconditional I/O exiting", hv/vmx/vmcs.c); handle_io() answers from one
 // table of ports: COM1 is a UART whose output becomes the guest's console
 // lines and whose receiver is always empty; port 0xf4 ends the run with the
 // value written as the guest's status (as QEMU's isa-debug-exit would end a

@@ -5,7 +5,7 @@
 // VMX capability MSRs, since CPUID tells the guest there is no VMX. MSRs the
 // guest reaches directly but VMX does not switch (KERNEL_GS_BASE, the SYSCALL
 // MSRs, TSC_AUX) are reset before every run by msr_reset_for_run().
-// vmcs_setup() (hv/vmcs.c) points the VMCS at msr_bitmap; hv/exit.c
+// vmcs_setup() (hv/vmx/vmcs.c) points the VMCS at msr_bitmap; hv/exit.c
 // dispatches MSR_READ/MSR_WRITE exits to handle_rdmsr()/handle_wrmsr().
 // SDM 3C 25.6.9 (MSR bitmaps), 26.1.3 (RDMSR/WRMSR exits); SDM 4 (the MSRs).
 #include "../boot/boot.h"
@@ -58,7 +58,7 @@ static int rule_of(uint32_t index)
     return -1;
 }
 
-// TSC_AUX exists for the guest only with RDTSCP (hv/vmcs.c turns it on where
+// TSC_AUX exists for the guest only with RDTSCP (hv/vmx/vmcs.c turns it on where
 // the CPU has it); PAT goes through the VMCS only with both PAT controls.
 static bool present(uint32_t index)
 {
@@ -138,7 +138,7 @@ void efer_load(void)
 }
 
 // IA32_PAT reaches the real register only under EPT with both PAT controls;
-// under shadow paging the real PAT stays at its reset value (hv/vmcs.c), so
+// under shadow paging the real PAT stays at its reset value (hv/vmx/vmcs.c), so
 // that the shadow entries, which select PAT entry 0, are write-back
 // (shadow_leaf(), hv/paging.c). Elsewhere the guest's value is kept here.
 static bool pat_is_real(void)
@@ -200,7 +200,7 @@ static int msr_write(uint32_t index, uint64_t val)
 
 void msr_reset_emulated(void)
 {
-    guest_pat = 0x0007040600070406ull; // the reset value, as hv/vmcs.c loads it
+    guest_pat = 0x0007040600070406ull; // the reset value, as hv/vmx/vmcs.c loads it
 }
 
 // RDMSR: ECX names the MSR, the value goes to EDX:EAX (SDM 2 RDMSR).

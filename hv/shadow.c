@@ -47,7 +47,7 @@ static unsigned nwritten;
 static bool log_overflow; // more entries than the log holds: clear whole pages
 static uint64_t *root[2]; // roles: one per CR0.WP value; flush: root[1] only
 static bool roles;
-// The same, for hv/exit_fast.S: the real CR3 by the guest's WP, and whether a
+// The same, for hv/vmx/exit_fast.S: the real CR3 by the guest's WP, and whether a
 // WP change may simply switch (roles) rather than flush (C's work).
 uint64_t shadow_root_by_wp[2];
 bool shadow_roles;

@@ -1,7 +1,7 @@
 """The labs (docs/labs/): each has a question, a prediction and an expected
 outcome; every number a lab predicts is what the rules in the code give,
 computed here from the tables the kernel runs (hv/experiments.c through
-tests/boot/table.py, hv/breaks.c and hv/check.c through test_break.py); the
+tests/boot/table.py, hv/vmx/breaks.c and hv/vmx/check.c through test_break.py); the
 lines a lab says its commands print contain those numbers; and the commands
 print them (tests/docs/test_docs.py runs every lab's blocks, as it runs every
 command of the docs, and matches their text output). These tests read the
@@ -335,9 +335,9 @@ def test_guest_lab_exits():
 
 def test_break_lab_names_the_tables_rules():
     """Lab 6: each break's predicted rule, SDM section and CPU verdict are
-    hv/breaks.c's and hv/check.c's; the expected output has the PASS line
+    hv/vmx/breaks.c's and hv/vmx/check.c's; the expected output has the PASS line
     judge_break() prints; the Bochs lines shown are the rules' lines, in the
-    order the breaks run (hv/breaks.c's)."""
+    order the breaks run (hv/vmx/breaks.c's)."""
     path = lab("06-break-the-vmcs.md")
     rule_table, table_order = rules(), [b[0] for b in breaks()]
     by_name = {b[0]: b for b in breaks()}

@@ -1,6 +1,6 @@
 // test_profiles.c: vmxlab on the CPUs it cannot boot on here. For each capability
 // profile of tests/unit/profiles.c (real Intel CPUs, nested KVM): decode it, choose the
-// controls, build the VMCS vmxlab would build (hv/vmcs_build.c) for each paging mode,
+// controls, build the VMCS vmxlab would build (hv/vmx/vmcs_build.c) for each paging mode,
 // policy and exit path into an imitation of that CPU's VMCS, run the entry checker on
 // it, and run the field self-test against that CPU's VMWRITE. What vmxlab says it will
 // do must be what the profile allows; the profiles it must refuse end with the reason.

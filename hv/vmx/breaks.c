@@ -1,11 +1,11 @@
 // breaks.c: break=NAME, one table of things broken on purpose in a VMCS that
-// vmcs_setup() filled, each with the rule of hv/check.c that must name it and
+// vmcs_setup() filled, each with the rule of hv/vmx/check.c that must name it and
 // what the CPU must do (VMfailValid with error 7 or 8, or a VM-entry failure
-// exit 33 or 34). hv/entry.c applies one right before a run's VMLAUNCH; the
+// exit 33 or 34). hv/vmx/entry.c applies one right before a run's VMLAUNCH; the
 // unit tests apply each to a good VMCS in memory. Pure: it writes the VMCS it
 // is given, and the scratch page, nothing else.
-#include "../boot/x86.h"
-#include "hv.h"
+#include "../../boot/x86.h"
+#include "../hv.h"
 
 #define NONCANONICAL BIT(62) // not canonical with 48- or 57-bit linear addresses
 #define RFLAGS_VM (1u << 17)
@@ -178,7 +178,7 @@ static const char *extint_required(const struct vmx_caps *c)
 
 static void vpid_zero(const struct break_ctx *b) { wr(b, VIRTUAL_PROCESSOR_ID, 0); }
 
-// hv/vmcs.c turns VPID on only with an INVVPID that can flush one VPID or all.
+// hv/vmx/vmcs.c turns VPID on only with an INVVPID that can flush one VPID or all.
 static const char *no_vpid(const struct vmx_caps *c)
 {
     return c->vpid && (c->invvpid_single || c->invvpid_all) ? NULL : "vmxlab does not use "
@@ -324,7 +324,7 @@ static void host_32bit(const struct break_ctx *b)
 static void host_cr4_pae(const struct break_ctx *b) { clear(b, HOST_CR4, CR4_PAE); }
 static void host_rip(const struct break_ctx *b) { set(b, HOST_RIP, NONCANONICAL); }
 
-// hv/vmcs.c loads IA32_PAT and IA32_EFER only where both directions can.
+// hv/vmx/vmcs.c loads IA32_PAT and IA32_EFER only where both directions can.
 static bool loads(const struct vmx_caps *c, uint32_t exit, uint32_t entry)
 {
     return (allowed1(c, CTL_EXIT) & exit) && (allowed1(c, CTL_ENTRY) & entry);

@@ -3,8 +3,8 @@
 // which caps_print() shows as a table and caps_json() as one line for the
 // tests. Only MSRs the CPU says exist are read: the rest would raise #GP.
 // SDM 3C 24.6 (discovering VMX), 3D appendix A (the capability MSRs).
-#include "../boot/x86.h"
-#include "hv.h"
+#include "../../boot/x86.h"
+#include "../hv.h"
 
 struct vmx_caps caps;
 

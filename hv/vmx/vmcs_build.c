@@ -3,12 +3,12 @@
 // its reason), vmx_controls_paging() adds what shadow paging needs, vm_setup_cr() the
 // run's CR0/CR4 values, vmcs_build() writes every field through a struct vmcs_access,
 // and invept_type() says which INVEPT vmxlab issues (invvpid_type(): hv.h). The kernel
-// runs them on the CPU's VMCS (hv/vmcs.c, hv/vmx.c, hv/guest.c);
+// runs them on the CPU's VMCS (hv/vmx/vmcs.c, hv/vmx/vmx.c, hv/guest.c);
 // tests/unit/test_profiles.c on imitations of real CPUs and of nested KVM.
 // docs/03-vmcs.md explains every control. Nothing here keeps state.
-#include "../boot/x86.h"
-#include "../guest/abi.h"
-#include "hv.h"
+#include "../../boot/x86.h"
+#include "../../guest/abi.h"
+#include "../hv.h"
 
 // What vmxlab asks of VMX, one row per control field. Required bits missing
 // stop the boot (UNSUPPORTED) naming the control; optional ones are used where
@@ -99,7 +99,7 @@ int vmx_controls_paging(const struct vmx_caps *c, const struct vmx_controls *bas
 }
 
 // A guest starts in 64-bit mode with paging, WP set and SSE usable; what the
-// real CR0/CR4 hold besides follows the fixed-bit rule (SDM 3D A.7, A.8; hv/vmx.c)
+// real CR0/CR4 hold besides follows the fixed-bit rule (SDM 3D A.7, A.8; hv/vmx/vmx.c)
 // and keeps CR4.MCE, so that a machine check reaches the host instead of
 // shutting down. Shadow paging emulates the guest's WP=0 in its entries with
 // the real WP at 1 (hv/shadow.c), unless WP is the guest's (unsafe=1).

@@ -1,13 +1,13 @@
 // vmcs.c: the VMCS on this CPU: the field table put to work (names for dumps, a
 // VMWRITE/VMREAD round-trip self-test), the controls of this boot and run (chosen by
-// hv/vmcs_build.c), and vmcs_setup(), which has vmcs_build() fill a freshly loaded
+// hv/vmx/vmcs_build.c), and vmcs_setup(), which has vmcs_build() fill a freshly loaded
 // VMCS for one guest run by VMWRITE, with the host state read here. Called by
 // hv/experiment.c (controls, self-test) and hv/guest.c (setup); vmcs_dump() by every
 // failure path. docs/03-vmcs.md explains every control.
-#include "../boot/boot.h"
-#include "../boot/x86.h"
-#include "../guest/abi.h"
-#include "hv.h"
+#include "../../boot/boot.h"
+#include "../../boot/x86.h"
+#include "../../guest/abi.h"
+#include "../hv.h"
 
 struct vmx_controls ctls;
 
@@ -111,7 +111,7 @@ static uint64_t sidt_base(void)
     return d.base;
 }
 
-// exitpath=fast: VM exits land on hv/exit_fast.S, which hands what it does not
+// exitpath=fast: VM exits land on hv/vmx/exit_fast.S, which hands what it does not
 // finish to vmx_exit_stub. Not with trace=: every traced exit must reach C
 // (hv/trace.c), so the fast path never has to ask whether one is traced.
 bool exitpath_fast(void)

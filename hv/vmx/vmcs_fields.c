@@ -1,10 +1,10 @@
 // vmcs_fields.c: the VMCS field table of vmcs_fields.h as data: each field's
 // encoding, name and the bits it architecturally holds, and the VMWRITE/VMREAD
 // round-trip self-test over it. Pure: the self-test takes its VMREAD and
-// VMWRITE as functions, so hv/vmcs.c runs it on the CPU and the host unit tests
+// VMWRITE as functions, so hv/vmx/vmcs.c runs it on the CPU and the host unit tests
 // run it against imitations (tests/unit/test_vmcs_fields.c), among them a
 // VMWRITE that drops reserved bits as KVM's nested VMWRITE does.
-#include "hv.h"
+#include "../hv.h"
 
 // The width in each table entry must match its encoding (bits 14:13).
 #define VMCS_FIELD(name, enc, width, held) \

@@ -1,11 +1,11 @@
-// asm_offsets.c: every number hv/exit_fast.S takes from C, computed by the
+// asm_offsets.c: every number hv/vmx/exit_fast.S takes from C, computed by the
 // compiler: where the fields it touches sit in struct vcpu, the exit reasons,
 // the VMCS field encodings (from the one table, vmcs_fields.h) and the
 // constants of the rules it applies. Never linked: the Makefile compiles it to
 // assembly only and turns each "->NAME value" line into "#define NAME value" in
-// build/hv/asm_offsets.h, as Linux's asm-offsets.c does. Nothing is typed twice.
-#include "../boot/x86.h"
-#include "hv.h"
+// build/hv/vmx/asm_offsets.h, as Linux's asm-offsets.c does. Nothing is typed twice.
+#include "../../boot/x86.h"
+#include "../hv.h"
 
 #define DEFINE(name, value) asm volatile("\n.ascii \"->" #name " %0\"" ::"i"(value))
 

@@ -2,10 +2,10 @@
 // VM entry makes (SDM 3C 27.2: VMX controls and host state; 27.3: guest
 // state; 27.4: the MSRs it loads), each with a name, its section and a
 // predicate over the VMCS, read through an accessor and judged against the
-// CPU's capability MSRs. Pure: hv/entry.c runs it on the current VMCS
+// CPU's capability MSRs. Pure: hv/vmx/entry.c runs it on the current VMCS
 // (VMREAD), tests/unit/test_check.c on VMCSs built in memory. It changes nothing.
-#include "../boot/x86.h"
-#include "hv.h"
+#include "../../boot/x86.h"
+#include "../hv.h"
 
 // MSR numbers the MSR-load checks name (SDM 4, and 3C 27.4).
 #define MSR_SMM_MONITOR_CTL 0x9b
@@ -1806,7 +1806,7 @@ bool check_agrees(const struct check_summary *s, const struct entry_verdict *cpu
     return s->qual_mixed[k] || p.qual == cpu->qual;
 }
 
-// "SDM 27.2.2: HOST_CR0: host-cr0-fixed: bit 5 of CR0 ..." (hv/entry.c adds "check: ").
+// "SDM 27.2.2: HOST_CR0: host-cr0-fixed: bit 5 of CR0 ..." (hv/vmx/entry.c adds "check: ").
 int check_format(char *buf, size_t size, const struct check_finding *f)
 {
     return snprintf(buf, size, "SDM %s: %s: %s: %s", f->rule->section, vmcs_field_name(f->field),

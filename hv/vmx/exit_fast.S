@@ -1,13 +1,13 @@
 // exit_fast.S: exitpath=fast, a second door for VM exits (HOST_RIP, chosen by
-// hv/vmcs.c vmcs_setup()). Like KVM's fastpath handlers it finishes two hot
+// hv/vmx/vmcs.c vmcs_setup()). Like KVM's fastpath handlers it finishes two hot
 // exits before the general path: a null VMCALL from ring 0 and a MOV to CR0,
 // with the C path's counters, budget and rules, saving only RCX and RDX on the
 // exit stack. Every other exit, and any one C would do more for, goes with
-// every guest register intact to vmx_exit_stub (hv/exit_stub.S), as if it had
+// every guest register intact to vmx_exit_stub (hv/vmx/exit_stub.S), as if it had
 // come there.
-#include "../boot/x86.h"
-#include "../guest/abi.h"
-#include "asm_offsets.h" // build/hv/asm_offsets.h, generated from hv/asm_offsets.c
+#include "../../boot/x86.h"
+#include "../../guest/abi.h"
+#include "asm_offsets.h" // build/hv/vmx/asm_offsets.h, generated from hv/vmx/asm_offsets.c
 
 #define VCPU(offset) vcpu+offset(%rip) // a field of struct vcpu (hv/hv.h)
 // Segment access rights, SDM 3C 25.4.1 (Table 25-2), as the descriptor's (SDM 3A 3.4.5)
@@ -106,7 +106,7 @@
 
 // The entry. KVM's vmx_exit_handlers_fastpath() does the same for WRMSR
 // (handle_fastpath_set_msr_irqoff()) before its general exit handling. Runs
-// with trace= never land here (hv/vmcs.c exitpath_fast()): every traced exit
+// with trace= never land here (hv/vmx/vmcs.c exitpath_fast()): every traced exit
 // reaches C, so nothing here asks whether one is traced.
     .text
     .globl vmx_exit_fast

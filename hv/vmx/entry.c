@@ -1,13 +1,13 @@
-// entry.c: the VM-entry checker (hv/check.c) on the CPU, and break=NAME. hv/guest.c
+// entry.c: the VM-entry checker (hv/vmx/check.c) on the CPU, and break=NAME. hv/guest.c
 // calls entry_prepare() between vmcs_setup() and VMLAUNCH (the run's break, then
 // every rule over the VMCS, by VMREAD), entry_launch_failed() and entry_checked()
-// after; hv/vmx.c and hv/exit.c call entry_explain() when the CPU refuses an
+// after; hv/vmx/vmx.c and hv/exit.c call entry_explain() when the CPU refuses an
 // entry, to print its verdict beside the checker's. hv/experiment.c calls
 // breaks_run() for break=. Keeps the last check's findings, nothing else.
-#include "../boot/boot.h"
-#include "../boot/x86.h"
-#include "../guest/abi.h"
-#include "hv.h"
+#include "../../boot/boot.h"
+#include "../../boot/x86.h"
+#include "../../guest/abi.h"
+#include "../hv.h"
 
 static struct {
     const char *label;
@@ -18,7 +18,7 @@ static struct {
     struct entry_verdict cpu;          // with this verdict
 } last;
 static bool cost_shown;
-static uint8_t scratch[4096] __attribute__((aligned(4096))); // for the breaks (hv/breaks.c)
+static uint8_t scratch[4096] __attribute__((aligned(4096))); // for the breaks (hv/vmx/breaks.c)
 
 // Physical memory the checker may read: available RAM below 4 GiB, which
 // boot/entry.S maps one to one. Never device memory, where a read can act.
@@ -125,12 +125,12 @@ void entry_explain(const struct entry_verdict *cpu, bool launch)
                 last.label, text, names);
     } else if (!last.sum.findings) {
         report(false, "%s: the CPU refused the entry (%s) but no rule of the entry checker "
-               "fails: the checker misses a check (hv/check.c)", last.label, text);
+               "fails: the checker misses a check (hv/vmx/check.c)", last.label, text);
     } else {
         struct entry_verdict p = check_predict(&last.sum);
         entry_verdict_text(pred, sizeof(pred), &p);
         report(false, "%s: the CPU refused the entry with %s, the entry checker expected %s "
-               "(%s): a checker bug (hv/check.c)", last.label, text, pred, names);
+               "(%s): a checker bug (hv/vmx/check.c)", last.label, text, pred, names);
     }
 }
 
@@ -162,7 +162,7 @@ void entry_checked(bool judged_elsewhere)
     for (unsigned i = 0; i < last.nrules; i++)
         unchecked |= !last.rules[i]->bochs;
     report(false, "%s: the CPU entered a guest whose VMCS the entry checker refuses (rules "
-           "above): a checker bug (hv/check.c)%s", last.label,
+           "above): a checker bug (hv/vmx/check.c)%s", last.label,
            unchecked ? ", or a CPU that skips that check (Bochs does not make some)" : "");
 }
 

@@ -1,5 +1,5 @@
 // controls.c: choosing VM-execution, VM-exit and VM-entry controls.
-// vmx_controls_choose() (hv/vmcs_build.c) calls ctl_adjust() once per control field with the
+// vmx_controls_choose() (hv/vmx/vmcs_build.c) calls ctl_adjust() once per control field with the
 // bits vmxlab needs (required) and would like (optional). Pure: unit-tested.
 //
 // The rule, SDM 3D A.3-A.5: each capability MSR's low 32 bits are the
@@ -10,7 +10,7 @@
 // hard stop. When IA32_VMX_BASIC bit 55 is set, the TRUE_* MSRs give the real
 // allowed-0 bits (e.g. CR3-load/store exiting can then be cleared): caps_read()
 // already picked those.
-#include "hv.h"
+#include "../hv.h"
 
 // The names, by kind and bit, from the one table in controls.h.
 #define CTL(kind, bit, name, text) [CTL_##kind][bit] = text,
