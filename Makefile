@@ -40,11 +40,13 @@ LIB_OBJS  := printf.o string.o
 # hv/, one list per folder (hv/README.md says what each holds).
 VMX_OBJS  := caps.o controls.o vmx.o vmcs_fields.o vmcs_build.o vmcs.o check.o breaks.o entry.o \
              exit_stub.o exit_fast.o
-HV_OBJS   := cr.o ept.o exit.o exit_cr.o msr.o cpuid.o io.o trace.o paging.o shadow.o elf.o \
-             guest.o result.o matrix.o experiments.o experiment.o
+MMU_OBJS  := ept.o shadow.o paging.o
+HV_OBJS   := cr.o exit.o exit_cr.o msr.o cpuid.o io.o trace.o elf.o guest.o result.o matrix.o \
+             experiments.o experiment.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
-        $(addprefix $(B)/hv/vmx/,$(VMX_OBJS)) $(addprefix $(B)/hv/,$(HV_OBJS)) \
+        $(addprefix $(B)/hv/vmx/,$(VMX_OBJS)) $(addprefix $(B)/hv/mmu/,$(MMU_OBJS)) \
+        $(addprefix $(B)/hv/,$(HV_OBJS)) \
         $(B)/guest/toggle.o $(B)/guests.o
 
 # The guests: exactly those the table of experiments (hv/experiments.c) names
@@ -225,7 +227,7 @@ UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_screen test_devices test_mmio_decode
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/vmx/caps.c \
               hv/vmx/controls.c hv/vmx/vmcs_fields.c hv/vmx/check.c hv/vmx/breaks.c \
-              hv/vmx/vmcs_build.c hv/cr.c hv/ept.c hv/elf.c hv/paging.c hv/matrix.c
+              hv/vmx/vmcs_build.c hv/mmu/ept.c hv/mmu/paging.c hv/cr.c hv/elf.c hv/matrix.c
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -DHOST_TEST -fsanitize=address,undefined
 # Each source is compiled for the host once, into build/unit/obj, and linked
 # into every test that needs it.
@@ -240,9 +242,9 @@ $(UNIT_OBJ)/tests/unit/test_psf.o: $(B)/font.psf
 # so those link into it alone. UNIT_EXTRA names what one test needs besides.
 UNIT_EXTRA :=
 $(B)/unit/test_result: UNIT_EXTRA := hv/result.c hv/exit.c hv/exit_cr.c hv/msr.c hv/io.c \
-                                     hv/cpuid.c hv/trace.c hv/shadow.c
+                                     hv/cpuid.c hv/trace.c hv/mmu/shadow.c
 $(B)/unit/test_result: $(call unit_objs,hv/result.c hv/exit.c hv/exit_cr.c hv/msr.c hv/io.c \
-                                        hv/cpuid.c hv/trace.c hv/shadow.c)
+                                        hv/cpuid.c hv/trace.c hv/mmu/shadow.c)
 $(B)/unit/test_cpuid: UNIT_EXTRA := hv/cpuid.c
 $(B)/unit/test_cpuid: $(call unit_objs,hv/cpuid.c)
 $(B)/unit/test_profiles: UNIT_EXTRA := tests/unit/profiles.c

@@ -78,7 +78,7 @@ static inline __attribute__((always_inline)) int set_cr0(uint64_t val, bool is64
           (val & vcpu.cr0_keep) | vcpu.cr0_force, shadow);
     complete_instruction_in(is64);
     if (__builtin_expect(vcpu.shadow, 0) && ((shadow ^ old) & CR0_WP))
-        shadow_wp_changed(); // the shadow entries encode WP (hv/shadow.c)
+        shadow_wp_changed(); // the shadow entries encode WP (hv/mmu/shadow.c)
     if (vcpu.wp_left && ((shadow ^ old) & CR0_WP) && !--vcpu.wp_left) {
         hand_over_wp();
         TRACE("WP handed over to the guest");
@@ -121,7 +121,7 @@ static int set_cr4(uint64_t val)
             shadow_flush();
     } else if (vcpu.shadow && ((old ^ val) & CR4_SMAP)) {
         // No TLB flush on the CPU, which checks SMAP at each access; but a
-        // WP=0 copy of a user page (hv/paging.c shadow_leaf()) made while
+        // WP=0 copy of a user page (hv/mmu/paging.c shadow_leaf()) made while
         // SMAP was 0 is supervisor-only, and SMAP would not see it as a user
         // page. KVM keys such pages by smap_andnot_wp in their role.
         shadow_flush();

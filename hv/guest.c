@@ -1,6 +1,6 @@
 // guest.c: the guest's memory and one guest run. guest_ram_init() carves the
 // guest's RAM out of the multiboot memory map and maps it, and only it, with
-// EPT where the CPU has it (else only shadow paging maps it, hv/shadow.c);
+// EPT where the CPU has it (else only shadow paging maps it, hv/mmu/shadow.c);
 // guest_run() loads a guest ELF image into that RAM (hv/elf.c), sets up
 // the VMCS and runs the guest until it ends (HC_EXIT), a handler stops it, or
 // it uses up its budget, and leaves what happened in a struct run_record. The
@@ -95,7 +95,7 @@ void guest_ram_init(bool shadow_boot)
     vcpu.ram = (uint8_t *)base;
     vmcs_region = vmx_alloc_region();
     xstate_init();
-    if (!vmx_has_ept()) { // shadow paging only (hv/shadow.c)
+    if (!vmx_has_ept()) { // shadow paging only (hv/mmu/shadow.c)
         kprintf("vmxlab: guest RAM: %u MiB at host 0x%lx; this CPU has no usable EPT: "
                 "shadow paging maps it\n", GUEST_RAM_SIZE >> 20, base);
         return;

@@ -434,7 +434,7 @@ enum cr_kind { // CR-access exits by what the guest did (SDM 3C Table 28-3)
     CR_MOV_FROM_CR8, CR_CLTS, CR_LMSW, CR_KINDS
 };
 const char *cr_kind_name(uint32_t k); // an enum cr_kind
-enum pf_kind { // #PF exits under shadow paging (hv/shadow.c), by what came of them
+enum pf_kind { // #PF exits under shadow paging (hv/mmu/shadow.c), by what came of them
     PF_FILLED,    // the guest's tables allow the access: a shadow entry was filled
     PF_REFLECTED, // they do not: the guest got its #PF
     PF_KINDS
@@ -576,13 +576,13 @@ struct vcpu {
     bool tracing;                  // this exit is printed: handlers say what they did
     bool expect_stop;              // the run is meant to be stopped: say so, not FAIL
     bool nmi_watchdog;             // no VMX-preemption timer: the PIT's NMIs bound the run
-    bool shadow;                   // paging=shadow (hv/shadow.c): a CR0.WP change must
+    bool shadow;                   // paging=shadow (hv/mmu/shadow.c): a CR0.WP change must
                                    // rebuild or switch the shadow page tables
     bool cr0_plain;                // a valid MOV to CR0 is only written: no shadow paging,
                                    // no WP hand-over pending, no CR4.CET (hv/vmx/exit_fast.S)
     uint8_t *ram;                  // host address of guest-physical 0
     uint64_t guest_cr3;            // paging=shadow: the CR3 the guest wrote (the real
-                                   // CR3 is hv/shadow.c's)
+                                   // CR3 is hv/mmu/shadow.c's)
     uint64_t efer;                 // IA32_EFER as the guest sees it (hv/msr.c)
 };
 extern struct vcpu vcpu;
@@ -716,7 +716,7 @@ int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t
 // Sets A in every entry w used and D in its leaf for a write, in guest RAM, as
 // the CPU does for a translation it uses (SDM 3A 4.8).
 void guest_walk_set_ad(uint8_t *ram, uint64_t size, const struct walk *w, bool write);
-// The shadow entry for the page of a successful walk of an access (hv/shadow.c),
+// The shadow entry for the page of a successful walk of an access (hv/mmu/shadow.c),
 // or 0 where shadow paging cannot give the guest what it asks (SMAP with WP=0).
 uint64_t shadow_leaf(const struct walk *w, unsigned access, const struct walk_mode *m,
                      uint64_t ram_base);

@@ -124,7 +124,7 @@ uint64_t guest_efer(void)
 // hv/guest.c, and by WRMSR). Under shadow paging NXE is always 1, as KVM sets
 // it (its update_transition_efer() without EPT): the shadow entries may then
 // carry XD whatever the guest's NXE, which the WP=0 copy of a user page needs
-// under SMEP (shadow_leaf(), hv/paging.c); the guest's NXE is applied by the
+// under SMEP (shadow_leaf(), hv/mmu/paging.c); the guest's NXE is applied by the
 // walk of its tables, and a guest read returns its own value. With the EFER
 // controls the real value is the VMCS's; without, it is the host's register,
 // which needs only LME and LMA.
@@ -140,7 +140,7 @@ void efer_load(void)
 // IA32_PAT reaches the real register only under EPT with both PAT controls;
 // under shadow paging the real PAT stays at its reset value (hv/vmx/vmcs.c), so
 // that the shadow entries, which select PAT entry 0, are write-back
-// (shadow_leaf(), hv/paging.c). Elsewhere the guest's value is kept here.
+// (shadow_leaf(), hv/mmu/paging.c). Elsewhere the guest's value is kept here.
 static bool pat_is_real(void)
 {
     return ctl_on(CTL_ENTRY, CTL_ENTRY_LOAD_PAT) && !vcpu.shadow;

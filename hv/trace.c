@@ -1,7 +1,7 @@
 // trace.c: trace=N, the first N exits of each guest run, one line each:
 // the exit reason, its qualification decoded into its fields, the guest's RIP
 // and the bytes of the instruction there (read through the guest's own page
-// tables, hv/paging.c), and what the handler did, in the words of the
+// tables, hv/mmu/paging.c), and what the handler did, in the words of the
 // trace_note() calls the handlers make. vmx_exit_handler() (hv/exit.c) calls
 // traced_exit() instead of the plain dispatch while vcpu.trace_left is not 0.
 // SDM 3C 28.2.1 (exit qualifications), 28.2.5 (Information for VM Exits Due to

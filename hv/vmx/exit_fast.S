@@ -190,7 +190,7 @@ cr0_not_plain:
     decq VCPU(VCPU_WP_LEFT)          // nothing goes to C from here on
 2:  write_cr0
     // Shadow paging with roles: the real CR3 is the set of tables for the
-    // guest's WP (hv/shadow.c shadow_wp_changed()); written whether WP changed
+    // guest's WP (hv/mmu/shadow.c shadow_wp_changed()); written whether WP changed
     // or not, which costs less than finding out again.
     cmpb $0, VCPU(VCPU_SHADOW)
     je cr0_done

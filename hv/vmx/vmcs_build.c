@@ -29,7 +29,7 @@ static const struct {
           CTL_PROC_CR8_LOAD_EXITING | CTL_PROC_CR8_STORE_EXITING |
           CTL_PROC_UNCOND_IO_EXITING | CTL_PROC_MONITOR_EXITING | CTL_PROC_MSR_BITMAPS,
       CTL_PROC_TSC_OFFSETTING | CTL_PROC_SECONDARY_CONTROLS },
-    // EPT where the CPU has it (else paging=shadow, hv/shadow.c). RDTSCP lets
+    // EPT where the CPU has it (else paging=shadow, hv/mmu/shadow.c). RDTSCP lets
     // guests time with it; WBINVD, RDRAND and RDSEED exit where the CPU can
     // make them. Without secondary controls all of these are off (SDM 3C
     // 25.6.2: the field exists only with "activate secondary controls").
@@ -78,7 +78,7 @@ int vmx_controls_choose(const struct vmx_caps *c, struct vmx_controls *out,
     return 0;
 }
 
-// Shadow paging (hv/shadow.c) needs exits for every MOV to and from CR3 (the
+// Shadow paging (hv/mmu/shadow.c) needs exits for every MOV to and from CR3 (the
 // real CR3 is the shadow root), and for INVLPG; no EPT; and no VPID, so that
 // every VM entry and exit flushes the real TLB (SDM 3C 29.1.2, 29.4.3.1) and
 // a changed shadow entry takes effect at the next entry.
@@ -102,7 +102,7 @@ int vmx_controls_paging(const struct vmx_caps *c, const struct vmx_controls *bas
 // real CR0/CR4 hold besides follows the fixed-bit rule (SDM 3D A.7, A.8; hv/vmx/vmx.c)
 // and keeps CR4.MCE, so that a machine check reaches the host instead of
 // shutting down. Shadow paging emulates the guest's WP=0 in its entries with
-// the real WP at 1 (hv/shadow.c), unless WP is the guest's (unsafe=1).
+// the real WP at 1 (hv/mmu/shadow.c), unless WP is the guest's (unsafe=1).
 void vm_setup_cr(const struct vmx_caps *c, bool shadow, uint64_t cr0_owned,
                  struct cr_setup *out)
 {
@@ -159,7 +159,7 @@ int vmcs_build(const struct vmcs_access *a, const struct vm_setup *s, uint32_t *
     // Guest exceptions go to the guest's own IDT, but a machine check is the
     // machine's: it exits (SDM 3C 25.6.3, 28.1). Under shadow paging every
     // #PF exits too: with mask and match both 0, bit 14 alone decides (SDM
-    // 3C 25.6.3), and hv/shadow.c judges each by the guest's tables.
+    // 3C 25.6.3), and hv/mmu/shadow.c judges each by the guest's tables.
     put(&w, EXCEPTION_BITMAP, BIT(VEC_MC) | (s->shadow ? BIT(VEC_PF) : 0));
     put(&w, PAGE_FAULT_ERROR_CODE_MASK, 0);
     put(&w, PAGE_FAULT_ERROR_CODE_MATCH, 0);
@@ -240,7 +240,7 @@ int vmcs_build(const struct vmcs_access *a, const struct vm_setup *s, uint32_t *
     // The real CR0/CR4 carry the VMX fixed bits (SDM 3C 24.8) and CR4.MCE.
     put(&w, GUEST_CR0, (s->cr.cr0 | s->cr.cr0_force) & s->caps->raw.cr0_fixed1);
     // Under shadow paging the real CR3 is the shadow root for this WP
-    // (hv/shadow.c); the guest's own CR3 is kept in struct vcpu.
+    // (hv/mmu/shadow.c); the guest's own CR3 is kept in struct vcpu.
     put(&w, GUEST_CR3, s->cr3);
     put(&w, GUEST_CR4, (s->cr.cr4 | s->cr.cr4_force) & s->caps->raw.cr4_fixed1);
     put(&w, GUEST_DR7, DR7_INIT);

@@ -180,7 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_message("caps_unsupported", why);
     check(why || (c.vmx && !(c.fc_locked && !c.fc_vmx_outside_smx)),
           "vmxlab would run without VMX, or with VMX locked off");
-    // Where vmxlab runs, MAXPHYADDR is shifted by (hv/paging.c, exit_cr.c): it
+    // Where vmxlab runs, MAXPHYADDR is shifted by (hv/mmu/paging.c, exit_cr.c): it
     // must be what the SDM allows (at most 52, SDM 3A 4.1.4) and cover the
     // 4 GiB the kernel maps. And VMX's fixed bits must be satisfiable: a bit
     // FIXED0 sets, FIXED1 must allow (SDM 3D A.7, A.8), or VMXON and every

@@ -1,9 +1,9 @@
-// test_paging.c: hv/paging.c walks guest page tables built here in a buffer
+// test_paging.c: hv/mmu/paging.c walks guest page tables built here in a buffer
 // that stands for guest RAM: 4 KiB, 2 MiB and 1 GiB pages, the access rights
 // of SDM 3A 4.6 (U/S, R/W with CR0.WP, XD with EFER.NXE, SMEP, SMAP), the #PF error
 // codes of SDM 3A 4.7, reserved bits, and tables that point outside RAM; the
 // Accessed and Dirty bits a walk sets (SDM 3A 4.8); and the shadow entries
-// hv/shadow.c builds from a walk.
+// hv/mmu/shadow.c builds from a walk.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -7,7 +7,7 @@
 // through the bounds of guest RAM, so a hostile CR3 or entry can only make the
 // walk fail; the host unit tests (tests/unit/test_paging.c) build tables in
 // memory and walk them.
-#include "hv.h"
+#include "../hv.h"
 
 #define ADDR_MASK 0x000ffffffffff000ull // bits 51:12 of an entry
 
@@ -128,14 +128,14 @@ size_t guest_read(const struct guest_mem *m, const struct walk_mode *mode, uint6
     return done;
 }
 
-// The shadow entry (hv/shadow.c) for the 4 KiB page of a successful walk w of
+// The shadow entry (hv/mmu/shadow.c) for the 4 KiB page of a successful walk w of
 // an access (PF_W, PF_U, PF_I): what the guest's tables grant, at host-physical
 // ram_base + GPA, with A and D preset, so the CPU never writes the shadow
 // tables. Write-back, whatever the guest's PWT, PCD and PAT say: they are not
 // copied, the entry selects PAT entry 0, which the real IA32_PAT keeps at WB
 // under shadow paging (hv/msr.c), and guest RAM is ordinary RAM the host maps
 // write-back, so that no page ever has two memory types (SDM 3A 12.12.4,
-// Programming the PAT); under EPT the "ignore PAT" bit does the same (hv/ept.c).
+// Programming the PAT); under EPT the "ignore PAT" bit does the same (hv/mmu/ept.c).
 // Two departures in the rights (SDM 3A 4.6.1, 4.8):
 // - a writable page whose D bit is clear is mapped read-only, so that its
 //   first write faults and the hypervisor sets D;
@@ -144,7 +144,7 @@ size_t guest_read(const struct guest_mem *m, const struct walk_mode *mode, uint6
 //   and are judged by the tables again (the real WP stays 1).
 // 0 where the second cannot be made right: a user page under CR4.SMAP, whose
 // supervisor-only copy would let later supervisor accesses with AC = 0
-// through (hv/shadow.c stops the run, naming it).
+// through (hv/mmu/shadow.c stops the run, naming it).
 uint64_t shadow_leaf(const struct walk *w, unsigned access, const struct walk_mode *m,
                      uint64_t ram_base)
 {

@@ -3,7 +3,7 @@
 // RAM and nothing else; the unit tests build tables in host memory and walk them
 // with ept_translate(). Tables are addressed as identity-mapped physical memory.
 // Leaves are read/write/execute and write-back (memory type 6, SDM 3C 29.3.7).
-#include "hv.h"
+#include "../hv.h"
 
 #define EPT_ADDR_MASK 0x000ffffffffff000ull
 #define PAGE_4K (1ull << 12)
@@ -50,7 +50,7 @@ int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, bool large
         // the host maps write-back, and the guest's PAT, PCD and PWT do not
         // make it anything else, as KVM's vmx_get_mt_mask() has it for RAM
         // without non-coherent DMA. No page then has two memory types (SDM
-        // 3A 12.12.4); shadow paging does the same (hv/paging.c shadow_leaf()).
+        // 3A 12.12.4); shadow paging does the same (hv/mmu/paging.c shadow_leaf()).
         *entry = hpa | EPT_RWX | EPT_MEMTYPE_WB | EPT_IPAT | (large ? EPT_LARGE : 0);
         uint64_t step = large ? PAGE_2M : PAGE_4K;
         gpa += step;

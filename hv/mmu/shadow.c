@@ -8,7 +8,7 @@
 // calls shadow_reset() before each run.
 //
 // What a shadow entry may grant is what the guest's own tables grant (walked
-// by hv/paging.c), with two twists (SDM 3A 4.6, 4.8):
+// by hv/mmu/paging.c), with two twists (SDM 3A 4.6, 4.8):
 // - Dirty bits: a writable page whose D bit is clear is mapped read-only, so
 //   the first write faults here and sets D in the guest's entry, as the CPU
 //   would have.
@@ -20,10 +20,10 @@
 //   tables (shadow_wp=flush) or switches to a second set kept for the other
 //   WP value (shadow_wp=roles, KVM's role.cr0_wp). This is why KVM intercepts
 //   CR0.WP whenever it shadows the guest's paging.
-#include "../boot/boot.h"
-#include "../boot/x86.h"
-#include "../guest/abi.h"
-#include "hv.h"
+#include "../../boot/boot.h"
+#include "../../boot/x86.h"
+#include "../../guest/abi.h"
+#include "../hv.h"
 
 #define ADDR_MASK 0x000ffffffffff000ull
 #define SHADOW_PAGES 64
