@@ -41,12 +41,12 @@ LIB_OBJS  := printf.o string.o
 VMX_OBJS  := caps.o controls.o vmx.o vmcs_fields.o vmcs_build.o vmcs.o check.o breaks.o entry.o \
              exit_stub.o exit_fast.o
 MMU_OBJS  := ept.o shadow.o paging.o
-HV_OBJS   := cr.o exit.o exit_cr.o msr.o cpuid.o io.o trace.o elf.o guest.o result.o matrix.o \
-             experiments.o experiment.o
+EXIT_OBJS := exit.o exit_cr.o cr.o msr.o cpuid.o io.o trace.o
+HV_OBJS   := elf.o guest.o result.o matrix.o experiments.o experiment.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
         $(addprefix $(B)/hv/vmx/,$(VMX_OBJS)) $(addprefix $(B)/hv/mmu/,$(MMU_OBJS)) \
-        $(addprefix $(B)/hv/,$(HV_OBJS)) \
+        $(addprefix $(B)/hv/exit/,$(EXIT_OBJS)) $(addprefix $(B)/hv/,$(HV_OBJS)) \
         $(B)/guest/toggle.o $(B)/guests.o
 
 # The guests: exactly those the table of experiments (hv/experiments.c) names
@@ -227,7 +227,8 @@ UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_screen test_devices test_mmio_decode
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c hv/vmx/caps.c \
               hv/vmx/controls.c hv/vmx/vmcs_fields.c hv/vmx/check.c hv/vmx/breaks.c \
-              hv/vmx/vmcs_build.c hv/mmu/ept.c hv/mmu/paging.c hv/cr.c hv/elf.c hv/matrix.c
+              hv/vmx/vmcs_build.c hv/mmu/ept.c hv/mmu/paging.c hv/exit/cr.c hv/elf.c \
+              hv/matrix.c
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -DHOST_TEST -fsanitize=address,undefined
 # Each source is compiled for the host once, into build/unit/obj, and linked
 # into every test that needs it.
@@ -241,12 +242,12 @@ $(UNIT_OBJ)/tests/unit/test_psf.o: $(B)/font.psf
 # exit.c refers to kernel-only functions that tests/unit/test_result.c stubs:
 # so those link into it alone. UNIT_EXTRA names what one test needs besides.
 UNIT_EXTRA :=
-$(B)/unit/test_result: UNIT_EXTRA := hv/result.c hv/exit.c hv/exit_cr.c hv/msr.c hv/io.c \
-                                     hv/cpuid.c hv/trace.c hv/mmu/shadow.c
-$(B)/unit/test_result: $(call unit_objs,hv/result.c hv/exit.c hv/exit_cr.c hv/msr.c hv/io.c \
-                                        hv/cpuid.c hv/trace.c hv/mmu/shadow.c)
-$(B)/unit/test_cpuid: UNIT_EXTRA := hv/cpuid.c
-$(B)/unit/test_cpuid: $(call unit_objs,hv/cpuid.c)
+TEST_RESULT_SRCS := hv/result.c hv/exit/exit.c hv/exit/exit_cr.c hv/exit/msr.c hv/exit/io.c \
+                    hv/exit/cpuid.c hv/exit/trace.c hv/mmu/shadow.c
+$(B)/unit/test_result: UNIT_EXTRA := $(TEST_RESULT_SRCS)
+$(B)/unit/test_result: $(call unit_objs,$(TEST_RESULT_SRCS))
+$(B)/unit/test_cpuid: UNIT_EXTRA := hv/exit/cpuid.c
+$(B)/unit/test_cpuid: $(call unit_objs,hv/exit/cpuid.c)
 $(B)/unit/test_profiles: UNIT_EXTRA := tests/unit/profiles.c
 $(B)/unit/test_profiles: $(call unit_objs,tests/unit/profiles.c)
 $(B)/unit/test_report: UNIT_EXTRA := boot/report.c
@@ -286,8 +287,8 @@ $(B)/fuzz/fuzz_cmdline: FUZZ_SRCS := boot/cmdline.c boot/config.c
 $(B)/fuzz/fuzz_cmdline: boot/cmdline.c boot/config.c
 $(B)/fuzz/fuzz_elf: FUZZ_SRCS := hv/elf.c
 $(B)/fuzz/fuzz_elf: hv/elf.c
-$(B)/fuzz/fuzz_caps: FUZZ_SRCS := hv/vmx/caps.c hv/vmx/controls.c hv/cr.c
-$(B)/fuzz/fuzz_caps: hv/vmx/caps.c hv/vmx/controls.c hv/cr.c
+$(B)/fuzz/fuzz_caps: FUZZ_SRCS := hv/vmx/caps.c hv/vmx/controls.c hv/exit/cr.c
+$(B)/fuzz/fuzz_caps: hv/vmx/caps.c hv/vmx/controls.c hv/exit/cr.c
 $(B)/fuzz/%: tests/fuzz/%.c lib/printf.c $(wildcard */*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(Q)$(call say,CC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< lib/printf.c $(FUZZ_SRCS)

@@ -32,7 +32,7 @@ size_t escape_text(char *dst, size_t size, const char *src, size_t n);
 __attribute__((noreturn)) void report_finish(void); // summary, then PASS/FAIL
 
 // Events from the machine, not from any guest: NMIs, external interrupts and
-// machine checks, wherever they arrive (boot/cpu.c in the host, hv/exit.c in a
+// machine checks, wherever they arrive (boot/cpu.c in the host, hv/exit/exit.c in a
 // guest run). A run during which any arrived is marked disturbed.
 struct events {
     uint64_t nmis, extints, machine_checks;

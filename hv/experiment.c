@@ -257,7 +257,7 @@ static const char *end_name(enum run_end end)
     return names[end];
 }
 
-// The I/O a run did, port by port (hv/io.c), for its line: " I/O: 0x80 out 3, ...".
+// The I/O a run did, port by port (hv/exit/io.c), for its line: " I/O: 0x80 out 3, ...".
 static void describe_io(char *buf, size_t size, const struct run_record *rec)
 {
     size_t n = 0;
@@ -288,7 +288,7 @@ static void describe_exits(char *buf, size_t size, const struct exit_stats *s)
 }
 
 // Rows with .compare_records: a record later runs are compared with, and the
-// run that made it. Static, like the run's own record (hv/exit.c).
+// run that made it. Static, like the run's own record (hv/exit/exit.c).
 struct reference {
     const struct experiment *row; // whose run made it; NULL: empty
     char label[48];

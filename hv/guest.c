@@ -202,10 +202,10 @@ static uint64_t tick_budget(const struct guest_run *run)
 // What VMX does not switch between host and guest, and so carries over from
 // one guest run to the next unless it is reset: extended state and XCR0
 // (reset_extended_state()), the debug address registers and DR6 (DR7 and IA32_DEBUGCTL come
-// from the VMCS), CR2, the MSRs the guest reaches directly (hv/msr.c), and the
+// from the VMCS), CR2, the MSRs the guest reaches directly (hv/exit/msr.c), and the
 // x87/SSE registers, which FXRSTOR reloads from their state after FNINIT: FCW
 // 0x37f, MXCSR 0x1f80, the rest 0 (SDM 1 Table 10-2, FXSAVE image; SDM 3A
-// 10.1.1, Processor State After Reset). CR8 is virtual (hv/exit_cr.c) and
+// 10.1.1, Processor State After Reset). CR8 is virtual (hv/exit/exit_cr.c) and
 // starts at 0 with struct vcpu. Every run starts from this one defined state.
 static void reset_machine_state(void)
 {
@@ -305,7 +305,7 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
         pic_unmask_timer(true);
     // Without a VMX-preemption timer, a guest that spins without exits is
     // ended by the PIT's tick, sent as an NMI (which exits whatever the
-    // guest's IF, SDM 3C 26.2): each NMI exit reads the TSC (hv/exit.c).
+    // guest's IF, SDM 3C 26.2): each NMI exit reads the TSC (hv/exit/exit.c).
     vcpu.nmi_watchdog = !ctl_on(CTL_PIN, CTL_PIN_PREEMPTION_TIMER);
     events.nmi_watchdog = vcpu.nmi_watchdog && cfg.disturb != DISTURB_NMI;
     if (cfg.disturb == DISTURB_NMI || vcpu.nmi_watchdog)

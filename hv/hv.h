@@ -476,7 +476,7 @@ struct run_record {
     uint64_t watchdog_nmis;  // the NMI watchdog's ticks (no VMX-preemption timer)
     unsigned checks_passed, checks_failed; // the guest's HC_REPORTs
     uint64_t cr0_owned_at_end, cr4_owned_at_end;
-    struct {                 // I/O by port (hv/io.c): reads [1] and writes [0]
+    struct {                 // I/O by port (hv/exit/io.c): reads [1] and writes [0]
         uint16_t port;
         uint64_t count[2];
     } ports[16];
@@ -536,7 +536,7 @@ unsigned invept_type(const struct vmx_caps *c);                   // 1, 2, or 0:
 // INVVPID (SDM 3C 31.3) with the narrowest type the CPU has: single context keeping
 // globals (3), single context (1), else all contexts (2). Asked only with VPID on,
 // which vmx_controls_choose() allows only with type 1 or 2. A macro, so that the CR4
-// exit path (hv/exit_cr.c) compiles to what it did before the tests shared it.
+// exit path (hv/exit/exit_cr.c) compiles to what it did before the tests shared it.
 #define invvpid_type(c, keep_global) \
     ((keep_global) && (c)->invvpid_single_globals ? 3 : (c)->invvpid_single ? 1 : 2)
 
@@ -583,7 +583,7 @@ struct vcpu {
     uint8_t *ram;                  // host address of guest-physical 0
     uint64_t guest_cr3;            // paging=shadow: the CR3 the guest wrote (the real
                                    // CR3 is hv/mmu/shadow.c's)
-    uint64_t efer;                 // IA32_EFER as the guest sees it (hv/msr.c)
+    uint64_t efer;                 // IA32_EFER as the guest sees it (hv/exit/msr.c)
 };
 extern struct vcpu vcpu;
 int vmx_run(const struct guest_regs *initial); // 0: run ended; -1: VMLAUNCH failed
@@ -658,7 +658,7 @@ const char *msr_name(uint32_t index);
 uint64_t guest_efer(void);      // IA32_EFER as the guest sees it
 void efer_load(void);           // the real IA32_EFER for it (VMCS, or the shared MSR)
 // The real IA32_EFER for the guest's: under shadow paging NXE is always 1 where
-// the CPU has it (hv/msr.c says why). Pure: vmcs_build() uses it too.
+// the CPU has it (hv/exit/msr.c says why). Pure: vmcs_build() uses it too.
 static inline uint64_t efer_real(uint64_t guest, bool shadow, bool nx)
 {
     return guest | (shadow && nx ? EFER_NXE : 0);

@@ -133,7 +133,7 @@ size_t guest_read(const struct guest_mem *m, const struct walk_mode *mode, uint6
 // ram_base + GPA, with A and D preset, so the CPU never writes the shadow
 // tables. Write-back, whatever the guest's PWT, PCD and PAT say: they are not
 // copied, the entry selects PAT entry 0, which the real IA32_PAT keeps at WB
-// under shadow paging (hv/msr.c), and guest RAM is ordinary RAM the host maps
+// under shadow paging (hv/exit/msr.c), and guest RAM is ordinary RAM the host maps
 // write-back, so that no page ever has two memory types (SDM 3A 12.12.4,
 // Programming the PAT); under EPT the "ignore PAT" bit does the same (hv/mmu/ept.c).
 // Two departures in the rights (SDM 3A 4.6.1, 4.8):
@@ -160,7 +160,7 @@ uint64_t shadow_leaf(const struct walk *w, unsigned access, const struct walk_mo
         user = false;
         // A user page made supervisor-only would let a supervisor fetch by
         // under SMEP: no execution from it, as KVM does; the real EFER.NXE
-        // is 1 under shadow paging whatever the guest's (hv/msr.c).
+        // is 1 under shadow paging whatever the guest's (hv/exit/msr.c).
         if (w->user && m->smep)
             exec_off = true;
     }

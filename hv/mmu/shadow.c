@@ -2,9 +2,9 @@
 // why the CR0.WP change needs EPT. The guest's CR3 is never loaded: the real
 // CR3 points at tables built here that map guest-virtual straight to host-
 // physical, filled one 4 KiB page at a time as the guest touches memory: a
-// virtual TLB. hv/exit.c sends every guest #PF here (exception bitmap bit 14)
-// and INVLPG, hv/exit_cr.c every MOV to/from CR3, CR0.WP and CR4 paging-bit
-// or SMAP change, hv/msr.c every EFER.NXE change. guest_run() (hv/guest.c)
+// virtual TLB. hv/exit/exit.c sends every guest #PF here (exception bitmap bit 14)
+// and INVLPG, hv/exit/exit_cr.c every MOV to/from CR3, CR0.WP and CR4 paging-bit
+// or SMAP change, hv/exit/msr.c every EFER.NXE change. guest_run() (hv/guest.c)
 // calls shadow_reset() before each run.
 //
 // What a shadow entry may grant is what the guest's own tables grant (walked
@@ -118,7 +118,7 @@ void shadow_flush(void)
     TRACE("shadow tables emptied");
 }
 
-// MOV to CR0 changed WP (hv/exit_cr.c).
+// MOV to CR0 changed WP (hv/exit/exit_cr.c).
 void shadow_wp_changed(void)
 {
     if (roles) {
@@ -180,7 +180,7 @@ void shadow_invlpg(uint64_t gva)
           span == 2ull << 20 ? "2 MiB" : "1 GiB");
 }
 
-// What the guest sees of its own paging controls (for hv/trace.c too, under
+// What the guest sees of its own paging controls (for hv/exit/trace.c too, under
 // EPT as well): CPUID.80000001H:EDX[26] says whether it has 1 GiB pages.
 struct walk_mode guest_walk_mode(void)
 {
@@ -251,7 +251,7 @@ static void redeliver(void)
 int shadow_page_fault(uint64_t gva, uint32_t hw_error)
 {
     // "NMI unblocking due to IRET" (SDM 3C 28.2.3) needs no care here: with
-    // NMI exiting every NMI is the host's (hv/exit.c), so the guest never
+    // NMI exiting every NMI is the host's (hv/exit/exit.c), so the guest never
     // has NMIs blocked for an IRET to unblock.
     struct walk_mode m = guest_walk_mode();
     if (vmread(IDT_VECTORING_INFO) & BIT(31))

@@ -1,7 +1,7 @@
 // entry.c: the VM-entry checker (hv/vmx/check.c) on the CPU, and break=NAME. hv/guest.c
 // calls entry_prepare() between vmcs_setup() and VMLAUNCH (the run's break, then
 // every rule over the VMCS, by VMREAD), entry_launch_failed() and entry_checked()
-// after; hv/vmx/vmx.c and hv/exit.c call entry_explain() when the CPU refuses an
+// after; hv/vmx/vmx.c and hv/exit/exit.c call entry_explain() when the CPU refuses an
 // entry, to print its verdict beside the checker's. hv/experiment.c calls
 // breaks_run() for break=. Keeps the last check's findings, nothing else.
 #include "../../boot/boot.h"

@@ -37,14 +37,14 @@
 // What the C path does at every exit, or besides the handler's work, and this
 // path leaves to it: each case goes to C untouched. Uses RCX only.
 .macro plain_exit_or_c
-    // The run's budget, hv/exit.c dispatch(): C counts the exit down, stops the
+    // The run's budget, hv/exit/exit.c dispatch(): C counts the exit down, stops the
     // run if none was left, and reads the TSC each time the count reaches a
     // multiple of 1024. So an exit whose count before is 0 or 1 modulo 1024
     // is C's: bits 9:1 clear (one exit in 512, a superset of the two cases).
     testl $0x3fe, VCPU(VCPU_EXITS_LEFT)
     jz to_c
     // Compatibility mode (CS.L = 0, SDM 3A 5.2.1): RIP wraps at 4 GiB, and a
-    // MOV to CR0 moves 32 bits (SDM 2 MOV CR). CPL > 0: hv/exit.c refuses a
+    // MOV to CR0 moves 32 bits (SDM 2 MOV CR). CPL > 0: hv/exit/exit.c refuses a
     // hypercall from there (a MOV to CR0 there faults before any exit, SDM
     // 3C 26.1.1). The CPL is SS.DPL (hv.h guest_cpl()), but the same read of
     // CS tells it apart from 0 for one instruction more: with a nonconforming
@@ -84,7 +84,7 @@
     resume_guest
 .endm
 
-// A valid MOV to CR0 of the value in RDX, as hv/exit_cr.c set_cr0() writes it:
+// A valid MOV to CR0 of the value in RDX, as hv/exit/exit_cr.c set_cr0() writes it:
 // counted as dispatch() and handle_cr() count it, then what the guest reads
 // back, cr0_normalize(val) (hv.h), in the read shadow and in vcpu.cr0_shadow
 // (SDM 3C 25.6.6), and the real CR0: the value within the VMX fixed bits
@@ -121,7 +121,7 @@ vmx_exit_fast:
     cmp $EXIT_REASON_CR_ACCESS, %edx
     jne to_c
 
-// MOV to CR0 (hv/exit_cr.c handle_cr() and set_cr0()). The exit
+// MOV to CR0 (hv/exit/exit_cr.c handle_cr() and set_cr0()). The exit
 // qualification (SDM 3C 28.2.1, Table 28-3): bits 3:0 the control register,
 // 5:4 the access type (0: MOV to CR), 11:8 the general register, 7:6 and
 // 15:12 reserved, 31:16 zero but for LMSW. So a MOV to CR0 from register n is
@@ -208,7 +208,7 @@ cr0_unusual:                         // valid only as PG | NW | PE with CD set
     test $CR0_CD, %edx
     jnz cr0_valid
 cr0_invalid:
-    // #GP(0) at the MOV, as inject_exception(VEC_GP, 0) (hv/exit.c): a fault,
+    // #GP(0) at the MOV, as inject_exception(VEC_GP, 0) (hv/exit/exit.c): a fault,
     // so RIP and the interruptibility state stay (SDM 3C 27.6.1, 25.8.3). The
     // exit is counted as C counts it; nothing else changes.
     incq VCPU(VCPU_EXITS_CR_ACCESS)
@@ -220,7 +220,7 @@ cr0_invalid:
     write_field %rdx, VM_ENTRY_EXCEPTION_ERROR_CODE
     resume_guest
 
-// A null hypercall (hv/exit.c handle_vmcall()): HC_NOP in all 64 bits of RAX
+// A null hypercall (hv/exit/exit.c handle_vmcall()): HC_NOP in all 64 bits of RAX
 // (guest/abi.h), which asks for nothing but the VMCALL's completion (SDM 2
 // VMCALL: in VMX non-root operation it causes a VM exit, basic reason 18).
 vmcall:

@@ -5,7 +5,7 @@
 // VM-instruction error). Every VM exit lands on vmx_exit_stub (HOST_RIP; with
 // exitpath=fast, through hv/vmx/exit_fast.S) with RSP = exit_stack_top
 // (HOST_RSP): it pushes the guest's registers as a struct
-// guest_regs (hv/vmx/regs.h), calls vmx_exit_handler(regs) (hv/exit.c), and
+// guest_regs (hv/vmx/regs.h), calls vmx_exit_handler(regs) (hv/exit/exit.c), and
 // resumes the guest, restoring only what C may have clobbered, or unwinds into
 // vmx_run. SDM 3C 28 (VM exits; 28.5 host state), 27 (VM entries).
 #include "regs.h"

@@ -1,5 +1,5 @@
 // regs.h: the contract between the exit path in assembly (hv/vmx/exit_stub.S) and
-// the C handlers (hv/exit.c): where each guest register sits in struct
+// the C handlers (hv/exit/exit.c): where each guest register sits in struct
 // guest_regs, and what a handler's return value asks of the stub. The
 // _Static_asserts below check every offset against the struct, so the two
 // cannot drift.

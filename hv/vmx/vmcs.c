@@ -73,7 +73,7 @@ void vmx_controls_init(void)
                 "which vmxlab needs.\n", ctl_kind_name(kind), ctl_bit_name(kind, bit), bit);
         end_run(VERDICT_UNSUPPORTED);
     }
-    // What MOV to CR4 may set: hv/exit_cr.c checks intercepted writes with it.
+    // What MOV to CR4 may set: hv/exit/exit_cr.c checks intercepted writes with it.
     cr4_guest_bits = cr4_guest_valid(caps.raw.cr4_fixed1, caps.raw.cpuid1, caps.raw.cpuid7);
     msr_bitmap_init(); // after the controls: which MSRs exist depends on them
     base = ctls;
@@ -89,7 +89,7 @@ int vmx_controls_for(bool shadow)
     return vmx_controls_paging(&caps, &base, shadow, &ctls);
 }
 
-// Asked on exit paths (hv/cpuid.c): the fields at hand, no call.
+// Asked on exit paths (hv/exit/cpuid.c): the fields at hand, no call.
 bool ctl_on(enum ctl_kind kind, uint32_t bit)
 {
     const uint32_t *v[CTL_KINDS] = { &ctls.pin, &ctls.proc, &ctls.proc2, &ctls.exit,
@@ -113,7 +113,7 @@ static uint64_t sidt_base(void)
 
 // exitpath=fast: VM exits land on hv/vmx/exit_fast.S, which hands what it does not
 // finish to vmx_exit_stub. Not with trace=: every traced exit must reach C
-// (hv/trace.c), so the fast path never has to ask whether one is traced.
+// (hv/exit/trace.c), so the fast path never has to ask whether one is traced.
 bool exitpath_fast(void)
 {
     return cfg.exitpath == EXITPATH_FAST && !cfg.trace;
@@ -141,7 +141,7 @@ void vmcs_setup(const struct vm_setup *s)
     if (vmcs_build(&vmcs_cpu, s, &field))
         vmx_fail("VMWRITE", field);
     // Without the EFER controls the guest's EFER is the host's register
-    // (hv/msr.c efer_load()), which the VMCS does not hold.
+    // (hv/exit/msr.c efer_load()), which the VMCS does not hold.
     if (!ctl_on(CTL_ENTRY, CTL_ENTRY_LOAD_EFER))
         efer_load();
 }
@@ -151,7 +151,7 @@ void vmcs_setup(const struct vm_setup *s)
 // 3D A.6). With "save VMX-preemption timer value" it carries its count across
 // exits, so it measures the run's guest time; without, it restarts at every
 // entry and bounds each stretch without exits. It holds at most 2^32 - 1;
-// hv/exit.c re-arms it while the run's budget of ticks lasts.
+// hv/exit/exit.c re-arms it while the run's budget of ticks lasts.
 void arm_watchdog(uint64_t ticks)
 {
     if (!(ctls.pin & CTL_PIN_PREEMPTION_TIMER))

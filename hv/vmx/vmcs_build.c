@@ -22,7 +22,7 @@ static const struct {
     { CTL_PIN, CTL_PIN_EXTINT_EXITING | CTL_PIN_NMI_EXITING, CTL_PIN_PREEMPTION_TIMER },
     // Exits for what would let a guest reach or observe the machine: HLT,
     // every I/O port, MWAIT/MONITOR, RDPMC, CR8 (the real TPR), and every MSR
-    // the bitmap of hv/msr.c does not let through. TSC offsetting makes a
+    // the bitmap of hv/exit/msr.c does not let through. TSC offsetting makes a
     // guest's WRMSR to the TSC its own.
     { CTL_PROC,
       CTL_PROC_HLT_EXITING | CTL_PROC_MWAIT_EXITING | CTL_PROC_RDPMC_EXITING |
@@ -63,7 +63,7 @@ int vmx_controls_choose(const struct vmx_caps *c, struct vmx_controls *out,
     // EPT only as SDM 3C 29.3 needs it here: 4-level walks, write-back tables.
     if (!c->ept || !c->ept_4level || !c->ept_wb)
         out->proc2 &= ~(uint32_t)CTL_PROC2_EPT;
-    // VPID only with an INVVPID that can flush one VPID, or all (hv/exit_cr.c).
+    // VPID only with an INVVPID that can flush one VPID, or all (hv/exit/exit_cr.c).
     if (!c->invvpid_single && !c->invvpid_all)
         out->proc2 &= ~(uint32_t)CTL_PROC2_VPID;
     // EFER and PAT switch only in both directions, or not at all.
@@ -253,7 +253,7 @@ int vmcs_build(const struct vmcs_access *a, const struct vm_setup *s, uint32_t *
     put(&w, GUEST_SYSENTER_EIP, 0);
     put(&w, GUEST_IA32_DEBUGCTL, 0);
     // EFER: the guest's (hv/guest.c: LME and LMA, NXE and SCE clear, whatever
-    // the loader left in the host's EFER), made real as hv/msr.c makes it.
+    // the loader left in the host's EFER), made real as hv/exit/msr.c makes it.
     // PAT: its reset value.
     if (ctls->entry & CTL_ENTRY_LOAD_EFER)
         put(&w, GUEST_IA32_EFER, efer_real(s->efer, s->shadow, s->caps->nx));

@@ -1,7 +1,7 @@
 // fuzz_caps.c: libFuzzer harness for the decoding of CPUID and the VMX
 // capability MSRs (hv/vmx/caps.c) and what judges from it: caps_print(),
 // caps_json(), caps_unsupported(), caps_nested_caveat(), ctl_adjust()
-// (hv/vmx/controls.c) and the CR0/CR4 rules that take the fixed-bit MSRs (hv/cr.c).
+// (hv/vmx/controls.c) and the CR0/CR4 rules that take the fixed-bit MSRs (hv/exit/cr.c).
 // Under a hypervisor every one of these values is the hypervisor's choice.
 // Run by `make fuzz` and `make test`; keeps nothing between inputs.
 //

@@ -287,7 +287,7 @@ static void shadow_leaf_no_execute(void **state)
 
 // WP=0 with SMEP: the supervisor-writable copy of a user page must not be
 // executable, or a supervisor fetch SMEP forbids would go through; with
-// EFER.NXE 0 too, since the real NXE is 1 under shadow paging (hv/msr.c).
+// EFER.NXE 0 too, since the real NXE is 1 under shadow paging (hv/exit/msr.c).
 static void shadow_leaf_wp0_smep(void **state)
 {
     (void)state;

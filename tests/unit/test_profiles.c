@@ -252,7 +252,7 @@ static void decisions(const struct profile *p, const struct vmx_caps *c,
     if (invept_type(c)) // INVEPT (bit 20), single context (25) or all (26)
         assert_true((r->ept_vpid & BIT(20)) &&
                     (r->ept_vpid & BIT(invept_type(c) == 1 ? 25 : 26)));
-    unsigned t = invvpid_type(c, true); // the type hv/exit_cr.c uses for a CR4 change
+    unsigned t = invvpid_type(c, true); // the type hv/exit/exit_cr.c uses for a CR4 change
     if (vpid)
         assert_true(r->ept_vpid & BIT(t == 3 ? 43 : t == 1 ? 41 : 42));
 }

@@ -17,7 +17,7 @@
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 
-// hv/exit.c (and exit_cr.c, which its table names) come along for
+// hv/exit/exit.c (and exit_cr.c, which its table names) come along for
 // exit_reason_name() and the counters; the rest of them refers to these
 // kernel-only functions, which no test here may reach.
 __attribute__((noreturn)) void vmx_fail(const char *insn, uint64_t arg)

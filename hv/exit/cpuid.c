@@ -4,10 +4,10 @@
 // from one table, and adds what a guest should know: the hypervisor bit,
 // vmxlab's signature at leaf 0x40000000, and OSXSAVE/OSPKE as the guest's own
 // CR4 has them. xcr0_rule_broken() (pure, unit-tested) holds an XCR0 value
-// against SDM 1 13.3 for handle_xsetbv() (hv/exit.c). docs/guest-abi.md lists
+// against SDM 1 13.3 for handle_xsetbv() (hv/exit/exit.c). docs/guest-abi.md lists
 // it all. SDM 2 CPUID (the leaves), 3C 26.1.2.
-#include "../boot/x86.h"
-#include "hv.h"
+#include "../../boot/x86.h"
+#include "../hv.h"
 
 enum { EAX, EBX, ECX, EDX };
 

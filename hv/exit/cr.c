@@ -1,4 +1,4 @@
-// cr.c: the rules of CR0 and CR4 that the CR-access exit handler (hv/exit_cr.c)
+// cr.c: the rules of CR0 and CR4 that the CR-access exit handler (hv/exit/exit_cr.c)
 // and the command line's cr0_owned=/cr4_owned= checks (hv/experiment.c)
 // apply. Pure: unit-tested (tests/unit/test_cr.c).
 // The three rules on the hot path of every intercepted MOV to CR0 (cr0_check,
@@ -11,8 +11,8 @@
 // IA32_VMX_CR0_FIXED0 forces to 1 (PE, NE, PG without unrestricted guest), or
 // IA32_VMX_CR0_FIXED1 forces to 0, cannot be guest-owned: the guest could then
 // write a value VMX does not allow (SDM 3C 24.8, 25.3).
-#include "../boot/x86.h"
-#include "hv.h"
+#include "../../boot/x86.h"
+#include "../hv.h"
 
 const char *cr0_error_name(enum cr0_error e)
 {

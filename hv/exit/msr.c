@@ -5,13 +5,13 @@
 // VMX capability MSRs, since CPUID tells the guest there is no VMX. MSRs the
 // guest reaches directly but VMX does not switch (KERNEL_GS_BASE, the SYSCALL
 // MSRs, TSC_AUX) are reset before every run by msr_reset_for_run().
-// vmcs_setup() (hv/vmx/vmcs.c) points the VMCS at msr_bitmap; hv/exit.c
+// vmcs_setup() (hv/vmx/vmcs.c) points the VMCS at msr_bitmap; hv/exit/exit.c
 // dispatches MSR_READ/MSR_WRITE exits to handle_rdmsr()/handle_wrmsr().
 // SDM 3C 25.6.9 (MSR bitmaps), 26.1.3 (RDMSR/WRMSR exits); SDM 4 (the MSRs).
-#include "../boot/boot.h"
-#include "../boot/x86.h"
-#include "../guest/abi.h"
-#include "hv.h"
+#include "../../boot/boot.h"
+#include "../../boot/x86.h"
+#include "../../guest/abi.h"
+#include "../hv.h"
 
 #define MSR_TSC 0x10
 #define MSR_STAR 0xc0000081

@@ -1,16 +1,16 @@
 // exit_cr.c: the CR-access exit (basic reason 28), which vmx_exit_handler()
-// (hv/exit.c) dispatches here: MOV to CR0 (the hot path of an intercepted WP
+// (hv/exit/exit.c) dispatches here: MOV to CR0 (the hot path of an intercepted WP
 // toggle), CLTS and LMSW when they touch host-owned CR0 bits, MOV to CR4 for
 // host-owned CR4 bits, MOV to/from CR8 (always intercepted: the guest's TPR is
 // virtual) and MOV to/from CR3 where the CPU forces CR3 exiting. Each write is
-// checked by the rules of hv/cr.c and either lands (real register, read shadow)
+// checked by the rules of hv/exit/cr.c and either lands (real register, read shadow)
 // or raises #GP(0) with the register unchanged, as on the CPU.
 // SDM 3C 26.1.3 (what exits), 28.2.1 Table 28-3 (the exit qualification),
 // 25.6.6 (guest/host masks and read shadows); SDM 2 MOV CR, CLTS, LMSW.
-#include "../boot/boot.h"
-#include "../boot/x86.h"
-#include "../guest/abi.h"
-#include "hv.h"
+#include "../../boot/boot.h"
+#include "../../boot/x86.h"
+#include "../../guest/abi.h"
+#include "../hv.h"
 
 // Adaptive policy: the guest has toggled WP often enough; from now on WP is
 // the guest's, and its toggles no longer exit.
@@ -98,7 +98,7 @@ static void flush_guest_tlb(bool keep_global)
     invvpid_context(vpid, keep_global);
 }
 
-// CR4: hv/cr.c's cr4_check() says whether the write is one the CPU would
+// CR4: hv/exit/cr.c's cr4_check() says whether the write is one the CPU would
 // take, given what the guest's CPUID offers and its current mode.
 static int set_cr4(uint64_t val)
 {
@@ -161,7 +161,7 @@ static int write_gpr(struct guest_regs *r, unsigned reg, uint64_t val, bool l)
 }
 
 // With paging=shadow, and where CPUs without TRUE controls force CR3-load
-// exiting: the write lands if cr3_write() (hv/cr.c) lets it, and flushes what
+// exiting: the write lands if cr3_write() (hv/exit/cr.c) lets it, and flushes what
 // MOV to CR3 flushes (non-global entries, none with bit 63 and CR4.PCIDE, SDM
 // 3A 4.10.4.1). Under shadow paging the guest's CR3 is kept here and the
 // shadow tables are its TLB: they are emptied, global entries too (a TLB may

@@ -7,10 +7,10 @@
 // ever skipped silently: an exit without a handler dumps the VMCS and ends the
 // run. The CR-access handler is in exit_cr.c. SDM 3C 28.2 (exit information),
 // 26 (what causes exits), 27.6 (event injection).
-#include "../boot/boot.h"
-#include "../boot/x86.h"
-#include "../guest/abi.h"
-#include "hv.h"
+#include "../../boot/boot.h"
+#include "../../boot/x86.h"
+#include "../../guest/abi.h"
+#include "../hv.h"
 
 struct vcpu vcpu;
 uint64_t cr4_guest_bits;
@@ -210,13 +210,13 @@ static inline __attribute__((always_inline)) int dispatch(struct guest_regs *r)
     return exits[reason].handler(r);
 }
 
-int vmx_dispatch(struct guest_regs *r) // for hv/trace.c
+int vmx_dispatch(struct guest_regs *r) // for hv/exit/trace.c
 {
     return dispatch(r);
 }
 
 // Every VM exit comes here from exit_stub.S. With trace= the first exits of
-// each run go through hv/trace.c, which prints each decoded.
+// each run go through hv/exit/trace.c, which prints each decoded.
 int vmx_exit_handler(struct guest_regs *r)
 {
     if (__builtin_expect(vcpu.trace_left != 0, 0))
@@ -318,7 +318,7 @@ static int handle_invlpg(struct guest_regs *r)
 // XSETBV: XCR0, checked as the CPU checks it (SDM 2 XSETBV): #UD with
 // CR4.OSXSAVE clear; #GP(0) unless ECX is 0, CPL is 0 and the value keeps
 // every rule of SDM 1 13.3 for what the guest's CPUID offers
-// (xcr0_rule_broken(), hv/cpuid.c). Applied to the real XCR0, which VMX does
+// (xcr0_rule_broken(), hv/exit/cpuid.c). Applied to the real XCR0, which VMX does
 // not switch: the host uses no extended state, and hv/guest.c resets XCR0 and
 // every component before each run. The XSETBV itself goes through the
 // exception table (xsetbv_safe()): should the CPU refuse a value the check let

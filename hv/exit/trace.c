@@ -2,14 +2,14 @@
 // the exit reason, its qualification decoded into its fields, the guest's RIP
 // and the bytes of the instruction there (read through the guest's own page
 // tables, hv/mmu/paging.c), and what the handler did, in the words of the
-// trace_note() calls the handlers make. vmx_exit_handler() (hv/exit.c) calls
+// trace_note() calls the handlers make. vmx_exit_handler() (hv/exit/exit.c) calls
 // traced_exit() instead of the plain dispatch while vcpu.trace_left is not 0.
 // SDM 3C 28.2.1 (exit qualifications), 28.2.5 (Information for VM Exits Due to
 // Instruction Execution: the instruction length).
-#include "../boot/boot.h"
-#include "../boot/x86.h"
-#include "../guest/abi.h"
-#include "hv.h"
+#include "../../boot/boot.h"
+#include "../../boot/x86.h"
+#include "../../guest/abi.h"
+#include "../hv.h"
 
 static char note[240];
 static size_t note_len;
