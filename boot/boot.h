@@ -37,7 +37,7 @@ __attribute__((noreturn)) void report_finish(void); // summary, then PASS/FAIL
 struct events {
     uint64_t nmis, extints, machine_checks;
     uint64_t watchdog_nmis; // the PIT's NMIs that bound a run where there is no
-                            // VMX-preemption timer (hv/guest.c)...
+                            // VMX-preemption timer (hv/run/guest.c)...
     bool nmi_watchdog;      // ...sent while this is set
 };
 extern volatile struct events events;

@@ -1,7 +1,7 @@
 // main.c: kmain(), where boot/entry.S lands in long mode with the boot stack,
 // identity paging of 0-4 GiB and interrupts off. It brings up the consoles and
 // descriptor tables, reads the loader's information and the command line,
-// reports what the CPU offers for VMX, runs the experiment (hv/experiment.c)
+// reports what the CPU offers for VMX, runs the experiment (hv/run/experiment.c)
 // and ends the run with a verdict: every way out of the kernel is end_run().
 #include "boot.h"
 #include "x86.h"
@@ -48,7 +48,7 @@ __attribute__((noreturn)) void end_run(enum verdict v)
 
 // fault=: the exception report (boot/cpu.c) is part of what a reader should
 // see work; each of these raises the named exception in the kernel itself
-// (vmx-gp: a #GP in VMX root operation, which hv/experiment.c asks for).
+// (vmx-gp: a #GP in VMX root operation, which hv/run/experiment.c asks for).
 // fault=stack: each call holds a page of stack until the guard page stops it.
 static __attribute__((noinline)) uint64_t deeper(uint64_t n)
 {

@@ -782,7 +782,7 @@ struct experiment {
     uint64_t max_exits, max_ticks; // the run's budget, where not the default
     bool show_exits;    // not measured, but its line gives its exits by reason
     bool compare_records; // the first run's HC_RECORD record is the reference; every
-                          // later run of the row must record the same (hv/matrix.c)
+                          // later run of the row must record the same (hv/run/matrix.c)
     bool external;      // a guest from a GRUB module (guest=): no expectations of
                         // exits; ending by HLT passes; windows are reported if made
 };

@@ -1,5 +1,5 @@
 // cr.c: the rules of CR0 and CR4 that the CR-access exit handler (hv/exit/exit_cr.c)
-// and the command line's cr0_owned=/cr4_owned= checks (hv/experiment.c)
+// and the command line's cr0_owned=/cr4_owned= checks (hv/run/experiment.c)
 // apply. Pure: unit-tested (tests/unit/test_cr.c).
 // The three rules on the hot path of every intercepted MOV to CR0 (cr0_check,
 // cr0_normalize, cr_visible) are inline functions in hv.h.

@@ -173,7 +173,7 @@ static __attribute__((noinline, cold)) int entry_failed(uint32_t reason)
     return stop_run(reason, why);
 }
 
-// The run has had its share of exits, or of time (hv/guest.c sets both).
+// The run has had its share of exits, or of time (hv/run/guest.c sets both).
 static __attribute__((noinline, cold)) int budget_spent(bool exits)
 {
     vcpu.rec->end = RUN_TIMED_OUT;
@@ -319,7 +319,7 @@ static int handle_invlpg(struct guest_regs *r)
 // CR4.OSXSAVE clear; #GP(0) unless ECX is 0, CPL is 0 and the value keeps
 // every rule of SDM 1 13.3 for what the guest's CPUID offers
 // (xcr0_rule_broken(), hv/exit/cpuid.c). Applied to the real XCR0, which VMX does
-// not switch: the host uses no extended state, and hv/guest.c resets XCR0 and
+// not switch: the host uses no extended state, and hv/run/guest.c resets XCR0 and
 // every component before each run. The XSETBV itself goes through the
 // exception table (xsetbv_safe()): should the CPU refuse a value the check let
 // through, the guest gets the CPU's #GP, and the host goes on.
@@ -407,7 +407,7 @@ static int handle_exception_nmi(struct guest_regs *r)
     unsigned type = (info >> 8) & 7, vector = info & 0xff;
     if (type == 2) { // NMI
         if (events.nmi_watchdog)
-            events.watchdog_nmis++; // the watchdog's tick (hv/guest.c), not a disturbance
+            events.watchdog_nmis++; // the watchdog's tick (hv/run/guest.c), not a disturbance
         else
             events.nmis++;
         vcpu.stats.by_reason[EXIT_REASON_EXCEPTION_NMI]--; // not the guest's exit,

@@ -121,7 +121,7 @@ uint64_t guest_efer(void)
 }
 
 // The real IA32_EFER, for the guest's value vcpu.efer (set before each run,
-// hv/guest.c, and by WRMSR). Under shadow paging NXE is always 1, as KVM sets
+// hv/run/guest.c, and by WRMSR). Under shadow paging NXE is always 1, as KVM sets
 // it (its update_transition_efer() without EPT): the shadow entries may then
 // carry XD whatever the guest's NXE, which the WP=0 copy of a user page needs
 // under SMEP (shadow_leaf(), hv/mmu/paging.c); the guest's NXE is applied by the

@@ -1,5 +1,5 @@
 // ept.c: building the EPT paging structures that map guest-physical to host-
-// physical memory (SDM 3C 29.3). guest_ram_init() (hv/guest.c) maps the guest's
+// physical memory (SDM 3C 29.3). guest_ram_init() (hv/run/guest.c) maps the guest's
 // RAM and nothing else; the unit tests build tables in host memory and walk them
 // with ept_translate(). Tables are addressed as identity-mapped physical memory.
 // Leaves are read/write/execute and write-back (memory type 6, SDM 3C 29.3.7).

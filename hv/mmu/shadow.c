@@ -4,7 +4,7 @@
 // physical, filled one 4 KiB page at a time as the guest touches memory: a
 // virtual TLB. hv/exit/exit.c sends every guest #PF here (exception bitmap bit 14)
 // and INVLPG, hv/exit/exit_cr.c every MOV to/from CR3, CR0.WP and CR4 paging-bit
-// or SMAP change, hv/exit/msr.c every EFER.NXE change. guest_run() (hv/guest.c)
+// or SMAP change, hv/exit/msr.c every EFER.NXE change. guest_run() (hv/run/guest.c)
 // calls shadow_reset() before each run.
 //
 // What a shadow entry may grant is what the guest's own tables grant (walked
@@ -12,7 +12,7 @@
 // - Dirty bits: a writable page whose D bit is clear is mapped read-only, so
 //   the first write faults here and sets D in the guest's entry, as the CPU
 //   would have.
-// - CR0.WP: the real CR0.WP stays 1 (the hypervisor owns it, hv/guest.c);
+// - CR0.WP: the real CR0.WP stays 1 (the hypervisor owns it, hv/run/guest.c);
 //   guest WP=0 is emulated: a supervisor write to a page the guest's tables
 //   make read-only is mapped writable but supervisor-only (U=0), so that user
 //   accesses still fault and are judged by the guest's tables again. Such an

@@ -1,8 +1,8 @@
-// entry.c: the VM-entry checker (hv/vmx/check.c) on the CPU, and break=NAME. hv/guest.c
+// entry.c: the VM-entry checker (hv/vmx/check.c) on the CPU, and break=NAME. hv/run/guest.c
 // calls entry_prepare() between vmcs_setup() and VMLAUNCH (the run's break, then
 // every rule over the VMCS, by VMREAD), entry_launch_failed() and entry_checked()
 // after; hv/vmx/vmx.c and hv/exit/exit.c call entry_explain() when the CPU refuses an
-// entry, to print its verdict beside the checker's. hv/experiment.c calls
+// entry, to print its verdict beside the checker's. hv/run/experiment.c calls
 // breaks_run() for break=. Keeps the last check's findings, nothing else.
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
@@ -224,7 +224,7 @@ static bool judge_break(const struct entry_break *b, const char *label,
 // ever ran, it would halt) with that one thing broken, judged against the
 // table: the checker names the break's rule, and nothing else; the CPU
 // refuses the entry as the table says. ok, bad, by_end: the run counters of
-// hv/experiment.c.
+// hv/run/experiment.c.
 void breaks_run(enum mmu mmu, unsigned *ok, unsigned *bad, unsigned *by_end)
 {
     const struct guest_image *img = guest_image_find("misbehave");

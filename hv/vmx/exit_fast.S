@@ -89,7 +89,7 @@
 // back, cr0_normalize(val) (hv.h), in the read shadow and in vcpu.cr0_shadow
 // (SDM 3C 25.6.6), and the real CR0: the value within the VMX fixed bits
 // (SDM 3D A.7), C's (val & cr0_keep) | cr0_force. That is taken from the
-// normalized value, which is the same: hv/guest.c gives cr0_keep only bits of
+// normalized value, which is the same: hv/run/guest.c gives cr0_keep only bits of
 // CR0_DEFINED, and cr0_force ET wherever cr0_keep has it.
 .macro write_cr0
     incq VCPU(VCPU_EXITS_CR_ACCESS)
@@ -154,7 +154,7 @@ have_source:
     jnz cr0_unusual
 cr0_valid:
     // A run where a valid MOV to CR0 is only written (vcpu.cr0_plain, set by
-    // hv/guest.c): no shadow page tables to follow WP, no adaptive hand-over
+    // hv/run/guest.c): no shadow page tables to follow WP, no adaptive hand-over
     // to count down, no CR4.CET the guest could set. Else the tests below.
     cmpb $0, VCPU(VCPU_CR0_PLAIN)
     je cr0_not_plain

@@ -2,7 +2,7 @@
 // VMWRITE/VMREAD round-trip self-test), the controls of this boot and run (chosen by
 // hv/vmx/vmcs_build.c), and vmcs_setup(), which has vmcs_build() fill a freshly loaded
 // VMCS for one guest run by VMWRITE, with the host state read here. Called by
-// hv/experiment.c (controls, self-test) and hv/guest.c (setup); vmcs_dump() by every
+// hv/run/experiment.c (controls, self-test) and hv/run/guest.c (setup); vmcs_dump() by every
 // failure path. docs/03-vmcs.md explains every control.
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"

@@ -3,7 +3,7 @@
 // its reason), vmx_controls_paging() adds what shadow paging needs, vm_setup_cr() the
 // run's CR0/CR4 values, vmcs_build() writes every field through a struct vmcs_access,
 // and invept_type() says which INVEPT vmxlab issues (invvpid_type(): hv.h). The kernel
-// runs them on the CPU's VMCS (hv/vmx/vmcs.c, hv/vmx/vmx.c, hv/guest.c);
+// runs them on the CPU's VMCS (hv/vmx/vmcs.c, hv/vmx/vmx.c, hv/run/guest.c);
 // tests/unit/test_profiles.c on imitations of real CPUs and of nested KVM.
 // docs/03-vmcs.md explains every control. Nothing here keeps state.
 #include "../../boot/x86.h"
@@ -252,7 +252,7 @@ int vmcs_build(const struct vmcs_access *a, const struct vm_setup *s, uint32_t *
     put(&w, GUEST_SYSENTER_ESP, 0);
     put(&w, GUEST_SYSENTER_EIP, 0);
     put(&w, GUEST_IA32_DEBUGCTL, 0);
-    // EFER: the guest's (hv/guest.c: LME and LMA, NXE and SCE clear, whatever
+    // EFER: the guest's (hv/run/guest.c: LME and LMA, NXE and SCE clear, whatever
     // the loader left in the host's EFER), made real as hv/exit/msr.c makes it.
     // PAT: its reset value.
     if (ctls->entry & CTL_ENTRY_LOAD_EFER)

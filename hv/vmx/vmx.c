@@ -1,5 +1,5 @@
 // vmx.c: entering and leaving VMX operation, and the one place every failed
-// VMX instruction ends up. experiments_run() (hv/experiment.c) calls vmx_on()
+// VMX instruction ends up. experiments_run() (hv/run/experiment.c) calls vmx_on()
 // before its first guest and vmx_off() after its last; vmread()/vmwrite()
 // (hv.h) call vmx_fail(), which names the failure, dumps the VMCS and ends the
 // run with FAIL. SDM 3C 24 (VMX operation), 31.2-31.4 (instruction conventions).

@@ -1,4 +1,4 @@
-// test_matrix.c: host unit tests (cmocka) for hv/matrix.c, the entry-by-entry
+// test_matrix.c: host unit tests (cmocka) for hv/run/matrix.c, the entry-by-entry
 // comparison of two access-matrix records, and for the words guest/matrix.h
 // gives an entry. Records are built here as arrays of struct matrix_entry
 // (guest/abi.h); the texts are checked exactly: they are what a user reads.

@@ -165,7 +165,7 @@ static uint64_t widest(const struct vmx_caps *c, bool cr4)
         const char *why;
         int r = cr4 ? cr4_owned_check(BIT(b), c->raw.cr4_fixed0, c->raw.cr4_fixed1, &bad, &why)
                     : cr0_owned_check(BIT(b), c->raw.cr0_fixed0, c->raw.cr0_fixed1, &bad, &why);
-        if (!r && !(cr4 && BIT(b) == CR4_MCE)) // MCE stays the host's (hv/experiment.c)
+        if (!r && !(cr4 && BIT(b) == CR4_MCE)) // MCE stays the host's (hv/run/experiment.c)
             owned |= BIT(b);
     }
     return owned;
@@ -237,7 +237,7 @@ static void decisions(const struct profile *p, const struct vmx_caps *c,
     assert_int_equal(ept ? MMU_EPT : MMU_SHADOW_ROLES, p->expect.mmu);
     assert_int_equal(vpid, p->expect.vpid);
     assert_int_equal(timer, p->expect.preemption_timer);
-    assert_int_equal(c->ept_2m, p->expect.ept_2m); // hv/guest.c maps 2 MiB pages iff set
+    assert_int_equal(c->ept_2m, p->expect.ept_2m); // hv/run/guest.c maps 2 MiB pages iff set
     assert_int_equal(c->timer_shift, p->expect.timer_shift);
     assert_int_equal(invept_type(c), p->expect.invept);
     assert_int_equal(vpid ? invvpid_type(c, false) : 0, p->expect.invvpid);

@@ -1,4 +1,4 @@
-// test_result.c: the "vmxlab-result {json}" line of hv/result.c, which the
+// test_result.c: the "vmxlab-result {json}" line of hv/run/result.c, which the
 // boot tests and `make bench` parse, fmt_ratio()'s two-decimal ratios and the
 // fastest and median of a run's windows.
 // The JSON is compared byte for byte, then read back by a small JSON reader

@@ -5,12 +5,12 @@
 // what it measures, and what it expects: the exits of a measured run by
 // reason, as a function of the command line (toggles= N iterations per
 // window, windows= W, threshold= T, the guest-owned bits, the paging mode),
-// and how the run must end. hv/experiment.c runs the rows and checks each
+// and how the run must end. hv/run/experiment.c runs the rows and checks each
 // outcome; the boot tests read the same rows (tests/boot/table.py).
 // docs/guest-abi.md says how to add a row; docs/10-results.md how one is judged.
-#include "../boot/x86.h"
-#include "../guest/abi.h"
-#include "hv.h"
+#include "../../boot/x86.h"
+#include "../../guest/abi.h"
+#include "../hv.h"
 
 // A measured run expects, for each row of .expect that holds under its
 // paging mode (all, or those named: SHADOW_FLUSH, SHADOW_ROLES): N * W *

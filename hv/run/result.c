@@ -1,8 +1,8 @@
 // result.c: the one-line machine-readable result of a measured run,
 // "vmxlab-result {json}", which the boot tests and `make bench` read, and the
 // numbers behind it: ratios with two decimals, the fastest and median window.
-// Pure: unit-tested. Called by hv/experiment.c after each measured run.
-#include "hv.h"
+// Pure: unit-tested. Called by hv/run/experiment.c after each measured run.
+#include "../hv.h"
 
 // num/den with two decimals, rounded half up, without floating point. The
 // whole part is divided out first so that num * 100 cannot overflow for large

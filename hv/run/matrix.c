@@ -1,12 +1,12 @@
 // matrix.c: compares two records of the access-rights matrix (made by
 // guest/matrix.c, an array of struct matrix_entry from guest/abi.h) entry by
-// entry, and says in words where they differ. hv/experiment.c calls
+// entry, and says in words where they differ. hv/run/experiment.c calls
 // matrix_compare() for the rows with .compare_records, a later run against
 // the reference run. Pure: tests/unit/test_matrix.c calls it on records it
 // builds.
-#include "../guest/abi.h"
-#include "../guest/matrix.h"
-#include "hv.h"
+#include "../../guest/abi.h"
+#include "../../guest/matrix.h"
+#include "../hv.h"
 
 // The fields of an entry, by name: the inputs, then what happened.
 #define FIELD(member, name, input)                                                    \

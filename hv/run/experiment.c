@@ -1,4 +1,4 @@
-// experiment.c: runs the table of hv/experiments.c. kmain() calls
+// experiment.c: runs the table of hv/run/experiments.c. kmain() calls
 // experiments_run() once the CPU is known to offer VMX: it checks the rest of
 // what vmxlab needs (the controls; EPT, or else shadow paging, and the
 // policies each allows), turns VMX on, times the native loops,
@@ -7,10 +7,10 @@
 // measured, one line a run (and one JSON line per measured run). It ends with
 // the costs, a table of the measured runs and the count of runs, and turns
 // VMX off; kmain() then prints the summary line and the verdict.
-#include "../boot/boot.h"
-#include "../boot/x86.h"
-#include "../guest/abi.h"
-#include "hv.h"
+#include "../../boot/boot.h"
+#include "../../boot/x86.h"
+#include "../../guest/abi.h"
+#include "../hv.h"
 
 uint64_t toggle_wp_loop(uint64_t n); // guest/toggle.S, shared with the guests
 uint64_t nop_loop(uint64_t n);
@@ -145,7 +145,7 @@ static bool tsc_counts_instructions(void)
 
 // Natively, in VMX root operation: the very loops the guests time, each the
 // fastest of cfg.windows windows, so that every measured run can subtract the
-// cost of its own loop (hv/experiment.c's costs, README "Benchmark").
+// cost of its own loop (hv/run/experiment.c's costs, README "Benchmark").
 static void time_native_loops(void)
 {
     uint64_t cr0 = read_cr0();
@@ -312,7 +312,7 @@ static struct reference *reference_for(const struct experiment *e, const struct 
 }
 
 // The run's HC_RECORD record against the reference, entry by entry
-// (hv/matrix.c): one PASS or FAIL line, and the first differences in words.
+// (hv/run/matrix.c): one PASS or FAIL line, and the first differences in words.
 static bool compare_records(const struct experiment *e, const struct policy_def *p,
                             const char *label, const struct run_record *rec)
 {

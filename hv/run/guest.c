@@ -1,14 +1,14 @@
 // guest.c: the guest's memory and one guest run. guest_ram_init() carves the
 // guest's RAM out of the multiboot memory map and maps it, and only it, with
 // EPT where the CPU has it (else only shadow paging maps it, hv/mmu/shadow.c);
-// guest_run() loads a guest ELF image into that RAM (hv/elf.c), sets up
+// guest_run() loads a guest ELF image into that RAM (hv/run/elf.c), sets up
 // the VMCS and runs the guest until it ends (HC_EXIT), a handler stops it, or
 // it uses up its budget, and leaves what happened in a struct run_record. The
 // ABI the guests follow is guest/abi.h and docs/guest-abi.md.
-#include "../boot/boot.h"
-#include "../boot/x86.h"
-#include "../guest/abi.h"
-#include "hv.h"
+#include "../../boot/boot.h"
+#include "../../boot/x86.h"
+#include "../../guest/abi.h"
+#include "../hv.h"
 
 #define MiB2 (2ull << 20)
 
@@ -65,7 +65,7 @@ static void xstate_init(void)
     cpuid(0xd, 1, d1);
     if (d0[2] > sizeof(xs_init)) {
         kprintf("vmxlab: this CPU's XSAVE area for all its state components is %u bytes "
-                "(CPUID.(0DH,0):ECX), more than the %zu bytes hv/guest.c keeps to reset "
+                "(CPUID.(0DH,0):ECX), more than the %zu bytes hv/run/guest.c keeps to reset "
                 "them between runs: enlarge xs_init\n", d0[2], sizeof(xs_init));
         end_run(VERDICT_UNSUPPORTED);
     }
@@ -116,7 +116,7 @@ void guest_ram_init(bool shadow_boot)
 }
 
 // The built-in guests, a table that the Makefile generates (build/guests.S)
-// from hv/experiments.c: every guest an experiment names, and no other.
+// from hv/run/experiments.c: every guest an experiment names, and no other.
 extern const struct guest_image builtin_guests[];
 extern const uint64_t nbuiltin_guests;
 

@@ -1,4 +1,4 @@
-// elf.c: the guest loader. guest_run() (hv/guest.c) hands it a guest image
+// elf.c: the guest loader. guest_run() (hv/run/guest.c) hands it a guest image
 // and the guest's RAM; it checks that the image is a 64-bit x86-64 ELF
 // executable whose PT_LOAD segments all lie inside the file and inside guest
 // RAM, and copies them there. Pure: the host unit tests (tests/unit/test_elf.c)
@@ -7,7 +7,7 @@
 // could wrap past 2^64 (the bug a crafted image once used to copy itself over
 // the hypervisor). ELF-64 Object File Format 1.5: the header (section 2 and 3)
 // and program headers (section 8).
-#include "hv.h"
+#include "../hv.h"
 
 #define EHDR_SIZE 64
 #define PHDR_SIZE 56
