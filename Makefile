@@ -96,7 +96,7 @@ $(B)/boot/font.o: $(B)/font.psf
 $(B)/guest/%.elf: $(B)/guest/%.o $(GUEST_RT) guest/guest.ld
 	$(Q)$(call say,LD,$@)$(LD) $(LDFLAGS) -T guest/guest.ld -o $@ $< $(GUEST_RT)
 
-# struct guest_image builtin_guests[] (hv/hv.h): name, start, end of each ELF.
+# struct guest_image builtin_guests[] (hv/run/run.h): name, start, end of each ELF.
 $(B)/guests.S: hv/run/experiments.c Makefile
 	@mkdir -p $(B)
 	$(Q)$(call say,GEN,$@){ \

@@ -5,7 +5,8 @@
 // and ends the run with a verdict: every way out of the kernel is end_run().
 #include "boot.h"
 #include "x86.h"
-#include "../hv/hv.h"
+#include "../hv/run/run.h"
+#include "../hv/vmx/vmx.h"
 
 struct mb_info boot_info;
 

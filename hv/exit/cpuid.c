@@ -7,7 +7,7 @@
 // against SDM 1 13.3 for handle_xsetbv() (hv/exit/exit.c). docs/guest-abi.md lists
 // it all. SDM 2 CPUID (the leaves), 3C 26.1.2.
 #include "../../boot/x86.h"
-#include "../hv.h"
+#include "internal.h"
 
 enum { EAX, EBX, ECX, EDX };
 

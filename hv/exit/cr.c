@@ -2,7 +2,7 @@
 // and the command line's cr0_owned=/cr4_owned= checks (hv/run/experiment.c)
 // apply. Pure: unit-tested (tests/unit/test_cr.c).
 // The three rules on the hot path of every intercepted MOV to CR0 (cr0_check,
-// cr0_normalize, cr_visible) are inline functions in hv.h.
+// cr0_normalize, cr_visible) are inline functions in internal.h and exit.h.
 //
 // Ownership (SDM 3C 25.6.6): a bit set in the CR0 guest/host mask is owned by
 // the host. A guest MOV to CR0 exits when it would change a host-owned bit away
@@ -12,7 +12,7 @@
 // IA32_VMX_CR0_FIXED1 forces to 0, cannot be guest-owned: the guest could then
 // write a value VMX does not allow (SDM 3C 24.8, 25.3).
 #include "../../boot/x86.h"
-#include "../hv.h"
+#include "internal.h"
 
 const char *cr0_error_name(enum cr0_error e)
 {

@@ -10,7 +10,8 @@
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
-#include "../hv.h"
+#include "../mmu/mmu.h"
+#include "internal.h"
 
 struct vcpu vcpu;
 uint64_t cr4_guest_bits;

@@ -10,7 +10,8 @@
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
-#include "../hv.h"
+#include "../mmu/mmu.h"
+#include "internal.h"
 
 // Adaptive policy: the guest has toggled WP often enough; from now on WP is
 // the guest's, and its toggles no longer exit.
@@ -64,7 +65,7 @@ static __attribute__((noinline, cold)) int set_cr0_refused(uint64_t val, bool is
 }
 
 // The write of val to the guest's CR0, validated as KVM's kvm_is_valid_cr0()
-// plus the rules for PG in IA-32e mode (hv.h), and CR4.CET's need for WP.
+// plus the rules for PG in IA-32e mode (internal.h), and CR4.CET's need for WP.
 // Inlined: this is the whole cost of an intercepted toggle beyond a round trip.
 static inline __attribute__((always_inline)) int set_cr0(uint64_t val, bool is64)
 {

@@ -8,7 +8,7 @@
 // INS/OUTS are not emulated: they stop the run, saying so.
 // SDM 3C 28.2.1 Table 28-5 (the I/O exit qualification); PC16550D data sheet.
 #include "../../boot/boot.h"
-#include "../hv.h"
+#include "internal.h"
 
 #define COM1 0x3f8
 #define EXIT_PORT 0xf4

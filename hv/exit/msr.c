@@ -11,7 +11,8 @@
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
-#include "../hv.h"
+#include "../mmu/mmu.h"
+#include "internal.h"
 
 #define MSR_TSC 0x10
 #define MSR_STAR 0xc0000081

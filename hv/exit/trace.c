@@ -9,7 +9,8 @@
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
-#include "../hv.h"
+#include "../mmu/mmu.h"
+#include "internal.h"
 
 static char note[240];
 static size_t note_len;

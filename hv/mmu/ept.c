@@ -3,7 +3,7 @@
 // RAM and nothing else; the unit tests build tables in host memory and walk them
 // with ept_translate(). Tables are addressed as identity-mapped physical memory.
 // Leaves are read/write/execute and write-back (memory type 6, SDM 3C 29.3.7).
-#include "../hv.h"
+#include "internal.h"
 
 #define EPT_ADDR_MASK 0x000ffffffffff000ull
 #define PAGE_4K (1ull << 12)

@@ -7,7 +7,8 @@
 // through the bounds of guest RAM, so a hostile CR3 or entry can only make the
 // walk fail; the host unit tests (tests/unit/test_paging.c) build tables in
 // memory and walk them.
-#include "../hv.h"
+#include "../../boot/x86.h"
+#include "internal.h"
 
 #define ADDR_MASK 0x000ffffffffff000ull // bits 51:12 of an entry
 

@@ -23,7 +23,8 @@
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
-#include "../hv.h"
+#include "../exit/exit.h"
+#include "internal.h"
 
 #define ADDR_MASK 0x000ffffffffff000ull
 #define SHADOW_PAGES 64

@@ -7,7 +7,7 @@
 // could wrap past 2^64 (the bug a crafted image once used to copy itself over
 // the hypervisor). ELF-64 Object File Format 1.5: the header (section 2 and 3)
 // and program headers (section 8).
-#include "../hv.h"
+#include "internal.h"
 
 #define EHDR_SIZE 64
 #define PHDR_SIZE 56

@@ -10,7 +10,8 @@
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
-#include "../hv.h"
+#include "../exit/exit.h"
+#include "internal.h"
 
 uint64_t toggle_wp_loop(uint64_t n); // guest/toggle.S, shared with the guests
 uint64_t nop_loop(uint64_t n);

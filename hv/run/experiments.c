@@ -10,7 +10,8 @@
 // docs/guest-abi.md says how to add a row; docs/10-results.md how one is judged.
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
-#include "../hv.h"
+#include "../exit/exit.h"
+#include "internal.h"
 
 // A measured run expects, for each row of .expect that holds under its
 // paging mode (all, or those named: SHADOW_FLUSH, SHADOW_ROLES): N * W *

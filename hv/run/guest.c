@@ -8,7 +8,9 @@
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
-#include "../hv.h"
+#include "../exit/exit.h"
+#include "../mmu/mmu.h"
+#include "internal.h"
 
 #define MiB2 (2ull << 20)
 
@@ -33,14 +35,6 @@ static uint64_t carve_guest_ram(void)
     extern char kernel_start[], kernel_end[];
     const struct mem_range kernel = { (uint64_t)kernel_start, (uint64_t)kernel_end };
     return mb_carve(&boot_info, GUEST_RAM_SIZE, MiB2, 16ull << 20, 4ull << 30, &kernel, 1);
-}
-
-const char *mmu_name(enum mmu m)
-{
-    static const char *const names[MMUS] = { [MMU_EPT] = "ept",
-                                             [MMU_SHADOW_ROLES] = "shadow-roles",
-                                             [MMU_SHADOW_FLUSH] = "shadow-flush" };
-    return (unsigned)m < MMUS ? names[m] : "unknown";
 }
 
 // Extended state (SDM 1 13): VMX switches neither XCR0 nor any state

@@ -6,7 +6,7 @@
 // builds.
 #include "../../guest/abi.h"
 #include "../../guest/matrix.h"
-#include "../hv.h"
+#include "internal.h"
 
 // The fields of an entry, by name: the inputs, then what happened.
 #define FIELD(member, name, input)                                                    \

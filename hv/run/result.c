@@ -2,7 +2,8 @@
 // "vmxlab-result {json}", which the boot tests and `make bench` read, and the
 // numbers behind it: ratios with two decimals, the fastest and median window.
 // Pure: unit-tested. Called by hv/run/experiment.c after each measured run.
-#include "../hv.h"
+#include "../exit/exit.h"
+#include "internal.h"
 
 // num/den with two decimals, rounded half up, without floating point. The
 // whole part is divided out first so that num * 100 cannot overflow for large

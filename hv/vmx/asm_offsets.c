@@ -5,7 +5,8 @@
 // assembly only and turns each "->NAME value" line into "#define NAME value" in
 // build/hv/vmx/asm_offsets.h, as Linux's asm-offsets.c does. Nothing is typed twice.
 #include "../../boot/x86.h"
-#include "../hv.h"
+#include "../exit/exit.h"
+#include "vmx.h"
 
 #define DEFINE(name, value) asm volatile("\n.ascii \"->" #name " %0\"" ::"i"(value))
 

@@ -5,7 +5,7 @@
 // unit tests apply each to a good VMCS in memory. Pure: it writes the VMCS it
 // is given, and the scratch page, nothing else.
 #include "../../boot/x86.h"
-#include "../hv.h"
+#include "internal.h"
 
 #define NONCANONICAL BIT(62) // not canonical with 48- or 57-bit linear addresses
 #define RFLAGS_VM (1u << 17)

@@ -4,7 +4,7 @@
 // tests. Only MSRs the CPU says exist are read: the rest would raise #GP.
 // SDM 3C 24.6 (discovering VMX), 3D appendix A (the capability MSRs).
 #include "../../boot/x86.h"
-#include "../hv.h"
+#include "internal.h"
 
 struct vmx_caps caps;
 

@@ -5,7 +5,7 @@
 // CPU's capability MSRs. Pure: hv/vmx/entry.c runs it on the current VMCS
 // (VMREAD), tests/unit/test_check.c on VMCSs built in memory. It changes nothing.
 #include "../../boot/x86.h"
-#include "../hv.h"
+#include "internal.h"
 
 // MSR numbers the MSR-load checks name (SDM 4, and 3C 27.4).
 #define MSR_SMM_MONITOR_CTL 0x9b

@@ -10,7 +10,7 @@
 // hard stop. When IA32_VMX_BASIC bit 55 is set, the TRUE_* MSRs give the real
 // allowed-0 bits (e.g. CR3-load/store exiting can then be cleared): caps_read()
 // already picked those.
-#include "../hv.h"
+#include "internal.h"
 
 // The names, by kind and bit, from the one table in controls.h.
 #define CTL(kind, bit, name, text) [CTL_##kind][bit] = text,

@@ -1,7 +1,7 @@
 // controls.h: every named bit of the five VMX control fields, one row each,
 // from SDM 3C 25.6.1 (pin-based), 25.6.2 (primary and secondary processor-
 // based), 25.7.1 (VM-exit) and 25.8.1 (VM-entry). One X-macro table gives the
-// value (hv.h: CTL_PROC_HLT_EXITING = 1u << 7) and the name that messages print
+// value (vmx.h: CTL_PROC_HLT_EXITING = 1u << 7) and the name that messages print
 // (hv/vmx/controls.c). Include only after defining CTL(kind, bit, name, text).
 
 CTL(PIN, 0, EXTINT_EXITING, "external-interrupt exiting")

@@ -7,7 +7,9 @@
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
-#include "../hv.h"
+#include "../run/run.h"
+#include "../vcpu.h"
+#include "internal.h"
 
 static struct {
     const char *label;

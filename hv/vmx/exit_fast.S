@@ -9,7 +9,7 @@
 #include "../../guest/abi.h"
 #include "asm_offsets.h" // build/hv/vmx/asm_offsets.h, generated from hv/vmx/asm_offsets.c
 
-#define VCPU(offset) vcpu+offset(%rip) // a field of struct vcpu (hv/hv.h)
+#define VCPU(offset) vcpu+offset(%rip) // a field of struct vcpu (hv/vcpu.h)
 // Segment access rights, SDM 3C 25.4.1 (Table 25-2), as the descriptor's (SDM 3A 3.4.5)
 #define AR_CONFORMING (1 << 2) // type bit 2 of a code segment: C, conforming
 #define AR_DPL (3 << 5)        // bits 6:5, the descriptor privilege level
@@ -46,7 +46,7 @@
     // Compatibility mode (CS.L = 0, SDM 3A 5.2.1): RIP wraps at 4 GiB, and a
     // MOV to CR0 moves 32 bits (SDM 2 MOV CR). CPL > 0: hv/exit/exit.c refuses a
     // hypercall from there (a MOV to CR0 there faults before any exit, SDM
-    // 3C 26.1.1). The CPL is SS.DPL (hv.h guest_cpl()), but the same read of
+    // 3C 26.1.1). The CPL is SS.DPL (vmx.h guest_cpl()), but the same read of
     // CS tells it apart from 0 for one instruction more: with a nonconforming
     // CS, CS.DPL is SS.DPL (a check of every VM entry, SDM 3C 27.3.1.2, which
     // every load of CS keeps true, SDM 3A 5.8), and a conforming CS goes to C.
@@ -73,7 +73,7 @@
     call vmx_resume_failed           // does not return
 .endm
 
-// hv.h complete_instruction_in(), for what plain_exit_or_c let through: RIP
+// vmx.h complete_instruction_in(), for what plain_exit_or_c let through: RIP
 // moves past the instruction by its length (SDM 3C 28.2.5, Information for VM
 // Exits Due to Instruction Execution), in 64-bit mode.
 .macro next_instruction_and_resume
@@ -86,7 +86,7 @@
 
 // A valid MOV to CR0 of the value in RDX, as hv/exit/exit_cr.c set_cr0() writes it:
 // counted as dispatch() and handle_cr() count it, then what the guest reads
-// back, cr0_normalize(val) (hv.h), in the read shadow and in vcpu.cr0_shadow
+// back, cr0_normalize(val) (hv/exit/exit.h), in the read shadow and in vcpu.cr0_shadow
 // (SDM 3C 25.6.6), and the real CR0: the value within the VMX fixed bits
 // (SDM 3D A.7), C's (val & cr0_keep) | cr0_force. That is taken from the
 // normalized value, which is the same: hv/run/guest.c gives cr0_keep only bits of
@@ -143,7 +143,7 @@ from_rdx:
     mov (%rsp), %rdx
 have_source:
     plain_exit_or_c
-    // cr0_valid_in_long_mode() (hv.h): KVM's kvm_is_valid_cr0() and, in
+    // cr0_valid_in_long_mode() (hv/exit/exit.h): KVM's kvm_is_valid_cr0() and, in
     // IA-32e mode, PG must stay 1. SDM 2 MOV CR: #GP(0) for a bit in 63:32,
     // PG without PE, NW without CD, PG cleared in IA-32e mode (SDM 3A 2.5).
     // Of the bits CR0_LM_RULED, the usual valid value has exactly PG and PE

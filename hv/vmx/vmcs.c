@@ -7,7 +7,8 @@
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
-#include "../hv.h"
+#include "../exit/exit.h"
+#include "internal.h"
 
 struct vmx_controls ctls;
 

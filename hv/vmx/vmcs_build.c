@@ -2,13 +2,14 @@
 // controls from the capability MSRs (wanted[], one row per control field, each bit with
 // its reason), vmx_controls_paging() adds what shadow paging needs, vm_setup_cr() the
 // run's CR0/CR4 values, vmcs_build() writes every field through a struct vmcs_access,
-// and invept_type() says which INVEPT vmxlab issues (invvpid_type(): hv.h). The kernel
+// and invept_type() says which INVEPT vmxlab issues (invvpid_type(): internal.h). The kernel
 // runs them on the CPU's VMCS (hv/vmx/vmcs.c, hv/vmx/vmx.c, hv/run/guest.c);
 // tests/unit/test_profiles.c on imitations of real CPUs and of nested KVM.
 // docs/03-vmcs.md explains every control. Nothing here keeps state.
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
-#include "../hv.h"
+#include "../exit/exit.h"
+#include "internal.h"
 
 // What vmxlab asks of VMX, one row per control field. Required bits missing
 // stop the boot (UNSUPPORTED) naming the control; optional ones are used where

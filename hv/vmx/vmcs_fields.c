@@ -4,7 +4,7 @@
 // VMWRITE as functions, so hv/vmx/vmcs.c runs it on the CPU and the host unit tests
 // run it against imitations (tests/unit/test_vmcs_fields.c), among them a
 // VMWRITE that drops reserved bits as KVM's nested VMWRITE does.
-#include "../hv.h"
+#include "internal.h"
 
 // The width in each table entry must match its encoding (bits 14:13).
 #define VMCS_FIELD(name, enc, width, held) \

@@ -1,6 +1,6 @@
 // vmcs_fields.h: every VMCS field vmxlab uses, in the order of SDM Vol. 3D
 // appendix B (by width, then control / read-only / guest / host). One X-macro
-// table serves the encoding enum (hv.h), the names in VMCS dumps, and the
+// table serves the encoding enum (vmx.h), the names in VMCS dumps, and the
 // VMWRITE/VMREAD round-trip self-test (hv/vmx/vmcs_fields.c). Encoding bits 14:13
 // give the width; hv/vmx/vmcs_fields.c checks each entry's W16/W64/W32/WNAT at
 // compile time. The last column is the set of bits the field architecturally

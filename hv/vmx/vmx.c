@@ -1,11 +1,11 @@
 // vmx.c: entering and leaving VMX operation, and the one place every failed
 // VMX instruction ends up. experiments_run() (hv/run/experiment.c) calls vmx_on()
 // before its first guest and vmx_off() after its last; vmread()/vmwrite()
-// (hv.h) call vmx_fail(), which names the failure, dumps the VMCS and ends the
+// (vmx.h) call vmx_fail(), which names the failure, dumps the VMCS and ends the
 // run with FAIL. SDM 3C 24 (VMX operation), 31.2-31.4 (instruction conventions).
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
-#include "../hv.h"
+#include "internal.h"
 
 static uint8_t regions[4][4096] __attribute__((aligned(4096)));
 static unsigned regions_used;

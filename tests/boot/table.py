@@ -19,19 +19,19 @@ def _defines(path):
 
 
 def _exit_reasons():
-    text = open(os.path.join(ROOT, "hv", "hv.h")).read()
+    text = open(os.path.join(ROOT, "hv", "vmx", "vmx.h")).read()
     return {m.group(1): int(m.group(2))
             for m in re.finditer(r"EXIT_REASON_(\w+) = (\d+),", text)}
 
 
 BITS = _defines(os.path.join(ROOT, "boot", "x86.h"))
 BITS.update(_defines(os.path.join(ROOT, "guest", "abi.h")))
-HV = _defines(os.path.join(ROOT, "hv", "hv.h"))  # RUN_TICKS, ...
+HV = _defines(os.path.join(ROOT, "hv", "run", "internal.h"))  # RUN_TICKS, ...
 REASONS = _exit_reasons()
 REASON_NAMES = {v: k for k, v in REASONS.items()}
 
 
-# The paging modes of a run (hv/hv.h enum mmu), as the result lines name them.
+# The paging modes of a run (hv/vmx/vmx.h enum mmu), as the result lines name them.
 MMUS = ("ept", "shadow-roles", "shadow-flush")
 # experiments.c's names for sets of them.
 MMU_SETS = {"EPT": {"ept"}, "SHADOW_ROLES": {"shadow-roles"},

@@ -5,7 +5,7 @@
 // Under a hypervisor every one of these values is the hypervisor's choice.
 // Run by `make fuzz` and `make test`; keeps nothing between inputs.
 //
-// Input, zero past its end: the fields of struct caps_raw (hv/hv.h) in its
+// Input, zero past its end: the fields of struct caps_raw (hv/vmx/vmx.h) in its
 // order, each CPUID leaf as EAX, EBX, ECX, EDX (4 bytes each), each MSR 8
 // bytes; then, for ctl_adjust(), required and optional bits (4 bytes each)
 // for the pin, proc, proc2, exit and entry controls; then cr0_owned= and
@@ -14,7 +14,8 @@
 
 #include "fuzz.h"
 
-#include "../../hv/hv.h"
+#include "../../hv/exit/exit.h"
+#include "../../hv/vmx/internal.h"
 
 #define JSON_LEN 640 // kmain()'s buffer for the vmxlab-caps line
 

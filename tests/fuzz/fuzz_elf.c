@@ -9,7 +9,7 @@
 
 #include "fuzz.h"
 
-#include "../../hv/hv.h"
+#include "../../hv/run/internal.h"
 #include "../../guest/abi.h"
 
 #define RAM GUEST_RAM_SIZE

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "../../boot/x86.h"
-#include "../../hv/hv.h"
+#include "../../hv/vmx/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 

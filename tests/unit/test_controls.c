@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../hv/hv.h"
+#include "../../hv/vmx/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../hv/hv.h"
+#include "../../hv/exit/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 // handle_cpuid() comes along in hv/exit/cpuid.c; nothing here may reach it.

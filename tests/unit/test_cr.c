@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "../../boot/x86.h"
-#include "../../hv/hv.h"
+#include "../../hv/exit/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 

@@ -1,6 +1,6 @@
 // test_crmodel.c: the hostile guest's reference model of MOV to CR0/CR4, CLTS
 // and LMSW (guest/crmodel.h, written from the SDM) against the hypervisor's own
-// rules (hv/exit/cr.c, hv/hv.h), which decide every intercepted write: on known
+// rules (hv/exit/cr.c, hv/exit/internal.h), which decide every intercepted write: on known
 // cases, then on a million random values near and far from valid ones, the two
 // must agree on #GP and on what the register reads afterwards. Two independent
 // readings of the same SDM pages, so a slip in either shows.
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "../../guest/crmodel.h"
-#include "../../hv/hv.h"
+#include "../../hv/exit/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 

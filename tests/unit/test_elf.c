@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../hv/hv.h"
+#include "../../hv/run/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 

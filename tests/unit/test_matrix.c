@@ -11,7 +11,7 @@
 
 #include "../../guest/abi.h"
 #include "../../guest/matrix.h"
-#include "../../hv/hv.h"
+#include "../../hv/run/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 

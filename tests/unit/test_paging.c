@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../hv/hv.h"
+#include "../../boot/x86.h"
+#include "../../hv/mmu/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 

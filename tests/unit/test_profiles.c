@@ -13,6 +13,8 @@
 
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
+#include "../../hv/exit/exit.h"
+#include "../../hv/mmu/mmu.h"
 #include "profiles.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }

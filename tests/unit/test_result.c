@@ -13,7 +13,8 @@
 
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
-#include "../../hv/hv.h"
+#include "../../hv/exit/internal.h"
+#include "../../hv/run/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 
