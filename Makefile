@@ -42,12 +42,13 @@ VMX_OBJS  := caps.o controls.o vmx.o vmcs_fields.o vmcs_build.o vmcs.o check.o b
              exit_stub.o exit_fast.o
 MMU_OBJS  := ept.o shadow.o paging.o
 EXIT_OBJS := exit.o exit_cr.o cr.o msr.o cpuid.o io.o trace.o
+DEV_OBJS  := dev.o serial.o debug_exit.o
 RUN_OBJS  := experiments.o experiment.o guest.o elf.o result.o matrix.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
         $(addprefix $(B)/hv/vmx/,$(VMX_OBJS)) $(addprefix $(B)/hv/mmu/,$(MMU_OBJS)) \
-        $(addprefix $(B)/hv/exit/,$(EXIT_OBJS)) $(addprefix $(B)/hv/run/,$(RUN_OBJS)) \
-        $(B)/guest/toggle.o $(B)/guests.o
+        $(addprefix $(B)/hv/exit/,$(EXIT_OBJS)) $(addprefix $(B)/hv/dev/,$(DEV_OBJS)) \
+        $(addprefix $(B)/hv/run/,$(RUN_OBJS)) $(B)/guest/toggle.o $(B)/guests.o
 
 # The guests: exactly those the table of experiments (hv/run/experiments.c) names
 # with `.guest = "NAME"`. Each guest/NAME.c or guest/NAME.S is linked with the
@@ -225,7 +226,7 @@ debug: deps-run
 UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_controls test_cr test_ept test_result test_vmcs_fields test_elf test_report \
               test_cpuid test_paging test_matrix test_check test_crmodel test_profiles \
-              test_screen test_devices test_mmio_decode
+              test_screen test_devices test_mmio_decode test_dev
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c \
               hv/vmx/caps.c hv/vmx/controls.c hv/vmx/vmcs_fields.c hv/vmx/check.c hv/vmx/breaks.c \
               hv/vmx/vmcs_build.c hv/mmu/ept.c hv/mmu/paging.c hv/exit/cr.c hv/run/elf.c \
@@ -242,9 +243,11 @@ $(UNIT_OBJ)/tests/unit/test_psf.o: $(B)/font.psf
 # result.c calls exit.c's exit_reason_name() and the counters' helpers, and
 # exit.c refers to kernel-only functions that tests/unit/test_result.c stubs:
 # so those link into it alone. UNIT_EXTRA names what one test needs besides.
+# DEV_TABLE_SRCS: the devices the kernel links (hv/dev/dev.c's table).
 UNIT_EXTRA :=
+DEV_TABLE_SRCS := hv/dev/dev.c hv/dev/serial.c hv/dev/debug_exit.c
 TEST_RESULT_SRCS := hv/run/result.c hv/exit/exit.c hv/exit/exit_cr.c hv/exit/msr.c hv/exit/io.c \
-                    hv/exit/cpuid.c hv/exit/trace.c hv/mmu/shadow.c
+                    hv/exit/cpuid.c hv/exit/trace.c hv/mmu/shadow.c $(DEV_TABLE_SRCS)
 $(B)/unit/test_result: UNIT_EXTRA := $(TEST_RESULT_SRCS)
 $(B)/unit/test_result: $(call unit_objs,$(TEST_RESULT_SRCS))
 $(B)/unit/test_cpuid: UNIT_EXTRA := hv/exit/cpuid.c
@@ -259,6 +262,8 @@ DEV_SRCS := hv/dev/fw_cfg.c hv/dev/pic.c hv/dev/pit.c hv/dev/cmos.c hv/dev/pci.c
             hv/dev/shutdown.c hv/dev/lapic.c
 $(B)/unit/test_devices: UNIT_EXTRA := $(DEV_SRCS)
 $(B)/unit/test_devices: $(call unit_objs,$(DEV_SRCS))
+$(B)/unit/test_dev: UNIT_EXTRA := $(DEV_TABLE_SRCS)
+$(B)/unit/test_dev: $(call unit_objs,$(DEV_TABLE_SRCS))
 $(B)/unit/test_mmio_decode: UNIT_EXTRA := hv/exit/mmio_decode.c
 $(B)/unit/test_mmio_decode: $(call unit_objs,hv/exit/mmio_decode.c)
 $(B)/unit/%: $(UNIT_OBJ)/tests/unit/%.o $(call unit_objs,$(UNIT_SRCS))

@@ -1,7 +1,7 @@
 // exit.h: what hv/exit/ offers the rest of vmxlab, grouped by file as xv6's defs.h
 // does: the names of exit reasons and the counters' helpers, the steps a handler
 // elsewhere (shadow paging's #PF) takes, the CR0/CR4 rules the runner and the fast
-// exit path share, the guest's MSRs, XCR0 and I/O as a run sets them up. Included by
+// exit path share, the guest's MSRs and XCR0 as a run sets them up. Included by
 // hv/mmu/shadow.c, hv/run/, hv/vmx/ where it programs what exits, and the unit tests;
 // what only hv/exit/ uses is in internal.h.
 #pragma once
@@ -87,7 +87,3 @@ static inline uint64_t efer_real(uint64_t guest, bool shadow, bool nx)
 // cpuid.c: what CPUID answers a guest
 // XCR0: the user state components CPUID.(0DH,0) and (0DH,1) leave for it (pure)
 uint64_t xcr0_user_components(const uint32_t leaf_d0[4], const uint32_t leaf_d1[4]);
-
-// io.c: IN and OUT in a guest: COM1, port 0xf4, and an empty bus elsewhere
-void io_reset_for_run(void);
-void io_flush(void); // the guest's unfinished COM1 line, at the end of a run

@@ -1,97 +1,31 @@
-// io.c: what IN and OUT do in a guest. Every I/O instruction exits
-// ("unconditional I/O exiting", hv/vmx/vmcs.c); handle_io() answers from one
-// table of ports: COM1 is a UART whose output becomes the guest's console
-// lines and whose receiver is always empty; port 0xf4 ends the run with the
-// value written as the guest's status (as QEMU's isa-debug-exit would end a
-// machine); every other port reads all ones and ignores writes, as an empty
-// ISA bus does. Each port's reads and writes are counted for the result line.
-// INS/OUTS are not emulated: they stop the run, saying so.
-// SDM 3C 28.2.1 Table 28-5 (the I/O exit qualification); PC16550D data sheet.
+// io.c: the I/O exit. Every IN and OUT exits ("unconditional I/O exiting",
+// hv/vmx/vmcs.c); handle_io() decodes the exit qualification, counts the access by
+// port for the run's result line, has the devices answer it (dev_pio(), hv/dev/dev.c:
+// COM1, port 0xf4, and an empty bus elsewhere) and completes the instruction. It also
+// gives the devices what they do to the run: the guest's console lines and the end of
+// the machine (dev.h). INS/OUTS are not emulated: they stop the run, saying so.
+// SDM 3C 28.2.1 Table 28-5 (the I/O exit qualification).
 #include "../../boot/boot.h"
+#include "../dev/dev.h"
 #include "internal.h"
 
-#define COM1 0x3f8
-#define EXIT_PORT 0xf4
+// Set by dev_guest_exit() while a device answers an access: the run ends there.
+static bool machine_ended;
 
-// The UART's registers by offset from COM1, as a guest sees them: the
-// transmitter always ready (LSR: THRE and TEMT), nothing ever received.
-static struct {
-    uint8_t ier, lcr, mcr, scr, dll, dlm;
-    char line[160]; // a longer line is printed in pieces of 160
-    size_t len;
-} uart;
-
-void io_reset_for_run(void)
+void dev_guest_text(const char *text, size_t len)
 {
-    memset(&uart, 0, sizeof(uart));
-    uart.lcr = 0x03; // 8N1
+    guest_print(vcpu.label, text, len);
 }
 
-// The rest of a line the guest wrote without its newline, at the end of a run.
-void io_flush(void)
+// The guest's status, full width (isa-debug-exit's 1, 2 or 4 bytes). `how` matters for
+// the codes above 32 bits (dev.h), which no device of the table gives yet.
+void dev_guest_exit(uint64_t code, const char *how)
 {
-    if (uart.len)
-        guest_print(vcpu.label, uart.line, uart.len);
-    uart.len = 0;
-}
-
-static void uart_out(unsigned reg, uint8_t v)
-{
-    bool dlab = uart.lcr & 0x80;
-    switch (reg) {
-    case 0:
-        if (dlab) {
-            uart.dll = v;
-        } else if (v == '\n') {
-            guest_print(vcpu.label, uart.line, uart.len);
-            uart.len = 0;
-        } else if (v != '\r') { // CR LF from a terminal-minded guest: one line
-            if (uart.len == sizeof(uart.line)) { // full: out goes what is there
-                guest_print(vcpu.label, uart.line, uart.len);
-                uart.len = 0;
-            }
-            uart.line[uart.len++] = (char)v;
-        }
-        break;
-    case 1:
-        if (dlab)
-            uart.dlm = v;
-        else
-            uart.ier = v & 0x0f;
-        break;
-    case 3:
-        uart.lcr = v;
-        break;
-    case 4:
-        uart.mcr = v & 0x1f;
-        break;
-    case 7:
-        uart.scr = v;
-        break;
-    }
-}
-
-static uint8_t uart_in(unsigned reg)
-{
-    bool dlab = uart.lcr & 0x80;
-    switch (reg) {
-    case 0:
-        return dlab ? uart.dll : 0; // the receive buffer: nothing came
-    case 1:
-        return dlab ? uart.dlm : uart.ier;
-    case 2:
-        return 0x01; // IIR: no interrupt pending, FIFOs off
-    case 3:
-        return uart.lcr;
-    case 4:
-        return uart.mcr;
-    case 5:
-        return 0x60; // LSR: transmitter empty and ready, no data, no errors
-    case 6:
-        return 0xb0; // MSR: CTS, DSR and DCD asserted: someone is listening
-    default:
-        return uart.scr;
-    }
+    (void)how;
+    TRACE("the run ends: status 0x%lx", code);
+    vcpu.rec->end = RUN_EXITED;
+    vcpu.rec->status = code;
+    machine_ended = true;
 }
 
 static void count(uint16_t port, bool in)
@@ -126,20 +60,18 @@ int handle_io(struct guest_regs *r)
     }
     count(port, in);
     uint64_t mask = size == 4 ? 0xffffffffull : (1ull << (8 * size)) - 1;
-    if (!in && port == EXIT_PORT) {
-        TRACE("the run ends: status 0x%lx", r->rax & mask);
-        vcpu.rec->end = RUN_EXITED;
-        vcpu.rec->status = r->rax & mask;
+    uint64_t v = in ? 0 : r->rax & mask;
+    const struct dev *d = dev_pio(port, size, !in, &v);
+    if (machine_ended) { // the OUT ended the machine: nothing to complete
+        machine_ended = false;
         return EXIT_STOP;
     }
     if (in) {
-        uint64_t v = port >= COM1 && port < COM1 + 8 ? uart_in(port - COM1) : mask;
         // IN to EAX clears RAX's upper half; to AL or AX it leaves the rest.
         r->rax = size == 4 ? v : (r->rax & ~mask) | (v & mask);
         TRACE("read 0x%lx", v & mask);
-    } else if (port >= COM1 && port < COM1 + 8) {
-        uart_out(port - COM1, (uint8_t)r->rax);
-        TRACE("COM1 gets 0x%lx", r->rax & 0xff);
+    } else if (d) {
+        TRACE("%s gets 0x%lx", d->name, v);
     } else {
         TRACE("ignored");
     }

@@ -8,6 +8,7 @@
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
+#include "../dev/dev.h"
 #include "../exit/exit.h"
 #include "../mmu/mmu.h"
 #include "internal.h"
@@ -193,6 +194,10 @@ static uint64_t tick_budget(const struct guest_run *run)
     return RUN_TICKS + 1000 * run->iterations * (run->windows ? run->windows : 1);
 }
 
+// The machine the devices (hv/dev/) sit in. Without a clock, time stands still for
+// them: no device of the table counts time yet.
+static const struct dev_machine machine = { .ram_size = GUEST_RAM_SIZE, .cpus = 1 };
+
 // What VMX does not switch between host and guest, and so carries over from
 // one guest run to the next unless it is reset: extended state and XCR0
 // (reset_extended_state()), the debug address registers and DR6 (DR7 and IA32_DEBUGCTL come
@@ -200,7 +205,8 @@ static uint64_t tick_budget(const struct guest_run *run)
 // x87/SSE registers, which FXRSTOR reloads from their state after FNINIT: FCW
 // 0x37f, MXCSR 0x1f80, the rest 0 (SDM 1 Table 10-2, FXSAVE image; SDM 3A
 // 10.1.1, Processor State After Reset). CR8 is virtual (hv/exit/exit_cr.c) and
-// starts at 0 with struct vcpu. Every run starts from this one defined state.
+// starts at 0 with struct vcpu; the devices (hv/dev/) start from their reset().
+// Every run starts from this one defined state.
 static void reset_machine_state(void)
 {
     reset_extended_state();
@@ -219,7 +225,7 @@ static void reset_machine_state(void)
     write_cr2(0);
     msr_reset_for_run();
     msr_reset_emulated();
-    io_reset_for_run();
+    dev_reset_all(&machine);
 }
 
 bool guest_run(const struct guest_image *img, const struct guest_run *run,
@@ -320,7 +326,7 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
         vmx_fail("VMLAUNCH", entry);
     vmcs_clear(vmcs_region);
     entry_checked(run->brk != NULL); // a broken VMCS is judged by its own row
-    io_flush();
+    dev_end_all(); // COM1's unfinished line
     rec->all = vcpu.stats;
     rec->nmis = events.nmis - nmis;
     rec->extints = events.extints - extints;
