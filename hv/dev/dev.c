@@ -1,10 +1,9 @@
-// dev.c: the table of the devices a guest reaches, and the two dispatchers every
-// guest access to a port or to device memory goes through. handle_io()
-// (hv/exit/io.c) calls dev_pio() for each IN and OUT; dev_mmio() serves the exits
-// that reach device memory. The run (hv/run/guest.c) calls dev_reset_all() before
-// each guest run and dev_end_all() after it. Keeps the counts of the current run,
-// nothing else. Models: ACRN's io_req table, Firecracker's bus (STYLE.md "Device
-// models").
+// dev.c: the table of the devices a guest reaches, and the two dispatchers every guest
+// access to a port or to device memory goes through (ACRN's io_req table, Firecracker's
+// bus). handle_io() (hv/exit/io.c) calls dev_pio() for each IN and OUT; dev_mmio()
+// serves the exits that reach device memory. hv/run/guest.c calls dev_reset_all()
+// before each guest run and dev_end_all() after it. Keeps the counts of the current
+// run, nothing else.
 #include "dev.h"
 
 // Every device a guest can reach, each defined in its own file (dev.h names them).

@@ -1,10 +1,9 @@
-// serial.c: COM1, the 16550 UART at 0x3f8-0x3ff that guests print on. What a guest
-// writes to the transmitter becomes its console lines: each line goes to
-// dev_guest_text(), which the run prints behind the guest's label, escaped; the
+// serial.c: COM1, the 16550 UART at 0x3f8-0x3ff that guests print on (PC16550D data
+// sheet). What a guest writes to the transmitter becomes its console lines, each handed
+// to dev_guest_text(), which the run prints behind the guest's label, escaped; the
 // receiver is always empty and the transmitter always ready. Its registers take bytes
-// only, as QEMU's (hw/char/serial.c), so dev.c splits wider accesses. dev.c calls it
-// through dev_com1: reset before each run, end() hands over an unfinished line.
-// PC16550D data sheet (the registers).
+// only, as QEMU's (hw/char/serial.c): dev.c splits wider accesses. dev.c calls it
+// through dev_com1: reset before each run; end() hands over an unfinished line.
 #include "dev.h"
 
 // The UART's registers by offset from 0x3f8, as a guest sees them: the transmitter

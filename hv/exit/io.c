@@ -1,10 +1,9 @@
-// io.c: the I/O exit. Every IN and OUT exits ("unconditional I/O exiting",
-// hv/vmx/vmcs.c); handle_io() decodes the exit qualification, counts the access by
-// port for the run's result line, has the devices answer it (dev_pio(), hv/dev/dev.c:
-// COM1, port 0xf4, and an empty bus elsewhere) and completes the instruction. It also
-// gives the devices what they do to the run: the guest's console lines and the end of
-// the machine (dev.h). INS/OUTS are not emulated: they stop the run, saying so.
-// SDM 3C 28.2.1 Table 28-5 (the I/O exit qualification).
+// io.c: the I/O exit. Every IN and OUT exits ("unconditional I/O exiting", hv/vmx/vmcs.c);
+// handle_io() decodes the exit qualification (SDM 3C 28.2.1 Table 28-5), counts the
+// access by port for the run's result line, has the devices answer it (dev_pio(),
+// hv/dev/dev.c: COM1, port 0xf4, an empty bus elsewhere) and completes the instruction.
+// It gives the devices what they do to a run (dev.h: console lines, the machine's end).
+// INS/OUTS are not emulated: they stop the run, saying so.
 #include "../../boot/boot.h"
 #include "../dev/dev.h"
 #include "internal.h"

@@ -1,10 +1,9 @@
 // test_dev.c: hv/dev/dev.c's table and dispatchers with the devices the kernel links
-// (COM1, hv/dev/serial.c; isa-debug-exit, hv/dev/debug_exit.c), driven as the I/O exit
-// drives them. The table has no clash (and dev_clash() finds the clashes made up
-// here); what nobody claims reads all ones of its width; a 2- or 4-byte access to the
-// byte-wide UART reaches its registers one byte each, low byte first, and counts once;
-// COM1 assembles lines as the guest console prints them; port 0xf4 ends the machine
-// with the value written. The outside world (dev_guest_text/exit) is recorded here.
+// (hv/dev/serial.c's COM1, hv/dev/debug_exit.c), driven as the I/O exit drives them: no
+// clash (and dev_clash() finds made-up ones); what nobody claims reads all ones of its
+// width; a 2- or 4-byte access to the byte-wide UART reaches its registers one byte
+// each, low byte first, and counts once; COM1's lines; port 0xf4 ends the machine with
+// the value written. dev_guest_text() and dev_guest_exit() are recorded here.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
