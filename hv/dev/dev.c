@@ -75,9 +75,9 @@ static unsigned widest_below(uint8_t sizes, unsigned size)
 
 // One guest access of size bytes at addr. The device that claims addr takes it whole
 // where it takes the width (and where it takes no narrower one: it judges the access
-// itself, as the APIC does); otherwise it gets pieces of the widest width it takes,
-// at consecutive offsets, low byte first, as QEMU splits an access to its byte-wide
-// 16550 (memory.c access_with_adjusted_size()). A piece past the device's end reaches
+// itself); otherwise it gets pieces of the widest width it takes, at consecutive
+// offsets, low byte first, as QEMU splits an access to its byte-wide 16550 (QEMU's
+// memory.c, access_with_adjusted_size()). A piece past the device's end reaches
 // nobody: it reads all ones. Nobody claims addr: reads give all ones, writes are
 // dropped (an empty ISA bus; the same for unclaimed memory).
 static const struct dev *dispatch(enum dev_space space, uint64_t addr, unsigned size,
