@@ -203,7 +203,7 @@ def test_a_changed_number_in_prose_fails():
 def markdown_files():
     out = []
     for d, dirs, fs in os.walk(ROOT):
-        dirs[:] = [x for x in dirs if x not in ("build", ".git", "__pycache__")]
+        dirs[:] = [x for x in dirs if x not in ("build", "__pycache__") and x[0] != "."]
         out += [os.path.relpath(os.path.join(d, f), ROOT) for f in fs if f.endswith(".md")]
     return sorted(out)
 
