@@ -32,12 +32,12 @@ size_t escape_text(char *dst, size_t size, const char *src, size_t n);
 __attribute__((noreturn)) void report_finish(void); // summary, then PASS/FAIL
 
 // Events from the machine, not from any guest: NMIs, external interrupts and
-// machine checks, wherever they arrive (boot/cpu.c in the host, hv/exit.c in a
+// machine checks, wherever they arrive (boot/cpu.c in the host, hv/exit/exit.c in a
 // guest run). A run during which any arrived is marked disturbed.
 struct events {
     uint64_t nmis, extints, machine_checks;
     uint64_t watchdog_nmis; // the PIT's NMIs that bound a run where there is no
-                            // VMX-preemption timer (hv/guest.c)...
+                            // VMX-preemption timer (hv/run/guest.c)...
     bool nmi_watchdog;      // ...sent while this is set
 };
 extern volatile struct events events;
@@ -148,7 +148,7 @@ enum policy { POLICY_ALL, POLICY_INTERCEPT, POLICY_PASSTHROUGH, POLICY_ADAPTIVE,
 struct config {
     const char *tests;   // comma-separated test names, or "" for all
     const char *guest;   // comma-separated names of guests from GRUB modules, or ""
-    const char *breaks;  // break=: comma-separated names of hv/breaks.c, "all", or ""
+    const char *breaks;  // break=: comma-separated names of hv/vmx/breaks.c, "all", or ""
     uint64_t verbose;    // 1: every guest check and every VMCS dump
     unsigned end;        // enum end_mode
     unsigned fault;      // enum fault_mode: fault on purpose to show the crash report
@@ -176,7 +176,7 @@ enum paging { PAGING_AUTO, PAGING_EPT, PAGING_SHADOW };
 enum shadow_wp { SHADOW_WP_ROLES, SHADOW_WP_FLUSH };
 enum disturb { DISTURB_NONE, DISTURB_TIMER, DISTURB_NMI };
 enum ept_pages { EPT_PAGES_2M, EPT_PAGES_4K };
-enum exitpath { EXITPATH_C, EXITPATH_FAST }; // hv/exit_stub.S + C, or hv/exit_fast.S first
+enum exitpath { EXITPATH_C, EXITPATH_FAST }; // hv/vmx/exit_stub.S + C, or hv/vmx/exit_fast.S first
 extern const char *const policy_names[];
 extern struct config cfg;
 extern const struct cfg_key config_keys[];
@@ -197,4 +197,4 @@ bool map_write_combining(uint64_t addr, uint64_t len); // false: no PAT, left as
 
 // main.c
 extern struct mb_info boot_info;
-void vmx_leave(void); // hv/vmx.c: VMCLEAR and VMXOFF if in VMX operation; safe anytime
+void vmx_leave(void); // hv/vmx/vmx.c: VMCLEAR and VMXOFF if in VMX operation; safe anytime

@@ -148,11 +148,11 @@ const struct cfg_key config_keys[] = {
               "that is compared with a reference run (rows with records, access-matrix), so "
               "that the comparison must fail and name the entry (default: none)" },
     { .name = "exitpath", .type = CFG_ENUM, .dst = &cfg.exitpath, .choices = exitpath_choices,
-      .help = "c (the default): every VM exit goes through hv/exit_stub.S to the C handlers; "
-              "fast: hv/exit_fast.S handles a null VMCALL and a MOV to CR0 in assembly "
+      .help = "c (the default): every VM exit goes through hv/vmx/exit_stub.S to the C handlers; "
+              "fast: hv/vmx/exit_fast.S handles a null VMCALL and a MOV to CR0 in assembly "
               "first, and hands every other exit to the C path (C again while trace= is on)" },
     { .name = "break", .type = CFG_STR, .dst = &cfg.breaks,
-      .help = "comma-separated names from the table of hv/breaks.c, or all: for each, one "
+      .help = "comma-separated names from the table of hv/vmx/breaks.c, or all: for each, one "
               "run of a guest whose VMCS has that one thing broken right before VM entry, "
               "to set the entry checker's rules beside the CPU's verdict; no table rows "
               "unless tests= names some" },

@@ -84,7 +84,7 @@ void cpu_init(void)
     outb(0xa1, 0xff);
 
     // CR4.OSXSAVE where the CPU has XSAVE (CPUID.1:ECX[26]): the host itself
-    // uses no extended state, but XSETBV, which hv/exit.c executes for
+    // uses no extended state, but XSETBV, which hv/exit/exit.c executes for
     // guests, and the XRSTOR that resets their state need it (SDM 1 13.3).
     uint32_t id[4];
     cpuid(1, 0, id);
@@ -118,7 +118,7 @@ static void apic_write(uint64_t base, unsigned reg, uint32_t v)
 }
 
 // End of interrupt for a vector that "acknowledge interrupt on exit" took
-// from its controller (hv/exit.c): the local APIC if the vector is in service
+// from its controller (hv/exit/exit.c): the local APIC if the vector is in service
 // there (its ISR, SDM 3A 11.8.4), else the 8259s, slave first for its lines
 // (the BIOS puts them at 0x70-0x77).
 void interrupt_eoi(unsigned vector)

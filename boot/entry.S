@@ -82,7 +82,7 @@ _start:
 
     mov %cr4, %eax             // PAE for long mode; OSFXSR and OSXMMEXCPT so
     or $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax // that FXRSTOR reloads the
-    mov %eax, %cr4             // SSE registers (hv/guest.c resets them per run)
+    mov %eax, %cr4             // SSE registers (hv/run/guest.c resets them per run)
     mov $pml4, %eax
     mov %eax, %cr3
     mov $MSR_EFER, %ecx        // EFER = LME alone: whatever the loader left

@@ -1,11 +1,12 @@
 // main.c: kmain(), where boot/entry.S lands in long mode with the boot stack,
 // identity paging of 0-4 GiB and interrupts off. It brings up the consoles and
 // descriptor tables, reads the loader's information and the command line,
-// reports what the CPU offers for VMX, runs the experiment (hv/experiment.c)
+// reports what the CPU offers for VMX, runs the experiment (hv/run/experiment.c)
 // and ends the run with a verdict: every way out of the kernel is end_run().
 #include "boot.h"
 #include "x86.h"
-#include "../hv/hv.h"
+#include "../hv/run/run.h"
+#include "../hv/vmx/vmx.h"
 
 struct mb_info boot_info;
 
@@ -48,7 +49,7 @@ __attribute__((noreturn)) void end_run(enum verdict v)
 
 // fault=: the exception report (boot/cpu.c) is part of what a reader should
 // see work; each of these raises the named exception in the kernel itself
-// (vmx-gp: a #GP in VMX root operation, which hv/experiment.c asks for).
+// (vmx-gp: a #GP in VMX root operation, which hv/run/experiment.c asks for).
 // fault=stack: each call holds a page of stack until the guard page stops it.
 static __attribute__((noinline)) uint64_t deeper(uint64_t n)
 {
@@ -161,7 +162,7 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint64_t info)
         kprintf("vmxlab: bad command line: unknown test '%s' in tests=\n", bad);
         end_run(VERDICT_FAIL);
     }
-    if (!breaks_check_names()) // hv/entry.c: it names the unknown one, and lists them all
+    if (!breaks_check_names()) // hv/vmx/entry.c: it names the unknown one, and lists them all
         end_run(VERDICT_FAIL);
 
     if (cfg.fault != FAULT_NONE && cfg.fault != FAULT_VMX_GP)

@@ -3,7 +3,7 @@
 // main.c calls one of them first, with the address from EBX; the host unit
 // tests call them on buffers they build. Nothing is copied: strings in mb_info
 // point into the loader's memory, which must stay mapped and untouched
-// (mb_carve(), which hv/guest.c asks for guest RAM, keeps clear of it). A
+// (mb_carve(), which hv/run/guest.c asks for guest RAM, keeps clear of it). A
 // malformed field is refused with a message: a kernel that guesses boots wrong.
 #include "boot.h"
 

@@ -73,8 +73,8 @@
 
 // The MSRs a guest has, one row each: index, name, and what a read and a write
 // do: DIRECT (the real register, no exit), EMULATED (an exit, answered by
-// hv/msr.c) or GP (#GP(0)). Every other index raises #GP(0). TSC_AUX exists
-// only with HOST_RDTSCP. hv/msr.c builds its table and the MSR bitmap from
+// hv/exit/msr.c) or GP (#GP(0)). Every other index raises #GP(0). TSC_AUX exists
+// only with HOST_RDTSCP. hv/exit/msr.c builds its table and the MSR bitmap from
 // this list; the hostile guest checks random indices against it.
 #define GUEST_MSRS(X)                                                       \
     X(0x10, IA32_TIME_STAMP_COUNTER, DIRECT, EMULATED) /* writes: an offset */ \

@@ -1,9 +1,9 @@
 // crmodel.h: a reference model of what MOV to CR0, MOV to CR4, CLTS and LMSW
 // do in 64-bit mode at CPL 0, written from the SDM alone, independently of the
-// hypervisor's hv/cr.c: given the registers before and the instruction, does
+// hypervisor's hv/exit/cr.c: given the registers before and the instruction, does
 // it raise #GP(0), and what do CR0 and CR4 read afterwards. The hostile guest
 // (guest/hostile.c) checks every random write against it; the host unit test
-// tests/unit/test_crmodel.c checks it against hv/cr.c on random values. Pure,
+// tests/unit/test_crmodel.c checks it against hv/exit/cr.c on random values. Pure,
 // header-only C, so both sides include the same lines.
 #pragma once
 #include <stdbool.h>

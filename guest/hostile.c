@@ -6,7 +6,7 @@
 // work, then random CPUID leaves, MSR indices and I/O ports; the VMX
 // instructions and bad XSETBVs; and guest RAM dirtied
 // in one run and found zeroed in the next. The groups are HOSTILE_* in abi.h,
-// one row each in hv/experiments.c (group bad-guest). Leaves CR0, CR4 and XCR0
+// one row each in hv/run/experiments.c (group bad-guest). Leaves CR0, CR4 and XCR0
 // as it found them.
 #include "crmodel.h"
 #include "rt/guest.h"

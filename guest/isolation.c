@@ -1,7 +1,7 @@
 // isolation.c: checks that one guest cannot reach the host or the next guest
 // through what VMX leaves shared, and that instructions which could observe
 // or disturb the host get vmxlab's defined answers (docs/guest-abi.md). The
-// groups (ISO_* in abi.h, one per table row in hv/experiments.c): registers
+// groups (ISO_* in abi.h, one per table row in hv/run/experiments.c): registers
 // VMX does not switch (extended state, PKRU and XCR0 too), dirtied in one run
 // and found reset in the next; a DR7 watchpoint across VM exits; an
 // intercepted MOV to CR0 in compatibility mode, at the very top of the 4 GiB

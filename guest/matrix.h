@@ -1,6 +1,6 @@
 // matrix.h: one entry of the access-rights matrix (struct matrix_entry,
 // guest/abi.h) in words, so that the guest's oracle (guest/matrix.c) and the
-// hypervisor's comparison of records (hv/matrix.c) describe an entry the same
+// hypervisor's comparison of records (hv/run/matrix.c) describe an entry the same
 // way: "4 KiB page, PDE U=1 W=0 XD=0, PTE U=1 W=1 XD=0, WP=0 NXE=1, CPL 3
 // write" and "#PF(0x7), CR2 0x8000000000, A=0 D=0". Freestanding, no
 // printf: both sides compile it. Text is cut at the buffer's end, never overrun.

@@ -1,8 +1,8 @@
 // misbehave.c: a guest that breaks the rules on purpose, in the one way
 // p->flags (BAD_* in abi.h) names. Each row of the bad-guest group of
-// hv/experiments.c runs it once, in one way, and hv/experiment.c checks that
+// hv/run/experiments.c runs it once, in one way, and hv/run/experiment.c checks that
 // the hypervisor stopped it cleanly, with the right exit reason, instead of
-// skipping the instruction or hanging; break= (hv/entry.c) runs it with a
+// skipping the instruction or hanging; break= (hv/vmx/entry.c) runs it with a
 // broken VMCS. Never returns normally: reaching the end means the hypervisor
 // let the misdeed pass.
 #include "rt/guest.h"

@@ -2,7 +2,7 @@
 // its own: it asks CPUID who it runs on, reads and writes MSRs, talks to COM1
 // and an empty port, and ends by writing its status to port 0xf4, the way a
 // test kernel ends QEMU. The hypervisor answers each exit as
-// docs/guest-abi.md says (hv/cpuid.c, hv/msr.c, hv/io.c); every answer that
+// docs/guest-abi.md says (hv/exit/cpuid.c, hv/exit/msr.c, hv/exit/io.c); every answer that
 // differs is printed on COM1 and counted into the status.
 #include "rt/guest.h"
 

@@ -207,7 +207,7 @@ static bool cr0_readback(void)
 // reserved bit, for clearing PAE in IA-32e mode, for changing LA57 there, and
 // for setting PCIDE while CR3[11:0] is not 0; a faulting write changes nothing.
 // The same rules hold whether the hypervisor intercepts the write (host-owned
-// bits: hv/exit_cr.c emulates it) or the CPU does it.
+// bits: hv/exit/exit_cr.c emulates it) or the CPU does it.
 static bool cr4_rules(void)
 {
     const uint64_t entry = CR4_PAE | CR4_MCE | CR4_OSFXSR | CR4_OSXMMEXCPT;

@@ -1,5 +1,5 @@
 // toggle.S: the timed loops of the measurements, one per measured row of
-// hv/experiments.c, each in two forms built from one macro, so that the
+// hv/run/experiments.c, each in two forms built from one macro, so that the
 // instructions timed are the same:
 // - NAME_loop(n): the loop alone, returning the TSC ticks it took. The kernel
 //   runs toggle_wp_loop() and nop_loop() natively as the baseline, and guests
@@ -9,7 +9,7 @@
 //   that touches no memory between its two hypercalls (only its push and
 //   pop of RBX, outside them). Under shadow paging its only translation is its
 //   own code page, so the #PF exits inside the window are exactly those its
-//   loop causes, which hv/experiments.c states and the kernel checks.
+//   loop causes, which hv/run/experiments.c states and the kernel checks.
 // toggle_wp leaves CR0.WP flipped when n is odd, cr4_pge CR4.PGE: callers
 // restore them. n >= 1 always.
 #include "../boot/x86.h"

@@ -28,7 +28,7 @@ ENGINES = ("bochs", "qemu-kvm", "qemu-tcg", "qemu-uefi")
 DEFAULT_CPU = "corei7_skylake_x"
 # Seconds the console may stay silent before the runner gives up (TIMEOUT).
 # Silence, not the run's length: a long run is alive while it prints, and the
-# kernel prints a line between windows every 2^28 ticks or so (hv/exit.c).
+# kernel prints a line between windows every 2^28 ticks or so (hv/exit/exit.c).
 DEFAULT_TIMEOUT = {"bochs": 300, "qemu-kvm": 120, "qemu-tcg": 60, "qemu-uefi": 120}
 OVMF = "/usr/share/ovmf/OVMF.fd"
 VERDICT_RE = re.compile(r"^vmxlab: verdict ([A-Z]+)\s*$", re.M)

@@ -57,7 +57,7 @@ _start:
     // The TSS descriptor (SDM 3A 8.2.3, "TSS Descriptor in 64-bit Mode"):
     // limit 15:0 and base 15:0; base 23:16, type 9 (available 64-bit TSS),
     // P = 1, DPL 0, base 31:24. Base 63:32 and the last dword stay 0. The
-    // hypervisor entered us with TR = 0x18, base 0 (hv/vmcs.c), whose RSP0 is
+    // hypervisor entered us with TR = 0x18, base 0 (hv/vmx/vmcs.c), whose RSP0 is
     // whatever GPA 4 holds: only LTR makes ring 3 safe to leave.
     mov $tss, %eax
     mov %eax, %edx

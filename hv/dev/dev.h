@@ -29,20 +29,23 @@ struct dev {
     uint64_t base, len;     // ports [base, base + len), or guest-physical addresses
     uint8_t sizes;          // the widths its registers take, bit n = 2^n bytes; an
                             // access of another width is split into (or merged from)
-                            // accesses of the largest width it takes, low byte first
+                            // accesses of the largest width it takes below that one,
+                            // low byte first (dev.c dispatch() says the rest)
     uint64_t (*read)(uint64_t offset, unsigned size);   // offset from base
     void (*write)(uint64_t offset, unsigned size, uint64_t value);
     void (*reset)(const struct dev_machine *m);         // before every run
     void (*end)(void);      // after every run (a UART's unfinished line), or NULL
 };
 
-// Accesses by device, for the run's result line (and those nobody claimed).
+// Accesses by device, for the run's result line (and those nobody claimed): one per
+// guest access, under the device that claims its first port or address, however
+// dev.c splits it.
 struct dev_counts {
     uint64_t reads, writes;
 };
 
 // dev.c: the table and its two dispatchers
-extern const struct dev devices[];
+extern const struct dev *const devices[]; // pointers: each device is its file's object
 extern const size_t ndevices;
 void dev_reset_all(const struct dev_machine *m); // and the counts
 void dev_end_all(void);
@@ -54,6 +57,7 @@ const struct dev *dev_mmio(uint64_t gpa, unsigned size, bool write, uint64_t *va
 // NULL if no two devices of one space overlap and none is empty, else the first
 // of a clashing pair (a unit test holds the table to it).
 const struct dev *dev_table_clash(void);
+const struct dev *dev_clash(const struct dev *const *table, size_t n); // any table's
 // per_device[i] is devices[i]'s; *unclaimed sums the accesses nobody claimed.
 void dev_counts_get(struct dev_counts *per_device, struct dev_counts *unclaimed);
 // The first `max` distinct unclaimed ports and pages the run touched, in order.
@@ -64,13 +68,15 @@ struct dev_unclaimed {
 };
 unsigned dev_unclaimed_list(struct dev_unclaimed *out, unsigned max);
 
-// What devices do to the world outside them: provided by the run (hv/run/),
+// What devices do to the world outside them: provided by the run (hv/exit/io.c),
 // stubbed by the unit tests.
 void dev_guest_text(const char *text, size_t len); // one line of the guest's console
 void dev_guest_exit(uint64_t code, const char *how); // the guest ended the machine
 
 // devices: the models of QEMU's pc machine, one file each in hv/dev/ (docs/guest-abi.md,
 // "The virtual PC"). dev.c lists them in devices[].
+extern const struct dev dev_com1;       // serial.c: the 16550 UART, 0x3f8-0x3ff
+extern const struct dev dev_debug_exit; // debug_exit.c: QEMU's isa-debug-exit, port 0xf4
 extern const struct dev dev_fw_cfg;     // fw_cfg.c: 0x510-0x511
 extern const struct dev dev_pic_master; // pic.c: the 8259s, 0x20-0x21 and 0xa0-0xa1,
 extern const struct dev dev_pic_slave;  //        and PIIX's edge/level register,

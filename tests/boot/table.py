@@ -1,4 +1,4 @@
-"""The table of experiments (hv/experiments.c), read the way the kernel reads
+"""The table of experiments (hv/run/experiments.c), read the way the kernel reads
 it, so that the boot tests take their expectations from the table instead of
 repeating its numbers: which runs a boot makes, and how many exits of which
 reason each measured run must have, as a function of the command line."""
@@ -19,19 +19,19 @@ def _defines(path):
 
 
 def _exit_reasons():
-    text = open(os.path.join(ROOT, "hv", "hv.h")).read()
+    text = open(os.path.join(ROOT, "hv", "vmx", "vmx.h")).read()
     return {m.group(1): int(m.group(2))
             for m in re.finditer(r"EXIT_REASON_(\w+) = (\d+),", text)}
 
 
 BITS = _defines(os.path.join(ROOT, "boot", "x86.h"))
 BITS.update(_defines(os.path.join(ROOT, "guest", "abi.h")))
-HV = _defines(os.path.join(ROOT, "hv", "hv.h"))  # RUN_TICKS, ...
+HV = _defines(os.path.join(ROOT, "hv", "run", "internal.h"))  # RUN_TICKS, ...
 REASONS = _exit_reasons()
 REASON_NAMES = {v: k for k, v in REASONS.items()}
 
 
-# The paging modes of a run (hv/hv.h enum mmu), as the result lines name them.
+# The paging modes of a run (hv/vmx/vmx.h enum mmu), as the result lines name them.
 MMUS = ("ept", "shadow-roles", "shadow-flush")
 # experiments.c's names for sets of them.
 MMU_SETS = {"EPT": {"ept"}, "SHADOW_ROLES": {"shadow-roles"},
@@ -79,7 +79,7 @@ def _value(text):
 
 
 def rows():
-    text = open(os.path.join(ROOT, "hv", "experiments.c")).read()
+    text = open(os.path.join(ROOT, "hv", "run", "experiments.c")).read()
     body = text[text.index("experiments[] = {"):]
     body = body[:body.index("\n};")]
     out = []
@@ -120,7 +120,7 @@ def rows():
     return out
 
 
-# The presets of hv/experiment.c's policies(): CR0/CR4 bits the guest owns,
+# The presets of hv/run/experiment.c's policies(): CR0/CR4 bits the guest owns,
 # and the adaptive threshold (None where there is none).
 def policies(threshold):
     return {
@@ -131,7 +131,7 @@ def policies(threshold):
 
 
 def expected_exits(e, cr0_owned, cr4_owned, threshold, iterations):
-    """hv/experiment.c's expected_exits(), the rule the table's comment states."""
+    """hv/run/experiment.c's expected_exits(), the rule the table's comment states."""
     n = iterations * e.per_iter
     owned = cr4_owned if e.cr == 4 else cr0_owned
     if e.bit and owned & e.bit:
@@ -164,7 +164,7 @@ CR4_PAGING = sum(BITS[f"CR4_{b}"] for b in ("PSE", "PAE", "PGE", "LA57", "PCIDE"
 
 
 def shadow_allows(owned):
-    """hv/experiment.c's shadow_refuses() negated, for (cr0, cr4, threshold)."""
+    """hv/run/experiment.c's shadow_refuses() negated, for (cr0, cr4, threshold)."""
     cr0, cr4, thr = owned
     return not (cr0 & BITS["CR0_WP"]) and not thr and not (cr4 & CR4_PAGING)
 

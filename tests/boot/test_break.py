@@ -1,4 +1,4 @@
-"""Boot tests of the VM-entry checker (hv/check.c) and break=NAME (hv/breaks.c)
+"""Boot tests of the VM-entry checker (hv/vmx/check.c) and break=NAME (hv/vmx/breaks.c)
 in Bochs. The rules and the breaks come from the two tables themselves: for
 each break, the checker must name exactly the break's rule, Bochs must refuse
 the entry as the table says, and the line Bochs logs for its own check must be
@@ -57,8 +57,8 @@ def _c_string(expr, macros):
 
 
 def rules():
-    """hv/check.c's check_rules[]: name -> (section, kind, qual, bochs line or None)."""
-    text = open(os.path.join(ROOT, "hv", "check.c")).read()
+    """hv/vmx/check.c's check_rules[]: name -> (section, kind, qual, bochs line or None)."""
+    text = open(os.path.join(ROOT, "hv", "vmx", "check.c")).read()
     macros = {m.group(1): _c_string(m.group(2), {}) for m in
               re.finditer(r'^#define (\w+) ("[^"\n]*")$', text, re.M)}
     body = text[text.index("check_rules[] = {"):]
@@ -76,8 +76,8 @@ def rules():
 
 
 def breaks():
-    """hv/breaks.c's entry_breaks[], in order: (name, rule, how, number, qual)."""
-    text = open(os.path.join(ROOT, "hv", "breaks.c")).read()
+    """hv/vmx/breaks.c's entry_breaks[], in order: (name, rule, how, number, qual)."""
+    text = open(os.path.join(ROOT, "hv", "vmx", "breaks.c")).read()
     body = text[text.index("entry_breaks[] = {"):]
     body = body[:body.index("\n};")]
     out = []
@@ -93,7 +93,7 @@ def breaks():
 
 
 def verdict_text(how, number, qual):
-    """How hv/check.c's entry_verdict_text() begins for the table's verdict."""
+    """How hv/vmx/check.c's entry_verdict_text() begins for the table's verdict."""
     if how == "vmfail":
         return f"VMfailValid, VM-instruction error {number} "
     return f"VM-entry failure, exit reason {number} ("

@@ -1,4 +1,4 @@
-"""exitpath=fast (hv/exit_fast.S) against exitpath=c, in Bochs. The fast path
+"""exitpath=fast (hv/vmx/exit_fast.S) against exitpath=c, in Bochs. The fast path
 finishes a null VMCALL and a MOV to CR0 itself and hands every other exit to
 the C path, so every row of the table must pass under it with the very PASS
 lines and exit counts of the C path; the rows whose exits must fall through

@@ -43,7 +43,7 @@ def make(*args, cwd):
 
 def test_a_new_guest_is_one_file_and_one_row(boot, tmp_path):
     """In a scratch copy: add guest/scratch_probe.c and one row to
-    hv/experiments.c, nothing else. It builds, it is embedded, it runs, and
+    hv/run/experiments.c, nothing else. It builds, it is embedded, it runs, and
     its exits are checked against the row (the table reader sees it too)."""
     tree = tmp_path / "tree"
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
@@ -53,9 +53,9 @@ def test_a_new_guest_is_one_file_and_one_row(boot, tmp_path):
             os.makedirs(tree / os.path.dirname(f), exist_ok=True)
             shutil.copy2(os.path.join(ROOT, f), tree / f)
     (tree / "guest" / "scratch_probe.c").write_text(PROBE)
-    rows = (tree / "hv" / "experiments.c").read_text()
+    rows = (tree / "hv" / "run" / "experiments.c").read_text()
     at = rows.index("\n};", rows.index("experiments[] = {"))
-    (tree / "hv" / "experiments.c").write_text(rows[:at + 1] + ROW + rows[at + 1:])
+    (tree / "hv" / "run" / "experiments.c").write_text(rows[:at + 1] + ROW + rows[at + 1:])
     make("-j2", "all", cwd=tree)
     assert "scratch_probe" in (tree / "build" / "guests.S").read_text()
 
@@ -78,13 +78,13 @@ def test_a_misplaced_guest_name_does_not_build(tmp_path):
     """A row that names a guest with no source stops the build, saying so."""
     tree = tmp_path / "tree"
     shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns("build", ".git", "__pycache__"))
-    rows = (tree / "hv" / "experiments.c").read_text()
+    rows = (tree / "hv" / "run" / "experiments.c").read_text()
     at = rows.index("\n};", rows.index("experiments[] = {"))
     bad = ROW.replace('"scratch_probe"', '"no_such_guest"')
-    (tree / "hv" / "experiments.c").write_text(rows[:at + 1] + bad + rows[at + 1:])
+    (tree / "hv" / "run" / "experiments.c").write_text(rows[:at + 1] + bad + rows[at + 1:])
     p = subprocess.run(["make", "-n", "all"], cwd=tree, capture_output=True, text=True)
     assert p.returncode != 0
-    assert ("hv/experiments.c names the guest 'no_such_guest', but there is no "
+    assert ("hv/run/experiments.c names the guest 'no_such_guest', but there is no "
             "guest/no_such_guest.c or guest/no_such_guest.S") in p.stderr, p.stderr
 
 
@@ -163,11 +163,11 @@ int guest_main(struct guest_params *p)
 
 def test_a_long_run_says_it_goes_on_between_windows(boot, tmp_path):
     """The runner ends a boot whose console is silent for its TIMEOUT, so a
-    run says it goes on at the end of a window once PROGRESS_TICKS (hv/exit.c)
+    run says it goes on at the end of a window once PROGRESS_TICKS (hv/exit/exit.c)
     have passed since its start or its last such line: at the places the
     window's ticks say under Bochs, and never inside a window (the window
     after the line takes exactly as long as the one before it)."""
-    with open(os.path.join(ROOT, "hv", "exit.c")) as f:
+    with open(os.path.join(ROOT, "hv", "exit", "exit.c")) as f:
         every = 1 << int(re.search(r"#define PROGRESS_TICKS \(1ull << (\d+)\)", f.read())[1])
     sdk = sdk_build(tmp_path / "sdk", {"nops": NOPS})
     n = every // 3 * 6 // 10  # 3 ticks an iteration: a window is 0.6 of the interval

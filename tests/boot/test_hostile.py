@@ -1,4 +1,4 @@
-"""Boot tests of the hostile-guest suite (group bad-guest in hv/experiments.c,
+"""Boot tests of the hostile-guest suite (group bad-guest in hv/run/experiments.c,
 guest/hostile.c): for several seeds, every random CR write, CPUID leaf, MSR
 index and I/O port gets its documented answer (the guest checks each against
 guest/crmodel.h and guest/abi.h, and names the first wrong ones), every

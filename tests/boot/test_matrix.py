@@ -1,5 +1,5 @@
 """Boot tests of the access-rights matrix (guest/matrix.c, row access-matrix)
-and of the comparison of records (hv/matrix.c, hv/experiment.c) in Bochs. The
+and of the comparison of records (hv/run/matrix.c, hv/run/experiment.c) in Bochs. The
 number of entries comes from guest/abi.h (MATRIX_ENTRIES, which the guest
 checks against its own enumeration), never from a number typed here. The row
 runs under each policy with EPT, where the CPU decides (the reference), then

@@ -1,4 +1,4 @@
-"""Boot tests of shadow paging (hv/shadow.c, paging=shadow): every row of the
+"""Boot tests of shadow paging (hv/mmu/shadow.c, paging=shadow): every row of the
 table passes under both ways of handling a CR0.WP change, with the exits the
 table states for each (the CR exits plus the #PF fills the mode implies); a
 CPU without EPT runs the experiment with shadow paging instead of stopping;

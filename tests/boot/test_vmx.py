@@ -1,4 +1,4 @@
-"""Boot tests of the experiment (hv/experiment.c running hv/experiments.c) in
+"""Boot tests of the experiment (hv/run/experiment.c running hv/run/experiments.c) in
 Bochs. Which runs a boot makes and the exits each measured run must cause come
 from the table itself (tests/boot/table.py reads it), so adding a row to the
 table changes no number here. Bochs counts exits and checks exactly, so those
@@ -329,7 +329,7 @@ def interrupts_wait():
 
 
 def test_interrupts_waits_well_within_the_tick_budget():
-    """A wait in ticks fits a run's budget (RUN_TICKS, hv/guest.c tick_budget())
+    """A wait in ticks fits a run's budget (RUN_TICKS, hv/run/guest.c tick_budget())
     on any CPU, where a count of PAUSEs, each up to ~140 cycles on silicon,
     would not: the row asks for at most a quarter of it."""
     assert 0 < interrupts_wait() <= table.HV["RUN_TICKS"] // 4

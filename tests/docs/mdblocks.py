@@ -305,44 +305,76 @@ def _holds(result, value):
     return got.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP) == Decimal(result)
 
 
+class Excuses:
+    """What a comment right before a paragraph, list or table excuses in that block
+    (`<!-- not from a run: ... -->`, `<!-- not in the tree: ... -->`): the names
+    parse() reads from its body (None: the comment is malformed, and form says
+    how it should read), and an error for each one the block does not have (verb:
+    what the block does with them). take() reads each token; excused() asks."""
+
+    def __init__(self, path, errors, comment, parse, form, verb):
+        self.path, self.errors, self.verb = path, errors, verb
+        self.comment, self.parse, self.form = comment, parse, form
+        self.marker = None   # (names, line, level) of the comment, until its block opens
+        self.scope = None    # (marker, the token type that ends its block, level)
+        self.used = set()
+
+    def take(self, tok):
+        """True if tok is such a comment, now read; else it may open or end a block."""
+        m = self.comment.search(tok.content) if tok.type == "html_block" else None
+        if m is None:
+            self.step(tok)
+            return False
+        self.close()
+        names = self.parse(m.group(1))
+        if names is None:
+            self.errors.append(f"{self.path}:{tok.map[0] + 1}: {self.form}")
+        else:
+            self.marker = (names, tok.map[0] + 1, tok.level)
+        return True
+
+    def close(self):
+        m = self.scope[0] if self.scope else self.marker
+        if m is not None:
+            unused = [n for n in m[0] if n not in self.used]
+            if unused:
+                self.errors.append(f"{self.path}:{m[1]}: the comment excuses "
+                                   f"{', '.join(unused)}, which the block after it does "
+                                   f"not {self.verb}")
+        self.marker, self.scope = None, None
+        self.used.clear()
+
+    def step(self, tok):
+        if self.marker is not None and tok.nesting == 1 and tok.level == self.marker[2]:
+            self.scope = (self.marker, tok.type.replace("_open", "_close"), tok.level)
+            self.marker = None
+        elif self.scope is not None and tok.nesting == -1 and tok.level == self.scope[2] \
+                and tok.type == self.scope[1]:
+            self.close()
+
+    def excused(self, name):
+        if self.scope is not None and name in self.scope[0][0]:
+            self.used.add(name)
+            return True
+        return False
+
+
 def prose_numbers(path, text):
     """(quotes, errors) of one Markdown file: each quote a number of its prose
     that the rule above holds to what the docs show; each error 'path:line:
     what' (arithmetic that does not hold, a comment that names a number its
     block does not state)."""
+    def parse(body):
+        nums = re.match(r"((?:(?:0x[0-9a-fA-F]+|\d+(?:\.\d+)*)[,\s]*)+)(.*)", body, re.S)
+        return set(NUMBER.findall(nums.group(1))) if nums and nums.group(2).strip() else None
+
     quotes, errors = [], []
-    marker = None   # (numbers, line, level) of a `not from a run` comment
-    scope = None    # (marker, the token type that ends its block, level)
-    used = set()
+    excuses = Excuses(path, errors, MARKER, parse, "a `not from a run` comment names its "
+                      "numbers, then says where they come from", "state")
     here = os.path.dirname(path)
-
-    def close_marker():
-        nonlocal marker, scope
-        m = scope[0] if scope else marker
-        if m is not None:
-            unused = [n for n in m[0] if n not in used]
-            if unused:
-                errors.append(f"{path}:{m[1]}: the comment excuses {', '.join(unused)}, "
-                              "which the block after it does not state")
-        marker, scope = None, None
-        used.clear()
-
     for tok in MarkdownIt("commonmark").parse(text):
-        if tok.type == "html_block" and MARKER.search(tok.content):
-            close_marker()
-            body = MARKER.search(tok.content).group(1)
-            nums = re.match(r"((?:(?:0x[0-9a-fA-F]+|\d+(?:\.\d+)*)[,\s]*)+)(.*)", body, re.S)
-            if not nums or not nums.group(2).strip():
-                errors.append(f"{path}:{tok.map[0] + 1}: a `not from a run` comment names "
-                              "its numbers, then says where they come from")
-                continue
-            marker = (set(NUMBER.findall(nums.group(1))), tok.map[0] + 1, tok.level)
+        if excuses.take(tok):
             continue
-        if marker is not None and tok.nesting == 1 and tok.level == marker[2]:
-            scope, marker = (marker, tok.type.replace("_open", "_close"), tok.level), None
-        elif scope is not None and tok.nesting == -1 and tok.level == scope[2] \
-                and tok.type == scope[1]:
-            close_marker()
         if tok.type == "fence" and tok.info.strip() == "text":   # shown, checked by nothing
             quotes += [Quote(path, tok.map[0] + 2 + tok.content[:m.start()].count("\n"), n)
                        for m in NUMBER.finditer(tok.content) for n in [m.group(1)]
@@ -365,16 +397,14 @@ def prose_numbers(path, text):
             else:
                 errors.append(f"{path}:{line}: the sum that gives {result} gives "
                               f"{float(value):.6g}")
-        excused = scope[0][0] if scope else set()
         for m in NUMBER.finditer(s):
             n = m.group(1)
             if not quotable(n) or any(a <= m.start() < b for a, b in skip):
                 continue
-            if n in excused:
-                used.add(n)
-                continue
-            quotes.append(Quote(path, tok.map[0] + s[:m.start()].count("\n") + 1, n, links))
-    close_marker()
+            if not excuses.excused(n):
+                quotes.append(Quote(path, tok.map[0] + s[:m.start()].count("\n") + 1, n,
+                                    links))
+    excuses.close()
     return quotes, errors
 
 
@@ -389,3 +419,160 @@ def shown_numbers(found):
             shown.update(n for n in NUMBER.findall(b.text) if n.count(".") <= 1)
             shown.update("0x" + w.lower() for w in re.findall(r"\b[0-9a-fA-F]{2,}\b", b.text))
     return shown
+
+
+# ---------------------------------------------------------------------------
+# Names in prose. A path or a function the prose names goes stale when the code
+# moves while every block still passes, so the prose is read for names too.
+# named() below finds, in paragraphs, lists, tables and headings (not code blocks):
+#   - paths: a `code span` or an unquoted word whose first component is one of the
+#     repository's own top-level entries (TOP; unquoted, it must end in an extension
+#     or a slash), and every
+#     link target that is not a URL or an anchor, relative to its file. A `:123`
+#     line or a `#anchor` is dropped; a * is a glob, a NAME or CASE component a
+#     placeholder (then its folder must exist). build/ is what make writes: named
+#     there, a path is the build's and is not checked.
+#   - functions: a `code span` that is exactly `name()`.
+# test_docs.py holds each to the tree: a path must exist (file or folder); a
+# function must be defined there (definitions(): a C function or function-like
+# macro, a function a header declares, an assembly label, a Python def, a shell
+# function).
+# Not vmxlab's, and recognised as such: a name in a sentence that names, before it,
+# another project (OTHERS: "KVM's `kvm_set_cr0()`", "QEMU's `docs/specs/fw_cfg.rst`"),
+# and the names a comment right before a paragraph, list or table gives, with why:
+# `<!-- not in the tree: guest/scratch_probe.c (the file test_guests.py writes) -->`.
+# A comment that names what its block does not is an error, so it cannot outlive
+# its text.
+TOP = tuple(sorted({e for e in os.listdir(os.path.join(os.path.dirname(__file__), "..", ".."))
+                    if not e.startswith(".")} | {"build"}))
+OTHERS = re.compile(r"\b(?:KVM|Linux|QEMU|Bochs|SeaBIOS|Xen|ACRN|Firecracker|kvmtool|"
+                    r"kvm-unit-tests|xv6|SimpleVisor|MiniVisor|BitVisor|rust-vmm|Pintos|"
+                    r"GRUB|glibc|libc)\b")
+NOT_OURS = re.compile(r"<!--\s*not in the tree:\s*(.*?)\s*-->", re.S)
+PLACEHOLDERS = ("NAME", "CASE")
+# An unquoted word is a path when it ends in a file's extension or in a slash
+# ("guest/host mask" is not one).
+PATH_WORD = re.compile(r"(?<![\w./`-])((?:" + "|".join(re.escape(t) for t in TOP) +
+                       r")/(?:[\w.*-]+/)*(?:[\w*-]+\.\w+)?)(?![\w/])")
+
+
+@dataclass
+class Name:
+    path: str         # the Markdown file
+    line: int
+    kind: str         # "path", "link" or "function"
+    name: str         # as written: `hv/exit/io.c`, `../img/x.svg`, `handle_io`
+    target: str = ""  # for paths and links: from the repository root
+
+    @property
+    def where(self):
+        return f"{self.path}:{self.line}"
+
+
+def _others_before(s, start):
+    """True if the sentence around s[start] names another project before it."""
+    begin = max(s.rfind(". ", 0, start), s.rfind(".\n", 0, start))
+    return OTHERS.search(s, begin + 1, start) is not None
+
+
+def named(path, text):
+    """(names, errors) of one Markdown file: the paths, links and functions its
+    prose names (the rule above), each error 'path:line: what'."""
+    def parse(body):
+        m = re.match(r"(.*?)\s*\(([^()]+)\)$", body, re.S)
+        return {n.strip() for n in m.group(1).split(",") if n.strip()} if m else None
+
+    names, errors = [], []
+    excuses = Excuses(path, errors, NOT_OURS, parse, "a `not in the tree` comment names its "
+                      "paths and functions, then says why in brackets", "name")
+    here = os.path.dirname(path)
+
+    def add(kind, name, target, line, s, start):
+        if not excuses.excused(name) and not _others_before(s, start):
+            names.append(Name(path, line, kind, name, target))
+
+    for tok in MarkdownIt("commonmark").enable("table").parse(text):
+        if excuses.take(tok) or tok.type != "inline":
+            continue
+        s, line0 = tok.content, (tok.map[0] + 1 if tok.map else 1)
+        spans = list(re.finditer(r"`([^`]+)`", s))
+        for m in spans:
+            word, line = m.group(1).strip(), line0 + s[:m.start()].count("\n")
+            f = re.fullmatch(r"([A-Za-z_]\w*)\(\)", word)
+            if f:
+                add("function", f.group(1) + "()", "", line, s, m.start())
+            elif re.fullmatch(r"[\w.*-]+(?:/[\w.*-]*)+(?::\d+)?", word) and \
+                    word.split("/")[0] in TOP:
+                add("path", word, re.sub(r":\d+$", "", word), line, s, m.start())
+        # Unquoted paths, outside code spans and link targets.
+        bare = s
+        for m in spans + list(re.finditer(r"\]\([^)]*\)|<https?://[^>]*>", s)):
+            bare = _blank(bare, m.start(), m.end())
+        for m in PATH_WORD.finditer(bare):
+            word = m.group(1).rstrip(".")
+            add("path", word, word, line0 + s[:m.start()].count("\n"), s, m.start())
+        for m in re.finditer(r"\]\(([^)\s]+)\)", s):
+            t = m.group(1)
+            if re.match(r"[a-z]+:", t) or t.startswith("#"):
+                continue
+            add("link", t, os.path.normpath(os.path.join(here, t.split("#")[0])),
+                line0 + s[:m.start()].count("\n"), s, m.start())
+    excuses.close()
+    return names, errors
+
+
+def _parts(name):
+    return re.split(r"[/._-]", name)
+
+
+def path_exists(root, target):
+    """True if target (from the root) names something in the tree: a file or a
+    folder; a glob, something that matches it; with a placeholder, its folder."""
+    import glob
+    if target.split("/")[0] == "build":
+        return True   # made by make: the runs that print it check it
+    parts = target.split("/")
+    for i, part in enumerate(parts):
+        if any(p in PLACEHOLDERS for p in _parts(part)):
+            return os.path.isdir(os.path.join(root, *parts[:i]))
+    if "*" in target:
+        return bool(glob.glob(os.path.join(root, target)))
+    return os.path.exists(os.path.join(root, target))
+
+
+def definitions(sources):
+    """The functions the tree defines, from (path, text) pairs: C functions (a
+    body follows the parameters, or, in a header, a semicolon) and function-like
+    macros, assembly labels, Python defs, shell functions."""
+    out = set()
+    for p, text in sources:
+        if re.search(r"\.(c|h|S)$", p):
+            text = re.sub(r"//[^\n]*|/\*.*?\*/", " ", text, flags=re.S)
+            text = re.sub(r"__attribute__\s*\(\((?:[^()]|\([^()]*\))*\)\)\s*", "", text)
+            ends = "{;" if p.endswith(".h") else "{"
+            for m in re.finditer(r"(?m)^[A-Za-z_][^;{}()=\n]*?\b(\w+)\(", text):
+                depth, i = 0, m.end() - 1
+                for i in range(m.end() - 1, len(text)):
+                    depth += {"(": 1, ")": -1}.get(text[i], 0)
+                    if depth == 0:
+                        break
+                if text[i + 1:].lstrip()[:1] in ends:
+                    out.add(m.group(1))
+            out.update(re.findall(r"(?m)^\s*#\s*define\s+(\w+)\(", text))
+            if p.endswith(".S"):
+                out.update(re.findall(r"(?m)^\s*([A-Za-z_]\w*):", text))
+        elif p.endswith(".py"):
+            out.update(re.findall(r"(?m)^\s*def\s+(\w+)\(", text))
+        elif p.endswith(".sh"):
+            out.update(re.findall(r"(?m)^\s*(\w+)\(\)\s*\{", text))
+    return out
+
+
+def function_defined(name, defined):
+    """True if name() is among the defined names; a NAME or CASE part stands for
+    any word."""
+    base = name[:-2]
+    if not any(p in PLACEHOLDERS for p in base.split("_")):
+        return base in defined
+    pat = "_".join(r"\w+" if p in PLACEHOLDERS else re.escape(p) for p in base.split("_"))
+    return any(re.fullmatch(pat, d) for d in defined)

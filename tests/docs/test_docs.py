@@ -20,7 +20,13 @@ literal of the code; mdblocks.py's "Numbers in prose" says the rule and what
 it leaves out. Since each `text output` block is matched against its run, a
 number the prose repeats from it is held to the run as well: when the output
 changes, refresh.py mends the block and this test then names the sentences
-that still say the old number."""
+that still say the old number.
+
+So are the names the prose gives, in every Markdown file of the tree
+(test_prose_names_only_paths_and_functions_that_exist): each path must exist
+and each `name()` be defined in the tree, so that moving a file or renaming a
+function fails here until the prose follows; mdblocks.py's "Names in prose"
+says the rule."""
 import fcntl
 import functools
 import glob
@@ -190,6 +196,87 @@ def test_a_changed_number_in_prose_fails():
         assert any(f"{q.where}: the prose says {q.number}9," in e for e in errors), errors
         mutated += 1
     assert mutated >= 10, "the docs quote runs in fewer files than they did"
+
+
+# Every Markdown file of the tree, for the names its prose gives (mdblocks.py, "Names in
+# prose"): the book and the README, and the READMEs beside the code.
+def markdown_files():
+    out = []
+    for d, dirs, fs in os.walk(ROOT):
+        dirs[:] = [x for x in dirs if x not in ("build", "__pycache__") and x[0] != "."]
+        out += [os.path.relpath(os.path.join(d, f), ROOT) for f in fs if f.endswith(".md")]
+    return sorted(out)
+
+
+NAMED_FILES = markdown_files()
+
+
+@functools.lru_cache(maxsize=None)
+def defined_functions():
+    sources = []
+    for top in ("boot", "hv", "guest", "lib", "scripts", "tests"):
+        for d, dirs, fs in os.walk(os.path.join(ROOT, top)):
+            dirs[:] = [x for x in dirs if x != "__pycache__"]
+            for f in fs:
+                if re.search(r"\.(c|h|S|py|sh)$", f):
+                    with open(os.path.join(d, f), errors="replace") as fh:
+                        sources.append((f, fh.read()))
+    return frozenset(mdblocks.definitions(sources))
+
+
+def name_errors(path, text):
+    """What is wrong with the paths and functions one Markdown file names."""
+    names, errors = mdblocks.named(path, text)
+    for n in names:
+        if n.kind == "function" and not mdblocks.function_defined(n.name, defined_functions()):
+            errors.append(f"{n.where}: `{n.name}` is defined nowhere in the tree (no C "
+                          "function or macro, assembly label, Python def or shell function "
+                          "of that name): say the name it has now, or, for another "
+                          "project's, name the project before it in the sentence")
+        elif n.kind != "function" and not mdblocks.path_exists(ROOT, n.target):
+            errors.append(f"{n.where}: {n.name} does not exist" +
+                          (f" ({n.target} from the top)" if n.target != n.name else "") +
+                          ": say where it is now, or give it a `<!-- not in the tree: ... "
+                          "(why) -->` comment before the paragraph")
+    return errors
+
+
+@pytest.mark.parametrize("path", NAMED_FILES)
+def test_prose_names_only_paths_and_functions_that_exist(path):
+    """Every path (file or folder) and every `name()` the prose names must be in the
+    tree: moving or renaming code cannot leave stale names behind."""
+    with open(os.path.join(ROOT, path)) as f:
+        errors = name_errors(path, f.read())
+    assert not errors, "\n".join(errors)
+
+
+def test_a_renamed_path_or_function_in_prose_fails():
+    """The check above catches a move: in each file, the first path and the first
+    function of the tree it names, renamed (an x added to the file name, to the
+    function's name), fail it, each named."""
+    files, kinds = 0, set()
+    for path in NAMED_FILES:
+        with open(os.path.join(ROOT, path)) as f:
+            text = f.read()
+        lines = text.split("\n")
+        quoted = [n for n in mdblocks.named(path, text)[0]
+                  if "`" + n.name + "`" in lines[n.line - 1] and "*" not in n.name and
+                  not n.target.startswith("build/") and
+                  not any(p in mdblocks.PLACEHOLDERS for p in re.split(r"[\W_]", n.name))]
+        picked = []
+        for kind, rename in (("path", lambda w: re.sub(r"(\.\w+)?$", r"x\1", w, count=1)),
+                             ("function", lambda w: w[:-2] + "x()")):
+            first = next((n for n in quoted if n.kind == kind), None)
+            if first:
+                picked.append((first, rename(first.name)))
+        for n, new in picked:
+            lines[n.line - 1] = lines[n.line - 1].replace(f"`{n.name}`", f"`{new}`", 1)
+        errors = name_errors(path, "\n".join(lines))
+        for n, new in picked:
+            assert any(e.startswith(f"{n.where}: ") and new in e for e in errors), (n, errors)
+            kinds.add(n.kind)
+        files += bool(picked)
+    assert kinds == {"path", "function"} and files >= 20, (kinds, files)
 
 
 def write_files_before(block):

@@ -1,7 +1,7 @@
 """The labs (docs/labs/): each has a question, a prediction and an expected
 outcome; every number a lab predicts is what the rules in the code give,
-computed here from the tables the kernel runs (hv/experiments.c through
-tests/boot/table.py, hv/breaks.c and hv/check.c through test_break.py); the
+computed here from the tables the kernel runs (hv/run/experiments.c through
+tests/boot/table.py, hv/vmx/breaks.c and hv/vmx/check.c through test_break.py); the
 lines a lab says its commands print contain those numbers; and the commands
 print them (tests/docs/test_docs.py runs every lab's blocks, as it runs every
 command of the docs, and matches their text output). These tests read the
@@ -65,7 +65,7 @@ def mmu(cmd):
 
 
 def owned(cmd, policy):
-    """(cr0, cr4, threshold) the run of that policy has, as hv/experiment.c's policies()."""
+    """(cr0, cr4, threshold) the run of that policy has, as hv/run/experiment.c's policies()."""
     if policy == "custom":
         return int(cmd.get("cr0_owned", "0"), 0), int(cmd.get("cr4_owned", "0"), 0), None
     return table.policies(number(cmd, "threshold"))[policy]
@@ -85,7 +85,7 @@ def expected(label, cmd):
 
 
 def pass_line(label, cmd):
-    """The PASS line hv/experiment.c's check_measured() prints when the run
+    """The PASS line hv/run/experiment.c's check_measured() prints when the run
     measures what the table expects."""
     row, exp = row_of(label), expected(label, cmd)
     parts = [f"{e.reason} exits expected {exp[e.reason]}, measured {exp[e.reason]}; "
@@ -217,7 +217,7 @@ OWN_RUNS = {"05-write-a-guest.md"}
 @pytest.mark.parametrize("name", NAMES)
 def test_predicted_exits_are_the_tables_rule(name):
     """Each count a prediction table gives for a measured run is what
-    table.expected_by_reason() computes from hv/experiments.c for that
+    table.expected_by_reason() computes from hv/run/experiments.c for that
     boot's command line; and that boot's expected output has the PASS line
     check_measured() prints with exactly those counts."""
     checked = 0
@@ -226,7 +226,7 @@ def test_predicted_exits_are_the_tables_rule(name):
         if "run" not in row or not cols:
             continue
         if row_of(row["run"]) is None:
-            assert name in OWN_RUNS, f"{name}: {row['run']} is no row of hv/experiments.c"
+            assert name in OWN_RUNS, f"{name}: {row['run']} is no row of hv/run/experiments.c"
             continue
         _, cmd, out = boot_of(lab(name), row)
         exp = expected(row["run"], cmd)
@@ -335,9 +335,9 @@ def test_guest_lab_exits():
 
 def test_break_lab_names_the_tables_rules():
     """Lab 6: each break's predicted rule, SDM section and CPU verdict are
-    hv/breaks.c's and hv/check.c's; the expected output has the PASS line
+    hv/vmx/breaks.c's and hv/vmx/check.c's; the expected output has the PASS line
     judge_break() prints; the Bochs lines shown are the rules' lines, in the
-    order the breaks run (hv/breaks.c's)."""
+    order the breaks run (hv/vmx/breaks.c's)."""
     path = lab("06-break-the-vmcs.md")
     rule_table, table_order = rules(), [b[0] for b in breaks()]
     by_name = {b[0]: b for b in breaks()}

@@ -173,3 +173,74 @@ def test_a_plain_text_block_is_read_as_prose():
     """Shown and checked by nothing, so its numbers are held like the prose's."""
     md = f"Sh:\n\n{F}sh\ntrue\n{F}\n\nA line looks like this:\n\n{F}text\nok in 6071 ticks\n{F}\n"
     assert quoted(md) == ([(10, "6071")], [])
+
+
+def names(md, path="docs/x.md"):
+    found, errors = mdblocks.named(path, md)
+    return [(n.kind, n.name, n.target, n.line) for n in found], errors
+
+
+def test_paths_links_and_functions_the_prose_names():
+    md = ("Read `hv/exit/io.c:42` and `handle_io()`, then\n[the ABI](guest-abi.md#io) and "
+          "hv/vmx/ too.\n\n- `make run`, `x86_64/boot`, `tests=baseline`, `hv`, guest/host "
+          "masks\n\n| a | b |\n|---|---|\n| `boot/x86.h` | [up](../README.md) |\n")
+    found, errors = names(md)
+    assert errors == []
+    assert found == [("path", "hv/exit/io.c:42", "hv/exit/io.c", 1),
+                     ("function", "handle_io()", "", 1), ("path", "hv/vmx/", "hv/vmx/", 2),
+                     ("link", "guest-abi.md#io", "docs/guest-abi.md", 2),
+                     ("path", "boot/x86.h", "boot/x86.h", 8),
+                     ("link", "../README.md", "README.md", 8)]
+
+
+def test_code_blocks_and_other_projects_names_are_not_the_trees():
+    md = ("```c\nhv/gone.c\n```\n\nLike KVM's `kvm_set_cr0()`, QEMU's "
+          "`docs/specs/fw_cfg.rst` and then\n`set_cr0()`. But `exit_cr()` is ours.\n")
+    found, errors = names(md)
+    assert errors == [] and [n[1] for n in found] == ["exit_cr()"]
+
+
+def test_a_comment_excuses_the_names_it_gives_in_the_next_block():
+    md = ("<!-- not in the tree: guest/new.c, made_up() (what the reader writes) -->\n"
+          "Write `guest/new.c` with `made_up()` in `hv/run/guest.c`.\n\n"
+          "Then `guest/new.c` again.\n")
+    found, errors = names(md)
+    assert errors == []
+    assert [(n[1], n[3]) for n in found] == [("hv/run/guest.c", 2), ("guest/new.c", 4)]
+
+
+@pytest.mark.parametrize("comment", ["<!-- not in the tree: guest/new.c -->",
+                                     "<!-- not in the tree: guest/other.c (why) -->"])
+def test_a_comment_with_no_reason_or_a_name_its_block_lacks_is_an_error(comment):
+    assert len(names(f"{comment}\nWrite `guest/new.c`.\n")[1]) == 1
+
+
+def test_paths_exist_as_files_folders_globs_or_placeholders(tmp_path):
+    (tmp_path / "hv" / "dev").mkdir(parents=True)
+    (tmp_path / "hv" / "dev" / "dev.c").write_text("")
+    for target, ok in (("hv/dev/dev.c", True), ("hv/dev/", True), ("hv/dev", True),
+                       ("hv/dev/*.c", True), ("hv/dev/*.h", False), ("hv/dev/NAME.c", True),
+                       ("hv/run/NAME.c", False), ("hv/dev/devx.c", False),
+                       ("build/hv/vmx/asm_offsets.h", True)):
+        assert mdblocks.path_exists(str(tmp_path), target) == ok, target
+
+
+def test_definitions_in_c_headers_assembly_python_and_shell():
+    sources = [
+        ("a.c", "static __attribute__((noinline, cold)) int set_cr0_refused(uint64_t v,\n"
+                "    bool is64)\n{\n}\nint called_only(void);\n// int in_a_comment(void)\n"
+                "{\n}\nvoid plain(void) { }\nGR_CHECK(rax, 0);\n#define TRACE(...) x\n"),
+        ("a.h", "uint64_t toggle_wp_loop(uint64_t n); // declared\n"
+                "static inline bool cr0_ok(uint64_t v)\n{\n    return v;\n}\n"),
+        ("s.S", "vmx_run:\n    ret\n"),
+        ("t.py", "def table():\n    pass\n"),
+        ("f.sh", "run_one() {\n  true\n}\n"),
+    ]
+    d = mdblocks.definitions(sources)
+    for name in ("set_cr0_refused", "plain", "TRACE", "toggle_wp_loop", "cr0_ok", "vmx_run",
+                 "table", "run_one"):
+        assert name in d, name
+    for name in ("called_only", "in_a_comment", "GR_CHECK"):
+        assert name not in d, name
+    assert mdblocks.function_defined("NAME_loop()", d)
+    assert not mdblocks.function_defined("NAME_walk()", d)

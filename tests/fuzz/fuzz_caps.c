@@ -1,11 +1,11 @@
 // fuzz_caps.c: libFuzzer harness for the decoding of CPUID and the VMX
-// capability MSRs (hv/caps.c) and what judges from it: caps_print(),
+// capability MSRs (hv/vmx/caps.c) and what judges from it: caps_print(),
 // caps_json(), caps_unsupported(), caps_nested_caveat(), ctl_adjust()
-// (hv/controls.c) and the CR0/CR4 rules that take the fixed-bit MSRs (hv/cr.c).
+// (hv/vmx/controls.c) and the CR0/CR4 rules that take the fixed-bit MSRs (hv/exit/cr.c).
 // Under a hypervisor every one of these values is the hypervisor's choice.
 // Run by `make fuzz` and `make test`; keeps nothing between inputs.
 //
-// Input, zero past its end: the fields of struct caps_raw (hv/hv.h) in its
+// Input, zero past its end: the fields of struct caps_raw (hv/vmx/vmx.h) in its
 // order, each CPUID leaf as EAX, EBX, ECX, EDX (4 bytes each), each MSR 8
 // bytes; then, for ctl_adjust(), required and optional bits (4 bytes each)
 // for the pin, proc, proc2, exit and entry controls; then cr0_owned= and
@@ -14,7 +14,8 @@
 
 #include "fuzz.h"
 
-#include "../../hv/hv.h"
+#include "../../hv/exit/exit.h"
+#include "../../hv/vmx/internal.h"
 
 #define JSON_LEN 640 // kmain()'s buffer for the vmxlab-caps line
 
@@ -180,7 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_message("caps_unsupported", why);
     check(why || (c.vmx && !(c.fc_locked && !c.fc_vmx_outside_smx)),
           "vmxlab would run without VMX, or with VMX locked off");
-    // Where vmxlab runs, MAXPHYADDR is shifted by (hv/paging.c, exit_cr.c): it
+    // Where vmxlab runs, MAXPHYADDR is shifted by (hv/mmu/paging.c, exit_cr.c): it
     // must be what the SDM allows (at most 52, SDM 3A 4.1.4) and cover the
     // 4 GiB the kernel maps. And VMX's fixed bits must be satisfiable: a bit
     // FIXED0 sets, FIXED1 must allow (SDM 3D A.7, A.8), or VMXON and every

@@ -1,4 +1,4 @@
-// fuzz_elf.c: libFuzzer harness for elf_load() (hv/elf.c), the guest loader,
+// fuzz_elf.c: libFuzzer harness for elf_load() (hv/run/elf.c), the guest loader,
 // with guest RAM of the size guest_run() gives it. The input is the ELF file,
 // read from an exact-size heap copy. A reference of the rules elf.c states
 // (in 128-bit arithmetic, where nothing wraps) says whether the image must
@@ -9,7 +9,7 @@
 
 #include "fuzz.h"
 
-#include "../../hv/hv.h"
+#include "../../hv/run/internal.h"
 #include "../../guest/abi.h"
 
 #define RAM GUEST_RAM_SIZE

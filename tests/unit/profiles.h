@@ -3,7 +3,7 @@
 // and what vmxlab must decide on each. tests/unit/test_profiles.c checks them all;
 // docs/10-results.md lists them. Data only.
 #pragma once
-#include "../../hv/hv.h"
+#include "../../hv/vmx/internal.h"
 
 struct profile {
     const char *name;

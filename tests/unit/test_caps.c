@@ -1,4 +1,4 @@
-// test_caps.c: decoding of the VMX capability MSRs (hv/caps.c) with the
+// test_caps.c: decoding of the VMX capability MSRs (hv/vmx/caps.c) with the
 // values Bochs' CPU models report, and the UNSUPPORTED messages.
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../hv/hv.h"
+#include "../../hv/vmx/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 

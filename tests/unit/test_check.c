@@ -1,5 +1,5 @@
-// test_check.c: the VM-entry checker (hv/check.c) and the break= table (hv/breaks.c)
-// on VMCSs built in memory. A good VMCS, as hv/vmcs.c's vmcs_setup() builds it,
+// test_check.c: the VM-entry checker (hv/vmx/check.c) and the break= table (hv/vmx/breaks.c)
+// on VMCSs built in memory. A good VMCS, as hv/vmx/vmcs.c's vmcs_setup() builds it,
 // passes every rule under Bochs' corei7_skylake_x (its MSRs, read in a boot) and a
 // real Core i7-5600U (VirtualBox's CPU database, VMMR3/cpus/Intel_Core_i7_5600U.h, a
 // VBoxCpuReport of that machine). Each break, and each case below for the rules
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "../../boot/x86.h"
-#include "../../hv/hv.h"
+#include "../../hv/vmx/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 
@@ -128,7 +128,7 @@ static struct vmx_caps i7_5600u(void)
 }
 
 // ---------------------------------------------------------------------------
-// The good VMCS: what hv/vmcs.c's vmcs_setup() writes, with the controls its
+// The good VMCS: what hv/vmx/vmcs.c's vmcs_setup() writes, with the controls its
 // wanted[] table asks ctl_adjust() for, and the host state of vmxlab's kernel
 // (boot/entry.S's GDT and page tables, addresses as the kernel map has them).
 

@@ -1,4 +1,4 @@
-// test_controls.c: ctl_adjust() (hv/controls.c) against the capability MSR
+// test_controls.c: ctl_adjust() (hv/vmx/controls.c) against the capability MSR
 // values Bochs' corei7_skylake_x reports, and the control names that the
 // "required control missing" message prints. SDM 3D A.3-A.5.
 #include <setjmp.h>
@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../hv/hv.h"
+#include "../../hv/vmx/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 

@@ -1,4 +1,4 @@
-// test_cpuid.c: what CPUID answers a guest (hv/cpuid.c's cpuid_filter()),
+// test_cpuid.c: what CPUID answers a guest (hv/exit/cpuid.c's cpuid_filter()),
 // from the leaves Bochs' corei7_skylake_x reports and from answers with every
 // bit set: VMX and the features vmxlab does not give hidden (the speculation
 // controls, XSAVES, XFD, RDPID without RDTSCP), the hypervisor bit and
@@ -12,10 +12,10 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../hv/hv.h"
+#include "../../hv/exit/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
-// handle_cpuid() comes along in hv/cpuid.c; nothing here may reach it.
+// handle_cpuid() comes along in hv/exit/cpuid.c; nothing here may reach it.
 struct vcpu vcpu;
 void trace_note(const char *fmt, ...) { (void)fmt; fail(); }
 bool ctl_on(enum ctl_kind kind, uint32_t bit)

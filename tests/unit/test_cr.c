@@ -1,4 +1,4 @@
-// test_cr.c: the CR0/CR3/CR4 rules of hv/cr.c: which CR0 values a guest MOV
+// test_cr.c: the CR0/CR3/CR4 rules of hv/exit/cr.c: which CR0 values a guest MOV
 // may load (KVM's kvm_is_valid_cr0 plus the rules for PG in IA-32e mode),
 // which CR3 values, what a guest read of CR0 sees, and which bits may be
 // guest-owned under the CR0/CR4 fixed-bit MSRs Bochs' corei7_skylake_x
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "../../boot/x86.h"
-#include "../../hv/hv.h"
+#include "../../hv/exit/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 

@@ -1,6 +1,6 @@
 // test_crmodel.c: the hostile guest's reference model of MOV to CR0/CR4, CLTS
 // and LMSW (guest/crmodel.h, written from the SDM) against the hypervisor's own
-// rules (hv/cr.c, hv/hv.h), which decide every intercepted write: on known
+// rules (hv/exit/cr.c, hv/exit/internal.h), which decide every intercepted write: on known
 // cases, then on a million random values near and far from valid ones, the two
 // must agree on #GP and on what the register reads afterwards. Two independent
 // readings of the same SDM pages, so a slip in either shows.
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "../../guest/crmodel.h"
-#include "../../hv/hv.h"
+#include "../../hv/exit/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 
@@ -66,7 +66,7 @@ static void known_cases(void **state)
     assert_int_equal(m.cr0 & CRM_TS, 0);
 }
 
-// hv/cr.c's verdict for the same write, with the CR4.CET rule of set_cr0().
+// hv/exit/cr.c's verdict for the same write, with the CR4.CET rule of set_cr0().
 static bool hv_cr0_lands(uint64_t val, uint64_t cr4)
 {
     return cr0_check(val, true, false) == CR0_OK && !((cr4 & CR4_CET) && !(val & CR0_WP));
@@ -95,15 +95,15 @@ static void agrees_with_hv_cr(void **state)
             uint64_t before = m.cr0;
             bool model = crmodel_mov_cr0(&m, val);
             if (hv != model)
-                fail_msg("CR0 0x%lx (CR4 0x%lx): hv/cr.c says %d, the model %d", val, m.cr4, hv,
-                         model);
+                fail_msg("CR0 0x%lx (CR4 0x%lx): hv/exit/cr.c says %d, the model %d", val, m.cr4,
+                         hv, model);
             assert_int_equal(m.cr0, model ? cr0_normalize(val) : before);
         } else {
             uint64_t val = near(m.cr4);
             bool hv = cr4_check(val, m.cr4, m.cr3, valid, m.cr0 & CR0_WP) == CR4_OK;
             bool model = crmodel_mov_cr4(&m, val);
             if (hv != model)
-                fail_msg("CR4 0x%lx (was 0x%lx, CR3 0x%lx, CR0 0x%lx): hv/cr.c says %d, the "
+                fail_msg("CR4 0x%lx (was 0x%lx, CR3 0x%lx, CR0 0x%lx): hv/exit/cr.c says %d, the "
                          "model %d", val, m.cr4, m.cr3, m.cr0, hv, model);
         }
     }

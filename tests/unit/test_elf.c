@@ -1,4 +1,4 @@
-// test_elf.c: the guest loader (hv/elf.c) against images built here byte by
+// test_elf.c: the guest loader (hv/run/elf.c) against images built here byte by
 // byte: a good one loads exactly its segments, and each way an image can be
 // wrong is refused with a message that names it, leaving guest RAM untouched.
 // The wrapping cases are the ones a crafted image used to copy host memory
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../hv/hv.h"
+#include "../../hv/run/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 

@@ -1,4 +1,4 @@
-// test_ept.c: hv/ept.c builds its EPT tables here in host memory, from a
+// test_ept.c: hv/mmu/ept.c builds its EPT tables here in host memory, from a
 // counting allocator of zeroed 4 KiB pages, and the tests walk them with
 // ept_translate() and read the entries directly (SDM 3C 29.3). Table entries
 // hold host pointers as "physical" addresses: user-space pointers on x86-64
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../hv/hv.h"
+#include "../../hv/mmu/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 

@@ -1,4 +1,4 @@
-// test_matrix.c: host unit tests (cmocka) for hv/matrix.c, the entry-by-entry
+// test_matrix.c: host unit tests (cmocka) for hv/run/matrix.c, the entry-by-entry
 // comparison of two access-matrix records, and for the words guest/matrix.h
 // gives an entry. Records are built here as arrays of struct matrix_entry
 // (guest/abi.h); the texts are checked exactly: they are what a user reads.
@@ -11,7 +11,7 @@
 
 #include "../../guest/abi.h"
 #include "../../guest/matrix.h"
-#include "../../hv/hv.h"
+#include "../../hv/run/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 

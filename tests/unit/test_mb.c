@@ -508,7 +508,7 @@ static void test_carve_avoids_the_info_block(void **state)
     assert_int_equal(mb.info_start, (uintptr_t)copy);
     assert_int_equal(mb.info_end, (uintptr_t)copy + info_len);
     assert_int_equal(carve_around(&mb, at, NULL, 0), b - 4 * MiB);
-    mb.info_end = mb.info_start; // as hv/guest.c carved before: over the block
+    mb.info_end = mb.info_start; // as hv/run/guest.c carved before: over the block
     assert_int_equal(carve_around(&mb, at, NULL, 0), b);
 }
 

@@ -1,9 +1,9 @@
-// test_paging.c: hv/paging.c walks guest page tables built here in a buffer
+// test_paging.c: hv/mmu/paging.c walks guest page tables built here in a buffer
 // that stands for guest RAM: 4 KiB, 2 MiB and 1 GiB pages, the access rights
 // of SDM 3A 4.6 (U/S, R/W with CR0.WP, XD with EFER.NXE, SMEP, SMAP), the #PF error
 // codes of SDM 3A 4.7, reserved bits, and tables that point outside RAM; the
 // Accessed and Dirty bits a walk sets (SDM 3A 4.8); and the shadow entries
-// hv/shadow.c builds from a walk.
+// hv/mmu/shadow.c builds from a walk.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../hv/hv.h"
+#include "../../boot/x86.h"
+#include "../../hv/mmu/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 
@@ -287,7 +288,7 @@ static void shadow_leaf_no_execute(void **state)
 
 // WP=0 with SMEP: the supervisor-writable copy of a user page must not be
 // executable, or a supervisor fetch SMEP forbids would go through; with
-// EFER.NXE 0 too, since the real NXE is 1 under shadow paging (hv/msr.c).
+// EFER.NXE 0 too, since the real NXE is 1 under shadow paging (hv/exit/msr.c).
 static void shadow_leaf_wp0_smep(void **state)
 {
     (void)state;

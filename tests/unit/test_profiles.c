@@ -1,6 +1,6 @@
 // test_profiles.c: vmxlab on the CPUs it cannot boot on here. For each capability
 // profile of tests/unit/profiles.c (real Intel CPUs, nested KVM): decode it, choose the
-// controls, build the VMCS vmxlab would build (hv/vmcs_build.c) for each paging mode,
+// controls, build the VMCS vmxlab would build (hv/vmx/vmcs_build.c) for each paging mode,
 // policy and exit path into an imitation of that CPU's VMCS, run the entry checker on
 // it, and run the field self-test against that CPU's VMWRITE. What vmxlab says it will
 // do must be what the profile allows; the profiles it must refuse end with the reason.
@@ -13,6 +13,8 @@
 
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
+#include "../../hv/exit/exit.h"
+#include "../../hv/mmu/mmu.h"
 #include "profiles.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
@@ -165,7 +167,7 @@ static uint64_t widest(const struct vmx_caps *c, bool cr4)
         const char *why;
         int r = cr4 ? cr4_owned_check(BIT(b), c->raw.cr4_fixed0, c->raw.cr4_fixed1, &bad, &why)
                     : cr0_owned_check(BIT(b), c->raw.cr0_fixed0, c->raw.cr0_fixed1, &bad, &why);
-        if (!r && !(cr4 && BIT(b) == CR4_MCE)) // MCE stays the host's (hv/experiment.c)
+        if (!r && !(cr4 && BIT(b) == CR4_MCE)) // MCE stays the host's (hv/run/experiment.c)
             owned |= BIT(b);
     }
     return owned;
@@ -237,7 +239,7 @@ static void decisions(const struct profile *p, const struct vmx_caps *c,
     assert_int_equal(ept ? MMU_EPT : MMU_SHADOW_ROLES, p->expect.mmu);
     assert_int_equal(vpid, p->expect.vpid);
     assert_int_equal(timer, p->expect.preemption_timer);
-    assert_int_equal(c->ept_2m, p->expect.ept_2m); // hv/guest.c maps 2 MiB pages iff set
+    assert_int_equal(c->ept_2m, p->expect.ept_2m); // hv/run/guest.c maps 2 MiB pages iff set
     assert_int_equal(c->timer_shift, p->expect.timer_shift);
     assert_int_equal(invept_type(c), p->expect.invept);
     assert_int_equal(vpid ? invvpid_type(c, false) : 0, p->expect.invvpid);
@@ -252,7 +254,7 @@ static void decisions(const struct profile *p, const struct vmx_caps *c,
     if (invept_type(c)) // INVEPT (bit 20), single context (25) or all (26)
         assert_true((r->ept_vpid & BIT(20)) &&
                     (r->ept_vpid & BIT(invept_type(c) == 1 ? 25 : 26)));
-    unsigned t = invvpid_type(c, true); // the type hv/exit_cr.c uses for a CR4 change
+    unsigned t = invvpid_type(c, true); // the type hv/exit/exit_cr.c uses for a CR4 change
     if (vpid)
         assert_true(r->ept_vpid & BIT(t == 3 ? 43 : t == 1 ? 41 : 42));
 }

@@ -1,4 +1,4 @@
-// test_result.c: the "vmxlab-result {json}" line of hv/result.c, which the
+// test_result.c: the "vmxlab-result {json}" line of hv/run/result.c, which the
 // boot tests and `make bench` parse, fmt_ratio()'s two-decimal ratios and the
 // fastest and median of a run's windows.
 // The JSON is compared byte for byte, then read back by a small JSON reader
@@ -13,11 +13,12 @@
 
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
-#include "../../hv/hv.h"
+#include "../../hv/exit/internal.h"
+#include "../../hv/run/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 
-// hv/exit.c (and exit_cr.c, which its table names) come along for
+// hv/exit/exit.c (and exit_cr.c, which its table names) come along for
 // exit_reason_name() and the counters; the rest of them refers to these
 // kernel-only functions, which no test here may reach.
 __attribute__((noreturn)) void vmx_fail(const char *insn, uint64_t arg)

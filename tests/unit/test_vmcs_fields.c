@@ -1,4 +1,4 @@
-// test_vmcs_fields.c: the VMCS field table (hv/vmcs_fields.h) and its
+// test_vmcs_fields.c: the VMCS field table (hv/vmx/vmcs_fields.h) and its
 // VMWRITE/VMREAD round-trip self-test, run against imitation VMCSs: one that
 // keeps every bit, one whose VMWRITE drops the reserved access-rights bits as
 // KVM's nested VMWRITE does (and some Intel CPUs, SDM 3C 25.4.1), one that also
@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../hv/hv.h"
+#include "../../hv/vmx/internal.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
 

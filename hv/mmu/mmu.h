@@ -1,0 +1,52 @@
+// mmu.h: guest memory, translated: what hv/mmu/ offers the rest of vmxlab, grouped by
+// file as xv6's defs.h does. The EPT tables (ept.c), shadow paging (shadow.c) and the
+// walker of a guest's own page tables (paging.c). Included by hv/run/guest.c, which
+// sets guest memory up, the exit handlers that reach it (hv/exit/) and the unit tests;
+// what only hv/mmu/ uses is in internal.h. The paging mode of a run is vmx.h's enum mmu.
+#pragma once
+#include "../../lib/lib.h"
+
+// ept.c: 4-level EPT with 2 MiB (or 4 KiB) pages, SDM 3C 29.3
+struct ept {
+    uint64_t *pml4;
+    uint64_t *(*alloc_page)(void *ctx); // a zeroed, 4 KiB-aligned table
+    void *ctx;
+};
+int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, bool large_ok);
+uint64_t ept_pointer(const struct ept *e); // WB, 4-level walk, no A/D
+
+// shadow.c: shadow paging, a virtual TLB for the guest (paging=shadow)
+void shadow_reset(bool roles);   // empty tables, before a run; roles: one set per WP
+uint64_t shadow_root_for(bool wp); // ...for a guest whose CR0.WP reads wp (at set-up)
+void shadow_flush(void);         // every shadow translation dropped
+void shadow_wp_changed(void);    // after the guest's CR0.WP changed
+void shadow_invlpg(uint64_t gva);
+int shadow_page_fault(uint64_t gva, uint32_t hw_error); // a #PF exit
+struct walk_mode guest_walk_mode(void); // the guest's CR3, WP, NXE, SMEP, SMAP, AC
+
+// paging.c: the guest's page tables, walked by the hypervisor (pure)
+struct guest_mem { // guest RAM as the host sees it
+    const uint8_t *ram;
+    uint64_t size;
+};
+struct walk_mode { // what decides a translation besides the tables
+    uint64_t cr3;
+    bool wp, nxe, smep, smap;
+    bool ac;           // RFLAGS.AC, for SMAP; false for an implicit supervisor access
+    bool gbpages;      // the CPU has 1 GiB pages (else PS in a PDPTE is reserved)
+    unsigned maxphyaddr;
+};
+struct walk {
+    uint64_t gpa, page_size;
+    unsigned levels;            // entries read: 1 (PML4E) to 4 (PTE)
+    uint64_t entry[4], entry_gpa[4];
+    bool user, writable, executable; // the combined rights of the path
+    bool outside_ram;           // an entry's address left guest RAM
+    uint32_t pf_error;          // the #PF error code, when the walk fails
+};
+// 0, or -1 with w->pf_error; access: PF_W, PF_U, PF_I as for a #PF.
+int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
+               unsigned access, struct walk *w);
+// Copies up to n bytes at gva; returns how many could be read.
+size_t guest_read(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
+                  void *dst, size_t n);

@@ -1,0 +1,297 @@
+// test_dev.c: hv/dev/dev.c's table and dispatchers with the devices the kernel links
+// (hv/dev/serial.c's COM1, hv/dev/debug_exit.c), driven as the I/O exit drives them: no
+// clash (and dev_clash() finds made-up ones); what nobody claims reads all ones of its
+// width; a 2- or 4-byte access to the byte-wide UART reaches its registers one byte
+// each, low byte first, and counts once; COM1's lines; port 0xf4 ends the machine with
+// the value written. dev_guest_text() and dev_guest_exit() are recorded here.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "../../hv/dev/dev.h"
+
+void console_write(const char *s, size_t n) { (void)s; (void)n; }
+
+static char text[8][200]; // the console lines the devices handed over
+static unsigned ntext, nexits;
+static uint64_t exit_code;
+
+void dev_guest_text(const char *t, size_t len)
+{
+    assert_true(ntext < 8 && len < sizeof(text[0]));
+    memcpy(text[ntext], t, len);
+    text[ntext++][len] = '\0';
+}
+
+void dev_guest_exit(uint64_t code, const char *how)
+{
+    assert_non_null(how);
+    nexits++;
+    exit_code = code;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    static const struct dev_machine m = { .ram_size = 4 << 20, .cpus = 1 };
+    dev_reset_all(&m);
+    ntext = nexits = 0;
+    exit_code = 0;
+    return 0;
+}
+
+static uint64_t in(uint16_t port, unsigned size)
+{
+    uint64_t v = 0x5a5a5a5a5a5a5a5aull; // all of it replaced
+    dev_pio(port, size, false, &v);
+    return v;
+}
+
+static const struct dev *out(uint16_t port, unsigned size, uint64_t v)
+{
+    return dev_pio(port, size, true, &v);
+}
+
+static size_t index_of(const struct dev *d)
+{
+    for (size_t i = 0; i < ndevices; i++)
+        if (devices[i] == d)
+            return i;
+    fail_msg("%s is not in devices[]", d->name);
+    return 0;
+}
+
+static struct dev_counts counts_of(const struct dev *d, struct dev_counts *unclaimed)
+{
+    struct dev_counts per[16], none;
+    assert_true(ndevices <= 16);
+    dev_counts_get(per, unclaimed ? unclaimed : &none);
+    return per[index_of(d)];
+}
+
+// --- The table ----------------------------------------------------------------------
+
+static void table_has_com1_and_debug_exit_and_no_clash(void **state)
+{
+    (void)state;
+    assert_null(dev_table_clash());
+    index_of(&dev_com1); // both in the table
+    index_of(&dev_debug_exit);
+    assert_string_equal(dev_com1.name, "COM1");
+    assert_int_equal(dev_com1.base, 0x3f8);
+    assert_int_equal(dev_com1.len, 8);
+    assert_int_equal(dev_com1.sizes, 1); // QEMU's 16550: bytes only
+    assert_string_equal(dev_debug_exit.name, "isa-debug-exit");
+    assert_int_equal(dev_debug_exit.base, 0xf4);
+    assert_int_equal(dev_debug_exit.len, 1);
+    assert_int_equal(dev_debug_exit.sizes, 1 | 2 | 4);
+}
+
+static void clashes_are_found(void **state)
+{
+    (void)state;
+    static const struct dev a = { .name = "a", .space = DEV_PIO, .base = 0x60, .len = 4,
+                                  .sizes = 1 };
+    static const struct dev b = { .name = "b", .space = DEV_PIO, .base = 0x63, .len = 1,
+                                  .sizes = 1 };
+    static const struct dev b_mmio = { .name = "b", .space = DEV_MMIO, .base = 0x63,
+                                       .len = 1, .sizes = 1 };
+    static const struct dev next = { .name = "next", .space = DEV_PIO, .base = 0x64,
+                                     .len = 1, .sizes = 1 };
+    static const struct dev empty = { .name = "empty", .space = DEV_PIO, .base = 0x70,
+                                      .sizes = 1 };
+    static const struct dev no_width = { .name = "no width", .space = DEV_PIO, .base = 0x70,
+                                         .len = 1 };
+    static const struct dev wraps = { .name = "wraps", .space = DEV_MMIO, .base = ~0ull,
+                                      .len = 2, .sizes = 1 };
+    const struct dev *overlap[] = { &a, &b }, *apart[] = { &a, &b_mmio, &next };
+    assert_ptr_equal(dev_clash(overlap, 2), &a);
+    assert_null(dev_clash(apart, 3));
+    const struct dev *bad[][2] = { { &a, &empty }, { &a, &no_width }, { &a, &wraps } };
+    for (size_t i = 0; i < 3; i++)
+        assert_ptr_equal(dev_clash(bad[i], 2), bad[i][1]);
+}
+
+// --- What nobody claims -------------------------------------------------------------
+
+static void unclaimed_ports_read_all_ones_of_their_width(void **state)
+{
+    (void)state;
+    assert_int_equal(in(0x80, 1), 0xff);
+    assert_int_equal(in(0x2f8, 2), 0xffff);
+    assert_int_equal(in(0xf5, 4), 0xffffffff); // the port after 0xf4 is nobody's
+    uint64_t v = 0x1234;
+    assert_null(dev_pio(0x80, 2, true, &v));
+    assert_int_equal(v, 0x1234); // a dropped write leaves the value alone
+    assert_int_equal(in(0x80, 1), 0xff);
+    v = 0;
+    assert_null(dev_mmio(0xfee00020, 4, false, &v));
+    assert_int_equal(v, 0xffffffff);
+    assert_null(dev_mmio(0xfee00030, 8, false, &v));
+    assert_int_equal(v, ~0ull);
+}
+
+static void unclaimed_accesses_are_counted_by_port_and_page(void **state)
+{
+    (void)state;
+    in(0x80, 1);
+    out(0x80, 1, 0x42);
+    in(0x2f8, 2);
+    in(0x80, 4);
+    uint64_t v = 0;
+    dev_mmio(0xfee00020, 4, false, &v);
+    dev_mmio(0xfee00ff0, 4, true, &v); // the same page
+    struct dev_counts unclaimed;
+    counts_of(&dev_com1, &unclaimed);
+    assert_int_equal(unclaimed.reads, 4);
+    assert_int_equal(unclaimed.writes, 2);
+    struct dev_unclaimed list[8];
+    assert_int_equal(dev_unclaimed_list(list, 8), 3);
+    assert_int_equal(list[0].space, DEV_PIO);
+    assert_int_equal(list[0].addr, 0x80);
+    assert_int_equal(list[0].counts.reads, 2);
+    assert_int_equal(list[0].counts.writes, 1);
+    assert_int_equal(list[1].addr, 0x2f8);
+    assert_int_equal(list[2].space, DEV_MMIO);
+    assert_int_equal(list[2].addr, 0xfee00000);
+    assert_int_equal(list[2].counts.reads, 1);
+    assert_int_equal(list[2].counts.writes, 1);
+    assert_int_equal(dev_unclaimed_list(list, 1), 1); // no more than asked for
+
+    // The first 16 distinct ones are kept; the total counts them all.
+    for (uint16_t port = 0x100; port < 0x120; port++)
+        in(port, 1);
+    struct dev_unclaimed all[64];
+    assert_int_equal(dev_unclaimed_list(all, 64), 16);
+    assert_int_equal(all[15].addr, 0x10c);
+    counts_of(&dev_com1, &unclaimed);
+    assert_int_equal(unclaimed.reads, 4 + 32);
+
+    setup(NULL); // a new run starts from nothing
+    assert_int_equal(dev_unclaimed_list(all, 64), 0);
+    counts_of(&dev_com1, &unclaimed);
+    assert_int_equal(unclaimed.reads + unclaimed.writes, 0);
+}
+
+// --- Widths -------------------------------------------------------------------------
+
+// COM1 takes bytes only: a wider access reaches consecutive registers, low byte first,
+// and is one access in the counts.
+static void wide_accesses_to_the_uart_go_byte_by_byte(void **state)
+{
+    (void)state;
+    out(0x3fb, 1, 0x83); // LCR: DLAB set, 8N1
+    assert_ptr_equal(out(0x3f8, 2, 0x0c01), &dev_com1); // DLL 0x01, DLM 0x0c
+    assert_int_equal(in(0x3f8, 1), 0x01);
+    assert_int_equal(in(0x3f9, 1), 0x0c);
+    assert_int_equal(in(0x3f8, 2), 0x0c01);
+    out(0x3fb, 1, 0x03); // DLAB clear
+    out(0x3fc, 4, 0x5a00ff1f); // MCR 0x1f; LSR and MSR ignore writes; SCR 0x5a
+    // MCR, LSR (0x60: ready, nothing received), MSR (0xb0), SCR.
+    assert_int_equal(in(0x3fc, 4), 0x5ab0601f);
+    // IIR (0x01), LCR (0x03).
+    assert_int_equal(in(0x3fa, 2), 0x0301);
+    // The bytes past 0x3ff belong to nobody: all ones.
+    assert_int_equal(in(0x3fe, 4), 0xffff5ab0);
+    struct dev_counts unclaimed, c = counts_of(&dev_com1, &unclaimed);
+    assert_int_equal(c.writes, 4);
+    assert_int_equal(c.reads, 6);
+    assert_int_equal(unclaimed.reads + unclaimed.writes, 0);
+}
+
+// --- COM1's lines -------------------------------------------------------------------
+
+static void put(const char *s)
+{
+    for (; *s; s++)
+        out(0x3f8, 1, (uint8_t)*s);
+}
+
+static void com1_prints_lines(void **state)
+{
+    (void)state;
+    put("hello\r\n");
+    put("two\nlines\n");
+    assert_int_equal(ntext, 3);
+    assert_string_equal(text[0], "hello"); // CR LF is one end of line
+    assert_string_equal(text[1], "two");
+    assert_string_equal(text[2], "lines");
+    out(0x3f8, 2, 'o' << 8 | 'n'); // "n" then IER <- 'o' & 0x0f: one byte of text
+    assert_int_equal(in(0x3f9, 1), 'o' & 0x0f);
+    put("o newline");
+    assert_int_equal(ntext, 3);
+    dev_end_all(); // the run ends: the rest goes out
+    assert_int_equal(ntext, 4);
+    assert_string_equal(text[3], "no newline");
+    dev_end_all();
+    assert_int_equal(ntext, 4); // nothing twice
+}
+
+static void com1_breaks_long_lines_at_160(void **state)
+{
+    (void)state;
+    for (unsigned i = 0; i < 170; i++)
+        out(0x3f8, 1, 'a' + i % 26);
+    out(0x3f8, 1, '\n');
+    assert_int_equal(ntext, 2);
+    assert_int_equal(strlen(text[0]), 160);
+    assert_int_equal(strlen(text[1]), 10);
+    assert_int_equal(text[1][0], 'a' + 160 % 26);
+}
+
+static void com1_reset_values(void **state)
+{
+    (void)state;
+    out(0x3f9, 1, 0x0f);
+    out(0x3ff, 1, 0x77);
+    put("half a line");
+    setup(NULL);
+    assert_int_equal(in(0x3f9, 1), 0);    // IER
+    assert_int_equal(in(0x3fa, 1), 0x01); // IIR: nothing pending
+    assert_int_equal(in(0x3fb, 1), 0x03); // LCR: 8N1
+    assert_int_equal(in(0x3ff, 1), 0);    // SCR
+    assert_int_equal(in(0x3f8, 1), 0);    // RBR: nothing received
+    dev_end_all();
+    assert_int_equal(ntext, 0); // the last run's half line is gone
+}
+
+// --- Port 0xf4 ----------------------------------------------------------------------
+
+static void debug_exit_ends_with_the_value_written(void **state)
+{
+    (void)state;
+    assert_ptr_equal(out(0xf4, 4, 0x12345678), &dev_debug_exit);
+    assert_int_equal(nexits, 1);
+    assert_int_equal(exit_code, 0x12345678);
+    out(0xf4, 1, 0x1ff); // a byte is a byte
+    assert_int_equal(exit_code, 0xff);
+    out(0xf4, 2, 0x12345678);
+    assert_int_equal(exit_code, 0x5678);
+    assert_int_equal(nexits, 3);
+    assert_int_equal(in(0xf4, 4), 0xffffffff); // reads: all ones, as before the device
+    assert_int_equal(in(0xf4, 1), 0xff);
+    assert_null(out(0xf5, 1, 0)); // 0xf5 is nobody's: it ends nothing
+    assert_int_equal(nexits, 3);
+    struct dev_counts c = counts_of(&dev_debug_exit, NULL);
+    assert_int_equal(c.writes, 3);
+    assert_int_equal(c.reads, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(table_has_com1_and_debug_exit_and_no_clash, setup),
+        cmocka_unit_test_setup(clashes_are_found, setup),
+        cmocka_unit_test_setup(unclaimed_ports_read_all_ones_of_their_width, setup),
+        cmocka_unit_test_setup(unclaimed_accesses_are_counted_by_port_and_page, setup),
+        cmocka_unit_test_setup(wide_accesses_to_the_uart_go_byte_by_byte, setup),
+        cmocka_unit_test_setup(com1_prints_lines, setup),
+        cmocka_unit_test_setup(com1_breaks_long_lines_at_160, setup),
+        cmocka_unit_test_setup(com1_reset_values, setup),
+        cmocka_unit_test_setup(debug_exit_ends_with_the_value_written, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
