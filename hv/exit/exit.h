@@ -70,6 +70,9 @@ const char *cr0_bit_name(unsigned bit);
 const char *cr4_bit_name(unsigned bit);
 uint64_t cr4_guest_valid(uint64_t fixed1, const uint32_t leaf1[4], const uint32_t leaf7[4]);
 
+// io.c: the devices of a run (hv/dev/)
+void platform_reset(uint64_t ram_size); // before each run: reset, the clock from now
+
 // msr.c: RDMSR/WRMSR in the guest, one table of MSRs
 extern uint8_t msr_bitmap[4096];
 void msr_bitmap_init(void);

@@ -194,10 +194,6 @@ static uint64_t tick_budget(const struct guest_run *run)
     return RUN_TICKS + 1000 * run->iterations * (run->windows ? run->windows : 1);
 }
 
-// The machine the devices (hv/dev/) sit in. Without a clock, time stands still for
-// them: no device of the table counts time yet.
-static const struct dev_machine machine = { .ram_size = GUEST_RAM_SIZE, .cpus = 1 };
-
 // What VMX does not switch between host and guest, and so carries over from
 // one guest run to the next unless it is reset: extended state and XCR0
 // (reset_extended_state()), the debug address registers and DR6 (DR7 and IA32_DEBUGCTL come
@@ -225,7 +221,7 @@ static void reset_machine_state(void)
     write_cr2(0);
     msr_reset_for_run();
     msr_reset_emulated();
-    dev_reset_all(&machine);
+    platform_reset(GUEST_RAM_SIZE); // the devices (hv/dev/), their clock from now
 }
 
 bool guest_run(const struct guest_image *img, const struct guest_run *run,

@@ -79,6 +79,7 @@ static void entries_name_their_ports(void **state)
         { &dev_port61, "port-0x61", DEV_PIO, 0x61, 1, 1 },
         { &dev_cmos, "cmos", DEV_PIO, 0x70, 2, 1 },
         { &dev_pci_conf, "pci-config", DEV_PIO, 0xcf8, 8, 1 | 2 | 4 },
+        { &dev_i8042, "i8042", DEV_PIO, 0x64, 1, 1 },
         { &dev_bochs_shutdown, "bochs-shutdown", DEV_PIO, 0x8900, 1, 1 },
         { &dev_lapic, "lapic", DEV_MMIO, 0xfee00000, 0x1000, 1 | 2 | 4 | 8 },
     };
