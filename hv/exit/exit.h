@@ -70,6 +70,9 @@ const char *cr0_bit_name(unsigned bit);
 const char *cr4_bit_name(unsigned bit);
 uint64_t cr4_guest_valid(uint64_t fixed1, const uint32_t leaf1[4], const uint32_t leaf7[4]);
 
+// cpuid.c: the same for this CPU, as the guest's CPUID shows it (paging=shadow: no PKE)
+uint64_t guest_cr4_valid(bool shadow);
+
 // io.c: the devices of a run (hv/dev/)
 void platform_reset(uint64_t ram_size); // before each run: reset, the clock from now
 

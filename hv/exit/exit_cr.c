@@ -104,8 +104,9 @@ static void flush_guest_tlb(bool keep_global)
 static int set_cr4(uint64_t val)
 {
     uint64_t old = guest_cr4();
-    enum cr4_error e = cr4_check(val, old, guest_cr3(), cr4_guest_bits,
-                                 read_shadowed_cr0() & CR0_WP);
+    // Under shadow paging CPUID hides protection keys (hv/exit/cpuid.c): CR4.PKE too.
+    uint64_t valid = cr4_guest_bits & ~(vcpu.shadow ? (uint64_t)CR4_PKE : 0);
+    enum cr4_error e = cr4_check(val, old, guest_cr3(), valid, read_shadowed_cr0() & CR0_WP);
     if (e != CR4_OK) {
         TRACE("CR4 0x%lx refused: %s", val, cr4_error_name(e));
         inject_exception(VEC_GP, 0);

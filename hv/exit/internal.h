@@ -58,6 +58,9 @@ const char *msr_name(uint32_t index);
 // cpuid.c
 struct cpuid_view { // what the guest may see: its own CR4, and what the CPU lets run
     bool osxsave, ospke, rdtscp, rdrand, rdseed, xsaves;
+    bool apic;         // IA32_APIC_BASE.EN
+    bool shadow;       // paging=shadow: no protection keys
+    uint32_t max_leaf; // the CPU's highest basic leaf, CPUID.0:EAX
 };
 void cpuid_filter(const struct cpuid_view *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
 int handle_cpuid(struct guest_regs *r);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "../../guest/abi.h"
 #include "../../hv/dev/dev.h"
 
 void console_write(const char *s, size_t n) { (void)s; (void)n; }
@@ -101,6 +102,29 @@ static void table_has_every_device_and_no_clash(void **state)
     assert_int_equal(dev_debug_exit.base, 0xf4);
     assert_int_equal(dev_debug_exit.len, 1);
     assert_int_equal(dev_debug_exit.sizes, 1 | 2 | 4);
+}
+
+// guest/abi.h's PC_PORTS, which guests use, lists the port devices of the table.
+static void pc_ports_are_the_tables(void **state)
+{
+    (void)state;
+    static const struct { uint64_t base, len; } ports[] = {
+#define PORTS_ROW(base, len) { base, len },
+        PC_PORTS(PORTS_ROW)
+#undef PORTS_ROW
+    };
+    size_t npio = 0;
+    for (size_t i = 0; i < ndevices; i++) {
+        if (devices[i]->space != DEV_PIO)
+            continue;
+        npio++;
+        size_t j = 0;
+        while (j < sizeof(ports) / sizeof(ports[0]) && ports[j].base != devices[i]->base)
+            j++;
+        assert_true(j < sizeof(ports) / sizeof(ports[0]));
+        assert_int_equal(ports[j].len, devices[i]->len);
+    }
+    assert_int_equal(npio, sizeof(ports) / sizeof(ports[0]));
 }
 
 static void clashes_are_found(void **state)
@@ -363,6 +387,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(table_has_every_device_and_no_clash, setup),
+        cmocka_unit_test_setup(pc_ports_are_the_tables, setup),
         cmocka_unit_test_setup(clashes_are_found, setup),
         cmocka_unit_test_setup(unclaimed_ports_read_all_ones_of_their_width, setup),
         cmocka_unit_test_setup(unclaimed_accesses_are_counted_by_port_and_page, setup),
