@@ -132,6 +132,19 @@ struct lapic_counts {
     uint64_t other_ipis;      // every other IPI (fixed, NMI, SMI ...): none is delivered
 };
 void lapic_counts_get(struct lapic_counts *out);
+// lapic.c, for the CPU's APIC virtualisation (hv/exit/apic.c): the TPR (CR8 is its bits
+// 7:4), the virtual-APIC page as the model's registers fill it, and the write an
+// APIC-write exit reports, as the access to replay on the model.
+uint32_t lapic_tpr(void);
+void lapic_tpr_set(uint32_t tpr);
+void lapic_virtual_page(uint8_t *page); // 4 KiB
+void lapic_take_page(const uint8_t *page); // what the CPU wrote there without an exit
+struct lapic_write {
+    uint64_t offset; // in the page
+    unsigned size;   // 4 at a register's offset, else 1 (the model drops it)
+    uint32_t value;
+};
+struct lapic_write lapic_trapped_write(uint64_t qualification, const uint8_t *page);
 
 // The time of a clock stored from dev_machine.now_ns at reset (0 without one).
 static inline uint64_t dev_now(uint64_t (*now_ns)(void)) { return now_ns ? now_ns() : 0; }

@@ -69,3 +69,8 @@ uint64_t guest_xcr0_components(void); // what the guest's CPUID offers it
 
 // io.c
 int handle_io(struct guest_regs *r);
+
+// mmio.c
+int handle_ept_violation(struct guest_regs *r);
+int handle_apic_access(struct guest_regs *r);
+int handle_apic_write(struct guest_regs *r);

@@ -47,6 +47,7 @@ void platform_reset(uint64_t ram_size)
     const struct dev_machine m = { .ram_size = ram_size, .cpus = 1, .now_ns = now_ns };
     run_start = rdtsc();
     dev_reset_all(&m);
+    apic_reset(); // the CPU's view of the APIC (hv/exit/mmio.c)
 }
 
 static void count(uint16_t port, bool in)

@@ -226,8 +226,13 @@ static int msr_read(uint32_t index, uint64_t *val)
 static int msr_write(uint32_t index, uint64_t val)
 {
     switch (index) {
-    case MSR_APIC_BASE:
-        return apic_base_set(val);
+    case MSR_APIC_BASE: {
+        uint64_t old = apic_base_read();
+        int refused = apic_base_set(val);
+        if (!refused)
+            apic_base_changed(old);
+        return refused;
+    }
     case MSR_MCG_STATUS:
         if (val & ~MCG_STATUS_BITS)
             return -1;

@@ -14,6 +14,7 @@ struct ept {
 };
 int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, bool large_ok);
 uint64_t ept_pointer(const struct ept *e); // WB, 4-level walk, no A/D
+uint64_t *ept_leaf(const struct ept *e, uint64_t gpa); // the 4 KiB entry, or NULL
 
 // shadow.c: shadow paging, a virtual TLB for the guest (paging=shadow)
 void shadow_reset(bool roles);   // empty tables, before a run; roles: one set per WP

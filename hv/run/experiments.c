@@ -99,6 +99,10 @@ const struct experiment experiments[] = {
     { .name = "plain-io", .group = "exits", .guest = "plain_io", .runs = EACH_POLICY,
       .show_exits = true,
       .what = "a guest with no hypercalls: CPUID, MSRs, COM1, an empty port, port 0xf4" },
+    { .name = "pc-devices", .group = "exits", .guest = "pc", .runs = ONCE,
+      .show_exits = true,
+      .what = "the virtual PC: the 8259s, fw_cfg, CMOS, the PIT, PCI, IA32_APIC_BASE, the "
+              "APIC page, MSRs" },
     { .name = "text-sum", .group = "bad-guest", .host = host_text_sum,
       .what = "the hypervisor's code and read-only data, summed before the hostile guests" },
     { .name = "hostile-cr", .group = "bad-guest", .guest = "hostile", .runs = EACH_POLICY,

@@ -103,6 +103,7 @@ void guest_ram_init(bool shadow_boot)
         kprintf("vmxlab: building EPT failed\n");
         end_run(VERDICT_CRASH);
     }
+    apic_ept_init(&ept); // the APIC page, where the CPU virtualises it (hv/exit/mmio.c)
     invept_context(ept_pointer(&ept));
     kprintf("vmxlab: guest RAM: %u MiB at host 0x%lx, mapped by EPT (%u tables, %s pages%s)%s\n",
             GUEST_RAM_SIZE >> 20, base, ept_used, large ? "2 MiB" : "4 KiB",
@@ -288,6 +289,8 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
     struct vm_setup s = { .caps = &caps, .ctls = &ctls, .host = &host, .hdr = hdr,
                           .rip = entry, .eptp = ept_pointer(&ept),
                           .msr_bitmap = (uint64_t)msr_bitmap,
+                          .vapic_page = (uint64_t)vapic_page,
+                          .apic_access_page = (uint64_t)apic_access_page,
                           .cr3 = shadow ? shadow_root_for(cr.cr0 & CR0_WP) : hdr->cr3,
                           .shadow = shadow, .efer = vcpu.efer,
                           .cr = cr, .cr0_owned = run->cr0_owned,
