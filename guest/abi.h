@@ -51,6 +51,7 @@
 #define BAD_RECORD 12      // HC_RECORD with a buffer inside RAM whose end wraps past 2^64
 #define BAD_LEAVE_LONG_MODE 13 // CR0.PG cleared in compatibility mode: leaving IA-32e
                                // mode, which vmxlab does not emulate
+#define BAD_HLT_STI 14     // STI, HLT: halted, naming the interrupts it waits for
 
 // What the isolation guest checks (guest_params.flags), one group each.
 #define ISO_STATE_DIRTY (1u << 0) // dirty every register VMX does not switch...

@@ -262,3 +262,21 @@ int dev_counts_text(char *buf, size_t size)
                    more == 1 ? "" : "es");
     return n;
 }
+
+int dev_wake_sources(char *buf, size_t size)
+{
+    int n = 0;
+    unsigned mode, vector;
+    if (size)
+        buf[0] = '\0';
+    if (pit_irq0_armed(&mode) && pic_unmasked(0))
+        n = append(buf, size, n, "IRQ 0 (the PIT's channel 0, mode %u)", mode);
+    if (uart_irq_enables() && pic_unmasked(4))
+        n = append(buf, size, n, "%sIRQ 4 (COM1, IER 0x%x)", n ? ", " : "", uart_irq_enables());
+    if (cmos_irq_enables() && pic_unmasked(8))
+        n = append(buf, size, n, "%sIRQ 8 (the clock, register B interrupts 0x%x)",
+                   n ? ", " : "", cmos_irq_enables());
+    if (lapic_timer_armed(&vector))
+        n = append(buf, size, n, "%sthe APIC timer (vector 0x%x)", n ? ", " : "", vector);
+    return n;
+}

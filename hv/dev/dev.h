@@ -121,7 +121,7 @@ uint64_t pc_ram_below_4g(uint64_t ram_size);
 enum apic_base_verdict {
     APIC_BASE_OK,    // taken: the MSR holds the value
     APIC_BASE_GP,    // a reserved bit is set: the WRMSR raises #GP(0), nothing changes
-    APIC_BASE_MOVED, // a base other than 0xfee00000: not emulated, the run stops
+    APIC_BASE_MOVED, // enabled at a base other than 0xfee00000: not emulated, the run stops
 };
 uint64_t apic_base_read(void);
 enum apic_base_verdict apic_base_write(uint64_t value, unsigned maxphyaddr);
@@ -145,6 +145,17 @@ struct lapic_write {
     uint32_t value;
 };
 struct lapic_write lapic_trapped_write(uint64_t qualification, const uint8_t *page);
+
+// What would wake a CPU that halts with interrupts on, had vmxlab interrupts to deliver:
+// "IRQ 0 (the PIT's channel 0, mode 2), the APIC timer (vector 0xef)", each source a
+// device is set to raise and the 8259 (or the APIC's LVT) lets through; "" for none.
+// dev_wake_sources() asks each device (pic.c, pit.c, cmos.c, serial.c, lapic.c).
+int dev_wake_sources(char *buf, size_t size);
+bool pic_unmasked(unsigned irq);
+bool pit_irq0_armed(unsigned *mode);
+uint8_t cmos_irq_enables(void);
+uint8_t uart_irq_enables(void);
+bool lapic_timer_armed(unsigned *vector);
 
 // The time of a clock stored from dev_machine.now_ns at reset (0 without one).
 static inline uint64_t dev_now(uint64_t (*now_ns)(void)) { return now_ns ? now_ns() : 0; }

@@ -70,6 +70,7 @@ static void lapic_reset(const struct dev_machine *m)
 
 void lapic_counts_get(struct lapic_counts *out) { *out = counts; }
 
+
 // --- The timer: a 1 GHz bus clock (KVM's and QEMU's) through the divider ----------------
 
 static unsigned divide_shift(void)
@@ -89,6 +90,16 @@ static uint32_t current_count(void)
     if (apic.lvt[0] & LVT_PERIODIC)
         return apic.tmict - (uint32_t)(d % apic.tmict);
     return d >= apic.tmict ? 0 : apic.tmict - (uint32_t)d;
+}
+
+// The timer would interrupt: the APIC enabled (both ways), its LVT entry unmasked, a
+// count running (periodic, or one-shot not yet at 0). *vector is the entry's.
+bool lapic_timer_armed(unsigned *vector)
+{
+    *vector = apic.lvt[0] & 0xff;
+    return (apic.base & APIC_BASE_EN) && (apic.svr & SVR_ENABLE) &&
+           !(apic.lvt[0] & LVT_MASKED) && apic.tmict &&
+           ((apic.lvt[0] & LVT_PERIODIC) || current_count());
 }
 
 // --- Registers ------------------------------------------------------------------------
@@ -295,12 +306,14 @@ uint64_t apic_base_read(void) { return apic.base; }
 // to write (Table 2-2: R/W): clearing EN turns the APIC off, setting it again turns it on
 // with its registers as they were. Moving the page is not emulated: the table of devices
 // has it at 0xfee00000 (KVM warns "APIC base relocation is unsupported" and keeps it).
+// A disabled APIC answers at no address, so any base is taken with EN clear (writing
+// 0, as some kernels do to turn it off, is one); enabling it elsewhere is APIC_BASE_MOVED.
 enum apic_base_verdict apic_base_write(uint64_t value, unsigned maxphyaddr)
 {
     uint64_t reserved = 0x6ff | (maxphyaddr < 64 ? ~((1ull << maxphyaddr) - 1) : 0);
     if (value & reserved)
         return APIC_BASE_GP;
-    if ((value & ~0xfffull) != APIC_BASE_DEFAULT)
+    if ((value & APIC_BASE_EN) && (value & ~0xfffull) != APIC_BASE_DEFAULT)
         return APIC_BASE_MOVED;
     apic.base = value;
     return APIC_BASE_OK;

@@ -10,6 +10,7 @@
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
+#include "../dev/dev.h"
 #include "../mmu/mmu.h"
 #include "internal.h"
 
@@ -286,19 +287,25 @@ static int handle_nop(struct guest_regs *r)
     return EXIT_RESUME;
 }
 
-// HLT ends the run: vmxlab gives its guests no interrupts (no timer, no
-// devices), so nothing would ever wake the guest; with IF = 0 that is also
-// what HLT means on bare metal: the end. Reported as the way it ended.
+// HLT ends the run: vmxlab delivers no interrupt to its guests (their devices raise
+// none, hv/dev/), so nothing would ever wake the guest; with IF = 0 that is also
+// what HLT means on bare metal: the end. Reported as the way it ended, with IF = 1
+// naming what the guest waits for: the interrupts its devices are set up to raise.
 static int handle_hlt(struct guest_regs *r)
 {
     (void)r;
     bool intr = vmread(GUEST_RFLAGS) & RFLAGS_IF;
+    char wake[96];
     TRACE("the run ends: halted");
     vcpu.rec->end = RUN_HALTED;
-    snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "%s",
-             intr ? "HLT with interrupts on, but vmxlab delivers no interrupts: it would "
-                    "wait forever"
-                  : "HLT with interrupts off");
+    if (!intr)
+        snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "HLT with interrupts off");
+    else if (dev_wake_sources(wake, sizeof(wake)))
+        snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "HLT with interrupts on, waiting for "
+                 "%s, but vmxlab delivers no interrupts: it would wait forever", wake);
+    else
+        snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "HLT with interrupts on, no device "
+                 "set to interrupt, and vmxlab delivers no interrupts: it would wait forever");
     return EXIT_STOP;
 }
 

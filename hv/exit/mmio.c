@@ -59,6 +59,7 @@ void apic_ept_init(struct ept *e)
     }
     apic_ept_mapped = *apic_ept_entry;
     apic_eptp = ept_pointer(e);
+    invept_context(apic_eptp);
 }
 
 // The EPT entry as the APIC's state asks, and no stale translation of it.

@@ -119,6 +119,8 @@ const struct experiment experiments[] = {
       .flags = HOSTILE_RAM_CHECK, .what = "...and the next run finds it all zero" },
     { .name = "bad-hlt", .group = "bad-guest", .guest = "misbehave", .flags = BAD_HLT,
       .what = "HLT with interrupts off", .outcome = { RUN_HALTED, 0, 0 } },
+    { .name = "bad-hlt-sti", .group = "bad-guest", .guest = "misbehave", .flags = BAD_HLT_STI,
+      .what = "HLT with interrupts on", .outcome = { RUN_HALTED, 0, 0 } },
     { .name = "bad-string-io", .group = "bad-guest", .guest = "misbehave",
       .flags = BAD_STRING_IO, .what = "REP OUTSB to COM1", STOPPED(IO_INSTRUCTION) },
     { .name = "bad-ept", .group = "bad-guest", .guest = "misbehave", .flags = BAD_EPT,

@@ -103,12 +103,12 @@ void guest_ram_init(bool shadow_boot)
         kprintf("vmxlab: building EPT failed\n");
         end_run(VERDICT_CRASH);
     }
-    apic_ept_init(&ept); // the APIC page, where the CPU virtualises it (hv/exit/mmio.c)
     invept_context(ept_pointer(&ept));
     kprintf("vmxlab: guest RAM: %u MiB at host 0x%lx, mapped by EPT (%u tables, %s pages%s)%s\n",
             GUEST_RAM_SIZE >> 20, base, ept_used, large ? "2 MiB" : "4 KiB",
             !caps.ept_2m ? ": this CPU has no 2 MiB EPT pages" : "",
             shadow_boot ? " for the runs under EPT; this boot's rows use shadow paging" : "");
+    apic_ept_init(&ept); // the APIC page too, where the CPU virtualises it (hv/exit/mmio.c)
 }
 
 // The built-in guests, a table that the Makefile generates (build/guests.S)

@@ -324,6 +324,11 @@ static void com1_breaks_long_lines_at_160(void **state)
 static void com1_reset_values(void **state)
 {
     (void)state;
+    out(0x3fa, 1, 0xc7); // FCR: FIFOs on, both reset, 14-byte trigger
+    assert_int_equal(in(0x3fa, 1), 0xc1); // IIR: nothing pending, FIFOs enabled
+    out(0x3fa, 1, 0x00);
+    assert_int_equal(in(0x3fa, 1), 0x01);
+    out(0x3fa, 1, 0x01);
     out(0x3f9, 1, 0x0f);
     out(0x3ff, 1, 0x77);
     put("half a line");
@@ -383,6 +388,42 @@ static void reset_requests_end_the_machine(void **state)
     assert_int_equal(exit_code, DEV_EXIT_SHUTDOWN);
 }
 
+// --- What a HLT with interrupts on waits for -------------------------------------------
+
+static void wake_sources_as_set_up(void **state)
+{
+    (void)state;
+    char buf[200];
+    // As SeaBIOS leaves the PC: channel 0 counts in mode 2, IRQ 0 unmasked.
+    int n = dev_wake_sources(buf, sizeof(buf));
+    assert_int_equal(n, strlen(buf));
+    assert_string_equal(buf, "IRQ 0 (the PIT's channel 0, mode 2)");
+    out(0x21, 1, 0xff); // every line masked
+    dev_wake_sources(buf, sizeof(buf));
+    assert_string_equal(buf, "");
+    out(0x3f9, 1, 0x02);                 // COM1: THR-empty interrupts...
+    out(0x21, 1, 0xff & ~(1u << 4));     // ...through IRQ 4
+    out(0x70, 1, 0x0b);                  // the clock's periodic interrupt...
+    out(0x71, 1, 0x42);
+    dev_wake_sources(buf, sizeof(buf));
+    assert_string_equal(buf, "IRQ 4 (COM1, IER 0x2)"); // ...masked: IRQ 2 and 8 are
+    out(0x21, 1, 0xff & ~(1u << 4) & ~(1u << 2));
+    out(0xa1, 1, 0xfe);
+    uint64_t v = 0x30;
+    dev_mmio(0xfee00320, 4, true, &v); // the APIC timer, vector 0x30, one-shot
+    v = 1000;
+    dev_mmio(0xfee00380, 4, true, &v);
+    dev_wake_sources(buf, sizeof(buf));
+    assert_string_equal(buf, "IRQ 4 (COM1, IER 0x2), IRQ 8 (the clock, register B "
+                             "interrupts 0x40), the APIC timer (vector 0x30)");
+    v = 0x10030; // masked
+    dev_mmio(0xfee00320, 4, true, &v);
+    out(0x3f9, 1, 0);
+    out(0x71, 1, 0x02);
+    dev_wake_sources(buf, sizeof(buf));
+    assert_string_equal(buf, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +439,7 @@ int main(void)
         cmocka_unit_test_setup(debug_exit_ends_with_the_value_written, setup),
         cmocka_unit_test_setup(counts_in_json_and_in_words, setup),
         cmocka_unit_test_setup(reset_requests_end_the_machine, setup),
+        cmocka_unit_test_setup(wake_sources_as_set_up, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -921,6 +921,13 @@ static void apic_base_msr_rules(void **state)
     assert_int_equal(apic_base_write(0x100000000900ull | 0xfee00000, 46), APIC_BASE_MOVED);
     assert_int_equal(apic_base_write(0xfed00900, 36), APIC_BASE_MOVED);
     assert_int_equal(apic_base_read(), 0xfee00900);
+    // Disabled, it may sit anywhere: it answers nowhere.
+    assert_int_equal(apic_base_write(0, 36), APIC_BASE_OK);
+    assert_int_equal(apic_base_read(), 0);
+    assert_int_equal(apic_rd(0x30), 0xffffffff);
+    assert_int_equal(apic_base_write(0xfed00100, 36), APIC_BASE_OK);
+    assert_int_equal(apic_base_write(0xfee00900, 36), APIC_BASE_OK);
+    assert_int_equal(apic_rd(0x30), 0x50014);
     assert_int_equal(apic_base_write(0xfee00800, 36), APIC_BASE_OK); // BSP is writable
     assert_int_equal(apic_base_read(), 0xfee00800);
     // Disabled, the page answers nothing; enabled again, the registers are as they were.
