@@ -24,27 +24,9 @@ static uint64_t rnd(void)
 }
 
 // Message building, for what went wrong: "what: got 0x.., expected 0x..".
-static char *put(char *d, const char *s)
-{
-    while (*s)
-        *d++ = *s++;
-    *d = 0;
-    return d;
-}
-
 static char *put_hex(char *d, uint64_t v)
 {
-    char digits[16];
-    int n = 0;
-    do {
-        digits[n++] = "0123456789abcdef"[v & 15];
-        v >>= 4;
-    } while (v);
-    d = put(d, "0x");
-    while (n)
-        *d++ = digits[--n];
-    *d = 0;
-    return d;
+    return append_u64(append(d, "0x"), v, 16);
 }
 
 // A group's checks: the count, and the first wrong answers spelled out.
@@ -56,38 +38,24 @@ static void expect(bool ok, const char *what, uint64_t a, uint64_t got, uint64_t
     if (ok)
         return;
     if (wrong++ < 5) {
-        char msg[200], *d = put(msg, "hostile: ");
-        d = put(d, what);
-        d = put(d, " ");
+        char msg[200], *d = append(msg, "hostile: ");
+        d = append(d, what);
+        d = append(d, " ");
         d = put_hex(d, a);
-        d = put(d, ": got ");
+        d = append(d, ": got ");
         d = put_hex(d, got);
-        d = put(d, ", expected ");
+        d = append(d, ", expected ");
         put_hex(d, want);
         hc_puts(msg);
     }
 }
 
-static char *put_dec(char *d, uint64_t v)
-{
-    char digits[20];
-    int n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *d++ = digits[--n];
-    *d = 0;
-    return d;
-}
-
 static bool group_done(const char *what)
 {
-    char msg[160], *d = put(msg, what);
-    d = put(d, ": ");
-    d = put_dec(d, checked);
-    put(d, " answers checked");
+    char msg[160], *d = append(msg, what);
+    d = append(d, ": ");
+    d = append_u64(d, checked, 10);
+    append(d, " answers checked");
     bool ok = hc_report(wrong == 0, msg);
     checked = wrong = 0;
     return ok;

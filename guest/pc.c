@@ -94,23 +94,6 @@ static uint8_t cmos(uint8_t reg)
     return inb(0x71);
 }
 
-// "text" then v in decimal at d; returns the end.
-static char *put(char *d, const char *text, unsigned v)
-{
-    char digits[10];
-    int k = 0;
-    while (*text)
-        *d++ = *text++;
-    do {
-        digits[k++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (k)
-        *d++ = digits[--k];
-    *d = 0;
-    return d;
-}
-
 static bool ports(void)
 {
     bool ok = true;
@@ -149,8 +132,8 @@ static bool ports(void)
         ;
     uint64_t ticks = rdtsc() - t0;
     char msg[120];
-    put(msg, "PIT: channel 2 counted 1 ms in 999848 TSC ticks, to within a PIT period and "
-             "a poll: ", (unsigned)ticks);
+    append_u64(append(msg, "PIT: channel 2 counted 1 ms in 999848 TSC ticks, to within a PIT "
+                           "period and a poll: "), ticks, 10);
     ok &= hc_report(ticks >= 999848 - 838 && ticks < 999848 + 10000, msg);
     return ok;
 }
@@ -209,8 +192,9 @@ static bool apic_page(void)
     asm volatile("mov %0, %%cr8" ::"r"(3ull));
     ok &= hc_report(rd(APIC_TPR) == 0x30, "MOV to CR8 3: the TPR reads 0x30");
     wr(APIC_TPR, 0);
-    // A byte written into the SVR, and one to its second byte: dropped (SDM 3A 11.4.1).
-    asm volatile("movb %1, %0" : "=m"(*(volatile uint8_t *)(APIC + APIC_SVR + 1)) : "q"((uint8_t)0));
+    // A byte written to the SVR's second byte: dropped (SDM 3A 11.4.1).
+    volatile uint8_t *svr_byte1 = (volatile uint8_t *)(APIC + APIC_SVR + 1);
+    asm volatile("movb %1, %0" : "=m"(*svr_byte1) : "q"((uint8_t)0));
     n.writes++;
     ok &= hc_report(rd(APIC_SVR) == 0x1ff, "APIC: a byte write inside the SVR is dropped");
     // INIT and SIPI to all but self, as SMP start-up does; nobody is there.
@@ -246,11 +230,11 @@ int guest_main(struct guest_params *p)
     (void)p;
     map_apic();
     bool ok = ports() & apic_base_and_cpuid() & apic_page();
-    char line[160], *d = put(line, "pc: APIC page: reads ", n.reads);
-    d = put(d, ", exiting reads ", n.exiting_reads);
-    d = put(d, ", writes ", n.writes);
-    d = put(d, ", silent writes ", n.silent_writes);
-    put(d, ", while disabled ", n.disabled);
+    char line[160], *d = append_u64(append(line, "pc: APIC page: reads "), n.reads, 10);
+    d = append_u64(append(d, ", exiting reads "), n.exiting_reads, 10);
+    d = append_u64(append(d, ", writes "), n.writes, 10);
+    d = append_u64(append(d, ", silent writes "), n.silent_writes, 10);
+    append_u64(append(d, ", while disabled "), n.disabled, 10);
     hc_puts(line);
     return ok ? 0 : 1;
 }

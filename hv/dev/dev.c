@@ -189,46 +189,34 @@ unsigned dev_unclaimed_list(struct dev_unclaimed *out, unsigned max)
     return n;
 }
 
-// snprintf at the end of what buf holds, n characters wanted so far (result.c's way).
-__attribute__((format(printf, 4, 5)))
-static int append(char *buf, size_t size, int n, const char *fmt, ...)
-{
-    size_t used = (size_t)n < size ? (size_t)n : size;
-    va_list ap;
-    va_start(ap, fmt);
-    n += vsnprintf(buf + used, size - used, fmt, ap);
-    va_end(ap);
-    return n;
-}
-
 static const char *space_name(enum dev_space s) { return s == DEV_PIO ? "port" : "page"; }
 
 int dev_counts_json(char *buf, size_t size)
 {
-    int n = append(buf, size, 0, "\"devices\":{");
+    int n = appendf(buf, size, 0, "\"devices\":{");
     const char *sep = "";
     for (size_t i = 0; i < ndevices; i++) {
         if (!counts[i].reads && !counts[i].writes)
             continue;
-        n = append(buf, size, n, "%s\"%s\":[%lu,%lu]", sep, devices[i]->name,
+        n = appendf(buf, size, n, "%s\"%s\":[%lu,%lu]", sep, devices[i]->name,
                    counts[i].reads, counts[i].writes);
         sep = ",";
     }
-    n = append(buf, size, n, "},\"unclaimed\":[%lu,%lu],\"unclaimed_at\":[", unclaimed.reads,
+    n = appendf(buf, size, n, "},\"unclaimed\":[%lu,%lu],\"unclaimed_at\":[", unclaimed.reads,
                unclaimed.writes);
     for (unsigned i = 0; i < nunclaimed_seen; i++)
-        n = append(buf, size, n, "%s\"%s 0x%lx\"", i ? "," : "",
+        n = appendf(buf, size, n, "%s\"%s 0x%lx\"", i ? "," : "",
                    space_name(unclaimed_seen[i].space), unclaimed_seen[i].addr);
-    return append(buf, size, n, "]");
+    return appendf(buf, size, n, "]");
 }
 
 // "N reads, M writes", without a count of 0.
 static int append_rw(char *buf, size_t size, int n, const struct dev_counts *c)
 {
     if (c->reads)
-        n = append(buf, size, n, "%lu read%s", c->reads, c->reads == 1 ? "" : "s");
+        n = appendf(buf, size, n, "%lu read%s", c->reads, c->reads == 1 ? "" : "s");
     if (c->writes)
-        n = append(buf, size, n, "%s%lu write%s", c->reads ? ", " : "", c->writes,
+        n = appendf(buf, size, n, "%s%lu write%s", c->reads ? ", " : "", c->writes,
                    c->writes == 1 ? "" : "s");
     return n;
 }
@@ -242,23 +230,23 @@ int dev_counts_text(char *buf, size_t size)
     for (size_t i = 0; i < ndevices; i++) {
         if (!counts[i].reads && !counts[i].writes)
             continue;
-        n = append(buf, size, n, "%s%s (", sep, devices[i]->name);
-        n = append(buf, size, append_rw(buf, size, n, &counts[i]), ")");
+        n = appendf(buf, size, n, "%s%s (", sep, devices[i]->name);
+        n = appendf(buf, size, append_rw(buf, size, n, &counts[i]), ")");
         sep = ", ";
     }
     if (!unclaimed.reads && !unclaimed.writes)
         return n;
-    n = append(buf, size, n, "%snobody claims ", n ? "; " : "");
+    n = appendf(buf, size, n, "%snobody claims ", n ? "; " : "");
     uint64_t listed = 0;
     for (unsigned i = 0; i < nunclaimed_seen; i++) {
         const struct dev_unclaimed *u = &unclaimed_seen[i];
-        n = append(buf, size, n, "%s%s 0x%lx (", i ? ", " : "", space_name(u->space), u->addr);
-        n = append(buf, size, append_rw(buf, size, n, &u->counts), ")");
+        n = appendf(buf, size, n, "%s%s 0x%lx (", i ? ", " : "", space_name(u->space), u->addr);
+        n = appendf(buf, size, append_rw(buf, size, n, &u->counts), ")");
         listed += u->counts.reads + u->counts.writes;
     }
     uint64_t more = unclaimed.reads + unclaimed.writes - listed;
     if (more)
-        n = append(buf, size, n, " and %lu more access%s to other ports or pages", more,
+        n = appendf(buf, size, n, " and %lu more access%s to other ports or pages", more,
                    more == 1 ? "" : "es");
     return n;
 }
@@ -270,13 +258,13 @@ int dev_wake_sources(char *buf, size_t size)
     if (size)
         buf[0] = '\0';
     if (pit_irq0_armed(&mode) && pic_unmasked(0))
-        n = append(buf, size, n, "IRQ 0 (the PIT's channel 0, mode %u)", mode);
+        n = appendf(buf, size, n, "IRQ 0 (the PIT's channel 0, mode %u)", mode);
     if (uart_irq_enables() && pic_unmasked(4))
-        n = append(buf, size, n, "%sIRQ 4 (COM1, IER 0x%x)", n ? ", " : "", uart_irq_enables());
+        n = appendf(buf, size, n, "%sIRQ 4 (COM1, IER 0x%x)", n ? ", " : "", uart_irq_enables());
     if (cmos_irq_enables() && pic_unmasked(8))
-        n = append(buf, size, n, "%sIRQ 8 (the clock, register B interrupts 0x%x)",
+        n = appendf(buf, size, n, "%sIRQ 8 (the clock, register B interrupts 0x%x)",
                    n ? ", " : "", cmos_irq_enables());
     if (lapic_timer_armed(&vector))
-        n = append(buf, size, n, "%sthe APIC timer (vector 0x%x)", n ? ", " : "", vector);
+        n = appendf(buf, size, n, "%sthe APIC timer (vector 0x%x)", n ? ", " : "", vector);
     return n;
 }

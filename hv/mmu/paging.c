@@ -69,13 +69,14 @@ static int judge(const struct walk_mode *mode, uint64_t gva, uint64_t page, uint
     return 0;
 }
 
-static int walk_4level(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
-                       unsigned access, struct walk *w)
+// The tables from the one at table, of the given level (3: a PML4, 1: a page directory),
+// down to the leaf: 4-level paging from its PML4, PAE paging from its page directory.
+static int walk_from(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
+                     unsigned access, struct walk *w, uint64_t table, int top)
 {
     bool user_ok = true, write_ok = true, exec_ok = true;
     uint32_t code = access_code(mode, access, mode->nxe);
-    uint64_t table = mode->cr3 & ADDR_MASK;
-    for (int level = 3; level >= 0; level--) {
+    for (int level = top; level >= 0; level--) {
         unsigned index = (gva >> (12 + 9 * level)) & 511;
         uint64_t e;
         if (!step(m, table + 8 * index, 8, w, &e))
@@ -84,10 +85,11 @@ static int walk_4level(const struct guest_mem *m, const struct walk_mode *mode, 
             w->pf_error = code;
             return -1;
         }
-        // Reserved bits (SDM 3A 4.5.4, Tables 4-15 to 4-20): address bits at
-        // and above MAXPHYADDR; XD while EFER.NXE = 0; PS in a PML4E, and in
-        // a PDPTE where the CPU has no 1 GiB pages; the low address bits of
-        // a 1 GiB (29:13) or 2 MiB (20:13) page.
+        // Reserved bits (SDM 3A 4.5.4, Tables 4-15 to 4-20; PAE paging's are the same
+        // in its PDEs and PTEs, 4.4.2, Tables 4-8 to 4-11): address bits at and above
+        // MAXPHYADDR; XD while EFER.NXE = 0; PS in a PML4E, and in a PDPTE where the
+        // CPU has no 1 GiB pages; the low address bits of a 1 GiB (29:13) or 2 MiB
+        // (20:13) page.
         uint64_t rsvd = ADDR_MASK & ~((1ull << mode->maxphyaddr) - 1);
         if (!mode->nxe)
             rsvd |= PTE_NX;
@@ -162,41 +164,13 @@ static int walk_32bit(const struct guest_mem *m, const struct walk_mode *mode, u
 static int walk_pae(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
                     unsigned access, struct walk *w)
 {
-    bool user_ok = true, write_ok = true, exec_ok = true;
-    uint32_t code = access_code(mode, access, mode->nxe);
     gva &= 0xffffffffull;
-    uint64_t pdpte = mode->pdpte[gva >> 30], rsvd_addr = ADDR_MASK &
-                                                         ~((1ull << mode->maxphyaddr) - 1);
+    uint64_t pdpte = mode->pdpte[gva >> 30];
     if (!(pdpte & PTE_P)) {
-        w->pf_error = code;
+        w->pf_error = access_code(mode, access, mode->nxe);
         return -1;
     }
-    uint64_t table = pdpte & ADDR_MASK;
-    for (int level = 1; level >= 0; level--) {
-        uint64_t e;
-        if (!step(m, table + 8 * ((gva >> (12 + 9 * level)) & 511), 8, w, &e))
-            return -1;
-        if (!(e & PTE_P)) {
-            w->pf_error = code;
-            return -1;
-        }
-        uint64_t rsvd = rsvd_addr | (mode->nxe ? 0 : PTE_NX) |
-                        (level == 1 && (e & PTE_PS) ? 0x1fe000 : 0);
-        if (e & rsvd) {
-            w->pf_error = PF_P | PF_RSVD | code;
-            return -1;
-        }
-        user_ok = user_ok && (e & PTE_U);
-        write_ok = write_ok && (e & PTE_W);
-        exec_ok = exec_ok && !(mode->nxe && (e & PTE_NX));
-        if (level == 0 || (e & PTE_PS)) {
-            uint64_t size = 1ull << (12 + 9 * level);
-            return judge(mode, gva, e & ADDR_MASK & ~(size - 1), size, access, code, user_ok,
-                         write_ok, exec_ok, w);
-        }
-        table = e & ADDR_MASK;
-    }
-    return -1; // not reached: level 0 is a leaf
+    return walk_from(m, mode, gva, access, w, pdpte & ADDR_MASK, 1);
 }
 
 int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
@@ -216,7 +190,7 @@ int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t
     case WALK_4LEVEL:
         break;
     }
-    return walk_4level(m, mode, gva, access, w);
+    return walk_from(m, mode, gva, access, w, mode->cr3 & ADDR_MASK, 3);
 }
 
 void guest_walk_set_ad(uint8_t *ram, uint64_t size, const struct walk *w, bool write)
