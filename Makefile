@@ -41,8 +41,9 @@ LIB_OBJS  := printf.o string.o
 VMX_OBJS  := caps.o controls.o vmx.o vmcs_fields.o vmcs_build.o vmcs.o check.o breaks.o entry.o \
              exit_stub.o exit_fast.o
 MMU_OBJS  := ept.o shadow.o paging.o
-EXIT_OBJS := exit.o exit_cr.o cr.o msr.o cpuid.o io.o trace.o
-DEV_OBJS  := dev.o serial.o debug_exit.o
+EXIT_OBJS := exit.o exit_cr.o cr.o msr.o cpuid.o io.o mmio.o mmio_decode.o trace.o
+DEV_OBJS  := dev.o serial.o debug_exit.o fw_cfg.o pic.o pit.o cmos.o pci.o i8042.o shutdown.o \
+             lapic.o
 RUN_OBJS  := experiments.o experiment.o guest.o elf.o result.o matrix.o multiboot.o mbreq.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
@@ -248,9 +249,12 @@ $(UNIT_OBJ)/tests/unit/test_psf.o: $(B)/font.psf
 # so those link into it alone. UNIT_EXTRA names what one test needs besides.
 # DEV_TABLE_SRCS: the devices the kernel links (hv/dev/dev.c's table).
 UNIT_EXTRA :=
-DEV_TABLE_SRCS := hv/dev/dev.c hv/dev/serial.c hv/dev/debug_exit.c
+DEV_SRCS := hv/dev/fw_cfg.c hv/dev/pic.c hv/dev/pit.c hv/dev/cmos.c hv/dev/pci.c \
+            hv/dev/i8042.c hv/dev/shutdown.c hv/dev/lapic.c
+DEV_TABLE_SRCS := hv/dev/dev.c hv/dev/serial.c hv/dev/debug_exit.c $(DEV_SRCS)
 TEST_RESULT_SRCS := hv/run/result.c hv/exit/exit.c hv/exit/exit_cr.c hv/exit/msr.c hv/exit/io.c \
-                    hv/exit/cpuid.c hv/exit/trace.c hv/mmu/shadow.c $(DEV_TABLE_SRCS)
+                    hv/exit/mmio.c hv/exit/mmio_decode.c hv/exit/cpuid.c hv/exit/trace.c \
+                    hv/mmu/shadow.c $(DEV_TABLE_SRCS)
 $(B)/unit/test_result: UNIT_EXTRA := $(TEST_RESULT_SRCS)
 $(B)/unit/test_result: $(call unit_objs,$(TEST_RESULT_SRCS))
 $(B)/unit/test_cpuid: UNIT_EXTRA := hv/exit/cpuid.c
@@ -261,8 +265,6 @@ $(B)/unit/test_report: UNIT_EXTRA := boot/report.c
 $(B)/unit/test_report: $(call unit_objs,boot/report.c)
 $(B)/unit/test_screen: UNIT_EXTRA := boot/screen.c
 $(B)/unit/test_screen: $(call unit_objs,boot/screen.c)
-DEV_SRCS := hv/dev/fw_cfg.c hv/dev/pic.c hv/dev/pit.c hv/dev/cmos.c hv/dev/pci.c \
-            hv/dev/shutdown.c hv/dev/lapic.c
 $(B)/unit/test_devices: UNIT_EXTRA := $(DEV_SRCS)
 $(B)/unit/test_devices: $(call unit_objs,$(DEV_SRCS))
 $(B)/unit/test_dev: UNIT_EXTRA := $(DEV_TABLE_SRCS)

@@ -51,6 +51,7 @@
 #define BAD_RECORD 12      // HC_RECORD with a buffer inside RAM whose end wraps past 2^64
 #define BAD_LEAVE_LONG_MODE 13 // CR0.PG cleared in compatibility mode: leaving IA-32e
                                // mode, which vmxlab does not emulate
+#define BAD_HLT_STI 14     // STI, HLT: halted, naming the interrupts it waits for
 
 // What the isolation guest checks (guest_params.flags), one group each.
 #define ISO_STATE_DIRTY (1u << 0) // dirty every register VMX does not switch...
@@ -71,6 +72,13 @@
 #define HOSTILE_RAM_CHECK (1u << 4) // ...and, in the next run, find it all zero
 #define HOSTILE_OPS 3000            // random operations per group
 
+// The ports of the virtual PC's devices (hv/dev/, docs/guest-abi.md section 14), as
+// X(first port, count): every other port is an empty bus. tests/unit/test_dev.c holds
+// this list to the device table; the hostile guest leaves these ports alone.
+#define PC_PORTS(X)                                                                 \
+    X(0x20, 2) X(0x40, 4) X(0x61, 1) X(0x64, 1) X(0x70, 2) X(0xa0, 2) X(0xf4, 1)     \
+    X(0x3f8, 8) X(0x4d0, 2) X(0x510, 2) X(0xcf8, 8) X(0x8900, 1)
+
 // The MSRs a guest has, one row each: index, name, and what a read and a write
 // do: DIRECT (the real register, no exit), EMULATED (an exit, answered by
 // hv/exit/msr.c) or GP (#GP(0)). Every other index raises #GP(0). TSC_AUX exists
@@ -78,10 +86,14 @@
 // this list; the hostile guest checks random indices against it.
 #define GUEST_MSRS(X)                                                       \
     X(0x10, IA32_TIME_STAMP_COUNTER, DIRECT, EMULATED) /* writes: an offset */ \
+    X(0x1b, IA32_APIC_BASE, EMULATED, EMULATED)      /* the local APIC */    \
     X(0x3a, IA32_FEATURE_CONTROL, EMULATED, GP)      /* locked, VMX off */   \
     X(0x174, IA32_SYSENTER_CS, DIRECT, DIRECT)       /* in the VMCS */       \
     X(0x175, IA32_SYSENTER_ESP, DIRECT, DIRECT)                              \
     X(0x176, IA32_SYSENTER_EIP, DIRECT, DIRECT)                              \
+    X(0x179, IA32_MCG_CAP, EMULATED, GP)             /* no banks */          \
+    X(0x17a, IA32_MCG_STATUS, EMULATED, EMULATED)                            \
+    X(0x1a0, IA32_MISC_ENABLE, EMULATED, EMULATED)                           \
     X(0x277, IA32_PAT, EMULATED, EMULATED)                                   \
     X(0xc0000080, IA32_EFER, EMULATED, EMULATED)     /* within VMX's rules */ \
     X(0xc0000081, IA32_STAR, DIRECT, DIRECT)         /* reset every run */   \

@@ -319,8 +319,8 @@ static bool instructions(uint64_t host)
     ok &= hc_report(try_rdmsr(MSR_FEATURE_CONTROL, &v) == -1 && v == 1,
                     "RDMSR IA32_FEATURE_CONTROL reads 1: locked, VMX off");
     ok &= hc_report(try_rdmsr(MSR_VMX_BASIC, &v) == VEC_GP, "RDMSR IA32_VMX_BASIC raises #GP");
-    ok &= hc_report(try_wrmsr(0x1b, 0) == VEC_GP,
-                    "WRMSR IA32_APIC_BASE raises #GP: no local APIC for guests");
+    ok &= hc_report(try_wrmsr(0x1b, 0xfee00900 | 1) == VEC_GP,
+                    "WRMSR IA32_APIC_BASE with reserved bit 0 set raises #GP");
     ok &= hc_report(try_rdmsr(0x34, &v) == VEC_GP, "RDMSR MSR_SMI_COUNT raises #GP");
     return ok;
 }

@@ -30,6 +30,9 @@ int guest_main(struct guest_params *p)
     case BAD_HLT:
         asm volatile("hlt");
         break;
+    case BAD_HLT_STI: // no interrupt reaches a guest: the host's exit, the guest's wait
+        asm volatile("sti; hlt; cli");
+        break;
     case BAD_STRING_IO: {
         static const char text[] = "hello";
         asm volatile("rep outsb" ::"S"(text), "c"(5ull), "d"(0x3f8) : "memory");

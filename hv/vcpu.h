@@ -68,7 +68,6 @@ struct vcpu {
     uint64_t cr0_keep, cr0_force;  // real CR0 = (written & keep) | force: the fixed bits
     uint64_t cr4_force;            // bits the real CR4 always has: FIXED0, MCE
     uint64_t wp_left;              // adaptive: WP toggles until WP is handed over (0: never)
-    uint64_t tpr;                  // CR8 as the guest sees it (CR8 accesses exit)
     uint64_t exits_left;           // the run's budget of exits
     uint64_t deadline, max_ticks;  // the TSC at which the run's time is up, and its budget
     struct exit_stats stats;       // every exit of this run

@@ -34,6 +34,10 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+// snprintf at the end of what buf holds, n the characters wanted so far: returns the
+// new total, which, as snprintf's, counts what a short buffer could not take.
+int appendf(char *buf, size_t size, int n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 // snprintf into an error buffer, then return -1: the parsers' one failure path.
 int errorf(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -126,6 +126,16 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
     return n;
 }
 
+int appendf(char *buf, size_t size, int n, const char *fmt, ...)
+{
+    size_t used = (size_t)n < size ? (size_t)n : size;
+    va_list ap;
+    va_start(ap, fmt);
+    n += vsnprintf(buf + used, size - used, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
 int errorf(char *err, size_t size, const char *fmt, ...)
 {
     va_list ap;

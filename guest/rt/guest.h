@@ -38,6 +38,9 @@ bool hc_report(bool ok, const char *what); // returns ok
 void hc_mark_begin(void);
 void hc_mark_end(uint64_t iterations, uint64_t ticks);
 void hc_record(const void *buf, uint64_t len); // appended to the run's record
+// Messages without printf: each appends to dst (and NUL-terminates) and returns the end.
+char *append(char *dst, const char *s);
+char *append_u64(char *dst, uint64_t v, unsigned base); // base 10 or 16, no prefix
 __attribute__((noreturn)) void hc_exit(uint64_t status); // the full 64 bits reach the hypervisor
 
 // rt.c: expected exceptions. A try_ function runs one instruction that may

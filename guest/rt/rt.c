@@ -67,8 +67,8 @@ int measure_windows(const struct guest_params *p, void (*window)(uint64_t))
     return 0;
 }
 
-// Message building for guest_trap(): each returns the new end of dst.
-static char *append(char *dst, const char *s)
+// Message building, for guest_trap() and the guests: each returns the new end of dst.
+char *append(char *dst, const char *s)
 {
     while (*s)
         *dst++ = *s++;
@@ -76,7 +76,7 @@ static char *append(char *dst, const char *s)
     return dst;
 }
 
-static char *append_u64(char *dst, uint64_t v, unsigned base) // base 10 or 16
+char *append_u64(char *dst, uint64_t v, unsigned base) // base 10 or 16
 {
     char digits[20]; // 2^64 - 1 has 20 decimal digits
     int n = 0;

@@ -220,6 +220,9 @@ static void data_write(uint8_t v)
         cmos[index] = v;
 }
 
+// Register B's periodic, alarm and update-ended interrupt enables: IRQ 8's sources.
+uint8_t cmos_irq_enables(void) { return cmos[REG_B] & B_INTS; }
+
 // The index port reads 0xff, as QEMU's does (measured).
 static uint64_t cmos_read(uint64_t off, unsigned size)
 {

@@ -6,11 +6,24 @@
 // run, nothing else.
 #include "dev.h"
 
-// Every device a guest can reach, each defined in its own file (dev.h names them).
-// tests/unit/test_dev.c holds the table to dev_table_clash().
+// Every device a guest can reach, each defined in its own file (dev.h names them):
+// QEMU's pc machine as docs/guest-abi.md section 14 lists it, for every guest.
+// tests/unit/test_dev.c holds the table to dev_table_clash(). dispatch() scans it in
+// order: the ports guests use most come first.
 const struct dev *const devices[] = {
-    &dev_debug_exit,
     &dev_com1,
+    &dev_debug_exit,
+    &dev_lapic,
+    &dev_pic_master,
+    &dev_pic_slave,
+    &dev_pit,
+    &dev_port61,
+    &dev_cmos,
+    &dev_fw_cfg,
+    &dev_pci_conf,
+    &dev_elcr,
+    &dev_i8042,
+    &dev_bochs_shutdown,
 };
 const size_t ndevices = ARRAY_SIZE(devices);
 
@@ -80,14 +93,26 @@ static unsigned widest_below(uint8_t sizes, unsigned size)
 // memory.c, access_with_adjusted_size()). A piece past the device's end reaches
 // nobody: it reads all ones. Nobody claims addr: reads give all ones, writes are
 // dropped (an empty ISA bus; the same for unclaimed memory).
-static const struct dev *dispatch(enum dev_space space, uint64_t addr, unsigned size,
-                                  bool write, uint64_t *value)
+static size_t find(enum dev_space space, uint64_t addr)
 {
-    uint64_t ones = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
     size_t i = 0;
     while (i < ndevices && (devices[i]->space != space || addr - devices[i]->base >=
                                                              devices[i]->len))
         i++;
+    return i;
+}
+
+const struct dev *dev_claiming(enum dev_space space, uint64_t addr)
+{
+    size_t i = find(space, addr);
+    return i < ndevices ? devices[i] : NULL;
+}
+
+static const struct dev *dispatch(enum dev_space space, uint64_t addr, unsigned size,
+                                  bool write, uint64_t *value)
+{
+    uint64_t ones = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+    size_t i = find(space, addr);
     if (i == ndevices) {
         count_unclaimed(space, addr, write);
         if (!write)
@@ -161,5 +186,85 @@ unsigned dev_unclaimed_list(struct dev_unclaimed *out, unsigned max)
 {
     unsigned n = nunclaimed_seen < max ? nunclaimed_seen : max;
     memcpy(out, unclaimed_seen, n * sizeof(*out));
+    return n;
+}
+
+static const char *space_name(enum dev_space s) { return s == DEV_PIO ? "port" : "page"; }
+
+int dev_counts_json(char *buf, size_t size)
+{
+    int n = appendf(buf, size, 0, "\"devices\":{");
+    const char *sep = "";
+    for (size_t i = 0; i < ndevices; i++) {
+        if (!counts[i].reads && !counts[i].writes)
+            continue;
+        n = appendf(buf, size, n, "%s\"%s\":[%lu,%lu]", sep, devices[i]->name,
+                   counts[i].reads, counts[i].writes);
+        sep = ",";
+    }
+    n = appendf(buf, size, n, "},\"unclaimed\":[%lu,%lu],\"unclaimed_at\":[", unclaimed.reads,
+               unclaimed.writes);
+    for (unsigned i = 0; i < nunclaimed_seen; i++)
+        n = appendf(buf, size, n, "%s\"%s 0x%lx\"", i ? "," : "",
+                   space_name(unclaimed_seen[i].space), unclaimed_seen[i].addr);
+    return appendf(buf, size, n, "]");
+}
+
+// "N reads, M writes", without a count of 0.
+static int append_rw(char *buf, size_t size, int n, const struct dev_counts *c)
+{
+    if (c->reads)
+        n = appendf(buf, size, n, "%lu read%s", c->reads, c->reads == 1 ? "" : "s");
+    if (c->writes)
+        n = appendf(buf, size, n, "%s%lu write%s", c->reads ? ", " : "", c->writes,
+                   c->writes == 1 ? "" : "s");
+    return n;
+}
+
+int dev_counts_text(char *buf, size_t size)
+{
+    int n = 0;
+    if (size)
+        buf[0] = '\0';
+    const char *sep = "";
+    for (size_t i = 0; i < ndevices; i++) {
+        if (!counts[i].reads && !counts[i].writes)
+            continue;
+        n = appendf(buf, size, n, "%s%s (", sep, devices[i]->name);
+        n = appendf(buf, size, append_rw(buf, size, n, &counts[i]), ")");
+        sep = ", ";
+    }
+    if (!unclaimed.reads && !unclaimed.writes)
+        return n;
+    n = appendf(buf, size, n, "%snobody claims ", n ? "; " : "");
+    uint64_t listed = 0;
+    for (unsigned i = 0; i < nunclaimed_seen; i++) {
+        const struct dev_unclaimed *u = &unclaimed_seen[i];
+        n = appendf(buf, size, n, "%s%s 0x%lx (", i ? ", " : "", space_name(u->space), u->addr);
+        n = appendf(buf, size, append_rw(buf, size, n, &u->counts), ")");
+        listed += u->counts.reads + u->counts.writes;
+    }
+    uint64_t more = unclaimed.reads + unclaimed.writes - listed;
+    if (more)
+        n = appendf(buf, size, n, " and %lu more access%s to other ports or pages", more,
+                   more == 1 ? "" : "es");
+    return n;
+}
+
+int dev_wake_sources(char *buf, size_t size)
+{
+    int n = 0;
+    unsigned mode, vector;
+    if (size)
+        buf[0] = '\0';
+    if (pit_irq0_armed(&mode) && pic_unmasked(0))
+        n = appendf(buf, size, n, "IRQ 0 (the PIT's channel 0, mode %u)", mode);
+    if (uart_irq_enables() && pic_unmasked(4))
+        n = appendf(buf, size, n, "%sIRQ 4 (COM1, IER 0x%x)", n ? ", " : "", uart_irq_enables());
+    if (cmos_irq_enables() && pic_unmasked(8))
+        n = appendf(buf, size, n, "%sIRQ 8 (the clock, register B interrupts 0x%x)",
+                   n ? ", " : "", cmos_irq_enables());
+    if (lapic_timer_armed(&vector))
+        n = appendf(buf, size, n, "%sthe APIC timer (vector 0x%x)", n ? ", " : "", vector);
     return n;
 }

@@ -22,6 +22,9 @@ struct dev_machine {
     // calibrates its TSC against them measures that rate. NULL: time stands still.
     uint64_t (*now_ns)(void);
 };
+// The rate of the guest's TSC in that time: the run's clock counts TSC ticks as
+// nanoseconds (hv/exit/io.c platform_reset(), docs/guest-abi.md section 14).
+#define DEV_TSC_HZ 1000000000ull
 
 struct dev {
     const char *name;       // "COM1", "fw_cfg", "isa-debug-exit" ... (results name it)
@@ -54,6 +57,9 @@ void dev_end_all(void);
 // claims the address (reads then give all ones of the width).
 const struct dev *dev_pio(uint16_t port, unsigned size, bool write, uint64_t *value);
 const struct dev *dev_mmio(uint64_t gpa, unsigned size, bool write, uint64_t *value);
+// The device that claims a port or address, or NULL; no access, nothing counted (the
+// MMIO exits ask it first: they stop the run at memory no device claims).
+const struct dev *dev_claiming(enum dev_space space, uint64_t addr);
 // NULL if no two devices of one space overlap and none is empty, else the first
 // of a clashing pair (a unit test holds the table to it).
 const struct dev *dev_table_clash(void);
@@ -67,6 +73,14 @@ struct dev_unclaimed {
     struct dev_counts counts;
 };
 unsigned dev_unclaimed_list(struct dev_unclaimed *out, unsigned max);
+// The run's counts for its result line, as the members of a JSON object (no braces):
+// "devices":{"NAME":[reads,writes],...} for each device the guest touched, then
+// "unclaimed":[reads,writes] and "unclaimed_at":["port 0x80",...,"page 0x..."], the
+// ports and pages dev_unclaimed_list() keeps. Returns the length snprintf would.
+int dev_counts_json(char *buf, size_t size);
+// The same in words, for a run's line: "COM1 68 reads 67 writes, ...; nobody claims
+// port 0x80 (1 read, 1 write), ..."; "" when the guest touched no device.
+int dev_counts_text(char *buf, size_t size);
 
 // What devices do to the world outside them: provided by the run (hv/exit/io.c),
 // stubbed by the unit tests.
@@ -85,13 +99,14 @@ extern const struct dev dev_pit;        // pit.c: the 8254, 0x40-0x43,
 extern const struct dev dev_port61;     //        and port 0x61 (channel 2's gate, OUT2)
 extern const struct dev dev_cmos;       // cmos.c: the MC146818 RTC and CMOS, 0x70-0x71
 extern const struct dev dev_pci_conf;   // pci.c: configuration mechanism #1, 0xcf8-0xcff
+extern const struct dev dev_i8042;      // i8042.c: the keyboard controller's port 0x64
 extern const struct dev dev_bochs_shutdown; // shutdown.c: Bochs' port 0x8900
 extern const struct dev dev_lapic;      // lapic.c: the xAPIC page at 0xfee00000
 
 // The codes dev_guest_exit() gets from devices that end the machine without a number
 // of the guest's (isa-debug-exit passes the guest's own, 0 to 0xffffffff): above 32
 // bits, so that no guest code can be taken for them.
-#define DEV_EXIT_RESET (1ull << 32)    // a reset request (port 0xcf9)
+#define DEV_EXIT_RESET (1ull << 32)    // a reset request (port 0xcf9 or 0x64)
 #define DEV_EXIT_SHUTDOWN (2ull << 32) // a power-off request (port 0x8900 "Shutdown")
 
 // cmos.c: how much of guest RAM QEMU's pc machine keeps below 4 GiB (the rest starts at
@@ -106,7 +121,7 @@ uint64_t pc_ram_below_4g(uint64_t ram_size);
 enum apic_base_verdict {
     APIC_BASE_OK,    // taken: the MSR holds the value
     APIC_BASE_GP,    // a reserved bit is set: the WRMSR raises #GP(0), nothing changes
-    APIC_BASE_MOVED, // a base other than 0xfee00000: not emulated, the run stops
+    APIC_BASE_MOVED, // enabled at a base other than 0xfee00000: not emulated, the run stops
 };
 uint64_t apic_base_read(void);
 enum apic_base_verdict apic_base_write(uint64_t value, unsigned maxphyaddr);
@@ -117,6 +132,30 @@ struct lapic_counts {
     uint64_t other_ipis;      // every other IPI (fixed, NMI, SMI ...): none is delivered
 };
 void lapic_counts_get(struct lapic_counts *out);
+// lapic.c, for the CPU's APIC virtualisation (hv/exit/apic.c): the TPR (CR8 is its bits
+// 7:4), the virtual-APIC page as the model's registers fill it, and the write an
+// APIC-write exit reports, as the access to replay on the model.
+uint32_t lapic_tpr(void);
+void lapic_tpr_set(uint32_t tpr);
+void lapic_virtual_page(uint8_t *page); // 4 KiB
+void lapic_take_page(const uint8_t *page); // what the CPU wrote there without an exit
+struct lapic_write {
+    uint64_t offset; // in the page
+    unsigned size;   // 4 at a register's offset, else 1 (the model drops it)
+    uint32_t value;
+};
+struct lapic_write lapic_trapped_write(uint64_t qualification, const uint8_t *page);
+
+// What would wake a CPU that halts with interrupts on, had vmxlab interrupts to deliver:
+// "IRQ 0 (the PIT's channel 0, mode 2), the APIC timer (vector 0xef)", each source a
+// device is set to raise and the 8259 (or the APIC's LVT) lets through; "" for none.
+// dev_wake_sources() asks each device (pic.c, pit.c, cmos.c, serial.c, lapic.c).
+int dev_wake_sources(char *buf, size_t size);
+bool pic_unmasked(unsigned irq);
+bool pit_irq0_armed(unsigned *mode);
+uint8_t cmos_irq_enables(void);
+uint8_t uart_irq_enables(void);
+bool lapic_timer_armed(unsigned *vector);
 
 // The time of a clock stored from dev_machine.now_ns at reset (0 without one).
 static inline uint64_t dev_now(uint64_t (*now_ns)(void)) { return now_ns ? now_ns() : 0; }

@@ -70,6 +70,7 @@ static void lapic_reset(const struct dev_machine *m)
 
 void lapic_counts_get(struct lapic_counts *out) { *out = counts; }
 
+
 // --- The timer: a 1 GHz bus clock (KVM's and QEMU's) through the divider ----------------
 
 static unsigned divide_shift(void)
@@ -89,6 +90,16 @@ static uint32_t current_count(void)
     if (apic.lvt[0] & LVT_PERIODIC)
         return apic.tmict - (uint32_t)(d % apic.tmict);
     return d >= apic.tmict ? 0 : apic.tmict - (uint32_t)d;
+}
+
+// The timer would interrupt: the APIC enabled (both ways), its LVT entry unmasked, a
+// count running (periodic, or one-shot not yet at 0). *vector is the entry's.
+bool lapic_timer_armed(unsigned *vector)
+{
+    *vector = apic.lvt[0] & 0xff;
+    return (apic.base & APIC_BASE_EN) && (apic.svr & SVR_ENABLE) &&
+           !(apic.lvt[0] & LVT_MASKED) && apic.tmict &&
+           ((apic.lvt[0] & LVT_PERIODIC) || current_count());
 }
 
 // --- Registers ------------------------------------------------------------------------
@@ -224,6 +235,68 @@ const struct dev dev_lapic = {
     .read = lapic_read, .write = lapic_write, .reset = lapic_reset,
 };
 
+// --- The CPU's APIC virtualisation (SDM 3C 30, APIC Virtualization and Virtual Interrupts) --
+
+// CR8 is TPR[7:4] (SDM 3A 11.8.6.1, Interaction of Task Priority Register and CR8): a MOV
+// to CR8 writes TPR[7:4] and clears TPR[3:0].
+uint32_t lapic_tpr(void) { return apic.tpr; }
+void lapic_tpr_set(uint32_t tpr) { apic.tpr = tpr & 0xff; }
+
+// The registers a read of the APIC-access page finds in the virtual-APIC page when
+// "APIC-register virtualization" is 1 (SDM 3C 30.4.2, Virtualizing Reads from the
+// APIC-Access Page): ID, version, TPR, EOI, LDR, DFR, SVR, ISR, TMR, IRR, ESR, ICR,
+// the LVT, the timer's initial count and divide configuration. The others (APR, PPR,
+// RRD, the current count) exit, and the model answers them live.
+static bool read_virtualized(unsigned reg)
+{
+    return reg == APIC_ID || reg == APIC_VERSION || reg == APIC_TPR || reg == APIC_EOI ||
+           reg == APIC_LDR || reg == APIC_DFR || reg == APIC_SVR ||
+           (reg >= APIC_ISR && reg <= APIC_ESR) || reg == APIC_ICR_LO || reg == APIC_ICR_HI ||
+           (reg >= APIC_LVT_TIMER && reg < APIC_LVT_TIMER + 0x10 * NLVT) ||
+           reg == APIC_TMICT || reg == APIC_TDCR;
+}
+
+// What the CPU writes into the virtual-APIC page without an exit (SDM 3C 30.4.3.3,
+// APIC-Write Emulation): the TPR (bytes 3:1 cleared) and ICR high (bits 23:0 cleared).
+void lapic_take_page(const uint8_t *page)
+{
+    uint32_t icr_hi;
+    memcpy(&icr_hi, page + APIC_ICR_HI, 4);
+    apic.tpr = page[APIC_TPR];
+    apic.icr_hi = icr_hi & 0xff000000;
+}
+
+// Each such register's first 4 bytes as a 4-byte read of the model gives them (all
+// ones while IA32_APIC_BASE.EN is clear), the rest of the page 0.
+void lapic_virtual_page(uint8_t *page)
+{
+    memset(page, 0, 4096);
+    for (unsigned reg = 0; reg < 0x400; reg += 0x10) {
+        if (!read_virtualized(reg))
+            continue;
+        uint32_t v = (uint32_t)lapic_read(reg, 4);
+        memcpy(page + reg, &v, 4);
+    }
+}
+
+// An APIC-write VM exit (SDM 3C 30.4.3.3, APIC-Write Emulation; 30.4.3.1 says which
+// writes are virtualized) comes after the write: bits 11:0 of the qualification are
+// the page offset the guest wrote at, and its bytes are in the virtual-APIC page. The
+// model gets the register's 4 bytes from there when the write began at a register's
+// offset (a shorter write there merges with the bytes it left, as KVM's
+// kvm_apic_write_nodecode() takes them); a write that began inside a register is one
+// the model drops, and is replayed as a byte at that offset.
+struct lapic_write lapic_trapped_write(uint64_t qualification, const uint8_t *page)
+{
+    unsigned off = qualification & 0xfff;
+    struct lapic_write w = { .offset = off, .size = 1, .value = page[off] };
+    if (!(off & 0xf)) {
+        w.size = 4;
+        memcpy(&w.value, page + off, 4);
+    }
+    return w;
+}
+
 // --- IA32_APIC_BASE (SDM 3A 11.4.4, Figure 11-5; SDM 4 Table 2-2) -----------------------
 
 uint64_t apic_base_read(void) { return apic.base; }
@@ -233,12 +306,14 @@ uint64_t apic_base_read(void) { return apic.base; }
 // to write (Table 2-2: R/W): clearing EN turns the APIC off, setting it again turns it on
 // with its registers as they were. Moving the page is not emulated: the table of devices
 // has it at 0xfee00000 (KVM warns "APIC base relocation is unsupported" and keeps it).
+// A disabled APIC answers at no address, so any base is taken with EN clear (writing
+// 0, as some kernels do to turn it off, is one); enabling it elsewhere is APIC_BASE_MOVED.
 enum apic_base_verdict apic_base_write(uint64_t value, unsigned maxphyaddr)
 {
     uint64_t reserved = 0x6ff | (maxphyaddr < 64 ? ~((1ull << maxphyaddr) - 1) : 0);
     if (value & reserved)
         return APIC_BASE_GP;
-    if ((value & ~0xfffull) != APIC_BASE_DEFAULT)
+    if ((value & APIC_BASE_EN) && (value & ~0xfffull) != APIC_BASE_DEFAULT)
         return APIC_BASE_MOVED;
     apic.base = value;
     return APIC_BASE_OK;

@@ -107,6 +107,15 @@ static void slave_write(uint64_t off, unsigned size, uint64_t v)
     pic_write(&pics[1], off, (uint8_t)v);
 }
 
+// An IRQ line reaches the CPU's INTR: unmasked, and for the slave's lines the cascade
+// (the master's IR2) unmasked too (data sheet, "Cascade Mode").
+bool pic_unmasked(unsigned irq)
+{
+    if (irq >= 8)
+        return !(pics[1].imr & (1u << (irq - 8))) && !(pics[0].imr & (1u << 2));
+    return !(pics[0].imr & (1u << irq));
+}
+
 // ELCR: one bit per IRQ, 1 = level triggered. IRQs 0, 1, 2 (master) and 8, 13 (slave)
 // are always edge triggered, so those bits read 0 (QEMU's masks 0xf8 and 0xde).
 static uint64_t elcr_read(uint64_t off, unsigned size)

@@ -193,6 +193,13 @@ static void pit_write(uint64_t off, unsigned size, uint64_t v)
         control_word((uint8_t)v);
 }
 
+// Channel 0 drives IRQ 0: counting (a count loaded, its gate high), it would raise one.
+bool pit_irq0_armed(unsigned *mode)
+{
+    *mode = ch[0].mode;
+    return ch[0].counting && ch[0].gate;
+}
+
 // Channel 2's gate from port 0x61 bit 0: a rising edge restarts modes 1, 2, 3 and 5 and
 // resumes modes 0 and 4 where they paused.
 static void set_gate2(bool level)

@@ -10,6 +10,7 @@
 // always ready (LSR: THRE and TEMT), nothing ever received.
 static struct {
     uint8_t ier, lcr, mcr, scr, dll, dlm;
+    bool fifo; // FCR bit 0: the FIFOs are enabled, which IIR bits 7:6 show
     char line[160]; // a longer line is printed in pieces of 160
     size_t len;
 } uart;
@@ -55,6 +56,9 @@ static void uart_write(uint64_t reg, unsigned size, uint64_t value)
         else
             uart.ier = v & 0x0f;
         break;
+    case 2: // FCR: only its enable is seen (IIR); the FIFOs hold nothing to reset
+        uart.fifo = v & 1;
+        break;
     case 3:
         uart.lcr = v;
         break;
@@ -67,6 +71,9 @@ static void uart_write(uint64_t reg, unsigned size, uint64_t value)
     }
 }
 
+// IER: the interrupts COM1 (IRQ 4) is asked to raise.
+uint8_t uart_irq_enables(void) { return uart.ier; }
+
 static uint64_t uart_read(uint64_t reg, unsigned size)
 {
     (void)size;
@@ -76,8 +83,8 @@ static uint64_t uart_read(uint64_t reg, unsigned size)
         return dlab ? uart.dll : 0; // the receive buffer: nothing came
     case 1:
         return dlab ? uart.dlm : uart.ier;
-    case 2:
-        return 0x01; // IIR: no interrupt pending, FIFOs off
+    case 2: // IIR: no interrupt pending; bits 7:6 set while FCR enables the FIFOs (QEMU)
+        return uart.fifo ? 0xc1 : 0x01;
     case 3:
         return uart.lcr;
     case 4:

@@ -7,6 +7,7 @@
 // against SDM 1 13.3 for handle_xsetbv() (hv/exit/exit.c). docs/guest-abi.md lists
 // it all. SDM 2 CPUID (the leaves), 3C 26.1.2.
 #include "../../boot/x86.h"
+#include "../dev/dev.h"
 #include "internal.h"
 
 enum { EAX, EBX, ECX, EDX };
@@ -33,11 +34,9 @@ static const struct {
     { 1, 0, ECX, 8, "TM2: no thermal monitor" },
     { 1, 0, ECX, 14, "xTPR: no TPR messages" },
     { 1, 0, ECX, 15, "PDCM: no IA32_PERF_CAPABILITIES" },
-    { 1, 0, ECX, 21, "x2APIC: no local APIC" },
-    { 1, 0, ECX, 24, "TSC-deadline: no local APIC timer" },
-    { 1, 0, EDX, 9, "APIC: no local APIC" },
+    { 1, 0, ECX, 21, "x2APIC: the local APIC has xAPIC mode only" },
+    { 1, 0, ECX, 24, "TSC-deadline: the APIC timer has no TSC-deadline mode" },
     { 1, 0, EDX, 12, "MTRR: no MTRR MSRs" },
-    { 1, 0, EDX, 14, "MCA: no machine-check MSRs" },
     { 1, 0, EDX, 21, "DS: no debug store" },
     { 1, 0, EDX, 22, "ACPI: no thermal MSRs" },
     { 1, 0, EDX, 29, "TM: no thermal monitor" },
@@ -51,6 +50,7 @@ static const struct {
     { 7, 0, EBX, 15, "RDT-A: no resource allocation MSRs" },
     { 7, 0, EBX, 25, "Processor Trace: no trace MSRs" },
     { 7, 0, ECX, 5, "WAITPKG: UMWAIT and TPAUSE not offered" },
+    { 7, 0, ECX, 16, "LA57: 5-level paging is neither shadowed nor tested" },
     { 7, 0, ECX, 30, "SGX_LC: no enclaves" },
     { 7, 0, EDX, 13, "TSX_FORCE_ABORT: no MSR_TSX_FORCE_ABORT" },
     { 7, 0, EDX, 26, "IBRS/IBPB: no IA32_SPEC_CTRL, no IA32_PRED_CMD" },
@@ -109,10 +109,18 @@ void cpuid_filter(const struct cpuid_view *v, uint32_t leaf, uint32_t sub, uint3
         if (!v->rdrand)
             r[ECX] &= ~(1u << 30);
         r[ECX] = (r[ECX] & ~(1u << 27)) | (v->osxsave ? 1u << 27 : 0);
+        // APIC follows IA32_APIC_BASE.EN (SDM 3A 11.4.3, Enabling or Disabling the
+        // Local APIC): the guest's local APIC is hv/dev/lapic.c's.
+        r[EDX] = (r[EDX] & ~(1u << 9)) | (v->apic ? 1u << 9 : 0);
     }
     if (leaf == 7 && sub == 0) {
         if (!v->rdseed)
             r[EBX] &= ~(1u << 18);
+        // Protection keys under shadow paging: the shadow entries do not carry the
+        // guest's keys (hv/mmu/paging.c shadow_leaf()), so PKRU would not be applied
+        // as the guest's tables say. Hidden there (and CR4.PKE refused).
+        if (v->shadow)
+            r[ECX] &= ~(1u << 3);
         r[ECX] = (r[ECX] & ~(1u << 4)) | (v->ospke ? 1u << 4 : 0);
         // RDPID raises #UD while "enable RDTSCP" is 0 (SDM 3C 26.3, Changes to
         // Instruction Behavior in VMX Non-Root Operation).
@@ -135,6 +143,19 @@ void cpuid_filter(const struct cpuid_view *v, uint32_t leaf, uint32_t sub, uint3
         r[EAX] = r[EBX] = r[ECX] = r[EDX] = 0;
     if (leaf == 0x80000001 && !v->rdtscp)
         r[EDX] &= ~(1u << 27);
+    // The guest's TSC runs at a nominal DEV_TSC_HZ in the devices' time (hv/exit/io.c):
+    // leaf 0x15 says so, as TSC = crystal (ECX) x EBX / EAX, and leaf 0x16 gives the
+    // same rate in MHz as base and maximum frequency, no bus frequency. Only where the
+    // CPU has the leaf: past the last basic leaf a CPU answers with that leaf's data.
+    if (leaf == 0x15 && leaf <= v->max_leaf) {
+        r[EAX] = r[EBX] = 1;
+        r[ECX] = (uint32_t)DEV_TSC_HZ;
+        r[EDX] = 0;
+    }
+    if (leaf == 0x16 && leaf <= v->max_leaf) {
+        r[EAX] = r[EBX] = (uint32_t)(DEV_TSC_HZ / 1000000);
+        r[ECX] = r[EDX] = 0;
+    }
 }
 
 // XCR0's state components (SDM 1 13.1, Table 13-1): the ones with rules of
@@ -192,6 +213,8 @@ static struct cpuid_view guest_view(void)
         .rdrand = !ctl_on(CTL_PROC2, CTL_PROC2_RDRAND_EXITING),
         .rdseed = !ctl_on(CTL_PROC2, CTL_PROC2_RDSEED_EXITING),
         .xsaves = ctl_on(CTL_PROC2, CTL_PROC2_XSAVES),
+        .apic = apic_base_read() & APIC_BASE_EN, .shadow = vcpu.shadow,
+        .max_leaf = caps.raw.cpuid0[0],
     };
 }
 
@@ -211,6 +234,17 @@ int handle_cpuid(struct guest_regs *r)
     TRACE("EAX 0x%x EBX 0x%x ECX 0x%x EDX 0x%x", out[EAX], out[EBX], out[ECX], out[EDX]);
     complete_instruction();
     return EXIT_RESUME_RELOAD;
+}
+
+// The CR4 bits a guest may set (hv/exit/cr.c cr4_guest_valid()) by its own CPUID,
+// leaf 7 filtered: no LA57; no PKE under shadow paging.
+uint64_t guest_cr4_valid(bool shadow)
+{
+    uint32_t l7[4];
+    memcpy(l7, caps.raw.cpuid7, sizeof(l7));
+    struct cpuid_view v = { .shadow = shadow, .rdtscp = true, .rdseed = true };
+    cpuid_filter(&v, 7, 0, l7);
+    return cr4_guest_valid(caps.raw.cr4_fixed1, caps.raw.cpuid1, l7);
 }
 
 // The XCR0 components a guest may enable: those its own CPUID offers.

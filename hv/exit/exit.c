@@ -10,6 +10,7 @@
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
+#include "../dev/dev.h"
 #include "../mmu/mmu.h"
 #include "internal.h"
 
@@ -72,11 +73,11 @@ static const struct {
     [EXIT_REASON_PAUSE] = { NULL, "PAUSE" },
     [EXIT_REASON_MACHINE_CHECK] = { handle_machine_check, "MACHINE_CHECK" },
     [EXIT_REASON_TPR_BELOW_THRESHOLD] = { NULL, "TPR_BELOW_THRESHOLD" },
-    [EXIT_REASON_APIC_ACCESS] = { NULL, "APIC_ACCESS" },
+    [EXIT_REASON_APIC_ACCESS] = { handle_apic_access, "APIC_ACCESS" },
     [EXIT_REASON_EOI_INDUCED] = { NULL, "EOI_INDUCED" },
     [EXIT_REASON_GDTR_IDTR] = { NULL, "GDTR_IDTR" },
     [EXIT_REASON_LDTR_TR] = { NULL, "LDTR_TR" },
-    [EXIT_REASON_EPT_VIOLATION] = { NULL, "EPT_VIOLATION" },
+    [EXIT_REASON_EPT_VIOLATION] = { handle_ept_violation, "EPT_VIOLATION" },
     [EXIT_REASON_EPT_MISCONFIG] = { NULL, "EPT_MISCONFIG" },
     [EXIT_REASON_INVEPT] = { handle_ud, "INVEPT" },
     [EXIT_REASON_RDTSCP] = { NULL, "RDTSCP" },
@@ -84,7 +85,7 @@ static const struct {
     [EXIT_REASON_INVVPID] = { handle_ud, "INVVPID" },
     [EXIT_REASON_WBINVD] = { handle_nop, "WBINVD" },
     [EXIT_REASON_XSETBV] = { handle_xsetbv, "XSETBV" },
-    [EXIT_REASON_APIC_WRITE] = { NULL, "APIC_WRITE" },
+    [EXIT_REASON_APIC_WRITE] = { handle_apic_write, "APIC_WRITE" },
     [EXIT_REASON_RDRAND] = { handle_ud, "RDRAND" },
     [EXIT_REASON_INVPCID] = { NULL, "INVPCID" },
     [EXIT_REASON_VMFUNC] = { handle_ud, "VMFUNC" },
@@ -286,19 +287,25 @@ static int handle_nop(struct guest_regs *r)
     return EXIT_RESUME;
 }
 
-// HLT ends the run: vmxlab gives its guests no interrupts (no timer, no
-// devices), so nothing would ever wake the guest; with IF = 0 that is also
-// what HLT means on bare metal: the end. Reported as the way it ended.
+// HLT ends the run: vmxlab delivers no interrupt to its guests (their devices raise
+// none, hv/dev/), so nothing would ever wake the guest; with IF = 0 that is also
+// what HLT means on bare metal: the end. Reported as the way it ended, with IF = 1
+// naming what the guest waits for: the interrupts its devices are set up to raise.
 static int handle_hlt(struct guest_regs *r)
 {
     (void)r;
     bool intr = vmread(GUEST_RFLAGS) & RFLAGS_IF;
+    char wake[96];
     TRACE("the run ends: halted");
     vcpu.rec->end = RUN_HALTED;
-    snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "%s",
-             intr ? "HLT with interrupts on, but vmxlab delivers no interrupts: it would "
-                    "wait forever"
-                  : "HLT with interrupts off");
+    if (!intr)
+        snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "HLT with interrupts off");
+    else if (dev_wake_sources(wake, sizeof(wake)))
+        snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "HLT with interrupts on, waiting for "
+                 "%s, but vmxlab delivers no interrupts: it would wait forever", wake);
+    else
+        snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "HLT with interrupts on, no device "
+                 "set to interrupt, and vmxlab delivers no interrupts: it would wait forever");
     return EXIT_STOP;
 }
 
@@ -403,7 +410,6 @@ void host_fixups(void)
 // suspect" (same section).
 static int handle_exception_nmi(struct guest_regs *r)
 {
-    (void)r;
     uint32_t info = (uint32_t)vmread(VM_EXIT_INTR_INFO);
     unsigned type = (info >> 8) & 7, vector = info & 0xff;
     if (type == 2) { // NMI
@@ -428,9 +434,11 @@ static int handle_exception_nmi(struct guest_regs *r)
     }
     if (vector == VEC_MC)
         return handle_machine_check(r);
-    if (vector == VEC_PF && vcpu.shadow) // the exit qualification is the address
+    if (vector == VEC_PF && vcpu.shadow) { // the exit qualification is the address
+        exit_regs = r; // for device memory (hv/exit/mmio.c)
         return shadow_page_fault(vmread(EXIT_QUALIFICATION),
                                  (uint32_t)vmread(VM_EXIT_INTR_ERROR_CODE));
+    }
     return exit_unexpected(EXIT_REASON_EXCEPTION_NMI);
 }
 

@@ -70,6 +70,27 @@ const char *cr0_bit_name(unsigned bit);
 const char *cr4_bit_name(unsigned bit);
 uint64_t cr4_guest_valid(uint64_t fixed1, const uint32_t leaf1[4], const uint32_t leaf7[4]);
 
+// cpuid.c: the same for this CPU, as the guest's CPUID shows it (paging=shadow: no PKE)
+uint64_t guest_cr4_valid(bool shadow);
+
+// io.c: the devices of a run (hv/dev/)
+void platform_reset(uint64_t ram_size); // before each run: reset, the clock from now
+
+// mmio.c: device memory (the local APIC's page), emulated or virtualised by the CPU
+struct ept;
+extern struct guest_regs *exit_regs; // the exit's registers, for mmio_exit()
+// The instruction at RIP accessed gpa (access: PF_W, PF_I as for a #PF) and exited
+// before it did: emulated, RIP moved on (EXIT_RESUME_RELOAD), or the run stopped
+// (EXIT_STOP); -1 where no device claims gpa, for the caller's own message.
+int mmio_exit(uint64_t gpa, unsigned access, uint32_t reason);
+uint64_t apic_access_hpa(uint64_t gpa); // shadow paging: map gpa's page there, or 0
+void apic_ept_init(struct ept *e);      // map the APIC page in EPT, if the CPU virtualises it
+void apic_reset(void);                  // before each run (platform_reset())
+void apic_base_changed(uint64_t old);   // after a WRMSR to IA32_APIC_BASE took
+uint64_t guest_cr8(void);               // MOV from CR8: TPR[7:4]
+void guest_cr8_set(uint64_t val);       // MOV to CR8
+extern uint8_t apic_access_page[4096], vapic_page[4096];
+
 // msr.c: RDMSR/WRMSR in the guest, one table of MSRs
 extern uint8_t msr_bitmap[4096];
 void msr_bitmap_init(void);

@@ -104,8 +104,9 @@ static void flush_guest_tlb(bool keep_global)
 static int set_cr4(uint64_t val)
 {
     uint64_t old = guest_cr4();
-    enum cr4_error e = cr4_check(val, old, guest_cr3(), cr4_guest_bits,
-                                 read_shadowed_cr0() & CR0_WP);
+    // Under shadow paging CPUID hides protection keys (hv/exit/cpuid.c): CR4.PKE too.
+    uint64_t valid = cr4_guest_bits & ~(vcpu.shadow ? (uint64_t)CR4_PKE : 0);
+    enum cr4_error e = cr4_check(val, old, guest_cr3(), valid, read_shadowed_cr0() & CR0_WP);
     if (e != CR4_OK) {
         TRACE("CR4 0x%lx refused: %s", val, cr4_error_name(e));
         inject_exception(VEC_GP, 0);
@@ -131,15 +132,15 @@ static int set_cr4(uint64_t val)
     return EXIT_RESUME;
 }
 
-// CR8 is the TPR (SDM 3A 10.8.6.1). vmxlab gives the guest no local APIC,
-// so the TPR is a value kept here; bits 63:4 are reserved (#GP).
+// CR8 is the local APIC's TPR, bits 7:4 of it (SDM 3A 11.8.6.1): hv/exit/mmio.c keeps
+// the two one register. Bits 63:4 of CR8 are reserved (#GP).
 static int mov_to_cr8(uint64_t val)
 {
     if (val >> 4) {
         inject_exception(VEC_GP, 0);
         return EXIT_RESUME;
     }
-    vcpu.tpr = val;
+    guest_cr8_set(val);
     TRACE("TPR <- %lu", val);
     complete_instruction();
     return EXIT_RESUME;
@@ -218,7 +219,7 @@ static __attribute__((noinline)) int handle_cr_other(struct guest_regs *r, uint6
         return mov_to_cr8(val);
     case 0x18:
         vcpu.stats.cr[CR_MOV_FROM_CR8]++;
-        return write_gpr(r, reg, vcpu.tpr, l);
+        return write_gpr(r, reg, guest_cr8(), l);
     case 0x03:
         vcpu.stats.cr[CR_MOV_TO_CR3]++;
         return mov_to_cr3(val);

@@ -58,6 +58,9 @@ const char *msr_name(uint32_t index);
 // cpuid.c
 struct cpuid_view { // what the guest may see: its own CR4, and what the CPU lets run
     bool osxsave, ospke, rdtscp, rdrand, rdseed, xsaves;
+    bool apic;         // IA32_APIC_BASE.EN
+    bool shadow;       // paging=shadow: no protection keys
+    uint32_t max_leaf; // the CPU's highest basic leaf, CPUID.0:EAX
 };
 void cpuid_filter(const struct cpuid_view *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
 int handle_cpuid(struct guest_regs *r);
@@ -66,3 +69,8 @@ uint64_t guest_xcr0_components(void); // what the guest's CPUID offers it
 
 // io.c
 int handle_io(struct guest_regs *r);
+
+// mmio.c
+int handle_ept_violation(struct guest_regs *r);
+int handle_apic_access(struct guest_regs *r);
+int handle_apic_write(struct guest_regs *r);

@@ -1,9 +1,11 @@
-// io.c: the I/O exit. Every IN and OUT exits ("unconditional I/O exiting", hv/vmx/vmcs.c);
-// handle_io() decodes the exit qualification (SDM 3C 28.2.1 Table 28-5), counts the
-// access by port for the run's result line, has the devices answer it (dev_pio(),
-// hv/dev/dev.c: COM1, port 0xf4, an empty bus elsewhere) and completes the instruction.
-// It gives the devices what they do to a run (dev.h: console lines, the machine's end).
-// INS/OUTS are not emulated: they stop the run, saying so.
+// io.c: the I/O exit, and the devices' side of a run. Every IN and OUT exits
+// ("unconditional I/O exiting", hv/vmx/vmcs.c); handle_io() decodes the exit
+// qualification (SDM 3C 28.2.1 Table 28-5), counts the access by port for the run's line,
+// has the devices answer it (dev_pio(), hv/dev/dev.c: QEMU's pc machine, an empty bus
+// elsewhere) and completes the instruction. INS/OUTS are not emulated: they stop the
+// run, saying so. platform_reset() (hv/run/guest.c, before each run) gives the devices
+// their machine and its clock; dev_guest_text() and dev_guest_exit() are what the
+// devices do to a run (dev.h: console lines, the machine's end).
 #include "../../boot/boot.h"
 #include "../dev/dev.h"
 #include "internal.h"
@@ -16,15 +18,36 @@ void dev_guest_text(const char *text, size_t len)
     guest_print(vcpu.label, text, len);
 }
 
-// The guest's status, full width (isa-debug-exit's 1, 2 or 4 bytes). `how` matters for
-// the codes above 32 bits (dev.h), which no device of the table gives yet.
+// The guest's status, full width (isa-debug-exit's 1, 2 or 4 bytes), or a code above
+// 32 bits for a reset or a power-off (dev.h DEV_EXIT_*), which `how` names in the
+// record's why.
 void dev_guest_exit(uint64_t code, const char *how)
 {
-    (void)how;
-    TRACE("the run ends: status 0x%lx", code);
+    TRACE("the run ends: status 0x%lx, %s", code, how);
     vcpu.rec->end = RUN_EXITED;
     vcpu.rec->status = code;
+    snprintf(vcpu.rec->why, sizeof(vcpu.rec->why), "%s", how);
     machine_ended = true;
+}
+
+// The devices' time (dev_machine.now_ns): the TSC ticks since the run was set up, at a
+// nominal DEV_TSC_HZ, 1 GHz, so one tick is one nanosecond. The guest's own TSC runs
+// at the same rate (its offset aside), so a kernel that times its TSC against the PIT,
+// the APIC timer or the clock measures 1 GHz, which CPUID leaf 0x15 says too
+// (hv/exit/cpuid.c). Under Bochs, whose TSC counts instructions, every run sees the same
+// times at the same instructions; on silicon the guest's second is 10^9 TSC ticks,
+// however long that is. The host's TSC, not the guest's: a guest that writes its TSC
+// moves its offset, not the devices' clock, which never runs backwards.
+_Static_assert(DEV_TSC_HZ == 1000000000ull, "now_ns() counts one nanosecond per tick");
+static uint64_t run_start;
+static uint64_t now_ns(void) { return rdtsc() - run_start; }
+
+void platform_reset(uint64_t ram_size)
+{
+    const struct dev_machine m = { .ram_size = ram_size, .cpus = 1, .now_ns = now_ns };
+    run_start = rdtsc();
+    dev_reset_all(&m);
+    apic_reset(); // the CPU's view of the APIC (hv/exit/mmio.c)
 }
 
 static void count(uint16_t port, bool in)

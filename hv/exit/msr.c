@@ -11,10 +11,15 @@
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
+#include "../dev/dev.h"
 #include "../mmu/mmu.h"
 #include "internal.h"
 
 #define MSR_TSC 0x10
+#define MSR_APIC_BASE 0x1b
+#define MSR_MCG_CAP 0x179
+#define MSR_MCG_STATUS 0x17a
+#define MSR_MISC_ENABLE 0x1a0
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082
 #define MSR_CSTAR 0xc0000083
@@ -147,7 +152,45 @@ static bool pat_is_real(void)
     return ctl_on(CTL_ENTRY, CTL_ENTRY_LOAD_PAT) && !vcpu.shadow;
 }
 
-static uint64_t guest_pat;
+static uint64_t guest_pat, mcg_status, misc_enable;
+
+// IA32_MCG_CAP (SDM 3B 16.3.1.1, Machine-Check Architecture: IA32_MCG_CAP): 0, no
+// error-reporting banks and no IA32_MCG_CTL, so no IA32_MCi_* MSR exists; it is
+// read-only (a write is #GP, as KVM answers a guest). IA32_MCG_STATUS (16.3.1.2):
+// RIPV, EIPV and MCIP (bits 2:0) are software's to set or clear; bits 63:3 are
+// reserved (LMCE_S, bit 3, exists only with MCG_LMCE_P in IA32_MCG_CAP): #GP.
+#define MCG_STATUS_BITS 0x7ull
+
+// IA32_MISC_ENABLE (SDM 4 Table 2-2): fast strings (bit 0) enabled and the guest's to
+// clear; BTS and PEBS unavailable (bits 11, 12, read-only), performance monitoring
+// unavailable (bit 7, read-only: CPUID leaf 0xa says none). The bits of what CPUID does
+// not offer (automatic thermal control 3, EIST 16, MONITOR 18, xTPR 23) and those
+// vmxlab does not emulate (limit CPUID maxval 22, XD bit disable 34) are reserved
+// here: setting one is #GP(0), as on a CPU without the feature. A write keeps bit 0
+// and ignores the read-only bits, so that a read-modify-write goes through.
+#define MISC_FAST_STRINGS (1ull << 0)
+#define MISC_READ_ONLY ((1ull << 7) | (1ull << 11) | (1ull << 12))
+#define MISC_RESET (MISC_FAST_STRINGS | (1ull << 11) | (1ull << 12))
+
+// IA32_APIC_BASE's rules are the local APIC's (hv/dev/lapic.c apic_base_write()).
+// A base other than 0xfee00000 is not emulated: the run stops, naming it.
+static int apic_base_set(uint64_t val)
+{
+    switch (apic_base_write(val, caps.maxphyaddr)) {
+    case APIC_BASE_GP:
+        return -1;
+    case APIC_BASE_MOVED: {
+        char why[128];
+        snprintf(why, sizeof(why), "WRMSR IA32_APIC_BASE 0x%lx moves the local APIC from "
+                 "0xfee00000, which vmxlab does not emulate", val);
+        stop_run(EXIT_REASON_MSR_WRITE, why);
+        return 2;
+    }
+    case APIC_BASE_OK:
+        break;
+    }
+    return 0;
+}
 
 // 0 and *val, or -1: #GP.
 static int msr_read(uint32_t index, uint64_t *val)
@@ -162,14 +205,44 @@ static int msr_read(uint32_t index, uint64_t *val)
     case MSR_EFER:
         *val = guest_efer();
         return 0;
+    case MSR_APIC_BASE:
+        *val = apic_base_read();
+        return 0;
+    case MSR_MCG_CAP:
+        *val = 0;
+        return 0;
+    case MSR_MCG_STATUS:
+        *val = mcg_status;
+        return 0;
+    case MSR_MISC_ENABLE:
+        *val = misc_enable;
+        return 0;
     }
     return -1;
 }
 
-// 0, -1: #GP, or 1: the host's WRMSR faulted and its exception is injected.
+// 0, -1: #GP, 1: the host's WRMSR faulted and its exception is injected, or 2: the
+// run is stopped.
 static int msr_write(uint32_t index, uint64_t val)
 {
     switch (index) {
+    case MSR_APIC_BASE: {
+        uint64_t old = apic_base_read();
+        int refused = apic_base_set(val);
+        if (!refused)
+            apic_base_changed(old);
+        return refused;
+    }
+    case MSR_MCG_STATUS:
+        if (val & ~MCG_STATUS_BITS)
+            return -1;
+        mcg_status = val;
+        return 0;
+    case MSR_MISC_ENABLE:
+        if (val & ~(MISC_FAST_STRINGS | MISC_READ_ONLY))
+            return -1;
+        misc_enable = (misc_enable & ~MISC_FAST_STRINGS) | (val & MISC_FAST_STRINGS);
+        return 0;
     case MSR_TSC: // the guest's TSC becomes val from now on: an offset from the host's
         if (!ctl_on(CTL_PROC, CTL_PROC_TSC_OFFSETTING))
             return -1;
@@ -202,6 +275,8 @@ static int msr_write(uint32_t index, uint64_t val)
 void msr_reset_emulated(void)
 {
     guest_pat = 0x0007040600070406ull; // the reset value, as hv/vmx/vmcs.c loads it
+    mcg_status = 0;
+    misc_enable = MISC_RESET;
 }
 
 // RDMSR: ECX names the MSR, the value goes to EDX:EAX (SDM 2 RDMSR).
@@ -228,6 +303,8 @@ int handle_wrmsr(struct guest_regs *r)
     uint64_t val = (r->rdx << 32) | (uint32_t)r->rax;
     int rule = rule_of(index);
     int refused = rule < 0 || !present(index) ? -1 : msr_write(index, val);
+    if (refused == 2)
+        return EXIT_STOP;
     if (refused) {
         if (refused < 0)
             inject_exception(VEC_GP, 0);

@@ -78,6 +78,20 @@ uint64_t ept_translate(const struct ept *e, uint64_t gpa, bool *mapped)
     return 0;
 }
 
+// The 4 KiB leaf entry that maps gpa, for its owner to change (hv/exit/apic.c takes the
+// APIC-access page's away and back); NULL where no 4 KiB entry maps it.
+uint64_t *ept_leaf(const struct ept *e, uint64_t gpa)
+{
+    uint64_t *table = e->pml4;
+    for (int l = 3; l > 0; l--) {
+        uint64_t entry = table[(gpa >> (12 + 9 * l)) & 511];
+        if (!(entry & EPT_RWX) || (l < 3 && (entry & EPT_LARGE)))
+            return NULL;
+        table = table_of(entry);
+    }
+    return &table[(gpa >> 12) & 511];
+}
+
 // EPTP, SDM 3C 25.6.11: memory type WB (6) in bits 2:0, walk length - 1 (3)
 // in bits 5:3, no accessed/dirty flags (bit 6).
 uint64_t ept_pointer(const struct ept *e)

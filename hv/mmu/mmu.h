@@ -14,6 +14,7 @@ struct ept {
 };
 int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, bool large_ok);
 uint64_t ept_pointer(const struct ept *e); // WB, 4-level walk, no A/D
+uint64_t *ept_leaf(const struct ept *e, uint64_t gpa); // the 4 KiB entry, or NULL
 
 // shadow.c: shadow paging, a virtual TLB for the guest (paging=shadow)
 void shadow_reset(bool roles);   // empty tables, before a run; roles: one set per WP
@@ -29,22 +30,33 @@ struct guest_mem { // guest RAM as the host sees it
     const uint8_t *ram;
     uint64_t size;
 };
+enum walk_format { // the guest's paging mode (SDM 3A 4.1.1, Table 4-1)
+    WALK_4LEVEL,       // CR0.PG, CR4.PAE, EFER.LME: 4-level paging (the default)
+    WALK_OFF,          // CR0.PG = 0: linear addresses are physical
+    WALK_32BIT,        // CR0.PG, CR4.PAE = 0: 32-bit paging (4 MiB pages with CR4.PSE)
+    WALK_PAE,          // CR0.PG, CR4.PAE, EFER.LME = 0: PAE paging, from four PDPTEs
+};
 struct walk_mode { // what decides a translation besides the tables
     uint64_t cr3;
     bool wp, nxe, smep, smap;
     bool ac;           // RFLAGS.AC, for SMAP; false for an implicit supervisor access
     bool gbpages;      // the CPU has 1 GiB pages (else PS in a PDPTE is reserved)
     unsigned maxphyaddr;
+    enum walk_format format;
+    bool pse;          // CR4.PSE, for 32-bit paging
+    uint64_t pdpte[4]; // WALK_PAE: the PDPTE registers (SDM 3A 4.4.1), as the CPU
+                       // loaded them from CR3 (under EPT, the VMCS's GUEST_PDPTEn)
 };
 struct walk {
     uint64_t gpa, page_size;
-    unsigned levels;            // entries read: 1 (PML4E) to 4 (PTE)
+    unsigned levels;            // entries read: 1 (PML4E, or PDE of 32-bit paging) to 4
+    unsigned entry_size;        // 8 bytes, 4 in 32-bit paging; 0 after a walk with paging off
     uint64_t entry[4], entry_gpa[4];
     bool user, writable, executable; // the combined rights of the path
     bool outside_ram;           // an entry's address left guest RAM
     uint32_t pf_error;          // the #PF error code, when the walk fails
 };
-// 0, or -1 with w->pf_error; access: PF_W, PF_U, PF_I as for a #PF.
+// 0, or -1 with w->pf_error; access: PF_W, PF_U, PF_I as for a #PF. In mode->format.
 int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
                unsigned access, struct walk *w);
 // Copies up to n bytes at gva; returns how many could be read.

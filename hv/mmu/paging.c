@@ -1,53 +1,95 @@
 // paging.c: the guest's own page tables, read by the hypervisor. guest_walk()
-// translates a guest-virtual address through the guest's 4-level tables (SDM
-// 3A 4.5, "4-Level Paging and 5-Level Paging") in guest RAM, as the CPU would,
-// and says whether the access would be allowed (SDM 3A 4.6, "Access Rights")
-// and with which #PF error code (SDM 3A 4.7) if not. trace= uses it to fetch
-// the bytes of the instruction that exited. Pure: every table entry is read
-// through the bounds of guest RAM, so a hostile CR3 or entry can only make the
-// walk fail; the host unit tests (tests/unit/test_paging.c) build tables in
-// memory and walk them.
+// translates a guest-virtual address through the guest's tables in guest RAM, as
+// the CPU would: 4-level paging (SDM 3A 4.5, "4-Level Paging and 5-Level Paging"),
+// and for guests that run in 32-bit mode 32-bit paging (4.3), PAE paging (4.4) or
+// none; it says whether the access would be allowed (SDM 3A 4.6, "Access Rights")
+// and with which #PF error code (SDM 3A 4.7) if not. trace= and the MMIO exits use
+// it to fetch the bytes of the instruction that exited. Pure: every table entry is
+// read through the bounds of guest RAM, so a hostile CR3 or entry can only make the
+// walk fail; the host unit tests (tests/unit/test_paging.c) build tables in memory
+// and walk them.
 #include "../../boot/x86.h"
 #include "internal.h"
 
 #define ADDR_MASK 0x000ffffffffff000ull // bits 51:12 of an entry
 
-static bool read_entry(const struct guest_mem *m, uint64_t gpa, uint64_t *e)
+static bool read_entry(const struct guest_mem *m, uint64_t gpa, uint64_t *e, unsigned size)
 {
-    if (gpa >= m->size || m->size - gpa < 8)
+    if (gpa >= m->size || m->size - gpa < size)
         return false;
-    memcpy(e, m->ram + gpa, 8);
+    *e = 0;
+    memcpy(e, m->ram + gpa, size);
     return true;
 }
 
-int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
-               unsigned access, struct walk *w)
+// SDM 3A 4.7: W/R and U/S describe the access; I/D is set for a fetch only where
+// fetches are checked apart from reads: with NXE or SMEP (never in 32-bit paging,
+// whose entries have no XD bit: nxe is false there).
+static uint32_t access_code(const struct walk_mode *mode, unsigned access, bool nxe)
 {
-    *w = (struct walk){ 0 };
-    bool user_ok = true, write_ok = true, exec_ok = true;
+    return (access & (PF_W | PF_U)) | ((access & PF_I) && (nxe || mode->smep) ? PF_I : 0);
+}
+
+// Reads the entry of one level into w; false when it is outside guest RAM.
+static bool step(const struct guest_mem *m, uint64_t at, unsigned size, struct walk *w,
+                 uint64_t *e)
+{
+    w->entry_gpa[w->levels++] = at; // counted even when outside RAM: the message names it
+    w->entry_size = size;
+    if (!read_entry(m, at, e, size)) {
+        w->outside_ram = true;
+        return false;
+    }
+    w->entry[w->levels - 1] = *e;
+    return true;
+}
+
+// The leaf found: its page, and the rights of the whole path judged (SDM 3A 4.6.1):
+// user accesses need U/S=1 all the way; writes need R/W=1, except supervisor writes
+// while CR0.WP=0; fetches need XD=0 (with NXE). A supervisor fetch from a user page
+// faults with SMEP; a supervisor read or write of one faults with SMAP, unless
+// RFLAGS.AC allows an explicit access (mode->ac is 0 for an implicit one).
+static int judge(const struct walk_mode *mode, uint64_t gva, uint64_t page, uint64_t size,
+                 unsigned access, uint32_t code, bool user_ok, bool write_ok, bool exec_ok,
+                 struct walk *w)
+{
     bool u = access & PF_U, wr = access & PF_W, fetch = access & PF_I;
-    // SDM 3A 4.7: W/R and U/S describe the access; I/D is set for a fetch
-    // only where fetches are checked apart from reads: with NXE or SMEP.
-    uint32_t code = (access & (PF_W | PF_U)) | (fetch && (mode->nxe || mode->smep) ? PF_I : 0);
-    uint64_t table = mode->cr3 & ADDR_MASK;
-    for (int level = 3; level >= 0; level--) {
+    w->gpa = page | (gva & (size - 1));
+    w->page_size = size;
+    w->user = user_ok;
+    w->writable = write_ok;
+    w->executable = exec_ok;
+    bool smap_denies = mode->smap && !u && !fetch && user_ok && !mode->ac;
+    bool ok = (!u || user_ok) && (!wr || write_ok || (!u && !mode->wp)) &&
+              (!fetch || exec_ok) && !(fetch && !u && user_ok && mode->smep) && !smap_denies;
+    if (!ok) {
+        w->pf_error = PF_P | code;
+        return -1;
+    }
+    return 0;
+}
+
+// The tables from the one at table, of the given level (3: a PML4, 1: a page directory),
+// down to the leaf: 4-level paging from its PML4, PAE paging from its page directory.
+static int walk_from(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
+                     unsigned access, struct walk *w, uint64_t table, int top)
+{
+    bool user_ok = true, write_ok = true, exec_ok = true;
+    uint32_t code = access_code(mode, access, mode->nxe);
+    for (int level = top; level >= 0; level--) {
         unsigned index = (gva >> (12 + 9 * level)) & 511;
-        uint64_t at = table + 8 * index, e;
-        w->levels++;
-        w->entry_gpa[3 - level] = at;
-        if (!read_entry(m, at, &e)) {
-            w->outside_ram = true;
+        uint64_t e;
+        if (!step(m, table + 8 * index, 8, w, &e))
             return -1;
-        }
-        w->entry[3 - level] = e;
         if (!(e & PTE_P)) {
             w->pf_error = code;
             return -1;
         }
-        // Reserved bits (SDM 3A 4.5.4, Tables 4-15 to 4-20): address bits at
-        // and above MAXPHYADDR; XD while EFER.NXE = 0; PS in a PML4E, and in
-        // a PDPTE where the CPU has no 1 GiB pages; the low address bits of
-        // a 1 GiB (29:13) or 2 MiB (20:13) page.
+        // Reserved bits (SDM 3A 4.5.4, Tables 4-15 to 4-20; PAE paging's are the same
+        // in its PDEs and PTEs, 4.4.2, Tables 4-8 to 4-11): address bits at and above
+        // MAXPHYADDR; XD while EFER.NXE = 0; PS in a PML4E, and in a PDPTE where the
+        // CPU has no 1 GiB pages; the low address bits of a 1 GiB (29:13) or 2 MiB
+        // (20:13) page.
         uint64_t rsvd = ADDR_MASK & ~((1ull << mode->maxphyaddr) - 1);
         if (!mode->nxe)
             rsvd |= PTE_NX;
@@ -66,42 +108,102 @@ int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t
         exec_ok = exec_ok && !(mode->nxe && (e & PTE_NX));
         bool leaf = level == 0 || ((level == 1 || level == 2) && (e & PTE_PS));
         if (leaf) {
-            uint64_t offset_mask = (1ull << (12 + 9 * level)) - 1;
-            w->gpa = (e & ADDR_MASK & ~offset_mask) | (gva & offset_mask);
-            w->page_size = offset_mask + 1;
-            break;
+            uint64_t size = 1ull << (12 + 9 * level);
+            return judge(mode, gva, e & ADDR_MASK & ~(size - 1), size, access, code, user_ok,
+                         write_ok, exec_ok, w);
         }
         table = e & ADDR_MASK;
     }
-    w->user = user_ok;
-    w->writable = write_ok;
-    w->executable = exec_ok;
-    // SDM 3A 4.6.1: user accesses need U/S=1 all the way; writes need R/W=1,
-    // except supervisor writes while CR0.WP=0; fetches need XD=0 (with NXE).
-    // A supervisor fetch from a user page faults with SMEP; a supervisor read
-    // or write of one faults with SMAP, unless RFLAGS.AC allows an explicit
-    // access (mode->ac is 0 for an implicit one).
-    bool smap_denies = mode->smap && !u && !fetch && user_ok && !mode->ac;
-    bool ok = (!u || user_ok) && (!wr || write_ok || (!u && !mode->wp)) &&
-              (!fetch || exec_ok) && !(fetch && !u && user_ok && mode->smep) && !smap_denies;
-    if (!ok) {
-        w->pf_error = PF_P | code;
+    return -1; // not reached: level 0 is a leaf
+}
+
+// 32-bit paging (SDM 3A 4.3, Tables 4-4 to 4-6): a page directory at CR3[31:12] of
+// 4-byte entries, each a 4 MiB page (PS, with CR4.PSE) or a page table of 4-byte
+// entries. A 4 MiB page's address is bits 31:22 of its PDE and, with PSE-36, bits
+// 39:32 from PDE bits 20:13: those at and above MAXPHYADDR are reserved, as is bit
+// 21. No XD: every page is executable.
+static int walk_32bit(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
+                      unsigned access, struct walk *w)
+{
+    uint32_t code = access_code(mode, access, false);
+    uint64_t pde, pte;
+    gva &= 0xffffffffull;
+    if (!step(m, (mode->cr3 & 0xfffff000ull) + 4 * (gva >> 22), 4, w, &pde))
+        return -1;
+    if (!(pde & PTE_P)) {
+        w->pf_error = code;
         return -1;
     }
-    return 0;
+    if ((pde & PTE_PS) && mode->pse) {
+        unsigned high_bits = mode->maxphyaddr >= 40  ? 8
+                             : mode->maxphyaddr > 32 ? mode->maxphyaddr - 32
+                                                     : 0;
+        uint64_t rsvd = (1ull << 21) | (0xffull << (13 + high_bits) & 0x1fe000);
+        if (pde & rsvd) {
+            w->pf_error = PF_P | PF_RSVD | code;
+            return -1;
+        }
+        uint64_t page = (pde & 0xffc00000ull) | ((pde >> 13) & 0xff) << 32;
+        return judge(mode, gva, page, 4ull << 20, access, code, pde & PTE_U, pde & PTE_W,
+                     true, w);
+    }
+    if (!step(m, (pde & 0xfffff000ull) + 4 * ((gva >> 12) & 1023), 4, w, &pte))
+        return -1;
+    if (!(pte & PTE_P)) {
+        w->pf_error = code;
+        return -1;
+    }
+    return judge(mode, gva, pte & 0xfffff000ull, 4096, access, code,
+                 (pde & PTE_U) && (pte & PTE_U), (pde & PTE_W) && (pte & PTE_W), true, w);
+}
+
+// PAE paging (SDM 3A 4.4, Tables 4-7 to 4-11): the PDPTE of bits 31:30, from the four
+// registers the CPU loaded (and checked) at the last MOV to CR3, then 8-byte PDEs (PS:
+// a 2 MiB page) and PTEs as in 4-level paging. A PDPTE has no U/S or R/W: the PDE and
+// the PTE decide.
+static int walk_pae(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
+                    unsigned access, struct walk *w)
+{
+    gva &= 0xffffffffull;
+    uint64_t pdpte = mode->pdpte[gva >> 30];
+    if (!(pdpte & PTE_P)) {
+        w->pf_error = access_code(mode, access, mode->nxe);
+        return -1;
+    }
+    return walk_from(m, mode, gva, access, w, pdpte & ADDR_MASK, 1);
+}
+
+int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
+               unsigned access, struct walk *w)
+{
+    *w = (struct walk){ 0 };
+    switch (mode->format) {
+    case WALK_OFF: // every access allowed, at the physical address (32 bits of it)
+        w->gpa = gva & 0xffffffffull;
+        w->page_size = 4096;
+        w->user = w->writable = w->executable = true;
+        return 0;
+    case WALK_32BIT:
+        return walk_32bit(m, mode, gva, access, w);
+    case WALK_PAE:
+        return walk_pae(m, mode, gva, access, w);
+    case WALK_4LEVEL:
+        break;
+    }
+    return walk_from(m, mode, gva, access, w, mode->cr3 & ADDR_MASK, 3);
 }
 
 void guest_walk_set_ad(uint8_t *ram, uint64_t size, const struct walk *w, bool write)
 {
     for (unsigned i = 0; i < w->levels; i++) {
-        uint64_t gpa = w->entry_gpa[i], e;
+        uint64_t gpa = w->entry_gpa[i], e = 0;
         uint64_t set = PTE_A | (write && i == w->levels - 1 ? PTE_D : 0);
-        if (gpa >= size || size - gpa < 8)
+        if (gpa >= size || size - gpa < w->entry_size)
             return;
-        memcpy(&e, ram + gpa, 8);
+        memcpy(&e, ram + gpa, w->entry_size);
         if ((e & set) != set) { // written only if it changes, as the CPU does
             e |= set;
-            memcpy(ram + gpa, &e, 8);
+            memcpy(ram + gpa, &e, w->entry_size);
         }
     }
 }

@@ -23,6 +23,7 @@
 #include "../../boot/boot.h"
 #include "../../boot/x86.h"
 #include "../../guest/abi.h"
+#include "../dev/dev.h"
 #include "../exit/exit.h"
 #include "internal.h"
 
@@ -181,19 +182,39 @@ void shadow_invlpg(uint64_t gva)
           span == 2ull << 20 ? "2 MiB" : "1 GiB");
 }
 
-// What the guest sees of its own paging controls (for hv/exit/trace.c too, under
-// EPT as well): CPUID.80000001H:EDX[26] says whether it has 1 GiB pages.
+// What the guest sees of its own paging controls (for hv/exit/trace.c and
+// hv/exit/mmio.c too, under EPT as well): CPUID.80000001H:EDX[26] says whether it has
+// 1 GiB pages. Its paging mode from CR0.PG, EFER.LMA and CR4.PAE (SDM 3A 4.1.1); in PAE
+// paging the PDPTE registers, which under EPT the VMCS holds (SDM 3C 25.4.2), else
+// the four entries at CR3 (shadow paging reloads them at each MOV to CR3).
 struct walk_mode guest_walk_mode(void)
 {
     uint64_t cr4 = cr_visible(vmread(GUEST_CR4), vcpu.cr4_shadow, vcpu.cr4_owned);
-    return (struct walk_mode){ .cr3 = guest_cr3(),
-                               .wp = read_shadowed_cr0() & CR0_WP,
-                               .nxe = guest_efer() & EFER_NXE,
-                               .smep = cr4 & CR4_SMEP,
-                               .smap = cr4 & CR4_SMAP,
-                               .ac = vmread(GUEST_RFLAGS) & RFLAGS_AC,
-                               .gbpages = caps.raw.cpuid_ext1[3] & BIT(26),
-                               .maxphyaddr = caps.maxphyaddr };
+    uint64_t cr0 = read_shadowed_cr0(), cr3 = guest_cr3();
+    struct walk_mode m = { .cr3 = cr3,
+                           .wp = cr0 & CR0_WP,
+                           .nxe = guest_efer() & EFER_NXE,
+                           .smep = cr4 & CR4_SMEP,
+                           .smap = cr4 & CR4_SMAP,
+                           .ac = vmread(GUEST_RFLAGS) & RFLAGS_AC,
+                           .gbpages = caps.raw.cpuid_ext1[3] & BIT(26),
+                           .maxphyaddr = caps.maxphyaddr,
+                           .pse = cr4 & CR4_PSE };
+    if (!(cr0 & CR0_PG))
+        m.format = WALK_OFF;
+    else if (!(guest_efer() & EFER_LMA))
+        m.format = cr4 & CR4_PAE ? WALK_PAE : WALK_32BIT;
+    if (m.format == WALK_PAE && !vcpu.shadow) {
+        static const uint32_t field[4] = { GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2,
+                                           GUEST_PDPTE3 };
+        for (int i = 0; i < 4; i++)
+            m.pdpte[i] = vmread(field[i]);
+    } else if (m.format == WALK_PAE) {
+        uint64_t at = cr3 & 0xffffffe0ull;
+        if (at <= GUEST_RAM_SIZE - sizeof(m.pdpte))
+            memcpy(m.pdpte, vcpu.ram + at, sizeof(m.pdpte));
+    }
+    return m;
 }
 
 // A #PF into the guest. If it arose while the CPU was delivering another
@@ -270,15 +291,28 @@ int shadow_page_fault(uint64_t gva, uint32_t hw_error)
     }
     if (denied)
         return inject_pf(gva, w.pf_error);
+    // The host-physical address of guest-physical 0, as this page's entry sees it.
+    uint64_t base = (uint64_t)(uintptr_t)vcpu.ram;
     if (w.gpa >= GUEST_RAM_SIZE) { // the counterpart of an EPT violation
-        snprintf(why, sizeof(why), "0x%lx maps GPA 0x%lx, outside its %u MiB of RAM "
-                 "(shadow paging; RIP 0x%lx)", gva, w.gpa, GUEST_RAM_SIZE >> 20,
-                 vmread(GUEST_RIP));
-        return stop_run(EXIT_REASON_EXCEPTION_NMI, why);
+        // Device memory: the CPU's APIC virtualisation where it has it, mapped like RAM
+        // but to the APIC-access page; else every access exits here and is emulated,
+        // with A and D set as the CPU would (hv/exit/mmio.c).
+        uint64_t hpa = apic_access_hpa(w.gpa);
+        if (hpa) {
+            base = hpa - (w.gpa & ~0xfffull);
+        } else if (dev_claiming(DEV_MMIO, w.gpa)) {
+            guest_walk_set_ad(vcpu.ram, GUEST_RAM_SIZE, &w, access & PF_W);
+            return mmio_exit(w.gpa, access, EXIT_REASON_EXCEPTION_NMI);
+        } else {
+            snprintf(why, sizeof(why), "0x%lx maps GPA 0x%lx, outside its %u MiB of RAM "
+                     "(shadow paging; RIP 0x%lx)", gva, w.gpa, GUEST_RAM_SIZE >> 20,
+                     vmread(GUEST_RIP));
+            return stop_run(EXIT_REASON_EXCEPTION_NMI, why);
+        }
     }
     guest_walk_set_ad(vcpu.ram, GUEST_RAM_SIZE, &w, access & PF_W);
     w.entry[w.levels - 1] |= PTE_A | (access & PF_W ? PTE_D : 0);
-    uint64_t leaf = shadow_leaf(&w, access, &m, (uint64_t)(uintptr_t)vcpu.ram);
+    uint64_t leaf = shadow_leaf(&w, access, &m, base);
     if (!leaf) {
         snprintf(why, sizeof(why), "CR0.WP=0 with CR4.SMAP=1: a supervisor write (RFLAGS.AC=1) "
                  "to the read-only user page at 0x%lx is not emulated under shadow paging "

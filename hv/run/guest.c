@@ -108,6 +108,7 @@ void guest_ram_init(bool shadow_boot)
             GUEST_RAM_SIZE >> 20, base, ept_used, large ? "2 MiB" : "4 KiB",
             !caps.ept_2m ? ": this CPU has no 2 MiB EPT pages" : "",
             shadow_boot ? " for the runs under EPT; this boot's rows use shadow paging" : "");
+    apic_ept_init(&ept); // the APIC page too, where the CPU virtualises it (hv/exit/mmio.c)
 }
 
 // The built-in guests, a table that the Makefile generates (build/guests.S)
@@ -194,10 +195,6 @@ static uint64_t tick_budget(const struct guest_run *run)
     return RUN_TICKS + 1000 * run->iterations * (run->windows ? run->windows : 1);
 }
 
-// The machine the devices (hv/dev/) sit in. Without a clock, time stands still for
-// them: no device of the table counts time yet.
-static const struct dev_machine machine = { .ram_size = GUEST_RAM_SIZE, .cpus = 1 };
-
 // What VMX does not switch between host and guest, and so carries over from
 // one guest run to the next unless it is reset: extended state and XCR0
 // (reset_extended_state()), the debug address registers and DR6 (DR7 and IA32_DEBUGCTL come
@@ -225,7 +222,7 @@ static void reset_machine_state(void)
     write_cr2(0);
     msr_reset_for_run();
     msr_reset_emulated();
-    dev_reset_all(&machine);
+    platform_reset(GUEST_RAM_SIZE); // the devices (hv/dev/), their clock from now
 }
 
 bool guest_run(const struct guest_image *img, const struct guest_run *run,
@@ -292,6 +289,8 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
     struct vm_setup s = { .caps = &caps, .ctls = &ctls, .host = &host, .hdr = hdr,
                           .rip = entry, .eptp = ept_pointer(&ept),
                           .msr_bitmap = (uint64_t)msr_bitmap,
+                          .vapic_page = (uint64_t)vapic_page,
+                          .apic_access_page = (uint64_t)apic_access_page,
                           .cr3 = shadow ? shadow_root_for(cr.cr0 & CR0_WP) : hdr->cr3,
                           .shadow = shadow, .efer = vcpu.efer,
                           .cr = cr, .cr0_owned = run->cr0_owned,

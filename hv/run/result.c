@@ -23,19 +23,6 @@ void fmt_ratio(char *buf, size_t size, uint64_t num, uint64_t den)
     snprintf(buf, size, "%lu.%02lu", whole, hundredths);
 }
 
-// snprintf at the end of what buf already holds (n characters wanted so far),
-// so that a short buffer still yields the full wanted length, as snprintf does.
-__attribute__((format(printf, 4, 5)))
-static int append(char *buf, size_t size, int n, const char *fmt, ...)
-{
-    size_t used = (size_t)n < size ? (size_t)n : size;
-    va_list ap;
-    va_start(ap, fmt);
-    n += vsnprintf(buf + used, size - used, fmt, ap);
-    va_end(ap);
-    return n;
-}
-
 // The members of a JSON object of counters, "NAME":count for each nonzero one,
 // named by name(i): exits by reason, CR exits and #PF exits by kind.
 static int append_counts(char *buf, size_t size, int n, const uint64_t *count, uint32_t kinds,
@@ -45,7 +32,7 @@ static int append_counts(char *buf, size_t size, int n, const uint64_t *count, u
     for (uint32_t i = 0; i < kinds; i++) {
         if (!count[i])
             continue;
-        n = append(buf, size, n, "%s\"%s\":%lu", sep, name(i), count[i]);
+        n = appendf(buf, size, n, "%s\"%s\":%lu", sep, name(i), count[i]);
         sep = ",";
     }
     return n;
@@ -103,18 +90,18 @@ int result_json(const char *experiment, const char *policy, const char *paging, 
     char mn[32], md[32];
     fmt_ratio(mn, sizeof(mn), w.min_ticks, w.iterations);
     fmt_ratio(md, sizeof(md), w.median_ticks, w.iterations);
-    int n = append(buf, size, 0, "{\"experiment\":\"%s\",\"policy\":\"%s\",\"paging\":\"%s\","
+    int n = appendf(buf, size, 0, "{\"experiment\":\"%s\",\"policy\":\"%s\",\"paging\":\"%s\","
                    "\"iterations\":%lu,\"windows\":%u,\"exits\":%lu,\"exits_by_reason\":{",
                    experiment, policy, paging, w.iterations, r->windows, stats_total(&w.exits));
     n = append_counts(buf, size, n, w.exits.by_reason, EXIT_REASON_MAX, exit_reason_name);
-    n = append(buf, size, n, "},\"cr_exits\":{");
+    n = appendf(buf, size, n, "},\"cr_exits\":{");
     n = append_counts(buf, size, n, w.exits.cr, CR_KINDS, cr_kind_name);
-    n = append(buf, size, n, "},\"pf_exits\":{");
+    n = appendf(buf, size, n, "},\"pf_exits\":{");
     n = append_counts(buf, size, n, w.exits.pf, PF_KINDS, pf_kind_name);
-    n = append(buf, size, n, "},\"shadow_flushes\":%lu,\"ticks\":[", w.exits.shadow_flushes);
+    n = appendf(buf, size, n, "},\"shadow_flushes\":%lu,\"ticks\":[", w.exits.shadow_flushes);
     for (unsigned i = 0; i < r->windows && i < MAX_WINDOWS; i++)
-        n = append(buf, size, n, "%s%lu", i ? "," : "", r->win[i].ticks);
-    return append(buf, size, n,
+        n = appendf(buf, size, n, "%s%lu", i ? "," : "", r->win[i].ticks);
+    return appendf(buf, size, n,
                   "],\"ticks_min\":%lu,\"ticks_median\":%lu,\"per_iter_min\":%s,"
                   "\"per_iter_median\":%s,\"smis\":%lu,\"nmis\":%lu,\"extints\":%lu,"
                   "\"cr0_guest_owned\":\"0x%lx\",\"cr4_guest_owned\":\"0x%lx\","

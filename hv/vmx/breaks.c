@@ -127,10 +127,21 @@ static void tpr_shadow(const struct break_ctx *b, uint64_t page, uint64_t thresh
 
 static void vapic_addr(const struct break_ctx *b) { tpr_shadow(b, b->scratch_pa + 0x80, 0); }
 static void tpr_threshold(const struct break_ctx *b) { tpr_shadow(b, b->scratch_pa, 0x10); }
-static void tpr_above_vtpr(const struct break_ctx *b) { tpr_shadow(b, b->scratch_pa, 5); }
+// The rule holds only without "virtualize APIC accesses", which vmxlab's VMCS has where
+// the CPU virtualises the APIC (hv/exit/mmio.c): cleared.
+static void tpr_above_vtpr(const struct break_ctx *b)
+{
+    tpr_shadow(b, b->scratch_pa, 5);
+    clear(b, SECONDARY_VM_EXEC_CONTROL, CTL_PROC2_VIRT_APIC_ACCESSES);
+}
 
+// Without the TPR shadow vmxlab's VMCS may have, nor the APIC virtualisation that goes
+// with it (which would break this rule or another first).
 static void x2apic_no_tpr_shadow(const struct break_ctx *b)
 {
+    clear(b, CPU_BASED_VM_EXEC_CONTROL, CTL_PROC_TPR_SHADOW);
+    clear(b, SECONDARY_VM_EXEC_CONTROL,
+          CTL_PROC2_VIRT_APIC_ACCESSES | CTL_PROC2_APIC_REGISTER_VIRT);
     set(b, SECONDARY_VM_EXEC_CONTROL, CTL_PROC2_VIRT_X2APIC);
 }
 

@@ -75,7 +75,7 @@ void vmx_controls_init(void)
         end_run(VERDICT_UNSUPPORTED);
     }
     // What MOV to CR4 may set: hv/exit/exit_cr.c checks intercepted writes with it.
-    cr4_guest_bits = cr4_guest_valid(caps.raw.cr4_fixed1, caps.raw.cpuid1, caps.raw.cpuid7);
+    cr4_guest_bits = guest_cr4_valid(false);
     msr_bitmap_init(); // after the controls: which MSRs exist depends on them
     base = ctls;
 }

@@ -24,19 +24,22 @@ static const struct {
     // Exits for what would let a guest reach or observe the machine: HLT,
     // every I/O port, MWAIT/MONITOR, RDPMC, CR8 (the real TPR), and every MSR
     // the bitmap of hv/exit/msr.c does not let through. TSC offsetting makes a
-    // guest's WRMSR to the TSC its own.
+    // guest's WRMSR to the TSC its own. The TPR shadow is one of the three
+    // controls of APIC virtualisation (below).
     { CTL_PROC,
       CTL_PROC_HLT_EXITING | CTL_PROC_MWAIT_EXITING | CTL_PROC_RDPMC_EXITING |
           CTL_PROC_CR8_LOAD_EXITING | CTL_PROC_CR8_STORE_EXITING |
           CTL_PROC_UNCOND_IO_EXITING | CTL_PROC_MONITOR_EXITING | CTL_PROC_MSR_BITMAPS,
-      CTL_PROC_TSC_OFFSETTING | CTL_PROC_SECONDARY_CONTROLS },
+      CTL_PROC_TSC_OFFSETTING | CTL_PROC_SECONDARY_CONTROLS | CTL_PROC_TPR_SHADOW },
     // EPT where the CPU has it (else paging=shadow, hv/mmu/shadow.c). RDTSCP lets
     // guests time with it; WBINVD, RDRAND and RDSEED exit where the CPU can
-    // make them. Without secondary controls all of these are off (SDM 3C
-    // 25.6.2: the field exists only with "activate secondary controls").
+    // make them. The guest's local APIC page is virtualised by the CPU where it
+    // can (hv/exit/apic.c). Without secondary controls all of these are off (SDM
+    // 3C 25.6.2: the field exists only with "activate secondary controls").
     { CTL_PROC2, 0,
       CTL_PROC2_EPT | CTL_PROC2_VPID | CTL_PROC2_RDTSCP | CTL_PROC2_WBINVD_EXITING |
-          CTL_PROC2_RDRAND_EXITING | CTL_PROC2_RDSEED_EXITING },
+          CTL_PROC2_RDRAND_EXITING | CTL_PROC2_RDSEED_EXITING |
+          CTL_PROC2_VIRT_APIC_ACCESSES | CTL_PROC2_APIC_REGISTER_VIRT },
     // The host is 64-bit; an external interrupt is taken from the controller
     // at the exit (else it stays pending and exits again at once); DR7 and
     // IA32_DEBUGCTL are the guest's across exits; EFER and PAT switch.
@@ -67,6 +70,15 @@ int vmx_controls_choose(const struct vmx_caps *c, struct vmx_controls *out,
     // VPID only with an INVVPID that can flush one VPID, or all (hv/exit/exit_cr.c).
     if (!c->invvpid_single && !c->invvpid_all)
         out->proc2 &= ~(uint32_t)CTL_PROC2_VPID;
+    // APIC virtualisation (SDM 3C 30) takes all three controls or none: with "APIC-register
+    // virtualization" reads come from the virtual-APIC page and writes exit after
+    // the fact, which is worth its pages; without it every access but the TPR's exits
+    // as an APIC access, which the EPT violation's path does as well (hv/exit/apic.c).
+    uint32_t apicv2 = CTL_PROC2_VIRT_APIC_ACCESSES | CTL_PROC2_APIC_REGISTER_VIRT;
+    if ((out->proc2 & apicv2) != apicv2 || !(out->proc & CTL_PROC_TPR_SHADOW)) {
+        out->proc2 &= ~apicv2;
+        out->proc &= ~(uint32_t)CTL_PROC_TPR_SHADOW;
+    }
     // EFER and PAT switch only in both directions, or not at all.
     if (!(out->entry & CTL_ENTRY_LOAD_EFER) || !(out->exit & CTL_EXIT_LOAD_EFER)) {
         out->entry &= ~(uint32_t)CTL_ENTRY_LOAD_EFER;
@@ -178,6 +190,13 @@ int vmcs_build(const struct vmcs_access *a, const struct vm_setup *s, uint32_t *
         put(&w, EPT_POINTER, s->eptp);
     if (ctls->proc2 & CTL_PROC2_VPID)
         put(&w, VIRTUAL_PROCESSOR_ID, s->vpid);
+    // The TPR threshold 0: no TPR-below-threshold exits (SDM 3C 25.6.8, 30.1.2).
+    if (ctls->proc & CTL_PROC_TPR_SHADOW) {
+        put(&w, VIRTUAL_APIC_PAGE_ADDR, s->vapic_page);
+        put(&w, TPR_THRESHOLD, 0);
+    }
+    if (ctls->proc2 & CTL_PROC2_VIRT_APIC_ACCESSES)
+        put(&w, APIC_ACCESS_ADDR, s->apic_access_page);
     put(&w, CR0_GUEST_HOST_MASK, ~s->cr0_owned);
     put(&w, CR4_GUEST_HOST_MASK, ~s->cr4_owned);
     put(&w, CR0_READ_SHADOW, s->cr.cr0);

@@ -186,10 +186,13 @@ static inline __attribute__((always_inline)) unsigned guest_cpl(void)
 // (SDM 3C 25.4.2: they last for one instruction, and that one is done); and
 // with RFLAGS.TF set the single-step #DB is due now, so it is made pending
 // (BS, bit 14 of the pending debug exceptions, SDM 3C 25.4.2 and 27.7.3).
-// Inlined into each handler: it is part of every emulated instruction's cost.
-static inline __attribute__((always_inline)) void complete_instruction_in(bool is64)
+// Inlined into each handler: it is part of every emulated instruction's cost. len is
+// the instruction's: the exit's VM_EXIT_INSTRUCTION_LEN, or, for an exit that does not
+// define it (an EPT violation, an APIC access: SDM 3C 28.2.5), the decoder's.
+static inline __attribute__((always_inline)) void complete_instruction_len(uint64_t len,
+                                                                           bool is64)
 {
-    uint64_t rip = vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN);
+    uint64_t rip = vmread(GUEST_RIP) + len;
     if (!is64)
         rip = (uint32_t)rip;
     vmwrite(GUEST_RIP, rip);
@@ -200,6 +203,11 @@ static inline __attribute__((always_inline)) void complete_instruction_in(bool i
     if (__builtin_expect(vmread(GUEST_RFLAGS) & RFLAGS_TF, 0))
         vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, vmread(GUEST_PENDING_DBG_EXCEPTIONS) |
                                                   PENDING_DBG_BS);
+}
+
+static inline __attribute__((always_inline)) void complete_instruction_in(bool is64)
+{
+    complete_instruction_len(vmread(VM_EXIT_INSTRUCTION_LEN), is64);
 }
 
 static inline __attribute__((always_inline)) void complete_instruction(void)
@@ -236,6 +244,7 @@ struct vm_setup {
     const struct host_state *host;
     const struct guest_header *hdr; // read from guest memory
     uint64_t rip, eptp, msr_bitmap;
+    uint64_t vapic_page, apic_access_page; // APIC virtualisation's (hv/exit/apic.c)
     uint64_t cr3;                   // the real CR3: the guest's, or the shadow root
     bool shadow;                    // paging=shadow: no EPT, CR3 and #PF exits
     uint64_t efer;                  // IA32_EFER as the guest sees it (efer_real())

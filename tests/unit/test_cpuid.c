@@ -1,9 +1,10 @@
 // test_cpuid.c: what CPUID answers a guest (hv/exit/cpuid.c's cpuid_filter()),
 // from the leaves Bochs' corei7_skylake_x reports and from answers with every
 // bit set: VMX and the features vmxlab does not give hidden (the speculation
-// controls, XSAVES, XFD, RDPID without RDTSCP), the hypervisor bit and
-// signature present and the rest of the hypervisor range zero, OSXSAVE and
-// OSPKE following the guest's own CR4, and the leaves of absent hardware zero.
+// controls, XSAVES, XFD, RDPID without RDTSCP, x2APIC, LA57, PKU under shadow
+// paging), the hypervisor bit and signature present and the rest of the
+// hypervisor range zero, OSXSAVE, OSPKE and APIC following the guest's own CR4
+// and IA32_APIC_BASE, the TSC's nominal rate, and the leaves of absent hardware zero.
 // Then the XCR0 values XSETBV takes (xcr0_rule_broken()), on a CPU with AMX.
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +26,11 @@ bool ctl_on(enum ctl_kind kind, uint32_t bit)
     fail();
     return false;
 }
+uint64_t apic_base_read(void)
+{
+    fail();
+    return 0;
+}
 __attribute__((noreturn)) void vmx_fail(const char *insn, uint64_t arg)
 {
     (void)insn;
@@ -45,7 +51,8 @@ static void leaf1_hides_vmx_and_shows_a_hypervisor(void **state)
     assert_false(r[ECX] & (1u << 5));  // VMX
     assert_false(r[ECX] & (1u << 3));  // MONITOR
     assert_false(r[ECX] & (1u << 21)); // x2APIC
-    assert_false(r[EDX] & (1u << 9));  // APIC
+    assert_false(r[EDX] & (1u << 9));  // APIC: IA32_APIC_BASE.EN is clear in this view
+    assert_true(r[EDX] & (1u << 14));  // MCA: IA32_MCG_CAP is there, with no banks
     assert_false(r[EDX] & (1u << 12)); // MTRR
     assert_true(r[ECX] & (1u << 31));  // hypervisor
     assert_true(r[ECX] & (1u << 30));  // RDRAND: it runs here (no exiting)
@@ -123,6 +130,8 @@ static void leaf7_every_bit_set(void **state)
     assert_int_equal(r[EDX], 0xffffffffu & ~(1u << 13) & ~(0x3fu << 26)); // spec controls
     assert_true(r[ECX] & (1u << 22));   // RDPID: it runs, with "enable RDTSCP"
     assert_false(r[ECX] & (1u << 4));   // OSPKE: the guest's CR4.PKE is clear
+    assert_false(r[ECX] & (1u << 16));  // LA57: not offered
+    assert_true(r[ECX] & (1u << 3));    // PKU under EPT
     struct cpuid_view v = plain;
     v.rdtscp = false; // RDPID raises #UD then
     uint32_t s[4] = ONES;
@@ -165,6 +174,46 @@ static void leaf_d_every_bit_set(void **state)
 
 // Nothing of a hypervisor vmxlab runs under shows (KVM, Hyper-V: 0x40000000
 // and 0x40000100), nor the CPU's answer for leaves past its last.
+// The APIC bit follows IA32_APIC_BASE.EN; protection keys go under shadow paging.
+static void apic_and_protection_keys_follow_the_guest(void **state)
+{
+    (void)state;
+    struct cpuid_view v = plain;
+    v.apic = true;
+    uint32_t r[4] = ONES;
+    cpuid_filter(&v, 1, 0, r);
+    assert_true(r[EDX] & (1u << 9));
+    assert_false(r[ECX] & (1u << 21)); // still no x2APIC
+    assert_false(r[ECX] & (1u << 24)); // nor TSC-deadline mode
+    v.shadow = true;
+    v.ospke = true;
+    uint32_t s[4] = ONES;
+    cpuid_filter(&v, 7, 0, s);
+    assert_false(s[ECX] & (1u << 3));
+    assert_true(s[ECX] & (1u << 4)); // OSPKE is CR4.PKE's, which the guest cannot set there
+}
+
+// Leaves 0x15 and 0x16 give the TSC's nominal rate, where the CPU has them.
+static void tsc_rate_is_nominal(void **state)
+{
+    (void)state;
+    struct cpuid_view v = plain;
+    v.max_leaf = 0x16;
+    uint32_t r[4] = { 2, 200, 24000000, 7 };
+    cpuid_filter(&v, 0x15, 0, r);
+    assert_int_equal((uint64_t)r[ECX] * r[EBX] / r[EAX], 1000000000);
+    assert_int_equal(r[EDX], 0);
+    uint32_t f[4] = { 2200, 3900, 100, 0 };
+    cpuid_filter(&v, 0x16, 0, f);
+    assert_int_equal(f[EAX], 1000);
+    assert_int_equal(f[EBX], 1000);
+    assert_int_equal(f[ECX], 0);
+    v.max_leaf = 0xd; // past the last leaf the CPU repeats its last: left as it is
+    uint32_t past[4] = { 1, 2, 3, 4 };
+    cpuid_filter(&v, 0x15, 0, past);
+    assert_int_equal(past[ECX], 3);
+}
+
 static void hypervisor_range_is_vmxlabs(void **state)
 {
     (void)state;
@@ -260,6 +309,8 @@ int main(void)
         cmocka_unit_test(leaf7_every_bit_set),
         cmocka_unit_test(leaf_d_every_bit_set),
         cmocka_unit_test(hypervisor_range_is_vmxlabs),
+        cmocka_unit_test(apic_and_protection_keys_follow_the_guest),
+        cmocka_unit_test(tsc_rate_is_nominal),
         cmocka_unit_test(xcr0_amx),
         cmocka_unit_test(xcr0_every_rule),
         cmocka_unit_test(xcr0_every_bit_offered),

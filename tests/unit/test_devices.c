@@ -79,6 +79,7 @@ static void entries_name_their_ports(void **state)
         { &dev_port61, "port-0x61", DEV_PIO, 0x61, 1, 1 },
         { &dev_cmos, "cmos", DEV_PIO, 0x70, 2, 1 },
         { &dev_pci_conf, "pci-config", DEV_PIO, 0xcf8, 8, 1 | 2 | 4 },
+        { &dev_i8042, "i8042", DEV_PIO, 0x64, 1, 1 },
         { &dev_bochs_shutdown, "bochs-shutdown", DEV_PIO, 0x8900, 1, 1 },
         { &dev_lapic, "lapic", DEV_MMIO, 0xfee00000, 0x1000, 1 | 2 | 4 | 8 },
     };
@@ -819,6 +820,92 @@ static void apic_timer_counts_down(void **state)
     assert_int_equal(apic_rd(0x390), 0);
 }
 
+// --- The APIC under the CPU's APIC virtualisation (hv/exit/mmio.c) -------------------
+
+static uint32_t page32(const uint8_t *page, unsigned off)
+{
+    uint32_t v;
+    memcpy(&v, page + off, 4);
+    return v;
+}
+
+// The virtual-APIC page holds what a 4-byte read of each register it virtualises gives,
+// nothing at the offsets whose reads exit (PPR, the current count) or are reserved, and
+// filling it reads no reserved offset (the ESR stays clean); disabled, all ones.
+static void apic_virtual_page_from_the_model(void **state)
+{
+    (void)state;
+    boot(128 * MIB);
+    static uint8_t page[4096];
+    memset(page, 0x5a, sizeof(page));
+    apic_wr(0x80, 0x20);
+    apic_wr(0x380, 1000);
+    lapic_virtual_page(page);
+    assert_int_equal(page32(page, 0x30), 0x50014);
+    assert_int_equal(page32(page, 0x80), 0x20);
+    assert_int_equal(page32(page, 0xf0), 0x1ff);
+    assert_int_equal(page32(page, 0xe0), 0xffffffff);
+    assert_int_equal(page32(page, 0x300), 0xc4610);
+    assert_int_equal(page32(page, 0x350), 0x8700);
+    assert_int_equal(page32(page, 0x380), 1000);
+    static const unsigned not_there[] = { 0xa0, 0x390, 0x290, 0x2f0, 0x40, 0x3f0, 0x84, 0xf4 };
+    for (size_t i = 0; i < sizeof(not_there) / sizeof(not_there[0]); i++)
+        assert_int_equal(page32(page, not_there[i]), 0);
+    apic_wr(0x280, 0);
+    assert_int_equal(apic_rd(0x280), 0);
+    assert_int_equal(apic_base_write(0xfee00100, 36), APIC_BASE_OK);
+    lapic_virtual_page(page);
+    assert_int_equal(page32(page, 0x30), 0xffffffff);
+    assert_int_equal(page32(page, 0x90), 0); // APR: not a virtualised read
+}
+
+// What the CPU wrote into the page without an exit: the TPR and ICR high, as the CPU
+// leaves them (bytes 3:1 of the TPR and bits 23:0 of ICR high clear; the model masks
+// them again).
+static void apic_takes_the_page(void **state)
+{
+    (void)state;
+    boot(128 * MIB);
+    static uint8_t page[4096];
+    uint32_t icr_hi = 0x12345678;
+    page[0x80] = 0x45;
+    memcpy(page + 0x310, &icr_hi, 4);
+    lapic_take_page(page);
+    assert_int_equal(apic_rd(0x80), 0x45);
+    assert_int_equal(lapic_tpr(), 0x45);
+    assert_int_equal(apic_rd(0x310), 0x12000000);
+    lapic_tpr_set(0x130); // CR8's path: 8 bits kept
+    assert_int_equal(apic_rd(0x80), 0x30);
+}
+
+// An APIC-write exit's qualification (bits 11:0 the offset written at): a write at a
+// register's offset is its 4 bytes from the page; one inside a register is a byte, which
+// the model drops and counts.
+static void apic_trapped_writes(void **state)
+{
+    (void)state;
+    boot(128 * MIB);
+    static uint8_t page[4096];
+    uint32_t icr = 0xc4500, svr = 0x1ff;
+    memcpy(page + 0x300, &icr, 4);
+    memcpy(page + 0xf0, &svr, 4);
+    page[0xf1] = 0; // a byte written at 0xf1 over the SVR's 0x1ff
+    struct lapic_write w = lapic_trapped_write(0x300, page);
+    assert_int_equal(w.offset, 0x300);
+    assert_int_equal(w.size, 4);
+    assert_int_equal(w.value, 0xc4500);
+    w = lapic_trapped_write(0x10000 | 0xf1, page); // bits above 11 are not the offset
+    assert_int_equal(w.offset, 0xf1);
+    assert_int_equal(w.size, 1);
+    assert_int_equal(w.value, 0);
+    out(&dev_lapic, APIC + w.offset, w.size, w.value);
+    assert_int_equal(apic_rd(0xf0), 0x1ff);
+    assert_int_equal(apic_counts().dropped, 1);
+    w = lapic_trapped_write(0xf0, page); // at the offset: the merged 4 bytes
+    assert_int_equal(w.size, 4);
+    assert_int_equal(w.value, 0xff);
+}
+
 static void apic_base_msr_rules(void **state)
 {
     (void)state;
@@ -834,6 +921,13 @@ static void apic_base_msr_rules(void **state)
     assert_int_equal(apic_base_write(0x100000000900ull | 0xfee00000, 46), APIC_BASE_MOVED);
     assert_int_equal(apic_base_write(0xfed00900, 36), APIC_BASE_MOVED);
     assert_int_equal(apic_base_read(), 0xfee00900);
+    // Disabled, it may sit anywhere: it answers nowhere.
+    assert_int_equal(apic_base_write(0, 36), APIC_BASE_OK);
+    assert_int_equal(apic_base_read(), 0);
+    assert_int_equal(apic_rd(0x30), 0xffffffff);
+    assert_int_equal(apic_base_write(0xfed00100, 36), APIC_BASE_OK);
+    assert_int_equal(apic_base_write(0xfee00900, 36), APIC_BASE_OK);
+    assert_int_equal(apic_rd(0x30), 0x50014);
     assert_int_equal(apic_base_write(0xfee00800, 36), APIC_BASE_OK); // BSP is writable
     assert_int_equal(apic_base_read(), 0xfee00800);
     // Disabled, the page answers nothing; enabled again, the registers are as they were.
@@ -877,6 +971,9 @@ int main(void)
         cmocka_unit_test(apic_odd_accesses),
         cmocka_unit_test(apic_timer_counts_down),
         cmocka_unit_test(apic_base_msr_rules),
+        cmocka_unit_test(apic_virtual_page_from_the_model),
+        cmocka_unit_test(apic_takes_the_page),
+        cmocka_unit_test(apic_trapped_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -282,6 +282,28 @@ static void allocator_exhaustion_fails(void **state)
     fixture_free(&f);
 }
 
+// ept_leaf(): the 4 KiB entry of a page, to take its mapping away and give it back; none
+// where a 2 MiB page or nothing maps the address.
+static void leaf_of_a_4k_page(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, 16);
+    assert_int_equal(ept_map(&f.ept, 0, 0x40000000, 4 * MiB, true), 0);
+    assert_int_equal(ept_map(&f.ept, 0xfee00000, 0x12345000, 4096, false), 0);
+    uint64_t *leaf = ept_leaf(&f.ept, 0xfee00abc);
+    assert_non_null(leaf);
+    assert_int_equal(*leaf, 0x12345000 | LEAF_4K);
+    *leaf = 0;
+    assert_unmapped(&f.ept, 0xfee00000);
+    *leaf = 0x12345000 | LEAF_4K;
+    assert_maps(&f.ept, 0xfee00010, 0x12345010);
+    assert_null(ept_leaf(&f.ept, 0x1000));     // inside a 2 MiB page
+    assert_null(ept_leaf(&f.ept, 0x80000000)); // not mapped at all
+    assert_null(ept_leaf(&f.ept, 1ull << 39));
+    fixture_free(&f);
+}
+
 static void pointer_is_wb_4level(void **state)
 {
     (void)state;
@@ -306,6 +328,7 @@ int main(void)
         cmocka_unit_test(later_maps_reuse_tables),
         cmocka_unit_test(empty_map_allocates_nothing),
         cmocka_unit_test(unaligned_input_refused),
+        cmocka_unit_test(leaf_of_a_4k_page),
         cmocka_unit_test(allocator_exhaustion_fails),
         cmocka_unit_test(pointer_is_wb_4level),
     };

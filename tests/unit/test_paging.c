@@ -1,5 +1,6 @@
 // test_paging.c: hv/mmu/paging.c walks guest page tables built here in a buffer
-// that stands for guest RAM: 4 KiB, 2 MiB and 1 GiB pages, the access rights
+// that stands for guest RAM: 4-level paging's 4 KiB, 2 MiB and 1 GiB pages, 32-bit
+// paging's 4 KiB and 4 MiB pages, PAE paging's, and paging off; the access rights
 // of SDM 3A 4.6 (U/S, R/W with CR0.WP, XD with EFER.NXE, SMEP, SMAP), the #PF error
 // codes of SDM 3A 4.7, reserved bits, and tables that point outside RAM; the
 // Accessed and Dirty bits a walk sets (SDM 3A 4.8); and the shadow entries
@@ -322,6 +323,117 @@ static void shadow_leaf_wp0_smap(void **state)
     assert_int_equal(leaf(0x7000, PF_W), (RAM_BASE + 0x7000) | PTE_P | PTE_A | PTE_D | PTE_W);
 }
 
+// --- The formats of guests in 32-bit mode (SDM 3A 4.3, 4.4) ---------------------------
+
+static void put32(uint64_t gpa, uint32_t v) { memcpy(ram + gpa, &v, 4); }
+
+// Paging off: every address is its own physical address, 32 bits of it, every access
+// allowed.
+static void paging_off(void **state)
+{
+    (void)state;
+    struct walk w;
+    mode.format = WALK_OFF;
+    assert_int_equal(guest_walk(&mem, &mode, 0xfee00300, PF_W | PF_U | PF_I, &w), 0);
+    assert_int_equal(w.gpa, 0xfee00300);
+    assert_int_equal(w.levels, 0);
+    assert_int_equal(guest_walk(&mem, &mode, 0x100001234ull, 0, &w), 0);
+    assert_int_equal(w.gpa, 0x1234);
+}
+
+// 32-bit paging: a page directory at 0x10000 of 4-byte entries; PDE 0 -> a page table at
+// 0x11000 (user, writable), PDE 1 a 4 MiB page at 0 (supervisor, read-only), PDE
+// 2 a 4 MiB page with PSE-36 bits (GPA 0x1_0040_0000), PDE 3 one with bit 21 set.
+static void paging_32bit(void **state)
+{
+    (void)state;
+    struct walk w;
+    mode = (struct walk_mode){ .cr3 = 0x10000, .wp = true, .maxphyaddr = 36,
+                               .format = WALK_32BIT, .pse = true, .nxe = true };
+    put32(0x10000, 0x11000 | PTE_P | PTE_W | PTE_U);
+    put32(0x10004, 0x0 | PTE_P | PTE_PS);
+    put32(0x10008, 0x400000 | (1u << 13) | PTE_P | PTE_PS);
+    put32(0x1000c, 0x800000 | (1u << 21) | PTE_P | PTE_PS);
+    put32(0x11000 + 4 * 5, 0x7000 | PTE_P | PTE_W | PTE_U);
+    assert_int_equal(guest_walk(&mem, &mode, 0x5123, PF_W | PF_U | PF_I, &w), 0);
+    assert_int_equal(w.gpa, 0x7123);
+    assert_int_equal(w.levels, 2);
+    assert_int_equal(w.entry_size, 4);
+    assert_int_equal(w.entry_gpa[1], 0x11000 + 4 * 5);
+    assert_int_equal(guest_walk(&mem, &mode, 0x400000 + 0x12345, 0, &w), 0);
+    assert_int_equal(w.gpa, 0x12345);
+    assert_int_equal(w.page_size, 4u << 20);
+    // Supervisor, read-only: WP decides, users never; no XD, so a fetch is a read and
+    // the error code has no I/D even with NXE.
+    assert_int_equal(guest_walk(&mem, &mode, 0x400000, PF_W, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_W);
+    assert_int_equal(guest_walk(&mem, &mode, 0x400000, PF_U | PF_I, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_U);
+    mode.wp = false;
+    assert_int_equal(guest_walk(&mem, &mode, 0x400000, PF_W, &w), 0);
+    // PSE-36: PDE bits 20:13 are address bits 39:32; 36 bits of MAXPHYADDR allow 35:32.
+    assert_int_equal(guest_walk(&mem, &mode, 0x800010, 0, &w), 0);
+    assert_int_equal(w.gpa, 0x100400010ull);
+    put32(0x10008, 0x400000 | (1u << 17) | PTE_P | PTE_PS); // bit 36: beyond 36 bits
+    assert_int_equal(guest_walk(&mem, &mode, 0x800010, 0, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_RSVD);
+    assert_int_equal(guest_walk(&mem, &mode, 0xc00000, 0, &w), -1); // PDE 3: bit 21
+    assert_int_equal(w.pf_error, PF_P | PF_RSVD);
+    // Without CR4.PSE, PS is ignored: the PDE points at a page table.
+    mode.pse = false;
+    put32(0x0 + 4 * 3, 0x9000 | PTE_P);
+    assert_int_equal(guest_walk(&mem, &mode, 0x403000, 0, &w), 0);
+    assert_int_equal(w.gpa, 0x9000);
+    assert_int_equal(guest_walk(&mem, &mode, 0x1000000, 0, &w), -1); // PDE 4: not present
+    assert_int_equal(w.pf_error, 0);
+    // A and D are set in the 4-byte entries, and nowhere else.
+    mode.pse = true;
+    put32(0x11000 + 4 * 6, 0x12345);
+    assert_int_equal(guest_walk(&mem, &mode, 0x5000, PF_W, &w), 0);
+    guest_walk_set_ad(ram, RAM, &w, true);
+    uint32_t pde, pte, next;
+    memcpy(&pde, ram + 0x10000, 4);
+    memcpy(&pte, ram + 0x11000 + 4 * 5, 4);
+    memcpy(&next, ram + 0x11000 + 4 * 6, 4);
+    assert_int_equal(pde, 0x11000 | PTE_P | PTE_W | PTE_U | PTE_A);
+    assert_int_equal(pte, 0x7000 | PTE_P | PTE_W | PTE_U | PTE_A | PTE_D);
+    assert_int_equal(next, 0x12345);
+}
+
+// PAE paging: the PDPTEs from the registers, not from memory; 2 MiB and 4 KiB pages,
+// XD with NXE, reserved bits as in 4-level paging.
+static void paging_pae(void **state)
+{
+    (void)state;
+    struct walk w;
+    mode = (struct walk_mode){ .cr3 = 0x20000, .wp = true, .maxphyaddr = 36,
+                               .format = WALK_PAE, .pdpte = { 0, 0, 0, 0x21000 | PTE_P } };
+    put(0x21000 + 8 * 503, 0x22000 | PTE_P | PTE_W); // 0xfee00000: PD index 503
+    put(0x21000 + 8 * 504, 0x600000 | PTE_P | PTE_W | PTE_U | PTE_PS); // 0xff000000
+    put(0x22000, 0x23000 | PTE_P | PTE_W | PTE_NX);
+    assert_int_equal(guest_walk(&mem, &mode, 0xfee00300, PF_W, &w), -1); // XD: reserved
+    assert_int_equal(w.pf_error, PF_P | PF_W | PF_RSVD);
+    mode.nxe = true;
+    assert_int_equal(guest_walk(&mem, &mode, 0xfee00300, PF_W, &w), 0);
+    assert_int_equal(w.gpa, 0x23300);
+    assert_int_equal(w.levels, 2); // the PDPTE is a register: not a walked entry
+    assert_int_equal(w.entry_gpa[0], 0x21000 + 8 * 503);
+    assert_int_equal(guest_walk(&mem, &mode, 0xfee00300, PF_I, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_I);
+    assert_int_equal(guest_walk(&mem, &mode, 0xff012345, PF_U | PF_W, &w), 0);
+    assert_int_equal(w.gpa, 0x612345);
+    assert_int_equal(w.page_size, 2u << 20);
+    assert_int_equal(guest_walk(&mem, &mode, 0x12345, 0, &w), -1); // PDPTE 0: not present
+    assert_int_equal(w.pf_error, 0);
+    put(0x22000, (1ull << 40) | 0x23000 | PTE_P); // an address bit past MAXPHYADDR
+    assert_int_equal(guest_walk(&mem, &mode, 0xfee00300, 0, &w), -1);
+    assert_int_equal(w.pf_error, PF_P | PF_RSVD);
+    mode.pdpte[3] = RAM | PTE_P; // a page directory outside RAM
+    assert_int_equal(guest_walk(&mem, &mode, 0xfee00300, 0, &w), -1);
+    assert_true(w.outside_ram);
+    assert_int_equal(w.entry_gpa[w.levels - 1], RAM + 8 * 503);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 int main(void)
 {
@@ -330,7 +442,7 @@ int main(void)
         T(tables_outside_ram), T(reads_across_pages), T(sets_accessed_and_dirty),
         T(shadow_leaf_rights_and_dirty), T(shadow_leaf_wp0), T(shadow_leaf_no_execute),
         T(shadow_leaf_wp0_smep), T(shadow_leaf_wp0_smap), T(fetch_bit_in_error_code),
-        T(no_1gib_pages), T(smap),
+        T(no_1gib_pages), T(smap), T(paging_off), T(paging_32bit), T(paging_pae),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -146,6 +146,24 @@ static void test_kprintf_long_line_is_cut(void **state)
     assert_memory_equal(captured + 507, "...\n", 4);
 }
 
+// appendf(): one piece after another; a short buffer keeps what fits, NUL-terminated,
+// and the count goes on as snprintf's does.
+static void test_appendf(void **state)
+{
+    (void)state;
+    char buf[8];
+    int n = appendf(buf, sizeof(buf), 0, "%s", "abc");
+    n = appendf(buf, sizeof(buf), n, "-%d", 42);
+    assert_int_equal(n, 6);
+    assert_string_equal(buf, "abc-42");
+    n = appendf(buf, sizeof(buf), n, "%s", "xyz");
+    assert_int_equal(n, 9);
+    assert_string_equal(buf, "abc-42x");
+    n = appendf(buf, sizeof(buf), n, "more");
+    assert_int_equal(n, 13);
+    assert_string_equal(buf, "abc-42x");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +175,7 @@ int main(void)
         cmocka_unit_test(test_size_zero),
         cmocka_unit_test(test_kprintf_reaches_console),
         cmocka_unit_test(test_kprintf_long_line_is_cut),
+        cmocka_unit_test(test_appendf),
     };
     return cmocka_run_group_tests_name("printf", tests, NULL, NULL);
 }

@@ -60,6 +60,12 @@ bool ctl_on(enum ctl_kind kind, uint32_t bit)
     return false;
 }
 void interrupt_eoi(unsigned vector) { fail_msg("interrupt_eoi(%u) called", vector); }
+void invept_context(uint64_t eptp) { fail_msg("invept_context(0x%llx) called", (unsigned long long)eptp); }
+void end_run(enum verdict v)
+{
+    fail_msg("end_run(%d) called", v);
+    __builtin_unreachable();
+}
 void entry_explain(const struct entry_verdict *cpu, bool launch)
 {
     fail_msg("entry_explain(%u, %d) called", cpu->number, launch);
