@@ -97,7 +97,8 @@ $(B)/boot/font.o: $(B)/font.psf
 $(B)/guest/%.elf: $(B)/guest/%.o $(GUEST_RT) guest/guest.ld
 	$(Q)$(call say,LD,$@)$(LD) $(LDFLAGS) -T guest/guest.ld -o $@ $< $(GUEST_RT)
 
-# struct guest_image builtin_guests[] (hv/run/run.h): name, start, end of each ELF.
+# struct guest_image builtin_guests[] (hv/run/run.h): name, start, end of each ELF, and
+# no multiboot request.
 $(B)/guests.S: hv/run/experiments.c Makefile
 	@mkdir -p $(B)
 	$(Q)$(call say,GEN,$@){ \
@@ -111,7 +112,7 @@ $(B)/guests.S: hv/run/experiments.c Makefile
 	  echo '    .globl builtin_guests, nbuiltin_guests'; \
 	  echo 'builtin_guests:'; \
 	  for g in $(GUESTS); do \
-	    printf '    .quad guest_%s_name, guest_%s_elf, guest_%s_end\n' $$g $$g $$g; \
+	    printf '    .quad guest_%s_name, guest_%s_elf, guest_%s_end, 0\n' $$g $$g $$g; \
 	  done; \
 	  echo 'nbuiltin_guests:'; \
 	  echo '    .quad $(words $(GUESTS))'; \

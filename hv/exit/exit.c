@@ -140,8 +140,8 @@ __attribute__((noinline, cold)) int exit_unexpected(uint32_t reason)
     char why[160];
     uint64_t rip = vmread(GUEST_RIP), q = vmread(EXIT_QUALIFICATION);
     if (reason == EXIT_REASON_EPT_VIOLATION)
-        snprintf(why, sizeof(why), "EPT violation at GPA 0x%lx, outside its %u MiB of RAM "
-                 "(RIP 0x%lx)", vmread(GUEST_PHYSICAL_ADDRESS), GUEST_RAM_SIZE >> 20, rip);
+        snprintf(why, sizeof(why), "EPT violation at GPA 0x%lx, outside its %lu MiB of RAM "
+                 "(RIP 0x%lx)", vmread(GUEST_PHYSICAL_ADDRESS), vcpu.ram_size >> 20, rip);
     else
         snprintf(why, sizeof(why), "unexpected VM exit %u (%s) at RIP 0x%lx, qualification "
                  "0x%lx; nothing skipped", reason, exit_reason_name(reason), rip, q);
@@ -481,10 +481,10 @@ static int handle_preemption_timer(struct guest_regs *r)
 // the room left after gpa, never a sum.
 static const char *guest_string(uint64_t gpa)
 {
-    if (gpa >= GUEST_RAM_SIZE)
+    if (gpa >= vcpu.ram_size)
         return NULL;
     const char *s = (const char *)vcpu.ram + gpa;
-    size_t room = GUEST_RAM_SIZE - gpa, max = room < 256 ? room : 256;
+    size_t room = vcpu.ram_size - gpa, max = room < 256 ? room : 256;
     return strnlen(s, max) < max ? s : NULL;
 }
 
@@ -505,7 +505,7 @@ static int record_append(uint64_t gpa, uint64_t len)
 {
     struct run_record *rec = vcpu.rec;
     char why[128];
-    if (gpa >= GUEST_RAM_SIZE || len > GUEST_RAM_SIZE - gpa) {
+    if (gpa >= vcpu.ram_size || len > vcpu.ram_size - gpa) {
         snprintf(why, sizeof(why), "hypercall %u with a bad buffer 0x%lx (%lu bytes): "
                  "outside guest RAM", HC_RECORD, gpa, len);
         return stop_run(EXIT_REASON_VMCALL, why);

@@ -429,6 +429,11 @@ static void judge(const struct experiment *e, const struct policy_def *p, const 
 static void run_row(const struct experiment *e, const struct policy_def *p, enum mmu mmu)
 {
     char label[64], err[256] = "no such built-in guest"; // room for a list of modules
+    if (e->paging_off && mmu == MMU_EPT && !caps.unrestricted_guest) {
+        kprintf("vmxlab: %s: under EPT its paging off would need \"unrestricted guest\", "
+                "which this CPU lacks: it runs under shadow paging\n", e->name);
+        mmu = MMU_SHADOW_ROLES;
+    }
     run_mmu = mmu;
     label_of(label, sizeof(label), e, p);
     const struct guest_image *img = e->external ? guest_module_find(e->guest, err, sizeof(err))

@@ -86,6 +86,8 @@ struct experiment {
                           // later run of the row must record the same (hv/run/matrix.c)
     bool external;      // a guest from a GRUB module (guest=): no expectations of
                         // exits; ending by HLT passes; windows are reported if made
+    bool paging_off;    // the guest turns its paging off, which under EPT needs
+                        // "unrestricted guest": without it the row runs under shadow paging
 };
 extern const struct experiment experiments[];
 extern const size_t nexperiments;

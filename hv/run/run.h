@@ -9,9 +9,11 @@ struct run_record;  // hv/vcpu.h
 struct entry_break; // hv/vmx/internal.h
 
 // guest.c: guest memory and one guest run
+struct mbv1_request; // hv/run/multiboot.h
 struct guest_image {
     const char *name;
-    const uint8_t *start, *end; // the ELF file: built in (guests.S) or a GRUB module
+    const uint8_t *start, *end; // the file: built in (guests.S) or a GRUB module
+    const struct mbv1_request *mb; // a multiboot kernel: what to load; NULL: a vmxlab guest
 };
 const struct guest_image *guest_image_find(const char *name);  // built in
 struct guest_run {

@@ -60,6 +60,8 @@ bool ctl_on(enum ctl_kind kind, uint32_t bit)
     return false;
 }
 void interrupt_eoi(unsigned vector) { fail_msg("interrupt_eoi(%u) called", vector); }
+void vmx_set_ia32e_guest(bool on) { fail_msg("vmx_set_ia32e_guest(%d) called", on); }
+bool vmx_unrestricted_guest(void) { fail_msg("vmx_unrestricted_guest() called"); return false; }
 void entry_explain(const struct entry_verdict *cpu, bool launch)
 {
     fail_msg("entry_explain(%u, %d) called", cpu->number, launch);
