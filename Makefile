@@ -43,7 +43,8 @@ VMX_OBJS  := caps.o controls.o vmx.o vmcs_fields.o vmcs_build.o vmcs.o check.o b
 MMU_OBJS  := ept.o shadow.o paging.o
 EXIT_OBJS := exit.o exit_cr.o cr.o msr.o cpuid.o io.o trace.o
 DEV_OBJS  := dev.o serial.o debug_exit.o
-RUN_OBJS  := experiments.o experiment.o guest.o elf.o result.o matrix.o multiboot.o mbreq.o
+RUN_OBJS  := experiments.o experiment.o guest.o elf.o result.o matrix.o multiboot.o mbreq.o text.o \
+             mbrun.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
         $(addprefix $(B)/hv/vmx/,$(VMX_OBJS)) $(addprefix $(B)/hv/mmu/,$(MMU_OBJS)) \
@@ -230,7 +231,7 @@ debug: deps-run
 UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_controls test_cr test_ept test_result test_vmcs_fields test_elf test_report \
               test_cpuid test_paging test_matrix test_check test_crmodel test_profiles \
-              test_screen test_devices test_mmio_decode test_dev test_multiboot
+              test_screen test_devices test_mmio_decode test_dev test_multiboot test_text
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c \
               hv/vmx/caps.c hv/vmx/controls.c hv/vmx/vmcs_fields.c hv/vmx/check.c hv/vmx/breaks.c \
               hv/vmx/vmcs_build.c hv/mmu/ept.c hv/mmu/paging.c hv/exit/cr.c hv/run/elf.c \
@@ -270,6 +271,8 @@ $(B)/unit/test_dev: UNIT_EXTRA := $(DEV_TABLE_SRCS)
 $(B)/unit/test_dev: $(call unit_objs,$(DEV_TABLE_SRCS))
 $(B)/unit/test_mmio_decode: UNIT_EXTRA := hv/exit/mmio_decode.c
 $(B)/unit/test_mmio_decode: $(call unit_objs,hv/exit/mmio_decode.c)
+$(B)/unit/test_text: UNIT_EXTRA := hv/run/text.c
+$(B)/unit/test_text: $(call unit_objs,hv/run/text.c)
 $(B)/unit/test_multiboot: UNIT_EXTRA := hv/run/multiboot.c hv/run/mbreq.c
 $(B)/unit/test_multiboot: $(call unit_objs,hv/run/multiboot.c hv/run/mbreq.c)
 $(B)/unit/%: $(UNIT_OBJ)/tests/unit/%.o $(call unit_objs,$(UNIT_SRCS))

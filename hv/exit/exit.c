@@ -537,7 +537,8 @@ static void window_open(void)
 // ones, up to 45 of VM exits; a default run of 10000 iterations never gets
 // there). Never inside a window, whose ticks must not hold the printing; under
 // Bochs, where the TSC counts instructions, at the same places on every run.
-#define PROGRESS_TICKS (1ull << 28)
+// (A multiboot kernel, which makes no windows, says it at a line of its text:
+// hv/run/experiment.c.) PROGRESS_TICKS is in exit.h.
 
 // The window: exits after MARK_BEGIN, not counting MARK_END itself.
 static void window_close(uint64_t iterations, uint64_t ticks)

@@ -14,6 +14,10 @@ const char *pf_kind_name(uint32_t k); // an enum pf_kind
 uint64_t stats_total(const struct exit_stats *s);
 void stats_add(struct exit_stats *d, const struct exit_stats *a);
 
+// A long run says it goes on once this many TSC ticks have passed since its start or
+// its last such line (exit.c window_close(), hv/run/experiment.c guest_text()).
+#define PROGRESS_TICKS (1ull << 28)
+
 // The handlers' common steps (exit.c). Each returns what the handler returns.
 int stop_run(uint32_t reason, const char *why);
 void inject_exception(unsigned vector, uint32_t error);

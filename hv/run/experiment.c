@@ -12,6 +12,7 @@
 #include "../../guest/abi.h"
 #include "../exit/exit.h"
 #include "internal.h"
+#include "multiboot.h"
 
 uint64_t toggle_wp_loop(uint64_t n); // guest/toggle.S, shared with the guests
 uint64_t nop_loop(uint64_t n);
@@ -373,7 +374,9 @@ static void judge(const struct experiment *e, const struct policy_def *p, const 
 {
     bool ok;
     runs_by_end[rec->end]++;
-    if (e->outcome.end != RUN_EXITED) { // the row expects a stop, a timeout or HLT
+    if (e->multiboot) { // its exit code and its text (hv/run/mbrun.c)
+        ok = mb_judge(e->name, p->name, run_mmu, label, rec);
+    } else if (e->outcome.end != RUN_EXITED) { // the row expects a stop, a timeout or HLT
         uint32_t reason = run_mmu != MMU_EPT && e->outcome.shadow_differs
                               ? e->outcome.shadow_reason : e->outcome.reason;
         ok = rec->end == e->outcome.end && (rec->end != RUN_STOPPED || rec->reason == reason);
@@ -455,7 +458,11 @@ static void run_row(const struct experiment *e, const struct policy_def *p, enum
         .max_exits = e->max_exits, .max_ticks = e->max_ticks,
     };
     static struct run_record rec; // ~12 KiB: not on the boot stack
+    if (e->multiboot)
+        mb_run_begin();
     if (!guest_run(img, &run, &rec)) {
+        if (e->multiboot)
+            mb_run_refused();
         runs_bad++;
         runs_refused++;
         return;
@@ -463,10 +470,40 @@ static void run_row(const struct experiment *e, const struct policy_def *p, enum
     judge(e, p, label, &rec);
 }
 
+static void run_each_paging(const struct experiment *e, const struct policy_def *pols,
+                            unsigned npol);
+
+// A multiboot kernel (docs/guest-abi.md section 15): under each policy, and each paging
+// mode with paging=auto (else the one paging= names), its first run the reference for
+// the others' text. An image the loader refuses is refused once, for all of them.
+static void run_multiboot(const struct guest_image *img, const char *name,
+                          const struct policy_def *pols, unsigned npol)
+{
+    const struct experiment e = { .name = name, .guest = name,
+                                  .runs = EACH_POLICY_AND_PAGING, .external = true,
+                                  .multiboot = true, .what = "a multiboot kernel",
+                                  .max_exits = MB_RUN_EXITS, .max_ticks = MB_RUN_TICKS };
+    struct mbv1_loaded plan;
+    char err[200];
+    if (mbv1_plan(img->mb, guest_ram_for(true), &plan, err, sizeof(err))) {
+        report(false, "%s: multiboot kernel '%s' refused: %s", name, name, err);
+        runs_bad++;
+        runs_refused++;
+        return;
+    }
+    mb_kernel_begin();
+    if (cfg.paging == PAGING_AUTO)
+        run_each_paging(&e, pols, npol);
+    else
+        for (unsigned j = 0; j < npol; j++)
+            run_row(&e, &pols[j], boot_mmu);
+}
+
 // guest=NAME,NAME: each a guest ELF GRUB loaded as a module, run under each
 // policy like a row of the table, with the same counters and lines, but with
 // no expectations of its exits: it passes by ending with status 0 (HC_EXIT or
-// port 0xf4) or HLT, and by its own checks (HC_REPORT).
+// port 0xf4) or HLT, and by its own checks (HC_REPORT). A multiboot kernel is
+// run_multiboot()'s.
 static void run_modules(const struct policy_def *pols, unsigned npol)
 {
     static char name[33];
@@ -486,6 +523,12 @@ static void run_modules(const struct policy_def *pols, unsigned npol)
         }
         memcpy(name, item, n);
         name[n] = '\0';
+        char err[256];
+        const struct guest_image *img = guest_module_find(name, err, sizeof(err));
+        if (img && img->mb) {
+            run_multiboot(img, name, pols, npol);
+            continue;
+        }
         const struct experiment e = { .name = name, .guest = name, .runs = EACH_POLICY,
                                       .show_exits = true, .external = true,
                                       .what = "a guest from a GRUB module" };
@@ -768,6 +811,7 @@ void experiments_run(void)
     print_costs();
     vmx_off();
     print_summary_table();
+    mb_table();
     // Passed and failed runs, then every run by how it ended: the endings add
     // up to the runs, the refused ones included.
     kprintf("vmxlab: runs: %u as expected, %u not; %u exited, %u halted, %u stopped by the "

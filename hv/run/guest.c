@@ -58,7 +58,7 @@ static unsigned shadow_tables_for(uint64_t ram)
 
 // The RAM a guest run gets: guest_mem= MiB, else its kind's default (docs/guest-abi.md
 // section 15): 128 MiB for a multiboot kernel, as QEMU's -m; 4 MiB for a vmxlab guest.
-static uint64_t ram_for(bool multiboot)
+uint64_t guest_ram_for(bool multiboot)
 {
     if (cfg.guest_mem != CFG_NOT_GIVEN)
         return cfg.guest_mem * MiB;
@@ -69,7 +69,7 @@ static uint64_t ram_for(bool multiboot)
 // 128 MiB (the modules are known at boot; guest_module_find() reads them again).
 static uint64_t ram_needed(void)
 {
-    uint64_t most = ram_for(false);
+    uint64_t most = guest_ram_for(false);
     const char *p = cfg.guest, *item;
     size_t n;
     char name[33], err[256];
@@ -79,8 +79,8 @@ static uint64_t ram_needed(void)
         memcpy(name, item, n);
         name[n] = '\0';
         const struct guest_image *img = guest_module_find(name, err, sizeof(err));
-        if (img && img->mb && ram_for(true) > most)
-            most = ram_for(true);
+        if (img && img->mb && guest_ram_for(true) > most)
+            most = guest_ram_for(true);
     }
     return most;
 }
@@ -467,7 +467,7 @@ bool guest_run(const struct guest_image *img, const struct guest_run *run,
                ctl_kind_name(CTL_PROC), ctl_bit_name(CTL_PROC, missing));
         return false;
     }
-    uint64_t ram = ram_for(mb);
+    uint64_t ram = guest_ram_for(mb);
     char why[96];
     snprintf(why, sizeof(why), " for %s", run->label);
     ram_map(ram, true, why);

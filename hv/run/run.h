@@ -30,6 +30,10 @@ struct guest_run {
 bool guest_run(const struct guest_image *img, const struct guest_run *run,
                struct run_record *rec);
 
+// mbrun.c: one line of a guest's console (from hv/exit/io.c): printed, or for a
+// multiboot kernel kept and compared
+void guest_text(const char *text, size_t len);
+
 // experiment.c: running the table, once VMX is known to be there
 bool experiment_name_known(const char *name, size_t len);
 void experiments_run(void);
