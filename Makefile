@@ -252,7 +252,8 @@ $(UNIT_OBJ)/tests/unit/test_psf.o: $(B)/font.psf
 UNIT_EXTRA :=
 DEV_TABLE_SRCS := hv/dev/dev.c hv/dev/serial.c hv/dev/debug_exit.c
 TEST_RESULT_SRCS := hv/run/result.c hv/exit/exit.c hv/exit/exit_cr.c hv/exit/msr.c hv/exit/io.c \
-                    hv/exit/cpuid.c hv/exit/trace.c hv/mmu/shadow.c $(DEV_TABLE_SRCS)
+                    hv/exit/cpuid.c hv/exit/trace.c hv/mmu/shadow.c hv/run/text.c \
+                    $(DEV_TABLE_SRCS)
 $(B)/unit/test_result: UNIT_EXTRA := $(TEST_RESULT_SRCS)
 $(B)/unit/test_result: $(call unit_objs,$(TEST_RESULT_SRCS))
 $(B)/unit/test_cpuid: UNIT_EXTRA := hv/exit/cpuid.c
