@@ -34,8 +34,6 @@ struct guest_mem { // guest RAM as the host sees it
     uint64_t size;
 };
 struct walk_mode { // what decides a translation besides the tables
-    bool paging_off;   // CR0.PG 0 (a multiboot kernel): linear = physical
-    bool legacy;       // 32-bit or PAE paging (outside IA-32e mode): not walked here
     uint64_t cr3;
     bool wp, nxe, smep, smap;
     bool ac;           // RFLAGS.AC, for SMAP; false for an implicit supervisor access

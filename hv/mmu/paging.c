@@ -25,13 +25,6 @@ int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t
                unsigned access, struct walk *w)
 {
     *w = (struct walk){ 0 };
-    if (mode->paging_off) { // SDM 3A 4.1: without paging, a linear address is physical
-        *w = (struct walk){ .gpa = (uint32_t)gva, .page_size = 4096, .user = true,
-                            .writable = true, .executable = true };
-        return 0;
-    }
-    if (mode->legacy)
-        return -1; // only hv/exit/trace.c asks: it shows no bytes then
     bool user_ok = true, write_ok = true, exec_ok = true;
     bool u = access & PF_U, wr = access & PF_W, fetch = access & PF_I;
     // SDM 3A 4.7: W/R and U/S describe the access; I/D is set for a fetch

@@ -209,10 +209,7 @@ void shadow_invlpg(uint64_t gva)
 struct walk_mode guest_walk_mode(void)
 {
     uint64_t cr4 = cr_visible(vmread(GUEST_CR4), vcpu.cr4_shadow, vcpu.cr4_owned);
-    bool pg = read_shadowed_cr0() & CR0_PG;
-    return (struct walk_mode){ .paging_off = !pg,
-                               .legacy = pg && !(guest_efer() & EFER_LMA),
-                               .cr3 = guest_cr3(),
+    return (struct walk_mode){ .cr3 = guest_cr3(),
                                .wp = read_shadowed_cr0() & CR0_WP,
                                .nxe = guest_efer() & EFER_NXE,
                                .smep = cr4 & CR4_SMEP,
@@ -280,6 +277,13 @@ int shadow_page_fault(uint64_t gva, uint32_t hw_error)
     // "NMI unblocking due to IRET" (SDM 3C 28.2.3) needs no care here: with
     // NMI exiting every NMI is the host's (hv/exit/exit.c), so the guest never
     // has NMIs blocked for an IRET to unblock.
+    char why[160];
+    if (!(vcpu.cr0_shadow & CR0_PG)) { // the identity map: linear = guest-physical
+        snprintf(why, sizeof(why), "a #PF at 0x%lx while the guest's paging is off: %s "
+                 "(shadow paging; RIP 0x%lx)", gva, gva < vcpu.ram_size ? "in guest RAM, "
+                 "which the identity map holds" : "outside guest RAM", vmread(GUEST_RIP));
+        return stop_run(EXIT_REASON_EXCEPTION_NMI, why);
+    }
     struct walk_mode m = guest_walk_mode();
     if (vmread(IDT_VECTORING_INFO) & BIT(31))
         m.ac = false; // the delivery's accesses are implicit: SMAP ignores AC (SDM 3A 4.6)
@@ -287,7 +291,6 @@ int shadow_page_fault(uint64_t gva, uint32_t hw_error)
     unsigned access = hw_error & (PF_W | PF_U | PF_I);
     struct walk w;
     int denied = guest_walk(&mem, &m, gva, access, &w);
-    char why[160];
     if (w.outside_ram) {
         snprintf(why, sizeof(why), "the guest's page tables for 0x%lx lead to GPA 0x%lx, "
                  "outside its %lu MiB of RAM (shadow paging)", gva,
@@ -300,11 +303,6 @@ int shadow_page_fault(uint64_t gva, uint32_t hw_error)
         snprintf(why, sizeof(why), "0x%lx maps GPA 0x%lx, outside its %lu MiB of RAM "
                  "(shadow paging; RIP 0x%lx)", gva, w.gpa, vcpu.ram_size >> 20,
                  vmread(GUEST_RIP));
-        return stop_run(EXIT_REASON_EXCEPTION_NMI, why);
-    }
-    if (m.paging_off) { // the identity map holds all of RAM: nothing to fill
-        snprintf(why, sizeof(why), "a #PF at 0x%lx in guest RAM while the guest's paging is "
-                 "off (shadow paging; RIP 0x%lx)", gva, vmread(GUEST_RIP));
         return stop_run(EXIT_REASON_EXCEPTION_NMI, why);
     }
     guest_walk_set_ad(vcpu.ram, vcpu.ram_size, &w, access & PF_W);
