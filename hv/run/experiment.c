@@ -470,12 +470,13 @@ static void run_row(const struct experiment *e, const struct policy_def *p, enum
     judge(e, p, label, &rec);
 }
 
-static void run_each_paging(const struct experiment *e, const struct policy_def *pols,
-                            unsigned npol);
+static const char *shadow_refuses(const struct policy_def *p);
 
 // A multiboot kernel (docs/guest-abi.md section 15): under each policy, and each paging
 // mode with paging=auto (else the one paging= names), its first run the reference for
-// the others' text. An image the loader refuses is refused once, for all of them.
+// the others' text. Shadow paging runs the policies it allows, and with unsafe=1 the
+// others too (the boot said why they are unsafe when paging=shadow). An image the
+// loader refuses is refused once, for all of them.
 static void run_multiboot(const struct guest_image *img, const char *name,
                           const struct policy_def *pols, unsigned npol)
 {
@@ -492,11 +493,16 @@ static void run_multiboot(const struct guest_image *img, const char *name,
         return;
     }
     mb_kernel_begin();
-    if (cfg.paging == PAGING_AUTO)
-        run_each_paging(&e, pols, npol);
-    else
+    const enum mmu all[] = { MMU_EPT, MMU_SHADOW_ROLES, MMU_SHADOW_FLUSH };
+    const enum mmu *modes = cfg.paging == PAGING_AUTO ? all : &boot_mmu;
+    size_t nmodes = cfg.paging == PAGING_AUTO ? ARRAY_SIZE(all) : 1;
+    for (size_t m = 0; m < nmodes; m++) {
+        if (modes[m] == MMU_EPT && !vmx_has_ept())
+            continue; // paging=auto on a CPU without EPT: shadow paging only
         for (unsigned j = 0; j < npol; j++)
-            run_row(&e, &pols[j], boot_mmu);
+            if (modes[m] == MMU_EPT || cfg.unsafe || !shadow_refuses(&pols[j]))
+                run_row(&e, &pols[j], modes[m]);
+    }
 }
 
 // guest=NAME,NAME: each a guest ELF GRUB loaded as a module, run under each
