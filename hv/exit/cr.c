@@ -204,8 +204,8 @@ const char *cr0_change_name(enum cr0_change c)
 // PAE paging outside IA-32e mode takes its four PDPTEs from memory when CR3 is
 // loaded, and when a MOV to CR0 or CR4 that leaves PAE paging in use changes
 // CR0.CD, NW or PG, or CR4.PAE, PGE, PSE or SMEP (SDM 3A 4.4.1, PDPTE
-// Registers). A present PDPTE with a reserved bit (2:1, 8:5, MAXPHYADDR and
-// up: SDM 3A Table 4-8) makes that instruction #GP(0).
+// Registers). A present PDPTE with a reserved bit (boot/x86.h PDPTE_RESERVED())
+// makes that instruction #GP(0).
 bool pae_paging(uint64_t cr0, uint64_t cr4, uint64_t efer)
 {
     return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LMA);
@@ -219,9 +219,8 @@ bool pdptes_reload(uint64_t old_cr0, uint64_t cr0, uint64_t old_cr4, uint64_t cr
 
 int pdptes_check(const uint64_t pdpte[4], unsigned maxphyaddr)
 {
-    uint64_t rsvd = 0x1e6 | (maxphyaddr < 64 ? ~0ull << maxphyaddr : 0);
     for (int i = 0; i < 4; i++)
-        if ((pdpte[i] & 1) && (pdpte[i] & rsvd))
+        if ((pdpte[i] & PTE_P) && (pdpte[i] & PDPTE_RESERVED(maxphyaddr)))
             return i;
     return -1;
 }
