@@ -150,6 +150,36 @@ def test_golden_text_under_ept_and_shadow(boot, name):
         assert res[labels[0]]["ticks"] <= 1.1 * 5 * 20000000, res[labels[0]]
 
 
+# The start-up kernel as each of its QEMU cases runs it: its golden text (its modules,
+# its RAM's memory map, the devices of the virtual PC) and its exit code, each under the
+# paging named: 128 MiB under EPT and both ways of shadow paging; 32 MiB with exit code
+# 7, a failure by QEMU's convention; 1 GiB under shadow paging, whose tables are sized
+# for it.
+@pytest.mark.parametrize("name,cmdline,mmus", [
+    ("startup", "policy=intercept", MMUS),
+    ("startup-exit7", "policy=intercept paging=ept", ("ept",)),
+    ("startup-1g", "policy=intercept paging=shadow", ("shadow-roles",)),
+])
+def test_startup_kernel(boot, name, cmdline, mmus):
+    case = CASE[name]
+    r = boot_case(boot, case, cmdline)
+    res, v = results(r), verdicts(r, case.kernel)
+    labels = [f"{case.kernel}/intercept/{m}" for m in mmus]
+    assert list(res) == labels, r.serial
+    check_text(r, case, labels[0])
+    ok = "PASS" if case.code == 0 else "FAIL"
+    ending = "exited with code 0" if case.code == 0 else \
+        f"exited with code {case.code}, a failure (QEMU would exit with status {case.code * 2 + 1})"
+    lines = len(mbkernels.golden(case))
+    assert v[labels[0]] == (ok, f"{ending}; its text, {lines} lines: the reference for the "
+                                "kernel's other runs"), v
+    for label in labels:
+        assert (res[label]["end"], res[label]["exit_code"]) == ("exited", case.code), res[label]
+    for label in labels[1:]:
+        assert v[label] == (ok, f"{ending}; its text, {lines} lines: the same as {labels[0]}'s")
+    assert (r.verdict, r.status) == (("PASS", 0) if case.code == 0 else ("FAIL", 1)), r.serial
+
+
 def test_bad_images_are_refused_by_name(boot, tmp_path):
     """A few of mbimages.BAD_IMAGES in one boot, each refused once, by the loader's
     message, before any run (the loader's host test, test_mbload.py, has them all)."""
