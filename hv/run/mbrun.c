@@ -140,8 +140,8 @@ struct mb_cell {
 static struct mb_cell cells[8 * 3 * MMUS];
 static unsigned ncells;
 
-// The run's verdict: one PASS or FAIL line (a stopped run has had its FAIL line from
-// stop_run() already), and its result line. The run's text is done with.
+// The run's verdict: one PASS or FAIL line, after the reference's text (a stopped run
+// too: stop_run() leaves it to this), and its result line. The run's text is done with.
 bool mb_judge(const char *kernel, const char *policy, enum mmu mmu, const char *label,
               const struct run_record *rec)
 {
@@ -153,8 +153,7 @@ bool mb_judge(const char *kernel, const char *policy, enum mmu mmu, const char *
     char end[200], text[320];
     bool ok = ending(rec, end, sizeof(end));
     ok &= text_verdict(t, text, sizeof(text));
-    if (rec->end != RUN_STOPPED)
-        report(ok, "%s: %s; its text, %lu lines: %s", label, end, t->lines, text);
+    report(ok, "%s: %s; its text, %lu lines: %s", label, end, t->lines, text);
     if (!t->ref) {
         have_reference = true;
         snprintf(reference_label, sizeof(reference_label), "%s", label);
