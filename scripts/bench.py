@@ -205,7 +205,6 @@ def main():
         os.makedirs(data, exist_ok=True)
         for k in ("csv", "md"):
             shutil.copyfile(paths[k], os.path.join(data, f"bench.{k}"))
-            shutil.copyfile(mb_paths[k], os.path.join(data, f"mbkernels.{k}"))
         print(f"bench: copied bench.csv and bench.md to {os.path.relpath(data, ROOT)}/: "
               "run `make docs` for the plot, and put bench.md in README.md")
 

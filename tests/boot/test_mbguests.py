@@ -203,6 +203,24 @@ def test_bad_images_are_refused_by_name(boot, tmp_path):
     assert (r.verdict, r.status) == ("FAIL", 1)
 
 
+def test_budget_and_ram_the_machine_cannot_give(boot):
+    """A kernel that spins past its run's budget of ticks ends that run, as timed out,
+    naming the budget; guest RAM vmxlab cannot back (3584 MiB and more, which QEMU's pc
+    machine splits around 4 GiB) is refused at boot, naming the largest it offers."""
+    spin = os.path.join(KERNELS, "spin.elf")
+    r = boot_kernel(boot, spin, "", cmdline="policy=intercept paging=ept max_ticks=10000000")
+    [j] = results(r).values()
+    assert (j["end"], j["exit_code"]) == ("timed out", None), j
+    assert verdicts(r, "spin.elf")["spin.elf/intercept/ept"] == (
+        "FAIL", "timed out: used up its budget of 10000000 TSC ticks (max_ticks=); its text, 1 "
+                "lines: the reference for the kernel's other runs"), r.serial
+    r = boot_kernel(boot, spin, "", mem=3584)
+    assert ("vmxlab: guest_mem=3584: with 3584 MiB or more QEMU's pc machine puts RAM at 4 GiB "
+            "and up, and vmxlab backs guest RAM with host memory below 4 GiB only: ask for at "
+            "most 3583") in r.serial, r.serial
+    assert not results(r) and (r.verdict, r.status) == ("FAIL", 1), r.serial
+
+
 # A kernel vmxlab has never seen, built as such kernels are (issue 16): 64-bit code and
 # its 32-bit start, linked as ELF64 at 4 MiB and turned into ELF32 with objcopy; it
 # switches to long mode itself, prints its command line from the information block on
