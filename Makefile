@@ -44,7 +44,8 @@ MMU_OBJS  := ept.o shadow.o paging.o
 EXIT_OBJS := exit.o exit_cr.o cr.o msr.o cpuid.o io.o mmio.o mmio_decode.o trace.o
 DEV_OBJS  := dev.o serial.o debug_exit.o fw_cfg.o pic.o pit.o cmos.o pci.o i8042.o shutdown.o \
              lapic.o
-RUN_OBJS  := experiments.o experiment.o guest.o elf.o result.o matrix.o multiboot.o mbreq.o
+RUN_OBJS  := experiments.o experiment.o guest.o elf.o result.o matrix.o multiboot.o mbreq.o text.o \
+             mbrun.o
 
 OBJS := $(addprefix $(B)/boot/,$(BOOT_OBJS)) $(addprefix $(B)/lib/,$(LIB_OBJS)) \
         $(addprefix $(B)/hv/vmx/,$(VMX_OBJS)) $(addprefix $(B)/hv/mmu/,$(MMU_OBJS)) \
@@ -98,7 +99,8 @@ $(B)/boot/font.o: $(B)/font.psf
 $(B)/guest/%.elf: $(B)/guest/%.o $(GUEST_RT) guest/guest.ld
 	$(Q)$(call say,LD,$@)$(LD) $(LDFLAGS) -T guest/guest.ld -o $@ $< $(GUEST_RT)
 
-# struct guest_image builtin_guests[] (hv/run/run.h): name, start, end of each ELF.
+# struct guest_image builtin_guests[] (hv/run/run.h): name, start, end of each ELF, and
+# no multiboot request.
 $(B)/guests.S: hv/run/experiments.c Makefile
 	@mkdir -p $(B)
 	$(Q)$(call say,GEN,$@){ \
@@ -112,7 +114,7 @@ $(B)/guests.S: hv/run/experiments.c Makefile
 	  echo '    .globl builtin_guests, nbuiltin_guests'; \
 	  echo 'builtin_guests:'; \
 	  for g in $(GUESTS); do \
-	    printf '    .quad guest_%s_name, guest_%s_elf, guest_%s_end\n' $$g $$g $$g; \
+	    printf '    .quad guest_%s_name, guest_%s_elf, guest_%s_end, 0\n' $$g $$g $$g; \
 	  done; \
 	  echo 'nbuiltin_guests:'; \
 	  echo '    .quad $(words $(GUESTS))'; \
@@ -230,7 +232,7 @@ debug: deps-run
 UNIT_TESTS := test_printf test_cmdline test_mb test_psf test_verdict test_caps \
               test_controls test_cr test_ept test_result test_vmcs_fields test_elf test_report \
               test_cpuid test_paging test_matrix test_check test_crmodel test_profiles \
-              test_screen test_devices test_mmio_decode test_dev test_multiboot
+              test_screen test_devices test_mmio_decode test_dev test_multiboot test_text
 UNIT_SRCS  := lib/printf.c boot/cmdline.c boot/mb.c boot/psf.c boot/verdict.c \
               hv/vmx/caps.c hv/vmx/controls.c hv/vmx/vmcs_fields.c hv/vmx/check.c hv/vmx/breaks.c \
               hv/vmx/vmcs_build.c hv/mmu/ept.c hv/mmu/paging.c hv/exit/cr.c hv/run/elf.c \
@@ -254,7 +256,7 @@ DEV_SRCS := hv/dev/fw_cfg.c hv/dev/pic.c hv/dev/pit.c hv/dev/cmos.c hv/dev/pci.c
 DEV_TABLE_SRCS := hv/dev/dev.c hv/dev/serial.c hv/dev/debug_exit.c $(DEV_SRCS)
 TEST_RESULT_SRCS := hv/run/result.c hv/exit/exit.c hv/exit/exit_cr.c hv/exit/msr.c hv/exit/io.c \
                     hv/exit/mmio.c hv/exit/mmio_decode.c hv/exit/cpuid.c hv/exit/trace.c \
-                    hv/mmu/shadow.c $(DEV_TABLE_SRCS)
+                    hv/mmu/shadow.c hv/run/text.c $(DEV_TABLE_SRCS)
 $(B)/unit/test_result: UNIT_EXTRA := $(TEST_RESULT_SRCS)
 $(B)/unit/test_result: $(call unit_objs,$(TEST_RESULT_SRCS))
 $(B)/unit/test_cpuid: UNIT_EXTRA := hv/exit/cpuid.c
@@ -271,6 +273,8 @@ $(B)/unit/test_dev: UNIT_EXTRA := $(DEV_TABLE_SRCS)
 $(B)/unit/test_dev: $(call unit_objs,$(DEV_TABLE_SRCS))
 $(B)/unit/test_mmio_decode: UNIT_EXTRA := hv/exit/mmio_decode.c
 $(B)/unit/test_mmio_decode: $(call unit_objs,hv/exit/mmio_decode.c)
+$(B)/unit/test_text: UNIT_EXTRA := hv/run/text.c
+$(B)/unit/test_text: $(call unit_objs,hv/run/text.c)
 $(B)/unit/test_multiboot: UNIT_EXTRA := hv/run/multiboot.c hv/run/mbreq.c
 $(B)/unit/test_multiboot: $(call unit_objs,hv/run/multiboot.c hv/run/mbreq.c)
 $(B)/unit/%: $(UNIT_OBJ)/tests/unit/%.o $(call unit_objs,$(UNIT_SRCS))

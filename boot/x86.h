@@ -111,6 +111,9 @@
 #define PTE_PS (1u << 7)     // Page Size (2 MiB in a PD entry, 1 GiB in a PDPT entry)
 #define PTE_G (1u << 8)      // Global
 #define PTE_NX (1ull << 63)  // eXecute-Disable, with EFER.NXE
+// A PAE paging PDPTE's reserved bits: 2:1, 8:5, and MAXPHYADDR up (SDM 3A 4.4.1, Table
+// 4-8); a present one with any of them set makes the load of the PDPTEs #GP(0).
+#define PDPTE_RESERVED(maxphyaddr) (0x1e6ull | ((maxphyaddr) < 64 ? ~0ull << (maxphyaddr) : 0))
 
 // #PF error code, SDM 3A 4.7
 #define PF_P (1u << 0)    // 1: protection violation, 0: page not present

@@ -49,9 +49,7 @@
 #define BAD_STATUS_2_32 10 // HC_EXIT with status 2^32: a failure, not 0
 #define BAD_STATUS_32_ONES 11 // HC_EXIT with status 0xffffffff: a failure with that value
 #define BAD_RECORD 12      // HC_RECORD with a buffer inside RAM whose end wraps past 2^64
-#define BAD_LEAVE_LONG_MODE 13 // CR0.PG cleared in compatibility mode: leaving IA-32e
-                               // mode, which vmxlab does not emulate
-#define BAD_HLT_STI 14     // STI, HLT: halted, naming the interrupts it waits for
+#define BAD_HLT_STI 13     // STI, HLT: halted, naming the interrupts it waits for
 
 // What the isolation guest checks (guest_params.flags), one group each.
 #define ISO_STATE_DIRTY (1u << 0) // dirty every register VMX does not switch...
@@ -61,6 +59,7 @@
 #define ISO_INSTRUCTIONS (1u << 4) // RDPMC, MONITOR, MWAIT, RDRAND, WBINVD, MSRs
 #define ISO_FORGE_TEXT (1u << 5)  // guest text that looks like the kernel's verdict
 #define ISO_USER_HYPERCALL (1u << 6) // VMCALL from ring 3: #UD, whatever RAX asks
+#define ISO_LEAVE_LONG_MODE (1u << 7) // out of IA-32e mode and back (CR0.PG in compat mode)
 
 // What the hostile guest does (guest_params.flags): random but reproducible
 // misdeeds from guest_params.seed (the command line's seed=), each checked

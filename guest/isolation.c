@@ -6,8 +6,8 @@
 // and found reset in the next; a DR7 watchpoint across VM exits; an
 // intercepted MOV to CR0 in compatibility mode, at the very top of the 4 GiB
 // address space; RDPMC, MONITOR, MWAIT, RDRAND, RDSEED, WBINVD, INVD and some
-// MSRs; guest text that imitates the kernel; and hypercalls from ring 3,
-// which must be refused.
+// MSRs; guest text that imitates the kernel; hypercalls from ring 3,
+// which must be refused; and a trip out of IA-32e mode and back.
 #include "rt/guest.h"
 
 #define MSR_FEATURE_CONTROL 0x3a
@@ -302,6 +302,57 @@ static bool compat(void)
     return ok;
 }
 
+// Out of IA-32e mode and back, as SDM 3A 10.8.5.4 (Leaving IA-32e Mode Operation)
+// has it: to compatibility mode by a far return to the 32-bit code segment 0x18, then
+// CR0.PG cleared, which clears EFER.LMA: 32-bit protected mode, paging off, where this
+// code runs from its identity-mapped pages. There it reads EFER (LME still 1, LMA 0)
+// and CR0, then sets CR0.PG again (EFER.LME, CR4.PAE and CR3 are still set: IA-32e
+// mode, SDM 3A 10.8.5) and far-jumps back to 64-bit code. state[] gets EFER and CR0
+// as 32-bit code read them. It calls nothing and takes no exception there: the IDT
+// holds 64-bit gates.
+void leave_and_return(uint32_t state[2]); // below, in assembly
+asm(".text\n"
+    ".globl leave_and_return\n"
+    "leave_and_return:\n\t"
+    "push %rbx\n\t"
+    "push %rbp\n\t"
+    "mov %rsp, %rbp\n\t"          // bits 63:32 do not survive 32-bit code (SDM 1 3.4.1.1)
+    "mov %rdi, %rbx\n\t"
+    "push $0x18\n\t"
+    "lea 1f(%rip), %rax\n\t"
+    "push %rax\n\t"
+    "lretq\n"
+    ".code32\n"
+    "1:\tmov %cr0, %eax\n\t"
+    "and $0x7fffffff, %eax\n\t"
+    "mov %eax, %cr0\n\t"          // IA-32e mode off: EFER.LMA 0, paging off
+    "mov $0xc0000080, %ecx\n\t"
+    "rdmsr\n\t"
+    "mov %eax, (%ebx)\n\t"
+    "mov %cr0, %eax\n\t"
+    "mov %eax, 4(%ebx)\n\t"
+    "or $0x80000000, %eax\n\t"
+    "mov %eax, %cr0\n\t"          // IA-32e mode again, in compatibility mode
+    "ljmp $0x08, $2f\n"
+    ".code64\n"
+    "2:\tmov %rbp, %rsp\n\t"
+    "pop %rbp\n\t"
+    "pop %rbx\n\t"
+    "ret\n");
+
+static bool leave_long_mode(void)
+{
+    uint32_t state[2] = { ~0u, ~0u };
+    leave_and_return(state);
+    bool ok = hc_report((state[0] & (EFER_LME | EFER_LMA)) == EFER_LME && !(state[1] & CR0_PG),
+                        "out of IA-32e mode: 32-bit protected mode read EFER.LME 1, LMA 0 and "
+                        "CR0.PG 0");
+    ok &= hc_report((rdmsr(MSR_EFER) & (EFER_LME | EFER_LMA)) == (EFER_LME | EFER_LMA) &&
+                        (read_cr0() & CR0_PG),
+                    "back in 64-bit mode: EFER.LME and LMA 1, CR0.PG 1");
+    return ok;
+}
+
 static bool instructions(uint64_t host)
 {
     bool ok = true;
@@ -399,5 +450,7 @@ int guest_main(struct guest_params *p)
         ok &= forge_text();
     if (p->flags & ISO_USER_HYPERCALL)
         ok &= user_hypercalls();
+    if (p->flags & ISO_LEAVE_LONG_MODE)
+        ok &= leave_long_mode();
     return ok ? 0 : 1;
 }

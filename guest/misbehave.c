@@ -63,9 +63,6 @@ int guest_main(struct guest_params *p)
         asm volatile("vmcall" ::"a"((uint64_t)HC_RECORD), "D"(0x1000ull), "S"(-0x800ull)
                      : "memory");
         break;
-    case BAD_LEAVE_LONG_MODE: // SDM 3A 10.8.5.4: how software leaves IA-32e mode
-        try_compat_write_cr0((uint32_t)(read_cr0() & ~(uint64_t)CR0_PG));
-        break;
     case BAD_STATUS_2_32:
         hc_exit(1ull << 32);
     case BAD_STATUS_32_ONES:

@@ -44,6 +44,7 @@ struct run_record {
     uint32_t reason;         // RUN_STOPPED: the exit reason (bit 31: failed entry)
     char why[160];           // RUN_STOPPED, RUN_TIMED_OUT: in words
     struct exit_stats all;   // every exit of the run
+    uint64_t ticks;          // TSC ticks from VMLAUNCH to the run's end, exits included
     struct window win[MAX_WINDOWS];
     unsigned windows;        // MARK_ENDs seen (at most MAX_WINDOWS are kept)
     uint64_t nmis, extints;  // events that reached the hypervisor during the run
@@ -84,6 +85,9 @@ struct vcpu {
     bool cr0_plain;                // a valid MOV to CR0 is only written: no shadow paging,
                                    // no WP hand-over pending, no CR4.CET (hv/vmx/exit_fast.S)
     uint8_t *ram;                  // host address of guest-physical 0
+    uint64_t ram_size;             // bytes of guest RAM, from guest-physical 0
+    bool multiboot;                // a multiboot kernel (hv/run/multiboot.c): it knows
+                                   // nothing of vmxlab (no hypercalls)
     uint64_t guest_cr3;            // paging=shadow: the CR3 the guest wrote (the real
                                    // CR3 is hv/mmu/shadow.c's)
     uint64_t efer;                 // IA32_EFER as the guest sees it (hv/exit/msr.c)

@@ -10,16 +10,24 @@ they run here with unsafe=1 and are marked so. Then it checks the targets
 the exit status stays 0. TOGGLES= sets the toggles per run (default 10000).
 With SAVE=1 (`make bench SAVE=1`) it also copies bench.csv and bench.md into
 docs/data/, the data the README's table and docs/img/bench.svg (`make docs`,
-docs/diagrams/bench.gp) are made from; tests/docs checks them against a boot."""
+docs/diagrams/bench.gp) are made from; tests/docs checks them against a boot.
+It also boots each multiboot kernel of guest/multiboot (issue 16) once, as
+tests/boot/mbkernels.py's cases run them, under every policy and paging mode
+(unsafe=1 lets shadow paging run all three), and writes each run's ending, exits
+and ticks to build/bench/mbkernels.csv and .md; its target: spin.elf, 10^8
+instructions without an exit, takes at most 1.1 times as many ticks under EPT."""
 import concurrent.futures
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as runner  # noqa: E402
+sys.path.insert(0, os.path.join(runner.ROOT, "tests", "boot"))
+import mbkernels  # noqa: E402  the kernels' cases: one source for the tests and here
 
 ROOT = runner.ROOT
 OUT = os.path.join(ROOT, "build", "bench")
@@ -69,6 +77,65 @@ def one(policy, paging, exitpath):
     return row
 
 
+# The multiboot kernels, each as its case in tests/boot/mbkernels.py runs it (chatty with
+# fewer lines: 200000 take an hour per run under Bochs).
+MB_CASES = tuple(mbkernels.CASE[n] for n in ("spin", "flat", "prot32", "leave64", "startup")) + \
+    (mbkernels.Case("chatty-1000", "chatty.elf", "lines=1000"),)
+MB_FIELDS = ["kernel", "policy", "paging", "end", "exit_code", "text", "exits", "cr_exits",
+             "io_exits", "pf_fills", "ticks"]
+# spin.elf's target (issue 16): under EPT, at most this many ticks per instruction of
+# its loop, every exit of the run included.
+SPIN_MAX_RATIO = 1.1
+
+
+def spin_instructions():
+    """spin.c's loop, counted as bench counts the toggle loop: its default iterations
+    times its instructions, one to each string of its asm block."""
+    with open(os.path.join(ROOT, "guest", "multiboot", "spin.c")) as f:
+        src = f.read()
+    n = int(re.search(r"uint32_t n = (\d+);", src).group(1))
+    block = re.search(r"asm volatile\((.*?)\n\s*:", src, re.S).group(1)
+    insns = re.findall(r'"([^"]*)"', block)
+    assert all(";" not in i for i in insns), insns  # one instruction a string
+    return n, len(insns)
+
+
+def mb_one(case):
+    """One boot of a kernel: its nine runs (the first, intercept under EPT, the reference
+    for the text of the others), each run's ending, exits and ticks."""
+    mods = ",".join(os.path.join(mbkernels.DATA, m) for m in case.modules)
+    line = "unsafe=1" + (f" guest_mem={case.mem}" if case.mem != 128 else "")
+    r = runner.run(ISO, "bochs", CPU, line, timeout=1800,
+                   guests=[os.path.join(mbkernels.KERNELS, case.kernel)],
+                   guest_args=case.args, guest_modules=mods)
+    rows = []
+    for j in r.json_lines("vmxlab-result"):
+        if j.get("kernel") != "multiboot":
+            continue
+        rows.append(dict(kernel=case.name, policy=j["policy"], paging=j["paging"], end=j["end"],
+                         exit_code="" if j["exit_code"] is None else j["exit_code"],
+                         text=j["text"], exits=j["exits"],
+                         cr_exits=j["exits_by_reason"].get("CR_ACCESS", 0),
+                         io_exits=j["exits_by_reason"].get("IO_INSTRUCTION", 0),
+                         pf_fills=j["pf_exits"].get("filled", 0), ticks=j["ticks"]))
+    if not rows:
+        sys.exit(f"bench: {case.name}: no run\n{r.serial[-2000:]}")
+    print(f"bench: {case.name:12}: {len(rows)} runs, {sum(x['end'] == 'exited' for x in rows)} "
+          "exited", flush=True)
+    return rows
+
+
+def mb_table_md(rows):
+    """The multiboot kernels' runs, one line each."""
+    out = ["| kernel | policy | paging | end | exit code | text | exits | CR | I/O | #PF fills "
+           "| ticks |", "|---|---|---|---|---:|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        out.append(f"| {r['kernel']} | {r['policy']} | {r['paging']} | {r['end']} | "
+                   f"{r['exit_code']} | {r['text']} | {r['exits']} | {r['cr_exits']} | "
+                   f"{r['io_exits']} | {r['pf_fills']} | {r['ticks']} |")
+    return "\n".join(out) + "\n"
+
+
 def plot(rows, png_path):
     """Instructions per toggle, one cluster per policy, one bar per paging mode
     and exit path (log scale: flush costs a refill per toggle)."""
@@ -115,6 +182,7 @@ def main():
     jobs = [(pol, p, e) for pol in POLICIES for p in PAGING for e in EXITPATHS]
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         rows = list(pool.map(lambda j: one(*j), jobs))
+        mb_rows = [row for rs in pool.map(mb_one, MB_CASES) for row in rs]
     paths = {k: os.path.join(OUT, f"bench.{k}") for k in ("csv", "md", "png")}
     with open(paths["csv"], "w", newline="") as f:
         w = csv.DictWriter(f, FIELDS)
@@ -123,7 +191,15 @@ def main():
     with open(paths["md"], "w") as f:
         f.write(table_md(rows))
     plot(rows, paths["png"])
-    print(f"bench: wrote {paths['csv']}, {paths['md']} and {paths['png']}")
+    mb_paths = {k: os.path.join(OUT, f"mbkernels.{k}") for k in ("csv", "md")}
+    with open(mb_paths["csv"], "w", newline="") as f:
+        w = csv.DictWriter(f, MB_FIELDS)
+        w.writeheader()
+        w.writerows(mb_rows)
+    with open(mb_paths["md"], "w") as f:
+        f.write(mb_table_md(mb_rows))
+    print(f"bench: wrote {paths['csv']}, {paths['md']}, {paths['png']}, {mb_paths['csv']} and "
+          f"{mb_paths['md']}")
     if os.environ.get("SAVE") == "1":
         data = os.path.join(ROOT, "docs", "data")
         os.makedirs(data, exist_ok=True)
@@ -158,6 +234,15 @@ def main():
         (by[("intercept", "shadow-flush", "c")]["pf_fills"] == TOGGLES,
          f"shadow-flush: one #PF fill per toggle ({TOGGLES})"),
     ]
+    n, per_iter = spin_instructions()
+    for pol in POLICIES:
+        [spin] = [r for r in mb_rows if (r["kernel"], r["policy"], r["paging"]) ==
+                  ("spin", pol, "ept")]
+        checks.append((spin["end"] == "exited" and spin["exit_code"] == 0 and
+                       spin["ticks"] <= SPIN_MAX_RATIO * n * per_iter,
+                       f"ept, {pol}: spin.elf takes {spin['ticks']} ticks, "
+                       f"{spin['ticks'] / (n * per_iter):.4f} times its {n} x {per_iter} "
+                       f"instructions (<= {SPIN_MAX_RATIO})"))
     for good, what in checks:
         print(f"bench: target {'met' if good else 'MISSED'}: {what}")
     print(f"bench: {sum(g for g, _ in checks)} targets met, "

@@ -1,6 +1,9 @@
 // cr.c: the rules of CR0 and CR4 that the CR-access exit handler (hv/exit/exit_cr.c)
 // and the command line's cr0_owned=/cr4_owned= checks (hv/run/experiment.c)
-// apply. Pure: unit-tested (tests/unit/test_cr.c).
+// apply, and what a MOV to CR0 does to the guest's paging mode (cr0_mode_change(),
+// for multiboot kernels, which start without paging and switch modes themselves),
+// and what a WRMSR to IA32_EFER may change (efer_write()).
+// Pure: unit-tested (tests/unit/test_cr.c).
 // The three rules on the hot path of every intercepted MOV to CR0 (cr0_check,
 // cr0_normalize, cr_visible) are inline functions in internal.h and exit.h.
 //
@@ -23,6 +26,8 @@ const char *cr0_error_name(enum cr0_error e)
         [CR0_NW_WITHOUT_CD] = "NW without CD",
         [CR0_PG_OFF_IN_64BIT_MODE] = "PG cleared in 64-bit mode",
         [CR0_PG_OFF_WITH_PCIDE] = "PG cleared while CR4.PCIDE is 1",
+        [CR0_PG_LME_WITHOUT_PAE] = "PG set with EFER.LME 1 and CR4.PAE 0",
+        [CR0_PG_LME_WITH_CS_L] = "PG set with EFER.LME 1 while CS.L is 1",
     };
     return (unsigned)e < ARRAY_SIZE(names) ? names[e] : "invalid";
 }
@@ -126,27 +131,115 @@ const char *cr4_error_name(enum cr4_error e)
         [CR4_LA57_CHANGED] = "LA57 changed in IA-32e mode",
         [CR4_PCIDE_WITH_CR3_LOW_BITS] = "PCIDE set while CR3[11:0] is not 0",
         [CR4_CET_WITHOUT_WP] = "CET set while CR0.WP is 0",
+        [CR4_PCIDE_OUTSIDE_IA32E] = "PCIDE set outside IA-32e mode",
     };
     return (unsigned)e < ARRAY_SIZE(names) ? names[e] : "invalid";
 }
 
-// MOV to CR4 in IA-32e mode (the only mode vmxlab's guests run in), SDM 2
-// "MOV - Move to/from Control Registers" (#GP conditions) and SDM 3A 2.5:
-// reserved bits, PAE must stay 1, LA57 cannot change, PCIDE may only be set
-// with CR3[11:0] = 0, CET needs CR0.WP. The first rule broken is returned.
-enum cr4_error cr4_check(uint64_t val, uint64_t old, uint64_t cr3, uint64_t valid, bool cr0_wp)
+// MOV to CR4, SDM 2 "MOV - Move to/from Control Registers" (#GP conditions)
+// and SDM 3A 2.5: reserved bits; in IA-32e mode (ia32e: EFER.LMA) PAE must
+// stay 1 and LA57 cannot change; PCIDE may only be set in IA-32e mode (SDM 3A
+// 4.10.1) and with CR3[11:0] = 0; CET needs CR0.WP. The first rule broken is
+// returned. Outside IA-32e mode (a multiboot kernel before its switch) PAE
+// and LA57 are the guest's to change.
+enum cr4_error cr4_check(uint64_t val, uint64_t old, uint64_t cr3, uint64_t valid, bool cr0_wp,
+                         bool ia32e)
 {
     if (val & ~valid)
         return CR4_RESERVED;
-    if (!(val & CR4_PAE))
+    if (ia32e && !(val & CR4_PAE))
         return CR4_PAE_OFF_IN_LONG_MODE;
-    if ((val ^ old) & CR4_LA57)
+    if (ia32e && ((val ^ old) & CR4_LA57))
         return CR4_LA57_CHANGED;
+    if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) && !ia32e)
+        return CR4_PCIDE_OUTSIDE_IA32E;
     if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) && (cr3 & 0xfff))
         return CR4_PCIDE_WITH_CR3_LOW_BITS;
     if ((val & CR4_CET) && !cr0_wp)
         return CR4_CET_WITHOUT_WP;
     return CR4_OK;
+}
+
+// A valid MOV to CR0 (cr0_check() passed) from old to val, with the guest's
+// EFER, CR4 and CS.L as they are: how the paging mode changes, or #GP. SDM 3A
+// 10.8.5 (Initializing IA-32e Mode: PAE, then EFER.LME, then CR0.PG, which sets
+// EFER.LMA), 10.8.5.4 (Leaving IA-32e Mode: PG cleared in compatibility mode
+// clears LMA), 4.1.2 (Paging-Mode Enabling: #GP(0) for PG set with LME and PAE
+// clear). KVM's kvm_set_cr0() adds #GP for PG set with LME while
+// CS.L is 1, a state no CPU can enter IA-32e mode from.
+enum cr0_error cr0_mode_change(uint64_t old, uint64_t val, uint64_t efer, uint64_t cr4,
+                               bool cs_l, enum cr0_change *change)
+{
+    bool was = old & CR0_PG, is = val & CR0_PG;
+    *change = CR0_SAME_MODE;
+    if (!was && is && (efer & EFER_LME)) {
+        if (!(cr4 & CR4_PAE))
+            return CR0_PG_LME_WITHOUT_PAE;
+        if (cs_l)
+            return CR0_PG_LME_WITH_CS_L;
+        *change = CR0_ENTER_IA32E;
+    } else if (!was && is) {
+        *change = CR0_PAGING_ON;
+    } else if (was && !is) {
+        *change = efer & EFER_LMA ? CR0_LEAVE_IA32E : CR0_PAGING_OFF;
+    } else if ((old & CR0_PE) && !(val & CR0_PE)) {
+        *change = CR0_REAL_MODE;
+    }
+    return CR0_OK;
+}
+
+const char *cr0_change_name(enum cr0_change c)
+{
+    static const char *const names[] = {
+        [CR0_SAME_MODE] = "the same paging mode",
+        [CR0_ENTER_IA32E] = "IA-32e mode entered (EFER.LMA 1)",
+        [CR0_LEAVE_IA32E] = "IA-32e mode left (EFER.LMA 0), paging off",
+        [CR0_PAGING_ON] = "paging on, outside IA-32e mode",
+        [CR0_PAGING_OFF] = "paging off",
+        [CR0_REAL_MODE] = "PE cleared: real mode",
+    };
+    return (unsigned)c < ARRAY_SIZE(names) ? names[c] : "unknown";
+}
+
+// PAE paging outside IA-32e mode takes its four PDPTEs from memory when CR3 is
+// loaded, and when a MOV to CR0 or CR4 that leaves PAE paging in use changes
+// CR0.CD, NW or PG, or CR4.PAE, PGE, PSE or SMEP (SDM 3A 4.4.1, PDPTE
+// Registers). A present PDPTE with a reserved bit (boot/x86.h PDPTE_RESERVED())
+// makes that instruction #GP(0).
+bool pae_paging(uint64_t cr0, uint64_t cr4, uint64_t efer)
+{
+    return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LMA);
+}
+
+bool pdptes_reload(uint64_t old_cr0, uint64_t cr0, uint64_t old_cr4, uint64_t cr4)
+{
+    return ((old_cr0 ^ cr0) & (CR0_CD | CR0_NW | CR0_PG)) ||
+           ((old_cr4 ^ cr4) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP));
+}
+
+int pdptes_check(const uint64_t pdpte[4], unsigned maxphyaddr)
+{
+    for (int i = 0; i < 4; i++)
+        if ((pdpte[i] & PTE_P) && (pdpte[i] & PDPTE_RESERVED(maxphyaddr)))
+            return i;
+    return -1;
+}
+
+// WRMSR to IA32_EFER (SDM 3A 2.2.1, Table 2-1; SDM 4, IA32_EFER; KVM's set_efer()
+// and kvm_valid_efer()): SCE, LME and NXE (where CPUID says the CPU has NX) are
+// writable, every other bit is reserved; LMA is read-only, the CPU's (it follows
+// CR0.PG with LME, hv/exit/exit_cr.c), so the written bit is ignored; LME may
+// change only while paging is off (SDM 3A 4.1.2, Paging-Mode Enabling). The rest
+// is #GP(0).
+int efer_write(uint64_t old, uint64_t val, bool paging, bool nx, uint64_t *out)
+{
+    uint64_t writable = EFER_SCE | EFER_LME | (nx ? EFER_NXE : 0);
+    if (val & ~(writable | EFER_LMA))
+        return -1;
+    if (paging && ((old ^ val) & EFER_LME))
+        return -1;
+    *out = (val & writable) | (old & EFER_LMA);
+    return 0;
 }
 
 // Does this MOV to CR4 invalidate the TLB on the CPU? It does when it changes

@@ -120,7 +120,8 @@ const char *pf_kind_name(uint32_t k)
 }
 
 // Every way the hypervisor ends a run early comes here. A run meant to be
-// stopped (vcpu.expect_stop) gets one line; any other stop is a FAIL.
+// stopped (vcpu.expect_stop) gets one line; any other stop is a FAIL, said here,
+// or for a multiboot kernel after its text (hv/run/mbrun.c).
 int stop_run(uint32_t reason, const char *why)
 {
     TRACE("the run is stopped");
@@ -128,7 +129,7 @@ int stop_run(uint32_t reason, const char *why)
     rec->end = RUN_STOPPED;
     rec->reason = reason;
     snprintf(rec->why, sizeof(rec->why), "%s", why);
-    if (!vcpu.expect_stop)
+    if (!vcpu.expect_stop && !vcpu.multiboot)
         report(false, "%s: stopped: %s", vcpu.label, why);
     return EXIT_STOP;
 }
@@ -141,8 +142,8 @@ __attribute__((noinline, cold)) int exit_unexpected(uint32_t reason)
     char why[160];
     uint64_t rip = vmread(GUEST_RIP), q = vmread(EXIT_QUALIFICATION);
     if (reason == EXIT_REASON_EPT_VIOLATION)
-        snprintf(why, sizeof(why), "EPT violation at GPA 0x%lx, outside its %u MiB of RAM "
-                 "(RIP 0x%lx)", vmread(GUEST_PHYSICAL_ADDRESS), GUEST_RAM_SIZE >> 20, rip);
+        snprintf(why, sizeof(why), "EPT violation at GPA 0x%lx, outside its %lu MiB of RAM "
+                 "(RIP 0x%lx)", vmread(GUEST_PHYSICAL_ADDRESS), vcpu.ram_size >> 20, rip);
     else
         snprintf(why, sizeof(why), "unexpected VM exit %u (%s) at RIP 0x%lx, qualification "
                  "0x%lx; nothing skipped", reason, exit_reason_name(reason), rip, q);
@@ -489,10 +490,10 @@ static int handle_preemption_timer(struct guest_regs *r)
 // the room left after gpa, never a sum.
 static const char *guest_string(uint64_t gpa)
 {
-    if (gpa >= GUEST_RAM_SIZE)
+    if (gpa >= vcpu.ram_size)
         return NULL;
     const char *s = (const char *)vcpu.ram + gpa;
-    size_t room = GUEST_RAM_SIZE - gpa, max = room < 256 ? room : 256;
+    size_t room = vcpu.ram_size - gpa, max = room < 256 ? room : 256;
     return strnlen(s, max) < max ? s : NULL;
 }
 
@@ -513,7 +514,7 @@ static int record_append(uint64_t gpa, uint64_t len)
 {
     struct run_record *rec = vcpu.rec;
     char why[128];
-    if (gpa >= GUEST_RAM_SIZE || len > GUEST_RAM_SIZE - gpa) {
+    if (gpa >= vcpu.ram_size || len > vcpu.ram_size - gpa) {
         snprintf(why, sizeof(why), "hypercall %u with a bad buffer 0x%lx (%lu bytes): "
                  "outside guest RAM", HC_RECORD, gpa, len);
         return stop_run(EXIT_REASON_VMCALL, why);
@@ -545,7 +546,8 @@ static void window_open(void)
 // ones, up to 45 of VM exits; a default run of 10000 iterations never gets
 // there). Never inside a window, whose ticks must not hold the printing; under
 // Bochs, where the TSC counts instructions, at the same places on every run.
-#define PROGRESS_TICKS (1ull << 28)
+// (A multiboot kernel, which makes no windows, says it at a line of its text:
+// hv/run/experiment.c.) PROGRESS_TICKS is in exit.h.
 
 // The window: exits after MARK_BEGIN, not counting MARK_END itself.
 static void window_close(uint64_t iterations, uint64_t ticks)

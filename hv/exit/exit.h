@@ -14,6 +14,10 @@ const char *pf_kind_name(uint32_t k); // an enum pf_kind
 uint64_t stats_total(const struct exit_stats *s);
 void stats_add(struct exit_stats *d, const struct exit_stats *a);
 
+// A long run says it goes on once this many TSC ticks have passed since its start or
+// its last such line (exit.c window_close(), hv/run/experiment.c guest_text()).
+#define PROGRESS_TICKS (1ull << 28)
+
 // The handlers' common steps (exit.c). Each returns what the handler returns.
 int stop_run(uint32_t reason, const char *why);
 void inject_exception(unsigned vector, uint32_t error);
@@ -99,11 +103,17 @@ void msr_reset_emulated(void);  // the values msr.c keeps, to their reset values
 uint64_t guest_efer(void);      // IA32_EFER as the guest sees it
 void efer_load(void);           // the real IA32_EFER for it (VMCS, or the shared MSR)
 // The real IA32_EFER for the guest's: under shadow paging NXE is always 1 where
-// the CPU has it (hv/exit/msr.c says why). Pure: vmcs_build() uses it too.
+// the CPU has it (hv/exit/msr.c says why); LME only with LMA, as KVM's
+// update_transition_efer() has it: the guest's LME matters only when it sets CR0.PG,
+// which exits (hv/exit/exit_cr.c), and under shadow paging the real paging is on all
+// along, where a real LME would make it IA-32e paging. Pure: vmcs_build() uses it too.
 static inline uint64_t efer_real(uint64_t guest, bool shadow, bool nx)
 {
-    return guest | (shadow && nx ? EFER_NXE : 0);
+    uint64_t real = guest & ((guest & EFER_LMA) ? ~0ull : ~(uint64_t)EFER_LME);
+    return real | (shadow && nx ? EFER_NXE : 0);
 }
+// WRMSR to IA32_EFER: 0 and the guest's new EFER, or -1 for #GP(0) (pure, cr.c).
+int efer_write(uint64_t old, uint64_t val, bool paging, bool nx, uint64_t *out);
 
 // cpuid.c: what CPUID answers a guest
 // XCR0: the user state components CPUID.(0DH,0) and (0DH,1) leave for it (pure)

@@ -4,7 +4,9 @@
 // host-owned CR4 bits, MOV to/from CR8 (always intercepted: the guest's TPR is
 // virtual) and MOV to/from CR3 where the CPU forces CR3 exiting. Each write is
 // checked by the rules of hv/exit/cr.c and either lands (real register, read shadow)
-// or raises #GP(0) with the register unchanged, as on the CPU.
+// or raises #GP(0) with the register unchanged, as on the CPU. A multiboot kernel
+// changes its paging mode through MOV to CR0 (set_cr0_modes(): IA-32e mode in and
+// out, paging on and off, the PDPTEs of PAE paging).
 // SDM 3C 26.1.3 (what exits), 28.2.1 Table 28-3 (the exit qualification),
 // 25.6.6 (guest/host masks and read shadows); SDM 2 MOV CR, CLTS, LMSW.
 #include "../../boot/boot.h"
@@ -40,37 +42,61 @@ static inline bool cet_forbids(uint64_t val)
            !(val & CR0_WP) && (guest_cr4() & CR4_CET);
 }
 
-// What cr0_valid_in_long_mode() does not pass: #GP(0) where the CPU raises it
-// (cr0_check(), in the mode the guest is in), or, in compatibility mode, a
-// valid write that clears PG, which leaves IA-32e mode (SDM 3A 10.8.5.4). That
-// vmxlab does not emulate (EFER.LMA and the "IA-32e mode guest" entry control
-// would have to follow, SDM 3C 24.8.1, 26.3.1.1, as KVM's exit_lmode() does,
-// and the guest would then run without paging, which neither EPT without
-// unrestricted guest nor shadow paging here can give it): the run stops,
-// naming it, rather than inject a #GP the CPU would not raise.
-static __attribute__((noinline, cold)) int set_cr0_refused(uint64_t val, bool is64)
+// The guest's TLB, as VPID tags it, after a write that flushes on the CPU
+// (SDM 3A 4.10.4.1, Operations that Invalidate TLBs and Paging-Structure
+// Caches). Without VPID, every VM entry and exit already flushes VPID 0's
+// mappings (SDM 3C 29.1.2), so nothing is owed.
+static void flush_guest_tlb(bool keep_global)
 {
-    enum cr0_error e = cr0_check(val, is64, guest_cr4() & CR4_PCIDE);
-    if (e != CR0_OK || cet_forbids(val)) {
-        TRACE("CR0 0x%lx refused: %s", val, e != CR0_OK ? cr0_error_name(e)
-                                                        : "WP cleared while CR4.CET is 1");
-        inject_exception(VEC_GP, 0);
-        return EXIT_RESUME;
-    }
-    char why[160];
-    snprintf(why, sizeof(why), "MOV to CR0 of 0x%lx in compatibility mode clears PG: leaving "
-             "IA-32e mode (SDM 3A 10.8.5.4) is not emulated (RIP 0x%lx)", val,
-             vmread(GUEST_RIP));
-    return stop_run(EXIT_REASON_CR_ACCESS, why);
+    if (!ctl_on(CTL_PROC2, CTL_PROC2_VPID))
+        return;
+    uint64_t vpid = vmread(VIRTUAL_PROCESSOR_ID);
+    invvpid_context(vpid, keep_global);
 }
 
-// The write of val to the guest's CR0, validated as KVM's kvm_is_valid_cr0()
-// plus the rules for PG in IA-32e mode (internal.h), and CR4.CET's need for WP.
-// Inlined: this is the whole cost of an intercepted toggle beyond a round trip.
-static inline __attribute__((always_inline)) int set_cr0(uint64_t val, bool is64)
+// The real CR4 for the guest's val: what VMX and the host need besides (FIXED0,
+// MCE; under shadow paging PAE, vcpu.cr4_force). While a multiboot kernel's paging
+// is off under shadow paging, the real paging is vmxlab's identity map of guest
+// RAM (hv/mmu/shadow.c), whose entries are user pages: SMEP, SMAP and protection
+// keys, which mean nothing without the guest's paging, stay off, as KVM's
+// vmx_set_cr4() keeps them for a guest without paging.
+static uint64_t real_cr4(uint64_t val)
 {
-    if (__builtin_expect(!cr0_valid_in_long_mode(val), 0) || cet_forbids(val))
-        return set_cr0_refused(val, is64);
+    uint64_t real = (val | vcpu.cr4_force) & caps.raw.cr4_fixed1;
+    if (vcpu.shadow && !(vcpu.cr0_shadow & CR0_PG))
+        real &= ~(uint64_t)(CR4_SMEP | CR4_SMAP | CR4_PKE);
+    return real;
+}
+
+// PAE paging outside IA-32e mode under EPT: the CPU takes the PDPTEs from the VMCS
+// at VM entry (SDM 3C 27.3.2.4, Loading Page-Directory-Pointer-Table Entries), so a
+// MOV to CR0 or CR4 the hypervisor emulates loads them from guest memory at CR3 as
+// the CPU would (SDM 3A 4.4.1), KVM's load_pdptrs(). -1: a present one has a reserved
+// bit, or CR3 points outside guest RAM (where the bus reads all ones): #GP(0).
+static int load_pdptes(uint64_t cr3)
+{
+    uint64_t gpa = cr3 & 0xffffffe0u, pdpte[4];
+    if (gpa >= vcpu.ram_size || vcpu.ram_size - gpa < sizeof(pdpte))
+        return -1;
+    memcpy(pdpte, vcpu.ram + gpa, sizeof(pdpte));
+    int bad = pdptes_check(pdpte, caps.maxphyaddr);
+    if (bad >= 0) {
+        TRACE("PDPTE%d 0x%lx sets reserved bits", bad, pdpte[bad]);
+        return -1;
+    }
+    static const uint32_t field[4] = { GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2,
+                                       GUEST_PDPTE3 };
+    for (int i = 0; i < 4; i++)
+        vmwrite(field[i], pdpte[i]);
+    TRACE("PDPTEs loaded from 0x%lx", gpa);
+    return 0;
+}
+
+// The write of val to CR0, once it is known to be valid: the real CR0 and the read
+// shadow, the end of the instruction, and what follows a WP change. Inlined into the
+// hot path (set_cr0()) and into set_cr0_modes().
+static inline __attribute__((always_inline)) int cr0_land(uint64_t val, bool is64)
+{
     uint64_t shadow = cr0_normalize(val), old = vcpu.cr0_shadow;
     vmwrite(GUEST_CR0, (val & vcpu.cr0_keep) | vcpu.cr0_force);
     vmwrite(CR0_READ_SHADOW, shadow);
@@ -87,34 +113,118 @@ static inline __attribute__((always_inline)) int set_cr0(uint64_t val, bool is64
     return EXIT_RESUME;
 }
 
-// The guest's TLB, as VPID tags it, after a write that flushes on the CPU
-// (SDM 3A 4.10.4.1, Operations that Invalidate TLBs and Paging-Structure
-// Caches). Without VPID, every VM entry and exit already flushes VPID 0's
-// mappings (SDM 3C 29.1.2), so nothing is owed.
-static void flush_guest_tlb(bool keep_global)
+// A MOV to CR0 outside 64-bit mode, or one cr0_valid_in_long_mode() does not pass:
+// the rules of the mode the guest is in (cr0_check(); SDM 2 MOV CR), then what the
+// write does to its paging mode (cr0_mode_change(), SDM 3A 10.8.5 and 4.1), as KVM's
+// kvm_set_cr0() with vmx_set_cr0(), enter_lmode() and exit_lmode(). CR0.PE and PG
+// are host-owned under every policy, so every such change exits and comes here:
+// - IA-32e mode entered (PG set with EFER.LME): EFER.LMA and the "IA-32e mode guest"
+//   entry control follow (SDM 3C 25.8.1, 27.3.1.1: they must agree at VM entry);
+// - IA-32e mode left (PG cleared in compatibility mode, SDM 3A 10.8.5.4): both
+//   cleared again; under EPT paging off needs "unrestricted guest";
+// - paging on outside IA-32e mode: under EPT the CPU walks the guest's 32-bit or PAE
+//   tables, with the PDPTEs loaded here; shadow paging walks only 4-level tables,
+//   and stops the run, naming it;
+// - PE cleared (real mode): not emulated, the run stops, naming it.
+// Under shadow paging a change of PG switches the real paging between the identity
+// map of guest RAM and the 4-level shadow tables (shadow_flush()). A refused write
+// raises #GP(0) with CR0 unchanged, as on the CPU.
+static __attribute__((noinline, cold)) int set_cr0_modes(uint64_t val, bool is64)
 {
-    if (!ctl_on(CTL_PROC2, CTL_PROC2_VPID))
-        return;
-    uint64_t vpid = vmread(VIRTUAL_PROCESSOR_ID);
-    invvpid_context(vpid, keep_global);
+    uint64_t old = read_shadowed_cr0(), cr4 = guest_cr4(), efer = vcpu.efer;
+    enum cr0_change change = CR0_SAME_MODE;
+    enum cr0_error e = cr0_check(val, is64, cr4 & CR4_PCIDE);
+    if (e == CR0_OK)
+        e = cr0_mode_change(old, val, efer, cr4, vmread(GUEST_CS_AR_BYTES) & BIT(13), &change);
+    if (e != CR0_OK || cet_forbids(val)) {
+        TRACE("CR0 0x%lx refused: %s", val, e != CR0_OK ? cr0_error_name(e)
+                                                        : "WP cleared while CR4.CET is 1");
+        inject_exception(VEC_GP, 0);
+        return EXIT_RESUME;
+    }
+    char why[160];
+    if (change == CR0_REAL_MODE) {
+        snprintf(why, sizeof(why), "MOV to CR0 of 0x%lx clears PE: real mode is not emulated "
+                 "(RIP 0x%lx)", val, vmread(GUEST_RIP));
+        return stop_run(EXIT_REASON_CR_ACCESS, why);
+    }
+    // Under EPT paging off needs "unrestricted guest": a vmxlab guest, which started
+    // without it, gets it now, and the real CR0's PE and PG follow the guest's.
+    if ((change == CR0_LEAVE_IA32E || change == CR0_PAGING_OFF) && !vcpu.shadow) {
+        if (!vmx_unrestricted_guest()) {
+            snprintf(why, sizeof(why), "MOV to CR0 of 0x%lx turns paging off, which under "
+                     "EPT needs the VMX control \"unrestricted guest\", and this CPU lacks "
+                     "it (paging=shadow runs it; RIP 0x%lx)", val, vmread(GUEST_RIP));
+            return stop_run(EXIT_REASON_CR_ACCESS, why);
+        }
+        vcpu.cr0_force &= ~(uint64_t)(CR0_PE | CR0_PG);
+    }
+    if (change == CR0_PAGING_ON && vcpu.shadow) {
+        snprintf(why, sizeof(why), "MOV to CR0 of 0x%lx turns on %s paging outside IA-32e "
+                 "mode: 32-bit paging under paging=shadow is not emulated (paging=ept runs "
+                 "it; RIP 0x%lx)", val, cr4 & CR4_PAE ? "PAE" : "32-bit", vmread(GUEST_RIP));
+        return stop_run(EXIT_REASON_CR_ACCESS, why);
+    }
+    if (change == CR0_ENTER_IA32E)
+        efer |= EFER_LMA;
+    else if (change == CR0_LEAVE_IA32E)
+        efer &= ~(uint64_t)EFER_LMA;
+    if (!vcpu.shadow && pae_paging(val, cr4, efer) && pdptes_reload(old, val, cr4, cr4) &&
+        load_pdptes(vmread(GUEST_CR3))) {
+        inject_exception(VEC_GP, 0);
+        return EXIT_RESUME;
+    }
+    if (change != CR0_SAME_MODE) {
+        TRACE("%s", cr0_change_name(change));
+        vcpu.efer = efer;
+        efer_load();
+        vmx_set_ia32e_guest(efer & EFER_LMA);
+    }
+    int ret = cr0_land(val, is64);
+    if (change == CR0_SAME_MODE)
+        return ret;
+    flush_guest_tlb(false); // a MOV to CR0 that changes PG flushes (SDM 3A 4.10.4.1)
+    if (vcpu.shadow) { // the identity map or the 4-level shadow tables, CR4 for them
+        vmwrite(GUEST_CR4, real_cr4(cr4));
+        shadow_flush();
+    }
+    return ret;
+}
+
+// The write of val to the guest's CR0, validated as KVM's kvm_is_valid_cr0()
+// plus the rules for PG in IA-32e mode (internal.h), and CR4.CET's need for WP.
+// Inlined: this is the whole cost of an intercepted toggle beyond a round trip.
+// In 64-bit mode PG stays 1 (clearing it is #GP), so the paging mode never changes
+// here; everything else is set_cr0_modes()'s.
+static inline __attribute__((always_inline)) int set_cr0(uint64_t val, bool is64)
+{
+    if (__builtin_expect(!is64 || !cr0_valid_in_long_mode(val), 0) || cet_forbids(val))
+        return set_cr0_modes(val, is64);
+    return cr0_land(val, true);
 }
 
 // CR4: hv/exit/cr.c's cr4_check() says whether the write is one the CPU would
-// take, given what the guest's CPUID offers and its current mode.
+// take, given what the guest's CPUID offers and its current mode. Under EPT, a write
+// that leaves PAE paging on outside IA-32e mode may load the PDPTEs (load_pdptes()).
 static int set_cr4(uint64_t val)
 {
-    uint64_t old = guest_cr4();
+    uint64_t old = guest_cr4(), cr0 = read_shadowed_cr0();
     // Under shadow paging CPUID hides protection keys (hv/exit/cpuid.c): CR4.PKE too.
     uint64_t valid = cr4_guest_bits & ~(vcpu.shadow ? (uint64_t)CR4_PKE : 0);
-    enum cr4_error e = cr4_check(val, old, guest_cr3(), valid, read_shadowed_cr0() & CR0_WP);
+    enum cr4_error e = cr4_check(val, old, guest_cr3(), valid, cr0 & CR0_WP,
+                                 vcpu.efer & EFER_LMA);
     if (e != CR4_OK) {
         TRACE("CR4 0x%lx refused: %s", val, cr4_error_name(e));
         inject_exception(VEC_GP, 0);
         return EXIT_RESUME;
     }
+    if (!vcpu.shadow && pae_paging(cr0, val, vcpu.efer) && pdptes_reload(cr0, cr0, old, val) &&
+        load_pdptes(vmread(GUEST_CR3))) {
+        inject_exception(VEC_GP, 0);
+        return EXIT_RESUME;
+    }
     TRACE("CR4 <- 0x%lx (the shadow)%s", val, cr4_write_flushes(old, val) ? ", TLB flushed" : "");
-    // The real register keeps what VMX and the host need (FIXED0, MCE).
-    vmwrite(GUEST_CR4, ((val | vcpu.cr4_force) & caps.raw.cr4_fixed1));
+    vmwrite(GUEST_CR4, real_cr4(val));
     vmwrite(CR4_READ_SHADOW, val);
     vcpu.cr4_shadow = val;
     if (cr4_write_flushes(old, val)) {
@@ -182,6 +292,12 @@ static int mov_to_cr3(uint64_t val)
         TRACE("the guest's CR3 <- 0x%lx", load);
         shadow_flush();
     } else {
+        // Where the CPU forces CR3-load exiting: PAE paging outside IA-32e mode
+        // loads the PDPTEs at every MOV to CR3 (SDM 3A 4.4.1).
+        if (pae_paging(read_shadowed_cr0(), guest_cr4(), vcpu.efer) && load_pdptes(load)) {
+            inject_exception(VEC_GP, 0);
+            return EXIT_RESUME;
+        }
         vmwrite(GUEST_CR3, load);
         if (!noflush)
             flush_guest_tlb(true);
@@ -232,7 +348,6 @@ static __attribute__((noinline)) int handle_cr_other(struct guest_regs *r, uint6
 
 // The hot path, kept short: MOV to CR0 has bits 7:0 of the qualification all
 // zero (CR 0, access type 0); everything else goes to handle_cr_other().
-// Outside 64-bit mode the source is 32 bits wide.
 int handle_cr(struct guest_regs *r)
 {
     uint64_t q = vmread(EXIT_QUALIFICATION);
@@ -241,8 +356,7 @@ int handle_cr(struct guest_regs *r)
     vcpu.stats.cr[CR_MOV_TO_CR0]++;
     unsigned reg = (q >> 8) & 15;
     uint64_t val = reg == 4 ? vmread(GUEST_RSP) : ((uint64_t *)r)[reg];
-    bool is64 = guest_64bit();
-    if (__builtin_expect(!is64, 0))
-        val = (uint32_t)val;
-    return set_cr0(val, is64);
+    if (__builtin_expect(!guest_64bit(), 0)) // outside 64-bit mode the source is 32 bits
+        return set_cr0_modes((uint32_t)val, false);
+    return set_cr0(val, true);
 }

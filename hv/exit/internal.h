@@ -18,7 +18,8 @@ int vmx_dispatch(struct guest_regs *r);
 
 // cr.c
 enum cr0_error { CR0_OK, CR0_RESERVED_HIGH, CR0_PG_WITHOUT_PE, CR0_NW_WITHOUT_CD,
-                 CR0_PG_OFF_IN_64BIT_MODE, CR0_PG_OFF_WITH_PCIDE };
+                 CR0_PG_OFF_IN_64BIT_MODE, CR0_PG_OFF_WITH_PCIDE, CR0_PG_LME_WITHOUT_PAE,
+                 CR0_PG_LME_WITH_CS_L };
 const char *cr0_error_name(enum cr0_error e);
 
 // KVM's kvm_is_valid_cr0() rules, plus the SDM's for clearing PG in IA-32e
@@ -41,10 +42,22 @@ static inline enum cr0_error cr0_check(uint64_t val, bool bit64, bool pcide)
     return CR0_OK;
 }
 
+// How a valid MOV to CR0 changes the paging mode (cr0_mode_change())
+enum cr0_change { CR0_SAME_MODE, CR0_ENTER_IA32E, CR0_LEAVE_IA32E, CR0_PAGING_ON,
+                  CR0_PAGING_OFF, CR0_REAL_MODE };
+enum cr0_error cr0_mode_change(uint64_t old, uint64_t val, uint64_t efer, uint64_t cr4,
+                               bool cs_l, enum cr0_change *change);
+const char *cr0_change_name(enum cr0_change c);
+// PAE paging outside IA-32e mode, and its PDPTEs (SDM 3A 4.4.1)
+bool pae_paging(uint64_t cr0, uint64_t cr4, uint64_t efer);
+bool pdptes_reload(uint64_t old_cr0, uint64_t cr0, uint64_t old_cr4, uint64_t cr4);
+int pdptes_check(const uint64_t pdpte[4], unsigned maxphyaddr); // -1, or a bad one's index
+
 enum cr4_error { CR4_OK, CR4_RESERVED, CR4_PAE_OFF_IN_LONG_MODE, CR4_LA57_CHANGED,
-                 CR4_PCIDE_WITH_CR3_LOW_BITS, CR4_CET_WITHOUT_WP };
+                 CR4_PCIDE_WITH_CR3_LOW_BITS, CR4_CET_WITHOUT_WP, CR4_PCIDE_OUTSIDE_IA32E };
 const char *cr4_error_name(enum cr4_error e);
-enum cr4_error cr4_check(uint64_t val, uint64_t old, uint64_t cr3, uint64_t valid, bool cr0_wp);
+enum cr4_error cr4_check(uint64_t val, uint64_t old, uint64_t cr3, uint64_t valid, bool cr0_wp,
+                         bool ia32e);
 bool cr4_write_flushes(uint64_t old, uint64_t val);
 // MOV to CR3: -1 for #GP(0), else 0 with what CR3 becomes and whether the
 // write asked the TLB to be kept (bit 63 with CR4.PCIDE)

@@ -8,6 +8,7 @@
 // devices do to a run (dev.h: console lines, the machine's end).
 #include "../../boot/boot.h"
 #include "../dev/dev.h"
+#include "../run/run.h"
 #include "internal.h"
 
 // Set by dev_guest_exit() while a device answers an access: the run ends there.
@@ -15,7 +16,7 @@ static bool machine_ended;
 
 void dev_guest_text(const char *text, size_t len)
 {
-    guest_print(vcpu.label, text, len);
+    guest_text(text, len); // hv/run/mbrun.c: printed, or kept for a multiboot kernel
 }
 
 // The guest's status, full width (isa-debug-exit's 1, 2 or 4 bytes), or a code above

@@ -180,7 +180,7 @@ int mmio_exit(uint64_t gpa, unsigned access, uint32_t reason)
     uint32_t cs_ar = (uint32_t)vmread(GUEST_CS_AR_BYTES);
     enum mmio_mode mode = mmio_mode_of(guest_efer() & EFER_LMA, cs_ar);
     uint64_t linear = mode == MMIO_MODE64 ? rip : (uint32_t)(vmread(GUEST_CS_BASE) + rip);
-    struct guest_mem m = { vcpu.ram, GUEST_RAM_SIZE };
+    struct guest_mem m = { vcpu.ram, vcpu.ram_size };
     struct walk_mode wm = guest_walk_mode();
     uint8_t code[15];
     size_t n = guest_read(&m, &wm, linear, code, sizeof(code));

@@ -110,17 +110,6 @@ static bool pat_valid(uint64_t v)
     return true;
 }
 
-// IA32_EFER for a 64-bit guest: LME and LMA stay set (leaving IA-32e mode is
-// more than a WRMSR, SDM 3A 10.8.5); SCE may change; NXE where CPUID says the
-// CPU has NX; every other bit is reserved (SDM 3A 2.2.1, Table 2-1).
-static bool efer_valid(uint64_t v)
-{
-    uint64_t allowed = EFER_SCE | EFER_LME | EFER_LMA;
-    if (caps.nx)
-        allowed |= EFER_NXE;
-    return !(v & ~allowed) && (v & EFER_LME) && (v & EFER_LMA);
-}
-
 uint64_t guest_efer(void)
 {
     return vcpu.efer;
@@ -133,14 +122,17 @@ uint64_t guest_efer(void)
 // under SMEP (shadow_leaf(), hv/mmu/paging.c); the guest's NXE is applied by the
 // walk of its tables, and a guest read returns its own value. With the EFER
 // controls the real value is the VMCS's; without, it is the host's register,
-// which needs only LME and LMA.
+// which needs LME and LMA (the host runs in IA-32e mode): VM entry then sets both to
+// the "IA-32e mode guest" entry control, LME where the guest's CR0.PG is 1 (SDM 3C
+// 27.3.2.1, Loading Guest Control Registers, Debug Registers, and MSRs), and VM exit
+// sets them again (SDM 3C 28.5.1).
 void efer_load(void)
 {
     uint64_t real = efer_real(vcpu.efer, vcpu.shadow, caps.nx);
     if (ctl_on(CTL_ENTRY, CTL_ENTRY_LOAD_EFER))
         vmwrite(GUEST_IA32_EFER, real);
     else
-        wrmsr(MSR_EFER, real);
+        wrmsr(MSR_EFER, real | EFER_LME | EFER_LMA);
 }
 
 // IA32_PAT reaches the real register only under EPT with both PAT controls;
@@ -256,9 +248,9 @@ static int msr_write(uint32_t index, uint64_t val)
         guest_pat = val; // elsewhere: kept, but the host's PAT rules
         return 0;
     case MSR_EFER: {
-        if (!efer_valid(val))
-            return -1;
         uint64_t old = vcpu.efer;
+        if (efer_write(old, val, read_shadowed_cr0() & CR0_PG, caps.nx, &val))
+            return -1;
         vcpu.efer = val;
         efer_load();
         // The shadow entries were built by the old NXE's rules: XD meant

@@ -119,7 +119,7 @@ int traced_exit(struct guest_regs *r)
     if (!(reason & EXIT_REASON_FAILED_VMENTRY) && has_instruction(reason)) {
         uint8_t code[15];
         uint64_t len = vmread(VM_EXIT_INSTRUCTION_LEN);
-        struct guest_mem m = { vcpu.ram, GUEST_RAM_SIZE };
+        struct guest_mem m = { vcpu.ram, vcpu.ram_size };
         struct walk_mode mode = guest_walk_mode();
         size_t got = guest_read(&m, &mode, rip, code, len < sizeof(code) ? len : sizeof(code));
         size_t n = 0;

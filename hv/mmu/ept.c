@@ -1,13 +1,15 @@
 // ept.c: building the EPT paging structures that map guest-physical to host-
-// physical memory (SDM 3C 29.3). guest_ram_init() (hv/run/guest.c) maps the guest's
-// RAM and nothing else; the unit tests build tables in host memory and walk them
-// with ept_translate(). Tables are addressed as identity-mapped physical memory.
-// Leaves are read/write/execute and write-back (memory type 6, SDM 3C 29.3.7).
+// physical memory (SDM 3C 29.3). hv/run/guest.c maps the guest's RAM and nothing
+// else, for each size of RAM a run needs; the unit tests build tables in host memory
+// and walk them with ept_translate(). Tables are addressed as identity-mapped
+// physical memory. Leaves are read/write/execute and write-back (memory type 6, SDM
+// 3C 29.3.7).
 #include "internal.h"
 
 #define EPT_ADDR_MASK 0x000ffffffffff000ull
 #define PAGE_4K (1ull << 12)
 #define PAGE_2M (1ull << 21)
+#define PAGE_1G (1ull << 30)
 
 static uint64_t *table_of(uint64_t entry)
 {
@@ -32,17 +34,24 @@ static uint64_t *walk_create(struct ept *e, uint64_t gpa, int level)
     return &table[(gpa >> (12 + 9 * level)) & 511];
 }
 
-// Map [gpa, gpa+size) to [hpa, hpa+size): 2 MiB pages where both addresses
-// are 2 MiB aligned and large is true (only where IA32_VMX_EPT_VPID_CAP bit 16
-// says the CPU has them, SDM 3D A.10), 4 KiB pages elsewhere. Returns 0, or
-// -1 for unaligned input or when the table allocator runs out.
-int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, bool large_ok)
+// Map [gpa, gpa+size) to [hpa, hpa+size) with the largest page each step
+// allows: 1 GiB pages (large EPT_LARGE_1G) or 2 MiB pages (EPT_LARGE_2M and up)
+// where both addresses are aligned to the page and the rest of the range holds
+// it, 4 KiB pages elsewhere. The caller asks only for sizes the CPU has
+// (IA32_VMX_EPT_VPID_CAP bits 16 and 17, SDM 3D A.10). Returns 0, or -1 for
+// unaligned input or when the table allocator runs out.
+int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned large)
 {
     if ((gpa | hpa | size) & (PAGE_4K - 1))
         return -1;
     while (size) {
-        bool large = large_ok && !((gpa | hpa) & (PAGE_2M - 1)) && size >= PAGE_2M;
-        uint64_t *entry = walk_create(e, gpa, large ? 1 : 0);
+        int level = 0; // the leaf's level: 0 a PTE, 1 a PDE (2 MiB), 2 a PDPTE (1 GiB)
+        for (int l = 2; l >= 1 && !level; l--) {
+            uint64_t page = l == 2 ? PAGE_1G : PAGE_2M;
+            if (large >= (unsigned)l && !((gpa | hpa) & (page - 1)) && size >= page)
+                level = l;
+        }
+        uint64_t *entry = walk_create(e, gpa, level);
         if (!entry)
             return -1;
         // Write-back with "ignore PAT" (SDM 3C 29.3.7.2, Memory Type Used for
@@ -51,8 +60,8 @@ int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, bool large
         // make it anything else, as KVM's vmx_get_mt_mask() has it for RAM
         // without non-coherent DMA. No page then has two memory types (SDM
         // 3A 12.12.4); shadow paging does the same (hv/mmu/paging.c shadow_leaf()).
-        *entry = hpa | EPT_RWX | EPT_MEMTYPE_WB | EPT_IPAT | (large ? EPT_LARGE : 0);
-        uint64_t step = large ? PAGE_2M : PAGE_4K;
+        *entry = hpa | EPT_RWX | EPT_MEMTYPE_WB | EPT_IPAT | (level ? EPT_LARGE : 0);
+        uint64_t step = level == 2 ? PAGE_1G : level ? PAGE_2M : PAGE_4K;
         gpa += step;
         hpa += step;
         size -= step;
@@ -67,7 +76,7 @@ uint64_t ept_translate(const struct ept *e, uint64_t gpa, bool *mapped)
         uint64_t entry = table[(gpa >> (12 + 9 * l)) & 511];
         if (!(entry & EPT_RWX))
             break;
-        if (l == 0 || (l == 1 && (entry & EPT_LARGE))) {
+        if (l == 0 || (l <= 2 && (entry & EPT_LARGE))) {
             uint64_t offset_mask = (1ull << (12 + 9 * l)) - 1;
             *mapped = true;
             return (entry & EPT_ADDR_MASK & ~offset_mask) | (gpa & offset_mask);

@@ -6,18 +6,22 @@
 #pragma once
 #include "../../lib/lib.h"
 
-// ept.c: 4-level EPT with 2 MiB (or 4 KiB) pages, SDM 3C 29.3
+// ept.c: 4-level EPT with 1 GiB, 2 MiB or 4 KiB pages, SDM 3C 29.3
 struct ept {
     uint64_t *pml4;
     uint64_t *(*alloc_page)(void *ctx); // a zeroed, 4 KiB-aligned table
     void *ctx;
 };
-int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, bool large_ok);
+enum { EPT_LARGE_NONE, EPT_LARGE_2M, EPT_LARGE_1G }; // the largest page ept_map() may use
+int ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned large);
 uint64_t ept_pointer(const struct ept *e); // WB, 4-level walk, no A/D
 uint64_t *ept_leaf(const struct ept *e, uint64_t gpa); // the 4 KiB entry, or NULL
 
 // shadow.c: shadow paging, a virtual TLB for the guest (paging=shadow)
-void shadow_reset(bool roles);   // empty tables, before a run; roles: one set per WP
+void shadow_pool(uint64_t (*pages)[512], unsigned n); // the tables' pages (hv/run/guest.c)
+// Empty tables, before a run; roles: one set per WP. ident: the real CR3 while the
+// guest's own paging is off (ident_map_build()).
+void shadow_reset(bool roles, uint64_t ident);
 uint64_t shadow_root_for(bool wp); // ...for a guest whose CR0.WP reads wp (at set-up)
 void shadow_flush(void);         // every shadow translation dropped
 void shadow_wp_changed(void);    // after the guest's CR0.WP changed
@@ -62,3 +66,7 @@ int guest_walk(const struct guest_mem *m, const struct walk_mode *mode, uint64_t
 // Copies up to n bytes at gva; returns how many could be read.
 size_t guest_read(const struct guest_mem *m, const struct walk_mode *mode, uint64_t gva,
                   void *dst, size_t n);
+// The identity map of guest RAM a multiboot kernel runs on while its paging is off
+// under shadow paging: IDENT_PAGES zeroed tables in; the real CR3 (a PAE PDPT) out.
+#define IDENT_PAGES 6
+uint64_t ident_map_build(uint64_t (*tables)[512], uint64_t ram_size, uint64_t host_base);

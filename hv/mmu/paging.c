@@ -7,7 +7,9 @@
 // it to fetch the bytes of the instruction that exited. Pure: every table entry is
 // read through the bounds of guest RAM, so a hostile CR3 or entry can only make the
 // walk fail; the host unit tests (tests/unit/test_paging.c) build tables in memory
-// and walk them.
+// and walk them. ident_map_build()
+// writes the identity map shadow paging runs a multiboot kernel on while its own
+// paging is off.
 #include "../../boot/x86.h"
 #include "internal.h"
 
@@ -274,4 +276,40 @@ uint64_t shadow_leaf(const struct walk *w, unsigned access, const struct walk_mo
     if (exec_off)
         e |= PTE_NX;
     return e;
+}
+
+// The real paging while a multiboot kernel's own paging is off under shadow paging
+// (hv/mmu/shadow.c): guest-linear = guest-physical, mapped onto guest RAM at
+// host_base, so that the CPU, whose CR0.PG VMX keeps at 1 without "unrestricted
+// guest" (SDM 3C 27.3.1.1), runs the kernel as if paging were off. PAE format, as
+// KVM's shadow MMU uses for a guest outside IA-32e mode (the real EFER.LME is 0
+// then, hv/exit/exit.h efer_real()): tables[0] is the PDPT (SDM 3A 4.4.1: P and the
+// address only, 2:1 and 8:5 reserved), tables[1..4] a page directory for each GiB of
+// the 4 GiB a 32-bit address reaches, 2 MiB pages (SDM 3A 4.4.2, Table 4-9), and
+// tables[5] a page table for the last 2 MiB when RAM ends inside them. RAM only:
+// every other address is not present, so the guest's access to it makes a #PF exit
+// (a device, or outside RAM). Pages are user, writable and executable: with paging
+// off nothing restricts an access (SDM 3A 2.5), and real SMEP and SMAP stay off
+// (hv/exit/exit_cr.c real_cr4()). The tables must be zeroed; returns the PDPT's
+// address, the real CR3.
+uint64_t ident_map_build(uint64_t (*tables)[512], uint64_t ram_size, uint64_t host_base)
+{
+    const uint64_t page = PTE_P | PTE_W | PTE_U | PTE_A | PTE_D, big = 2ull << 20;
+    uint64_t *pdpt = tables[0];
+    if (ram_size > 4ull << 30)
+        ram_size = 4ull << 30; // what a 32-bit address reaches
+    for (uint64_t gpa = 0; gpa < ram_size; gpa += big) {
+        unsigned gib = (unsigned)(gpa >> 30), i = (gpa >> 21) & 511;
+        uint64_t *pd = tables[1 + gib];
+        pdpt[gib] = (uint64_t)(uintptr_t)pd | PTE_P;
+        if (ram_size - gpa >= big) {
+            pd[i] = (host_base + gpa) | page | PTE_PS;
+            continue;
+        }
+        uint64_t *pt = tables[IDENT_PAGES - 1]; // RAM ends inside this 2 MiB
+        pd[i] = (uint64_t)(uintptr_t)pt | PTE_P | PTE_W | PTE_U | PTE_A;
+        for (uint64_t at = gpa; at < ram_size; at += 4096)
+            pt[(at >> 12) & 511] = (host_base + at) | page;
+    }
+    return (uint64_t)(uintptr_t)pdpt;
 }

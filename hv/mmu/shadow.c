@@ -5,7 +5,11 @@
 // virtual TLB. hv/exit/exit.c sends every guest #PF here (exception bitmap bit 14)
 // and INVLPG, hv/exit/exit_cr.c every MOV to/from CR3, CR0.WP and CR4 paging-bit
 // or SMAP change, hv/exit/msr.c every EFER.NXE change. guest_run() (hv/run/guest.c)
-// calls shadow_reset() before each run.
+// calls shadow_reset() before each run, with the pool of table pages it sized for
+// the run's RAM (shadow_pool()). While a multiboot kernel's own paging is off, the
+// real CR3 is instead an identity map of its RAM (hv/mmu/paging.c
+// ident_map_build()); the MOV to CR0 that sets PG with EFER.LME switches to the
+// shadow tables (hv/exit/exit_cr.c), one that clears it switches back.
 //
 // What a shadow entry may grant is what the guest's own tables grant (walked
 // by hv/mmu/paging.c), with two twists (SDM 3A 4.6, 4.8):
@@ -28,7 +32,6 @@
 #include "internal.h"
 
 #define ADDR_MASK 0x000ffffffffff000ull
-#define SHADOW_PAGES 64
 // Upper levels grant everything; the leaf alone says what is allowed. A and
 // D are set from the start so that the CPU never writes the shadow tables.
 #define UPPER (PTE_P | PTE_W | PTE_U | PTE_A)
@@ -39,16 +42,18 @@
 
 #define LOG_MAX 2048
 
-// The pool of table pages, handed out in order. Free pages are all zero: every
-// entry ever written is in the log, and a flush clears just those, so that
-// emptying the tables costs what was filled, not the pool's size.
-static uint64_t pool[SHADOW_PAGES][512] __attribute__((aligned(4096)));
-static unsigned pool_used;
+// The pool of table pages (hv/run/guest.c sizes it for the run's RAM), handed out
+// in order. Free pages are all zero: every entry ever written is in the log, and a
+// flush clears just those, so that emptying the tables costs what was filled, not
+// the pool's size.
+static uint64_t (*pool)[512];
+static unsigned pool_size, pool_used;
 static uint64_t *written[LOG_MAX];
 static unsigned nwritten;
 static bool log_overflow; // more entries than the log holds: clear whole pages
 static uint64_t *root[2]; // roles: one per CR0.WP value; flush: root[1] only
 static bool roles;
+static uint64_t ident_root; // the real CR3 while the guest's paging is off (0: never)
 // The same, for hv/vmx/exit_fast.S: the real CR3 by the guest's WP, and whether a
 // WP change may simply switch (roles) rather than flush (C's work).
 uint64_t shadow_root_by_wp[2];
@@ -56,7 +61,17 @@ bool shadow_roles;
 
 static uint64_t *page_alloc(void)
 {
-    return pool_used < SHADOW_PAGES ? pool[pool_used++] : NULL;
+    return pool_used < pool_size ? pool[pool_used++] : NULL;
+}
+
+void shadow_pool(uint64_t (*pages)[512], unsigned n)
+{
+    memset(pages, 0, (size_t)n * 4096); // what the loader left there
+    pool = pages;
+    pool_size = n;
+    pool_used = 0;
+    nwritten = 0;
+    log_overflow = false;
 }
 
 static void set_entry(uint64_t *slot, uint64_t val)
@@ -95,20 +110,26 @@ static unsigned current_role(void)
     return roles ? (read_shadowed_cr0() & CR0_WP) != 0 : 1;
 }
 
+// The real CR3: the shadow tables for the guest's WP, or the identity map while its
+// paging is off (PG is host-owned: the read shadow holds the guest's).
 uint64_t shadow_root(void)
 {
+    if (!(vcpu.cr0_shadow & CR0_PG))
+        return ident_root;
     return (uint64_t)(uintptr_t)root[current_role()];
 }
 
-// The same before the VMCS holds the guest's CR0: for a guest whose CR0.WP reads wp.
+// The same before the VMCS holds the guest's CR0: for a guest whose CR0.WP reads wp
+// (a vmxlab guest, with paging from the start).
 uint64_t shadow_root_for(bool wp)
 {
     return (uint64_t)(uintptr_t)root[roles ? wp : 1];
 }
 
-void shadow_reset(bool by_roles)
+void shadow_reset(bool by_roles, uint64_t ident)
 {
     roles = by_roles;
+    ident_root = ident;
     flush_all();
     vcpu.stats.shadow_flushes = 0;
 }
@@ -123,6 +144,8 @@ void shadow_flush(void)
 // MOV to CR0 changed WP (hv/exit/exit_cr.c).
 void shadow_wp_changed(void)
 {
+    if (!(vcpu.cr0_shadow & CR0_PG))
+        return; // the identity map knows no WP: paging is off
     if (roles) {
         vmwrite(GUEST_CR3, shadow_root());
         TRACE("shadow tables switched to the WP=%u set", current_role());
@@ -211,7 +234,7 @@ struct walk_mode guest_walk_mode(void)
             m.pdpte[i] = vmread(field[i]);
     } else if (m.format == WALK_PAE) {
         uint64_t at = cr3 & 0xffffffe0ull;
-        if (at <= GUEST_RAM_SIZE - sizeof(m.pdpte))
+        if (at <= vcpu.ram_size - sizeof(m.pdpte))
             memcpy(m.pdpte, vcpu.ram + at, sizeof(m.pdpte));
     }
     return m;
@@ -275,25 +298,31 @@ int shadow_page_fault(uint64_t gva, uint32_t hw_error)
     // "NMI unblocking due to IRET" (SDM 3C 28.2.3) needs no care here: with
     // NMI exiting every NMI is the host's (hv/exit/exit.c), so the guest never
     // has NMIs blocked for an IRET to unblock.
+    char why[160];
+    if (!(vcpu.cr0_shadow & CR0_PG)) { // the identity map: linear = guest-physical
+        snprintf(why, sizeof(why), "a #PF at 0x%lx while the guest's paging is off: %s "
+                 "(shadow paging; RIP 0x%lx)", gva, gva < vcpu.ram_size ? "in guest RAM, "
+                 "which the identity map holds" : "outside guest RAM", vmread(GUEST_RIP));
+        return stop_run(EXIT_REASON_EXCEPTION_NMI, why);
+    }
     struct walk_mode m = guest_walk_mode();
     if (vmread(IDT_VECTORING_INFO) & BIT(31))
         m.ac = false; // the delivery's accesses are implicit: SMAP ignores AC (SDM 3A 4.6)
-    struct guest_mem mem = { vcpu.ram, GUEST_RAM_SIZE };
+    struct guest_mem mem = { vcpu.ram, vcpu.ram_size };
     unsigned access = hw_error & (PF_W | PF_U | PF_I);
     struct walk w;
     int denied = guest_walk(&mem, &m, gva, access, &w);
-    char why[160];
     if (w.outside_ram) {
         snprintf(why, sizeof(why), "the guest's page tables for 0x%lx lead to GPA 0x%lx, "
-                 "outside its %u MiB of RAM (shadow paging)", gva,
-                 w.entry_gpa[w.levels - 1], GUEST_RAM_SIZE >> 20);
+                 "outside its %lu MiB of RAM (shadow paging)", gva,
+                 w.entry_gpa[w.levels - 1], vcpu.ram_size >> 20);
         return stop_run(EXIT_REASON_EXCEPTION_NMI, why);
     }
     if (denied)
         return inject_pf(gva, w.pf_error);
     // The host-physical address of guest-physical 0, as this page's entry sees it.
     uint64_t base = (uint64_t)(uintptr_t)vcpu.ram;
-    if (w.gpa >= GUEST_RAM_SIZE) { // the counterpart of an EPT violation
+    if (w.gpa >= vcpu.ram_size) { // the counterpart of an EPT violation
         // Device memory: the CPU's APIC virtualisation where it has it, mapped like RAM
         // but to the APIC-access page; else every access exits here and is emulated,
         // with A and D set as the CPU would (hv/exit/mmio.c).
@@ -301,16 +330,16 @@ int shadow_page_fault(uint64_t gva, uint32_t hw_error)
         if (hpa) {
             base = hpa - (w.gpa & ~0xfffull);
         } else if (dev_claiming(DEV_MMIO, w.gpa)) {
-            guest_walk_set_ad(vcpu.ram, GUEST_RAM_SIZE, &w, access & PF_W);
+            guest_walk_set_ad(vcpu.ram, vcpu.ram_size, &w, access & PF_W);
             return mmio_exit(w.gpa, access, EXIT_REASON_EXCEPTION_NMI);
         } else {
-            snprintf(why, sizeof(why), "0x%lx maps GPA 0x%lx, outside its %u MiB of RAM "
-                     "(shadow paging; RIP 0x%lx)", gva, w.gpa, GUEST_RAM_SIZE >> 20,
+            snprintf(why, sizeof(why), "0x%lx maps GPA 0x%lx, outside its %lu MiB of RAM "
+                     "(shadow paging; RIP 0x%lx)", gva, w.gpa, vcpu.ram_size >> 20,
                      vmread(GUEST_RIP));
             return stop_run(EXIT_REASON_EXCEPTION_NMI, why);
         }
     }
-    guest_walk_set_ad(vcpu.ram, GUEST_RAM_SIZE, &w, access & PF_W);
+    guest_walk_set_ad(vcpu.ram, vcpu.ram_size, &w, access & PF_W);
     w.entry[w.levels - 1] |= PTE_A | (access & PF_W ? PTE_D : 0);
     uint64_t leaf = shadow_leaf(&w, access, &m, base);
     if (!leaf) {

@@ -12,6 +12,7 @@
 #include "../../guest/abi.h"
 #include "../exit/exit.h"
 #include "internal.h"
+#include "multiboot.h"
 
 uint64_t toggle_wp_loop(uint64_t n); // guest/toggle.S, shared with the guests
 uint64_t nop_loop(uint64_t n);
@@ -373,7 +374,9 @@ static void judge(const struct experiment *e, const struct policy_def *p, const 
 {
     bool ok;
     runs_by_end[rec->end]++;
-    if (e->outcome.end != RUN_EXITED) { // the row expects a stop, a timeout or HLT
+    if (e->multiboot) { // its exit code and its text (hv/run/mbrun.c)
+        ok = mb_judge(e->name, p->name, run_mmu, label, rec);
+    } else if (e->outcome.end != RUN_EXITED) { // the row expects a stop, a timeout or HLT
         uint32_t reason = run_mmu != MMU_EPT && e->outcome.shadow_differs
                               ? e->outcome.shadow_reason : e->outcome.reason;
         ok = rec->end == e->outcome.end && (rec->end != RUN_STOPPED || rec->reason == reason);
@@ -429,6 +432,11 @@ static void judge(const struct experiment *e, const struct policy_def *p, const 
 static void run_row(const struct experiment *e, const struct policy_def *p, enum mmu mmu)
 {
     char label[64], err[256] = "no such built-in guest"; // room for a list of modules
+    if (e->paging_off && mmu == MMU_EPT && !caps.unrestricted_guest) {
+        kprintf("vmxlab: %s: under EPT its paging off would need \"unrestricted guest\", "
+                "which this CPU lacks: it runs under shadow paging\n", e->name);
+        mmu = MMU_SHADOW_ROLES;
+    }
     run_mmu = mmu;
     label_of(label, sizeof(label), e, p);
     const struct guest_image *img = e->external ? guest_module_find(e->guest, err, sizeof(err))
@@ -450,7 +458,11 @@ static void run_row(const struct experiment *e, const struct policy_def *p, enum
         .max_exits = e->max_exits, .max_ticks = e->max_ticks,
     };
     static struct run_record rec; // ~12 KiB: not on the boot stack
+    if (e->multiboot)
+        mb_run_begin();
     if (!guest_run(img, &run, &rec)) {
+        if (e->multiboot)
+            mb_run_refused();
         runs_bad++;
         runs_refused++;
         return;
@@ -458,10 +470,46 @@ static void run_row(const struct experiment *e, const struct policy_def *p, enum
     judge(e, p, label, &rec);
 }
 
+static const char *shadow_refuses(const struct policy_def *p);
+
+// A multiboot kernel (docs/guest-abi.md section 15): under each policy, and each paging
+// mode with paging=auto (else the one paging= names), its first run the reference for
+// the others' text. Shadow paging runs the policies it allows, and with unsafe=1 the
+// others too (the boot said why they are unsafe when paging=shadow). An image the
+// loader refuses is refused once, for all of them.
+static void run_multiboot(const struct guest_image *img, const char *name,
+                          const struct policy_def *pols, unsigned npol)
+{
+    const struct experiment e = { .name = name, .guest = name,
+                                  .runs = EACH_POLICY_AND_PAGING, .external = true,
+                                  .multiboot = true, .what = "a multiboot kernel",
+                                  .max_exits = MB_RUN_EXITS, .max_ticks = MB_RUN_TICKS };
+    struct mbv1_loaded plan;
+    char err[200];
+    if (mbv1_plan(img->mb, guest_ram_for(true), &plan, err, sizeof(err))) {
+        report(false, "%s: multiboot kernel '%s' refused: %s", name, name, err);
+        runs_bad++;
+        runs_refused++;
+        return;
+    }
+    mb_kernel_begin();
+    const enum mmu all[] = { MMU_EPT, MMU_SHADOW_ROLES, MMU_SHADOW_FLUSH };
+    const enum mmu *modes = cfg.paging == PAGING_AUTO ? all : &boot_mmu;
+    size_t nmodes = cfg.paging == PAGING_AUTO ? ARRAY_SIZE(all) : 1;
+    for (size_t m = 0; m < nmodes; m++) {
+        if (modes[m] == MMU_EPT && !vmx_has_ept())
+            continue; // paging=auto on a CPU without EPT: shadow paging only
+        for (unsigned j = 0; j < npol; j++)
+            if (modes[m] == MMU_EPT || cfg.unsafe || !shadow_refuses(&pols[j]))
+                run_row(&e, &pols[j], modes[m]);
+    }
+}
+
 // guest=NAME,NAME: each a guest ELF GRUB loaded as a module, run under each
 // policy like a row of the table, with the same counters and lines, but with
 // no expectations of its exits: it passes by ending with status 0 (HC_EXIT or
-// port 0xf4) or HLT, and by its own checks (HC_REPORT).
+// port 0xf4) or HLT, and by its own checks (HC_REPORT). A multiboot kernel is
+// run_multiboot()'s.
 static void run_modules(const struct policy_def *pols, unsigned npol)
 {
     static char name[33];
@@ -481,6 +529,12 @@ static void run_modules(const struct policy_def *pols, unsigned npol)
         }
         memcpy(name, item, n);
         name[n] = '\0';
+        char err[256];
+        const struct guest_image *img = guest_module_find(name, err, sizeof(err));
+        if (img && img->mb) {
+            run_multiboot(img, name, pols, npol);
+            continue;
+        }
         const struct experiment e = { .name = name, .guest = name, .runs = EACH_POLICY,
                                       .show_exits = true, .external = true,
                                       .what = "a guest from a GRUB module" };
@@ -763,6 +817,7 @@ void experiments_run(void)
     print_costs();
     vmx_off();
     print_summary_table();
+    mb_table();
     // Passed and failed runs, then every run by how it ended: the endings add
     // up to the runs, the refused ones included.
     kprintf("vmxlab: runs: %u as expected, %u not; %u exited, %u halted, %u stopped by the "

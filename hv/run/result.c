@@ -1,7 +1,9 @@
 // result.c: the one-line machine-readable result of a measured run,
 // "vmxlab-result {json}", which the boot tests and `make bench` read, and the
-// numbers behind it: ratios with two decimals, the fastest and median window.
-// Pure: unit-tested. Called by hv/run/experiment.c after each measured run.
+// numbers behind it: ratios with two decimals, the fastest and median window; and
+// the result of a multiboot kernel's run (mb_result_json()). Pure: unit-tested.
+// Called by hv/run/experiment.c after each measured run, hv/run/mbrun.c after each
+// multiboot run.
 #include "../exit/exit.h"
 #include "internal.h"
 
@@ -108,4 +110,35 @@ int result_json(const char *experiment, const char *policy, const char *paging, 
                   "\"guest_claim\":%s}",
                   w.min_ticks, w.median_ticks, mn, md, w.smis, r->nmis, r->extints,
                   r->cr0_owned_at_end, r->cr4_owned_at_end, claimed ? "true" : "false");
+}
+
+// A multiboot kernel's run (hv/run/mbrun.c): how it ended (exit_code: the code it wrote
+// to isa-debug-exit, null where it ended otherwise), every exit by reason and kind,
+// the accesses to each device and to nothing (devices: dev_counts_json()'s members,
+// hv/dev/dev.h), the run's TSC ticks, and its console text: lines, FNV-1a hash, and how
+// it compares with the kernel's first run ("reference", "same", "differs" at a line).
+int mb_result_json(const char *kernel, const char *policy, const char *paging,
+                   const struct run_record *r, const struct run_text *t,
+                   const char *devices, char *buf, size_t size)
+{
+    static const char *const ends[] = { [RUN_EXITED] = "exited", [RUN_STOPPED] = "stopped",
+                                        [RUN_TIMED_OUT] = "timed out", [RUN_HALTED] = "halted" };
+    int n = appendf(buf, size, 0, "{\"experiment\":\"%s\",\"policy\":\"%s\",\"paging\":\"%s\","
+                    "\"kernel\":\"multiboot\",\"end\":\"%s\",\"exit_code\":", kernel, policy,
+                    paging, ends[r->end]);
+    n = r->end == RUN_EXITED && !(r->status >> 32) ? appendf(buf, size, n, "%lu", r->status)
+                                                     : appendf(buf, size, n, "null");
+    n = appendf(buf, size, n, ",\"exits\":%lu,\"exits_by_reason\":{", stats_total(&r->all));
+    n = append_counts(buf, size, n, r->all.by_reason, EXIT_REASON_MAX, exit_reason_name);
+    n = appendf(buf, size, n, "},\"cr_exits\":{");
+    n = append_counts(buf, size, n, r->all.cr, CR_KINDS, cr_kind_name);
+    n = appendf(buf, size, n, "},\"pf_exits\":{");
+    n = append_counts(buf, size, n, r->all.pf, PF_KINDS, pf_kind_name);
+    n = appendf(buf, size, n, "},\"shadow_flushes\":%lu,%s", r->all.shadow_flushes, devices);
+    const char *text = !t->ref ? "reference" : text_same(t) ? "same" : "differs";
+    n = appendf(buf, size, n, ",\"ticks\":%lu,\"text_lines\":%lu,\"text_hash\":\"0x%016lx\","
+               "\"text\":\"%s\"", r->ticks, t->lines, t->hash, text);
+    if (t->ref && !text_same(t) && t->differs_at)
+        n = appendf(buf, size, n, ",\"text_differs_at\":%lu", t->differs_at);
+    return appendf(buf, size, n, "}");
 }

@@ -9,9 +9,11 @@ struct run_record;  // hv/vcpu.h
 struct entry_break; // hv/vmx/internal.h
 
 // guest.c: guest memory and one guest run
+struct mbv1_request; // hv/run/multiboot.h
 struct guest_image {
     const char *name;
-    const uint8_t *start, *end; // the ELF file: built in (guests.S) or a GRUB module
+    const uint8_t *start, *end; // the file: built in (guests.S) or a GRUB module
+    const struct mbv1_request *mb; // a multiboot kernel: what to load; NULL: a vmxlab guest
 };
 const struct guest_image *guest_image_find(const char *name);  // built in
 struct guest_run {
@@ -27,6 +29,10 @@ struct guest_run {
 // Runs img once; false if the image did not load (already reported).
 bool guest_run(const struct guest_image *img, const struct guest_run *run,
                struct run_record *rec);
+
+// mbrun.c: one line of a guest's console (from hv/exit/io.c): printed, or for a
+// multiboot kernel kept and compared
+void guest_text(const char *text, size_t len);
 
 // experiment.c: running the table, once VMX is known to be there
 bool experiment_name_known(const char *name, size_t len);

@@ -1290,7 +1290,7 @@ static void guest_pdpte(struct check *c)
 {
     static const uint32_t fields[4] = { GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2,
                                         GUEST_PDPTE3 };
-    uint64_t pdpte[4], rsvd = 0x1e6 | (c->maxphy < 64 ? ~0ull << c->maxphy : 0);
+    uint64_t pdpte[4], rsvd = PDPTE_RESERVED(c->maxphy);
     if (c->ia32e || !c->pg || !(c->cr4 & CR4_PAE))
         return;
     if (c->ept) {

@@ -144,9 +144,11 @@ uint32_t *ctl_field(struct vmx_controls *v, enum ctl_kind kind);
 // 0, or -1 with the control field and bit that the CPU lacks and vmxlab needs
 int vmx_controls_choose(const struct vmx_caps *c, struct vmx_controls *out,
                         enum ctl_kind *kind, unsigned *bit);
-// 0, or the primary control's bit that shadow paging needs and the CPU lacks
+// 0, or the primary control's bit that shadow paging needs and the CPU lacks. prot32:
+// a guest that starts in 32-bit protected mode (no "IA-32e mode guest"; under EPT,
+// "unrestricted guest", which the caller has checked the CPU has).
 int vmx_controls_paging(const struct vmx_caps *c, const struct vmx_controls *base, bool shadow,
-                        struct vmx_controls *out);
+                        bool prot32, struct vmx_controls *out);
 // Every field, through a->write; 0, or the first failing VMWRITE's error and *failed field
 int vmcs_build(const struct vmcs_access *a, const struct vm_setup *s, uint32_t *failed);
 unsigned invept_type(const struct vmx_caps *c);                   // 1, 2, or 0: none

@@ -85,9 +85,37 @@ bool vmx_has_ept(void)
     return base.proc2 & CTL_PROC2_EPT;
 }
 
-int vmx_controls_for(bool shadow)
+int vmx_controls_for(bool shadow, bool prot32)
 {
-    return vmx_controls_paging(&caps, &base, shadow, &ctls);
+    return vmx_controls_paging(&caps, &base, shadow, prot32, &ctls);
+}
+
+// A guest turns its paging off under EPT (hv/exit/exit_cr.c): VMX lets the CPU run that
+// only with "unrestricted guest" (SDM 3C 25.6.2; 27.3.1.1: without it CR0.PG and PE
+// are fixed to 1). A multiboot kernel starts with it (vmx_controls_paging()); a vmxlab
+// guest gets it when it first leaves IA-32e mode, where the CPU has it. False if not.
+bool vmx_unrestricted_guest(void)
+{
+    if (ctls.proc2 & CTL_PROC2_UNRESTRICTED_GUEST)
+        return true;
+    if (!caps.unrestricted_guest || !(ctls.proc2 & CTL_PROC2_EPT))
+        return false;
+    ctls.proc2 |= CTL_PROC2_UNRESTRICTED_GUEST;
+    vmwrite(SECONDARY_VM_EXEC_CONTROL, ctls.proc2);
+    return true;
+}
+
+// EFER.LMA changed (hv/exit/exit_cr.c): the "IA-32e mode guest" entry control must
+// agree with it at the next VM entry (SDM 3C 25.8.1, 27.3.1.1), as KVM's
+// vm_entry_controls_setbit() in enter_lmode() keeps it.
+void vmx_set_ia32e_guest(bool on)
+{
+    uint32_t entry = on ? ctls.entry | CTL_ENTRY_IA32E_MODE_GUEST
+                        : ctls.entry & ~(uint32_t)CTL_ENTRY_IA32E_MODE_GUEST;
+    if (entry == ctls.entry)
+        return;
+    ctls.entry = entry;
+    vmwrite(VM_ENTRY_CONTROLS, entry);
 }
 
 // Asked on exit paths (hv/exit/cpuid.c): the fields at hand, no call.

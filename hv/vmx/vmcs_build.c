@@ -97,10 +97,20 @@ int vmx_controls_choose(const struct vmx_caps *c, struct vmx_controls *out,
 // a changed shadow entry takes effect at the next entry.
 #define SHADOW_PROC (CTL_PROC_INVLPG_EXITING | CTL_PROC_CR3_LOAD_EXITING | \
                      CTL_PROC_CR3_STORE_EXITING)
+//
+// A guest that starts in 32-bit protected mode (a multiboot kernel) starts outside
+// IA-32e mode: the "IA-32e mode guest" entry control is 0 until its MOV to CR0 turns
+// IA-32e mode on (hv/exit/exit_cr.c). Under EPT it runs with paging off, which VMX
+// allows only with "unrestricted guest" (SDM 3C 25.6.2; 27.3.1.1: without it CR0.PG
+// and PE must be 1); under shadow paging the real paging is vmxlab's identity map.
 int vmx_controls_paging(const struct vmx_caps *c, const struct vmx_controls *base, bool shadow,
-                        struct vmx_controls *out)
+                        bool prot32, struct vmx_controls *out)
 {
     *out = *base;
+    if (prot32)
+        out->entry &= ~(uint32_t)CTL_ENTRY_IA32E_MODE_GUEST;
+    if (prot32 && !shadow)
+        out->proc2 |= CTL_PROC2_UNRESTRICTED_GUEST;
     if (!shadow)
         return 0;
     uint32_t allowed1 = (uint32_t)(c->raw.procbased >> 32);
@@ -111,21 +121,27 @@ int vmx_controls_paging(const struct vmx_caps *c, const struct vmx_controls *bas
     return 0;
 }
 
-// A guest starts in 64-bit mode with paging, WP set and SSE usable; what the
-// real CR0/CR4 hold besides follows the fixed-bit rule (SDM 3D A.7, A.8; hv/vmx/vmx.c)
-// and keeps CR4.MCE, so that a machine check reaches the host instead of
-// shutting down. Shadow paging emulates the guest's WP=0 in its entries with
-// the real WP at 1 (hv/mmu/shadow.c), unless WP is the guest's (unsafe=1).
-void vm_setup_cr(const struct vmx_caps *c, bool shadow, uint64_t cr0_owned,
+// A vmxlab guest starts in 64-bit mode with paging, WP set and SSE usable; a
+// multiboot kernel (prot32) with CR0 0x11 (PE, ET) and CR4 0, as QEMU starts it. What
+// the real CR0/CR4 hold besides follows the fixed-bit rule (SDM 3D A.7, A.8;
+// hv/vmx/vmx.c), with PE and PG left to the guest where "unrestricted guest" runs it
+// (EPT, SDM 3C 27.3.1.1), and keeps CR4.MCE, so that a machine check reaches the host
+// instead of shutting down. Shadow paging emulates the guest's WP=0 in its entries
+// with the real WP at 1 (hv/mmu/shadow.c), unless WP is the guest's (unsafe=1), and
+// its real paging is PAE-format or IA-32e paging: CR4.PAE always.
+void vm_setup_cr(const struct vmx_caps *c, bool shadow, bool prot32, uint64_t cr0_owned,
                  struct cr_setup *out)
 {
+    uint64_t fixed0 = c->raw.cr0_fixed0;
+    if (prot32 && !shadow)
+        fixed0 &= ~(uint64_t)(CR0_PE | CR0_PG);
     *out = (struct cr_setup){
-        .cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG,
-        .cr4 = CR4_PAE | CR4_MCE | CR4_OSFXSR | CR4_OSXMMEXCPT,
+        .cr0 = prot32 ? CR0_PE | CR0_ET : CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG,
+        .cr4 = prot32 ? 0 : CR4_PAE | CR4_MCE | CR4_OSFXSR | CR4_OSXMMEXCPT,
         // The fixed-bit rule folded with cr0_normalize() for set_cr0().
         .cr0_keep = CR0_DEFINED & c->raw.cr0_fixed1,
-        .cr0_force = (CR0_ET | c->raw.cr0_fixed0) & c->raw.cr0_fixed1,
-        .cr4_force = c->raw.cr4_fixed0 | CR4_MCE,
+        .cr0_force = (CR0_ET | fixed0) & c->raw.cr0_fixed1,
+        .cr4_force = c->raw.cr4_fixed0 | CR4_MCE | (shadow ? CR4_PAE : 0),
     };
     if (shadow && !(cr0_owned & CR0_WP)) {
         out->cr0_keep &= ~(uint64_t)CR0_WP;
@@ -228,9 +244,13 @@ int vmcs_build(const struct vmcs_access *a, const struct vm_setup *s, uint32_t *
     if (ctls->exit & CTL_EXIT_LOAD_PAT)
         put(&w, HOST_IA32_PAT, h->pat);
 
-    // Guest state (SDM 3C 25.4): 64-bit mode from the first instruction.
-    // Access rights: 0xa09b = present code, DPL 0, L=1, G=1; 0xc093 = present
-    // data, D/B=1, G=1; 0x8b = busy 64-bit TSS; bit 16 = unusable (LDTR).
+    // Guest state (SDM 3C 25.4): 64-bit mode from the first instruction, or for a
+    // multiboot kernel 32-bit protected mode as QEMU's option ROM leaves it.
+    // Access rights: 0xa09b = present code, DPL 0, L=1, G=1; 0xc09b the same with
+    // D/B=1 for 32 bits; 0xc093 = present data, D/B=1, G=1; 0x8b = busy TSS (64-bit,
+    // or 32-bit outside IA-32e mode: type 11 either way, SDM 3C 27.3.1.2); bit 16 =
+    // unusable (LDTR).
+    const struct guest_entry *g = &s->entry;
     static const uint32_t data_sel[] = { GUEST_ES_SELECTOR, GUEST_SS_SELECTOR,
                                          GUEST_DS_SELECTOR, GUEST_FS_SELECTOR,
                                          GUEST_GS_SELECTOR };
@@ -241,22 +261,24 @@ int vmcs_build(const struct vmcs_access *a, const struct vm_setup *s, uint32_t *
         put(&w, GUEST_ES_AR_BYTES + (sel - GUEST_ES_SELECTOR), 0xc093);
         put(&w, GUEST_ES_BASE + (sel - GUEST_ES_SELECTOR), 0);
     }
-    put(&w, GUEST_CS_SELECTOR, SEL_CODE64);
+    put(&w, GUEST_CS_SELECTOR, SEL_CODE64); // 0x08: QEMU's 32-bit code selector too
     put(&w, GUEST_CS_LIMIT, 0xffffffff);
-    put(&w, GUEST_CS_AR_BYTES, 0xa09b);
+    put(&w, GUEST_CS_AR_BYTES, g->prot32 ? 0xc09b : 0xa09b);
     put(&w, GUEST_CS_BASE, 0);
-    put(&w, GUEST_TR_SELECTOR, SEL_TSS);
-    put(&w, GUEST_TR_LIMIT, 0x67);
+    // A multiboot kernel finds TR as after reset (selector 0, limit 0xffff), as KVM's
+    // vCPU reset leaves it: it loads its own before it needs one.
+    put(&w, GUEST_TR_SELECTOR, g->prot32 ? 0 : SEL_TSS);
+    put(&w, GUEST_TR_LIMIT, g->prot32 ? 0xffff : 0x67);
     put(&w, GUEST_TR_AR_BYTES, 0x8b);
     put(&w, GUEST_TR_BASE, 0);
     put(&w, GUEST_LDTR_SELECTOR, 0);
     put(&w, GUEST_LDTR_LIMIT, 0);
     put(&w, GUEST_LDTR_AR_BYTES, 1u << 16);
     put(&w, GUEST_LDTR_BASE, 0);
-    put(&w, GUEST_GDTR_BASE, s->hdr->gdt_base);
-    put(&w, GUEST_GDTR_LIMIT, s->hdr->gdt_limit);
-    put(&w, GUEST_IDTR_BASE, s->hdr->idt_base);
-    put(&w, GUEST_IDTR_LIMIT, s->hdr->idt_limit);
+    put(&w, GUEST_GDTR_BASE, g->gdt_base);
+    put(&w, GUEST_GDTR_LIMIT, g->gdt_limit);
+    put(&w, GUEST_IDTR_BASE, g->idt_base);
+    put(&w, GUEST_IDTR_LIMIT, g->idt_limit);
     // The real CR0/CR4 carry the VMX fixed bits (SDM 3C 24.8) and CR4.MCE.
     put(&w, GUEST_CR0, (s->cr.cr0 | s->cr.cr0_force) & s->caps->raw.cr0_fixed1);
     // Under shadow paging the real CR3 is the shadow root for this WP
@@ -264,16 +286,17 @@ int vmcs_build(const struct vmcs_access *a, const struct vm_setup *s, uint32_t *
     put(&w, GUEST_CR3, s->cr3);
     put(&w, GUEST_CR4, (s->cr.cr4 | s->cr.cr4_force) & s->caps->raw.cr4_fixed1);
     put(&w, GUEST_DR7, DR7_INIT);
-    put(&w, GUEST_RSP, s->hdr->rsp);
-    put(&w, GUEST_RIP, s->rip);
+    put(&w, GUEST_RSP, g->rsp);
+    put(&w, GUEST_RIP, g->rip);
     put(&w, GUEST_RFLAGS, RFLAGS_FIXED);
     put(&w, GUEST_PENDING_DBG_EXCEPTIONS, 0);
     put(&w, GUEST_SYSENTER_CS, 0);
     put(&w, GUEST_SYSENTER_ESP, 0);
     put(&w, GUEST_SYSENTER_EIP, 0);
     put(&w, GUEST_IA32_DEBUGCTL, 0);
-    // EFER: the guest's (hv/run/guest.c: LME and LMA, NXE and SCE clear, whatever
-    // the loader left in the host's EFER), made real as hv/exit/msr.c makes it.
+    // EFER: the guest's (hv/run/guest.c: LME and LMA, or for a multiboot kernel 0;
+    // NXE and SCE clear, whatever the loader left in the host's EFER), made real as
+    // hv/exit/msr.c makes it.
     // PAT: its reset value.
     if (ctls->entry & CTL_ENTRY_LOAD_EFER)
         put(&w, GUEST_IA32_EFER, efer_real(s->efer, s->shadow, s->caps->nx));

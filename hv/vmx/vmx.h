@@ -237,14 +237,23 @@ struct cr_setup {   // a run's CR0/CR4: as the guest first sees them, and the re
     uint64_t cr0_keep, cr0_force; // real CR0 = (written & keep) | force: the fixed bits
     uint64_t cr4_force;           // bits the real CR4 always has: FIXED0, MCE
 };
-struct guest_header;
+// Where and in which mode a guest starts: a vmxlab guest in 64-bit mode with its own
+// tables (struct guest_header, guest/abi.h); a multiboot kernel in 32-bit protected
+// mode with paging off, flat segments 0x08 and 0x10, the descriptor tables QEMU's
+// option ROM leaves (hv/run/guest.c, docs/guest-abi.md section 15).
+struct guest_entry {
+    bool prot32;                    // 32-bit protected mode, paging off; else 64-bit mode
+    uint64_t rip, rsp;
+    uint64_t gdt_base, idt_base;
+    uint16_t gdt_limit, idt_limit;
+};
 struct vm_setup {
     const struct vmx_caps *caps;
     const struct vmx_controls *ctls; // this run's (vmx_controls_paging())
     const struct host_state *host;
-    const struct guest_header *hdr; // read from guest memory
-    uint64_t rip, eptp, msr_bitmap;
-    uint64_t vapic_page, apic_access_page; // APIC virtualisation's (hv/exit/apic.c)
+    struct guest_entry entry;
+    uint64_t eptp, msr_bitmap;
+    uint64_t vapic_page, apic_access_page; // APIC virtualisation's (hv/exit/mmio.c)
     uint64_t cr3;                   // the real CR3: the guest's, or the shadow root
     bool shadow;                    // paging=shadow: no EPT, CR3 and #PF exits
     uint64_t efer;                  // IA32_EFER as the guest sees it (efer_real())
@@ -252,7 +261,7 @@ struct vm_setup {
     uint64_t cr0_owned, cr4_owned;  // guest-owned bits
     uint16_t vpid;
 };
-void vm_setup_cr(const struct vmx_caps *c, bool shadow, uint64_t cr0_owned,
+void vm_setup_cr(const struct vmx_caps *c, bool shadow, bool prot32, uint64_t cr0_owned,
                  struct cr_setup *out);
 
 // vmcs.c: dump, self-test, the controls of this boot and run, per-run set-up
@@ -260,7 +269,11 @@ extern struct vmx_controls ctls;
 void vmcs_dump(void);
 void vmcs_selftest(void);
 void vmx_controls_init(void);
-int vmx_controls_for(bool shadow); // this run's controls; 0, or a missing control's bit
+// This run's controls: 0, or a missing control's bit. prot32: a multiboot kernel, which
+// starts outside IA-32e mode and under EPT needs "unrestricted guest" (checked first).
+int vmx_controls_for(bool shadow, bool prot32);
+void vmx_set_ia32e_guest(bool on); // the "IA-32e mode guest" entry control, as EFER.LMA
+bool vmx_unrestricted_guest(void);  // "unrestricted guest" on, for paging off under EPT
 bool vmx_has_ept(void);            // usable EPT, whatever this run's paging
 void host_state_now(struct host_state *h); // this CPU's, for vmcs_setup()
 void vmcs_setup(const struct vm_setup *s); // vmcs_build() on the CPU; a failure ends the run

@@ -163,11 +163,11 @@ int guest_main(struct guest_params *p)
 
 def test_a_long_run_says_it_goes_on_between_windows(boot, tmp_path):
     """The runner ends a boot whose console is silent for its TIMEOUT, so a
-    run says it goes on at the end of a window once PROGRESS_TICKS (hv/exit/exit.c)
+    run says it goes on at the end of a window once PROGRESS_TICKS (hv/exit/exit.h)
     have passed since its start or its last such line: at the places the
     window's ticks say under Bochs, and never inside a window (the window
     after the line takes exactly as long as the one before it)."""
-    with open(os.path.join(ROOT, "hv", "exit", "exit.c")) as f:
+    with open(os.path.join(ROOT, "hv", "exit", "exit.h")) as f:
         every = 1 << int(re.search(r"#define PROGRESS_TICKS \(1ull << (\d+)\)", f.read())[1])
     sdk = sdk_build(tmp_path / "sdk", {"nops": NOPS})
     n = every // 3 * 6 // 10  # 3 ticks an iteration: a window is 0.6 of the interval

@@ -2,7 +2,8 @@
 // may load (KVM's kvm_is_valid_cr0 plus the rules for PG in IA-32e mode),
 // which CR3 values, what a guest read of CR0 sees, and which bits may be
 // guest-owned under the CR0/CR4 fixed-bit MSRs Bochs' corei7_skylake_x
-// reports (SDM 3C 25.6.6, 3D A.7-A.8).
+// reports (SDM 3C 25.6.6, 3D A.7-A.8); how a MOV to CR0 changes the paging mode,
+// when PAE paging loads its PDPTEs, and what a WRMSR to IA32_EFER may change.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,7 +113,9 @@ static void cr0_error_names(void **state)
     assert_string_equal(cr0_error_name(CR0_NW_WITHOUT_CD), "NW without CD");
     assert_string_equal(cr0_error_name(CR0_PG_OFF_IN_64BIT_MODE), "PG cleared in 64-bit mode");
     assert_string_equal(cr0_error_name(CR0_PG_OFF_WITH_PCIDE), "PG cleared while CR4.PCIDE is 1");
-    assert_string_equal(cr0_error_name((enum cr0_error)6), "invalid");
+    assert_string_equal(cr0_error_name(CR0_PG_LME_WITH_CS_L),
+                        "PG set with EFER.LME 1 while CS.L is 1");
+    assert_string_equal(cr0_error_name((enum cr0_error)8), "invalid");
     assert_string_equal(cr0_error_name((enum cr0_error)-1), "invalid");
 }
 
@@ -295,34 +298,146 @@ static void cr4_guest_bits_from_fixed1_and_cpuid(void **state)
     assert_false(v >> 32);
 }
 
+// MOV to CR4 in IA-32e mode, where vmxlab's own guests run.
+static enum cr4_error in_ia32e(uint64_t val, uint64_t old, uint64_t cr3, uint64_t valid, bool wp)
+{
+    return cr4_check(val, old, cr3, valid, wp, true);
+}
+
 static void cr4_rules(void **state)
 {
     (void)state;
     const uint64_t valid = cr4_guest_valid(SKYLAKE_FIXED1, leaf1, leaf7);
     const uint64_t entry = CR4_PAE | CR4_MCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
-    assert_int_equal(cr4_check(entry | CR4_PGE, entry, 0x1000, valid, true), CR4_OK);
-    assert_int_equal(cr4_check(entry | CR4_VMXE, entry, 0x1000, valid, true), CR4_RESERVED);
-    assert_int_equal(cr4_check(entry | (1u << 15), entry, 0x1000, valid, true), CR4_RESERVED);
-    assert_int_equal(cr4_check(entry | (1ull << 32), entry, 0x1000, valid, true), CR4_RESERVED);
-    assert_int_equal(cr4_check(entry & ~(uint64_t)CR4_PAE, entry, 0x1000, valid, true),
+    assert_int_equal(in_ia32e(entry | CR4_PGE, entry, 0x1000, valid, true), CR4_OK);
+    assert_int_equal(in_ia32e(entry | CR4_VMXE, entry, 0x1000, valid, true), CR4_RESERVED);
+    assert_int_equal(in_ia32e(entry | (1u << 15), entry, 0x1000, valid, true), CR4_RESERVED);
+    assert_int_equal(in_ia32e(entry | (1ull << 32), entry, 0x1000, valid, true), CR4_RESERVED);
+    assert_int_equal(in_ia32e(entry & ~(uint64_t)CR4_PAE, entry, 0x1000, valid, true),
                      CR4_PAE_OFF_IN_LONG_MODE);
     // LA57: reserved where not offered; where offered, a change is refused.
-    assert_int_equal(cr4_check(entry | CR4_LA57, entry, 0x1000, valid, true), CR4_RESERVED);
-    assert_int_equal(cr4_check(entry | CR4_LA57, entry, 0x1000, ~0ull, true), CR4_LA57_CHANGED);
-    assert_int_equal(cr4_check(entry, entry | CR4_LA57, 0x1000, ~0ull, true), CR4_LA57_CHANGED);
-    assert_int_equal(cr4_check(entry | CR4_LA57, entry | CR4_LA57, 0x1000, ~0ull, true), CR4_OK);
+    assert_int_equal(in_ia32e(entry | CR4_LA57, entry, 0x1000, valid, true), CR4_RESERVED);
+    assert_int_equal(in_ia32e(entry | CR4_LA57, entry, 0x1000, ~0ull, true), CR4_LA57_CHANGED);
+    assert_int_equal(in_ia32e(entry, entry | CR4_LA57, 0x1000, ~0ull, true), CR4_LA57_CHANGED);
+    assert_int_equal(in_ia32e(entry | CR4_LA57, entry | CR4_LA57, 0x1000, ~0ull, true), CR4_OK);
     // PCIDE: only with CR3[11:0] = 0 when it is being set.
-    assert_int_equal(cr4_check(entry | CR4_PCIDE, entry, 0x1008, valid, true),
+    assert_int_equal(in_ia32e(entry | CR4_PCIDE, entry, 0x1008, valid, true),
                      CR4_PCIDE_WITH_CR3_LOW_BITS);
-    assert_int_equal(cr4_check(entry | CR4_PCIDE, entry, 0x1000, valid, true), CR4_OK);
-    assert_int_equal(cr4_check(entry | CR4_PCIDE, entry | CR4_PCIDE, 0x1008, valid, true), CR4_OK);
+    assert_int_equal(in_ia32e(entry | CR4_PCIDE, entry, 0x1000, valid, true), CR4_OK);
+    assert_int_equal(in_ia32e(entry | CR4_PCIDE, entry | CR4_PCIDE, 0x1008, valid, true), CR4_OK);
     // CET needs WP.
-    assert_int_equal(cr4_check(entry | CR4_CET, entry, 0x1000, ~0ull, false), CR4_CET_WITHOUT_WP);
-    assert_int_equal(cr4_check(entry | CR4_CET, entry, 0x1000, ~0ull, true), CR4_OK);
+    assert_int_equal(in_ia32e(entry | CR4_CET, entry, 0x1000, ~0ull, false), CR4_CET_WITHOUT_WP);
+    assert_int_equal(in_ia32e(entry | CR4_CET, entry, 0x1000, ~0ull, true), CR4_OK);
     // The first rule broken is the one named.
-    assert_int_equal(cr4_check(CR4_VMXE, entry, 0x1008, valid, false), CR4_RESERVED);
+    assert_int_equal(in_ia32e(CR4_VMXE, entry, 0x1008, valid, false), CR4_RESERVED);
     assert_string_equal(cr4_error_name(CR4_PAE_OFF_IN_LONG_MODE), "PAE cleared in IA-32e mode");
     assert_string_equal(cr4_error_name((enum cr4_error)99), "invalid");
+}
+
+// Outside IA-32e mode (a multiboot kernel before its switch, or after leaving): PAE and
+// LA57 are the guest's to change, and PCIDE cannot be set (SDM 3A 4.10.1).
+static void cr4_rules_outside_ia32e(void **state)
+{
+    (void)state;
+    assert_int_equal(cr4_check(0, CR4_PAE, 0x1000, ~0ull, false, false), CR4_OK);
+    assert_int_equal(cr4_check(CR4_PAE, 0, 0x1000, ~0ull, false, false), CR4_OK);
+    assert_int_equal(cr4_check(CR4_PSE, CR4_PAE, 0x1000, ~0ull, false, false), CR4_OK);
+    assert_int_equal(cr4_check(CR4_LA57 | CR4_PAE, CR4_PAE, 0x1000, ~0ull, false, false),
+                     CR4_OK);
+    assert_int_equal(cr4_check(CR4_PAE | CR4_PCIDE, CR4_PAE, 0x1000, ~0ull, false, false),
+                     CR4_PCIDE_OUTSIDE_IA32E);
+    assert_int_equal(cr4_check(CR4_VMXE, 0, 0x1000, ~(uint64_t)CR4_VMXE, false, false),
+                     CR4_RESERVED);
+    assert_string_equal(cr4_error_name(CR4_PCIDE_OUTSIDE_IA32E), "PCIDE set outside IA-32e mode");
+}
+
+// What a valid MOV to CR0 does to the paging mode (SDM 3A 10.8.5, 10.8.5.4, 4.1.2), as
+// guest/multiboot/entry.S and leave64_switch.S make the transitions.
+static void cr0_mode_changes(void **state)
+{
+    (void)state;
+    enum cr0_change c;
+    const uint64_t off = CR0_PE | CR0_ET, on = off | CR0_PG;
+    // Into IA-32e mode: CR4.PAE, EFER.LME, then PG, from 32-bit code (CS.L 0).
+    assert_int_equal(cr0_mode_change(off, on, EFER_LME, CR4_PAE, false, &c), CR0_OK);
+    assert_int_equal(c, CR0_ENTER_IA32E);
+    assert_int_equal(cr0_mode_change(off, on, EFER_LME, 0, false, &c), CR0_PG_LME_WITHOUT_PAE);
+    assert_int_equal(cr0_mode_change(off, on, EFER_LME, CR4_PAE, true, &c),
+                     CR0_PG_LME_WITH_CS_L);
+    // Without LME: 32-bit paging, or PAE paging.
+    assert_int_equal(cr0_mode_change(off, on, 0, 0, false, &c), CR0_OK);
+    assert_int_equal(c, CR0_PAGING_ON);
+    assert_int_equal(cr0_mode_change(off, on, 0, CR4_PAE, false, &c), CR0_OK);
+    assert_int_equal(c, CR0_PAGING_ON);
+    // Out: PG cleared in compatibility mode leaves IA-32e mode; outside it, paging off.
+    assert_int_equal(cr0_mode_change(on, off, EFER_LME | EFER_LMA, CR4_PAE, false, &c), CR0_OK);
+    assert_int_equal(c, CR0_LEAVE_IA32E);
+    assert_int_equal(cr0_mode_change(on, off, 0, CR4_PAE, false, &c), CR0_OK);
+    assert_int_equal(c, CR0_PAGING_OFF);
+    // PE cleared: real mode. WP, TS, CD alone: no change of mode.
+    assert_int_equal(cr0_mode_change(off, CR0_ET, 0, 0, false, &c), CR0_OK);
+    assert_int_equal(c, CR0_REAL_MODE);
+    assert_int_equal(cr0_mode_change(on, on | CR0_WP, EFER_LME | EFER_LMA, CR4_PAE, true, &c),
+                     CR0_OK);
+    assert_int_equal(c, CR0_SAME_MODE);
+    assert_int_equal(cr0_mode_change(off, off | CR0_TS, EFER_LME, 0, false, &c), CR0_OK);
+    assert_int_equal(c, CR0_SAME_MODE);
+    assert_string_equal(cr0_error_name(CR0_PG_LME_WITHOUT_PAE),
+                        "PG set with EFER.LME 1 and CR4.PAE 0");
+    assert_string_equal(cr0_change_name(CR0_ENTER_IA32E), "IA-32e mode entered (EFER.LMA 1)");
+}
+
+// PAE paging outside IA-32e mode and when its PDPTEs are loaded (SDM 3A 4.4.1).
+static void pdpte_rules(void **state)
+{
+    (void)state;
+    const uint64_t pg = CR0_PE | CR0_PG;
+    assert_true(pae_paging(pg, CR4_PAE, 0));
+    assert_false(pae_paging(pg, CR4_PAE, EFER_LME | EFER_LMA)); // IA-32e paging
+    assert_false(pae_paging(pg, 0, 0));                          // 32-bit paging
+    assert_false(pae_paging(CR0_PE, CR4_PAE, 0));                // no paging
+    assert_true(pdptes_reload(CR0_PE, pg, CR4_PAE, CR4_PAE));    // PG set
+    assert_true(pdptes_reload(pg, pg | CR0_CD, CR4_PAE, CR4_PAE));
+    assert_true(pdptes_reload(pg, pg, CR4_PAE, CR4_PAE | CR4_PGE));
+    assert_true(pdptes_reload(pg, pg, CR4_PSE, CR4_PAE));        // 32-bit to PAE paging
+    assert_false(pdptes_reload(pg, pg | CR0_WP, CR4_PAE, CR4_PAE));
+    assert_false(pdptes_reload(pg, pg, CR4_PAE, CR4_PAE | CR4_OSFXSR));
+    uint64_t good[4] = { 0x1001, 0x2001, 0, 0x3001 }, bad[4] = { 0x1001, 0x2003, 0, 0 };
+    assert_int_equal(pdptes_check(good, 36), -1);
+    assert_int_equal(pdptes_check(bad, 36), 1);               // bit 1 (R/W) is reserved
+    bad[1] = 0x2000 | (1ull << 36) | 1;                       // an address past MAXPHYADDR
+    assert_int_equal(pdptes_check(bad, 36), 1);
+    assert_int_equal(pdptes_check(bad, 40), -1);
+    bad[1] = 0x2002;                                          // not present: not checked
+    assert_int_equal(pdptes_check(bad, 36), -1);
+    bad[3] = 0x1e7;                                           // bits 8:5 too
+    assert_int_equal(pdptes_check(bad, 36), 3);
+}
+
+// WRMSR to IA32_EFER (SDM 3A 2.2.1, 4.1.2): LME while paging is off, LMA read-only.
+static void efer_rules(void **state)
+{
+    (void)state;
+    uint64_t e = 0;
+    assert_int_equal(efer_write(0, EFER_LME, false, true, &e), 0);     // before CR0.PG
+    assert_int_equal(e, EFER_LME);
+    assert_int_equal(efer_write(EFER_LME, EFER_LME | EFER_NXE, false, true, &e), 0);
+    assert_int_equal(e, EFER_LME | EFER_NXE);
+    assert_int_equal(efer_write(EFER_LME | EFER_LMA, EFER_LME | EFER_SCE, true, true, &e), 0);
+    assert_int_equal(e, EFER_LME | EFER_LMA | EFER_SCE);                 // LMA kept
+    assert_int_equal(efer_write(EFER_LME | EFER_LMA, 0, true, true, &e), -1); // LME, paging on
+    assert_int_equal(efer_write(0, EFER_LME, true, true, &e), -1);
+    assert_int_equal(efer_write(EFER_LME, 0, false, true, &e), 0);     // after leaving
+    assert_int_equal(e, 0);
+    assert_int_equal(efer_write(0, EFER_LMA, false, true, &e), 0);     // LMA ignored
+    assert_int_equal(e, 0);
+    assert_int_equal(efer_write(0, EFER_NXE, false, false, &e), -1);   // no NX
+    assert_int_equal(efer_write(0, 1ull << 9, false, true, &e), -1);   // reserved
+    // The real EFER: LME only with LMA; NXE always under shadow paging where the CPU has it.
+    assert_int_equal(efer_real(EFER_LME, false, true), 0);
+    assert_int_equal(efer_real(EFER_LME | EFER_LMA, false, true), EFER_LME | EFER_LMA);
+    assert_int_equal(efer_real(EFER_LME, true, true), EFER_NXE);
+    assert_int_equal(efer_real(0, true, false), 0);
 }
 
 static void cr4_writes_that_flush(void **state)
@@ -344,6 +459,10 @@ int main(void)
         cmocka_unit_test(cr4_bit_names),
         cmocka_unit_test(cr4_guest_bits_from_fixed1_and_cpuid),
         cmocka_unit_test(cr4_rules),
+        cmocka_unit_test(cr4_rules_outside_ia32e),
+        cmocka_unit_test(cr0_mode_changes),
+        cmocka_unit_test(pdpte_rules),
+        cmocka_unit_test(efer_rules),
         cmocka_unit_test(cr4_writes_that_flush),
         cmocka_unit_test(valid_in_long_mode_agrees_with_cr0_check),
         cmocka_unit_test(cr0_valid_values),

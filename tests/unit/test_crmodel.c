@@ -100,7 +100,7 @@ static void agrees_with_hv_cr(void **state)
             assert_int_equal(m.cr0, model ? cr0_normalize(val) : before);
         } else {
             uint64_t val = near(m.cr4);
-            bool hv = cr4_check(val, m.cr4, m.cr3, valid, m.cr0 & CR0_WP) == CR4_OK;
+            bool hv = cr4_check(val, m.cr4, m.cr3, valid, m.cr0 & CR0_WP, true) == CR4_OK;
             bool model = crmodel_mov_cr4(&m, val);
             if (hv != model)
                 fail_msg("CR4 0x%lx (was 0x%lx, CR3 0x%lx, CR0 0x%lx): hv/exit/cr.c says %d, the "

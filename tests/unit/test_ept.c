@@ -20,6 +20,7 @@ void console_write(const char *s, size_t n) { (void)s; (void)n; }
 // "ignore PAT" (bit 6): the guest's PAT, PCD and PWT do not change the type
 // of guest RAM (SDM 3C 29.3.7.2).
 #define IPAT (1ull << 6)
+#define GiB (1ull << 30)
 #define LEAF_4K (EPT_RWX | EPT_MEMTYPE_WB | IPAT)             // 0x77
 #define LEAF_2M (EPT_RWX | EPT_MEMTYPE_WB | IPAT | EPT_LARGE) // 0xf7
 
@@ -126,6 +127,32 @@ static void large_pages_when_both_2m_aligned(void **state)
     assert_unmapped(&f.ept, 0x80000000); // PDPT entry 2
     assert_unmapped(&f.ept, 1ull << 39); // PML4 entry 1
     assert_unmapped(&f.ept, 0xfffffffff000ull);
+    fixture_free(&f);
+}
+
+// With 1 GiB pages allowed (IA32_VMX_EPT_VPID_CAP bit 17): a GiB-aligned GiB of guest
+// RAM is one PDPTE (SDM 3C 29.3.2, bit 7 of an EPT PDPTE), the rest 2 MiB pages; 2 MiB
+// pages only where the host address is not GiB-aligned.
+static void gib_pages_where_both_gib_aligned(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, 16);
+    assert_int_equal(ept_map(&f.ept, 0, 0x40000000, GiB + 4 * MiB, EPT_LARGE_1G), 0);
+    assert_int_equal(f.pool.count, 2); // PDPT, and one PD for the 4 MiB past the GiB
+    uint64_t *pdpt = f.pool.pages[0], *pd = f.pool.pages[1];
+    assert_int_equal(pdpt[0], 0x40000000 | LEAF_2M); // the same bits: a 1 GiB leaf
+    assert_int_equal(pdpt[1], table_entry(pd));
+    assert_int_equal(nonzero_entries(pd), 2);
+    assert_maps(&f.ept, 0x3fffffff, 0x7fffffff);
+    assert_maps(&f.ept, GiB + 0x201234, 0x80201234);
+    assert_unmapped(&f.ept, GiB + 4 * MiB);
+    fixture_free(&f);
+    fixture_init(&f, 16);
+    assert_int_equal(ept_map(&f.ept, 0, 0x40200000, GiB, EPT_LARGE_1G), 0);
+    assert_int_equal(f.pool.count, 2); // PDPT and one PD of 512 2 MiB pages
+    assert_int_equal(nonzero_entries(f.pool.pages[1]), 512);
+    assert_maps(&f.ept, 0x3fffffff, 0x801fffff);
     fixture_free(&f);
 }
 
@@ -322,6 +349,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(large_pages_when_both_2m_aligned),
+        cmocka_unit_test(gib_pages_where_both_gib_aligned),
         cmocka_unit_test(small_pages_when_large_not_allowed),
         cmocka_unit_test(small_pages_when_hpa_not_2m_aligned),
         cmocka_unit_test(mixed_page_sizes),

@@ -3,8 +3,8 @@
 // paging's 4 KiB and 4 MiB pages, PAE paging's, and paging off; the access rights
 // of SDM 3A 4.6 (U/S, R/W with CR0.WP, XD with EFER.NXE, SMEP, SMAP), the #PF error
 // codes of SDM 3A 4.7, reserved bits, and tables that point outside RAM; the
-// Accessed and Dirty bits a walk sets (SDM 3A 4.8); and the shadow entries
-// hv/mmu/shadow.c builds from a walk.
+// Accessed and Dirty bits a walk sets (SDM 3A 4.8); the shadow entries hv/mmu/shadow.c
+// builds from a walk; and the identity map of guest RAM it runs a multiboot kernel on.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -434,6 +434,56 @@ static void paging_pae(void **state)
     assert_int_equal(w.entry_gpa[w.levels - 1], RAM + 8 * 503);
 }
 
+// The identity map shadow paging runs a multiboot kernel on while its paging is off:
+// walked here as the CPU walks PAE tables (SDM 3A 4.4.2): the PDPTE of each GiB, then a
+// 2 MiB page, or a page table where RAM ends inside 2 MiB. All of RAM and nothing else.
+static uint64_t ident_walk(uint64_t (*t)[512], uint64_t cr3, uint64_t gpa, bool *present)
+{
+    uint64_t pdpte = ((uint64_t *)(uintptr_t)cr3)[gpa >> 30];
+    *present = false;
+    if (!(pdpte & PTE_P))
+        return 0;
+    assert_int_equal(pdpte & 0x1e6, 0); // the PDPTE's reserved bits (SDM 3A Table 4-8)
+    uint64_t pde = ((uint64_t *)(uintptr_t)(pdpte & ~0xfffull))[(gpa >> 21) & 511];
+    if (!(pde & PTE_P))
+        return 0;
+    assert_true((pde & (PTE_W | PTE_U)) == (PTE_W | PTE_U));
+    if (pde & PTE_PS) {
+        *present = true;
+        return (pde & ~0x1fffffull & ((1ull << 52) - 1)) | (gpa & 0x1fffff);
+    }
+    uint64_t pte = ((uint64_t *)(uintptr_t)(pde & ~0xfffull))[(gpa >> 12) & 511];
+    assert_ptr_equal((void *)(uintptr_t)(pde & ~0xfffull), t[IDENT_PAGES - 1]);
+    *present = pte & PTE_P;
+    return *present ? (pte & ~0xfffull) | (gpa & 0xfff) : 0;
+}
+
+static void identity_map_of_ram(void **state)
+{
+    (void)state;
+    static uint64_t t[IDENT_PAGES][512] __attribute__((aligned(4096)));
+    const uint64_t host = 0x40000000, sizes[] = { 128u << 20, (3u << 20) + 0x5000, 2u << 20,
+                                                  (1ull << 30) + (4u << 20), 3583ull << 20 };
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        memset(t, 0, sizeof(t));
+        uint64_t ram_size = sizes[k], cr3 = ident_map_build(t, ram_size, host);
+        assert_ptr_equal((void *)(uintptr_t)cr3, t[0]);
+        bool present;
+        const uint64_t probes[] = { 0, 0x9500, 0xfffff, 0x100000, 0x1fffff, 0x200000,
+                                    ram_size - 4096, ram_size - 1 };
+        for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+            if (probes[i] >= ram_size)
+                continue;
+            assert_int_equal(ident_walk(t, cr3, probes[i], &present), host + probes[i]);
+            assert_true(present);
+        }
+        ident_walk(t, cr3, ram_size, &present); // the first byte past RAM
+        assert_false(present);
+        ident_walk(t, cr3, 0xfee00000, &present); // the local APIC's page: not RAM
+        assert_false(present);
+    }
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 int main(void)
 {
@@ -443,6 +493,7 @@ int main(void)
         T(shadow_leaf_rights_and_dirty), T(shadow_leaf_wp0), T(shadow_leaf_no_execute),
         T(shadow_leaf_wp0_smep), T(shadow_leaf_wp0_smap), T(fetch_bit_in_error_code),
         T(no_1gib_pages), T(smap), T(paging_off), T(paging_32bit), T(paging_pae),
+        T(identity_map_of_ram),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

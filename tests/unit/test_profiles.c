@@ -1,8 +1,9 @@
 // test_profiles.c: vmxlab on the CPUs it cannot boot on here. For each capability
 // profile of tests/unit/profiles.c (real Intel CPUs, nested KVM): decode it, choose the
 // controls, build the VMCS vmxlab would build (hv/vmx/vmcs_build.c) for each paging mode,
-// policy and exit path into an imitation of that CPU's VMCS, run the entry checker on
-// it, and run the field self-test against that CPU's VMWRITE. What vmxlab says it will
+// policy and exit path, and for a multiboot kernel's 32-bit entry, into an imitation of
+// that CPU's VMCS, run the entry checker on it, and run the field self-test against
+// that CPU's VMWRITE. What vmxlab says it will
 // do must be what the profile allows; the profiles it must refuse end with the reason.
 #include <setjmp.h>
 #include <stdarg.h>
@@ -102,13 +103,20 @@ static void fake_bad(void *ctx, const struct vmcs_field_info *fi, uint64_t wrote
     print_error("self-test: %s wrote 0x%lx read 0x%lx error %d\n", fi->name, wrote, read, err);
 }
 
-// Physical memory the checker may read: the VMCS region, with its revision id.
+// Physical memory the checker may read: the VMCS region, with its revision id, and the
+// identity map's PDPT (mb_entry below).
 #define VMCS_PA 0x20000ull
+#define IDENT_PA 0x1ca000ull
 static uint8_t vmcs_page[4096];
+static uint64_t ident_pdpt[4];
 
 static int phys_read(void *ctx, uint64_t pa, void *buf, size_t n)
 {
     (void)ctx;
+    if (pa == IDENT_PA && n == sizeof(ident_pdpt)) {
+        memcpy(buf, ident_pdpt, n);
+        return 0;
+    }
     if (pa < VMCS_PA || pa - VMCS_PA + n > sizeof(vmcs_page))
         return -1;
     memcpy(buf, vmcs_page + (pa - VMCS_PA), n);
@@ -185,10 +193,18 @@ static void collect(void *ctx, const struct check_finding *f)
         check_format(s->first, sizeof(s->first), f);
 }
 
+// A multiboot kernel's entry, as hv/run/guest.c sets it up: 32-bit protected mode with
+// paging off, QEMU's option-ROM GDT and stack, EFER 0; under shadow paging the real CR3
+// is the identity map's PDPT, whose four entries (present, RAM below 4 GiB) the entry
+// checker reads when the CPU loads them without EPT (SDM 3C 27.3.1.6).
+static const struct guest_entry mb_entry = {
+    .prot32 = true, .rip = 0x400000, .rsp = 0x6f08, .gdt_base = 0xcb2b8, .gdt_limit = 0x27,
+    .idt_base = 0, .idt_limit = 0x3ff,
+};
 // One VMCS: built as vmxlab builds it, then judged by the entry checker.
 static void build_and_check(const struct profile *p, const struct vmx_caps *c,
-                            const struct vmx_controls *run, bool shadow, uint64_t cr0_owned,
-                            uint64_t cr4_owned, bool fast)
+                            const struct vmx_controls *run, bool shadow, bool prot32,
+                            uint64_t cr0_owned, uint64_t cr4_owned, bool fast)
 {
     static struct fake f;
     memset(&f, 0, sizeof(f));
@@ -197,14 +213,20 @@ static void build_and_check(const struct profile *p, const struct vmx_caps *c,
     struct vmcs_access acc = { fake_write, fake_read, fake_bad, &f };
     struct host_state host = host_of(c, fast);
     struct ept ept = { .pml4 = (uint64_t *)(uintptr_t)0x1c8000 };
+    const struct guest_entry vmxlab_entry = {
+        .rip = 0x100040, .rsp = guest_hdr.rsp, .gdt_base = guest_hdr.gdt_base,
+        .gdt_limit = guest_hdr.gdt_limit, .idt_base = guest_hdr.idt_base,
+        .idt_limit = guest_hdr.idt_limit,
+    };
     struct vm_setup s = {
-        .caps = c, .ctls = run, .host = &host, .hdr = &guest_hdr, .rip = 0x100040,
+        .caps = c, .ctls = run, .host = &host, .entry = prot32 ? mb_entry : vmxlab_entry,
         .eptp = ept_pointer(&ept), .msr_bitmap = 0x1c7000,
-        .cr3 = shadow ? 0x1c9000 : guest_hdr.cr3, // the shadow root, or the guest's
-        .shadow = shadow, .efer = EFER_LME | EFER_LMA, .cr0_owned = cr0_owned,
+        // the shadow root, the identity map, or the guest's own
+        .cr3 = shadow ? (prot32 ? IDENT_PA : 0x1c9000) : prot32 ? 0 : guest_hdr.cr3,
+        .shadow = shadow, .efer = prot32 ? 0 : EFER_LME | EFER_LMA, .cr0_owned = cr0_owned,
         .cr4_owned = cr4_owned, .vpid = 1,
     };
-    vm_setup_cr(c, shadow, cr0_owned, &s.cr);
+    vm_setup_cr(c, shadow, prot32, cr0_owned, &s.cr);
     uint32_t field = 0;
     int err = vmcs_build(&acc, &s, &field);
     if (err) {
@@ -214,15 +236,18 @@ static void build_and_check(const struct profile *p, const struct vmx_caps *c,
     }
     memset(vmcs_page, 0, sizeof(vmcs_page));
     memcpy(vmcs_page, &c->revision, 4);
+    memset(ident_pdpt, 0, sizeof(ident_pdpt));
+    for (int i = 0; i < 4; i++) // ident_map_build()'s PDPTEs: a directory's address and P
+        ident_pdpt[i] = 0x1cb000 + 0x1000 * (uint64_t)i + 1;
     struct check_env env = { .vmcs = &acc, .caps = c, .read_phys = phys_read,
                              .vmcs_pa = VMCS_PA, .host_ia32e = true };
     struct seen seen = { 0 };
     struct check_summary sum;
     check_vmcs(&env, collect, &seen, &sum);
     if (seen.n) {
-        print_error("%s (%s, CR0 owned 0x%lx, exit path %s): %u failures, first: %s\n",
-                    p->name, shadow ? "shadow" : "ept", cr0_owned, fast ? "fast" : "C",
-                    seen.n, seen.first);
+        print_error("%s (%s, %s, CR0 owned 0x%lx, exit path %s): %u failures, first: %s\n",
+                    p->name, shadow ? "shadow" : "ept", prot32 ? "multiboot" : "vmxlab guest",
+                    cr0_owned, fast ? "fast" : "C", seen.n, seen.first);
         fail();
     }
     assert_int_equal(check_predict(&sum).how, ENTRY_ENTERED);
@@ -281,14 +306,21 @@ static void profile_runs(const struct profile *p)
     // Each paging mode this CPU has (shadow_wp=roles and flush build the same VMCS),
     // each ownership from none to the widest (unsafe=1 runs any under shadow paging),
     // each exit path.
+    // A multiboot kernel (prot32) too, under EPT only with unrestricted guest (else
+    // hv/run/guest.c refuses it there).
     for (int shadow = !(base.proc2 & CTL_PROC2_EPT); shadow <= 1; shadow++) {
-        struct vmx_controls run;
-        assert_int_equal(vmx_controls_paging(&c, &base, shadow, &run), 0);
-        controls_allowed(p->name, &c, run);
-        const uint64_t owned[2][2] = { { 0, 0 }, { widest(&c, false), widest(&c, true) } };
-        for (int o = 0; o < 2; o++)
-            for (int fast = 0; fast <= 1; fast++)
-                build_and_check(p, &c, &run, shadow, owned[o][0], owned[o][1], fast);
+        for (int prot32 = 0; prot32 <= 1; prot32++) {
+            if (prot32 && !shadow && !c.unrestricted_guest)
+                continue;
+            struct vmx_controls run;
+            assert_int_equal(vmx_controls_paging(&c, &base, shadow, prot32, &run), 0);
+            controls_allowed(p->name, &c, run);
+            const uint64_t owned[2][2] = { { 0, 0 }, { widest(&c, false), widest(&c, true) } };
+            for (int o = 0; o < 2; o++)
+                for (int fast = 0; fast <= 1; fast++)
+                    build_and_check(p, &c, &run, shadow, prot32, owned[o][0], owned[o][1],
+                                    fast);
+        }
     }
     // The field self-test against this CPU's VMWRITE: nothing bad; what it lacks is
     // counted as unsupported, and that is exactly what the profile lacks.

@@ -66,6 +66,9 @@ void end_run(enum verdict v)
     fail_msg("end_run(%d) called", v);
     __builtin_unreachable();
 }
+void guest_text(const char *text, size_t len) { guest_print("", text, len); }
+void vmx_set_ia32e_guest(bool on) { fail_msg("vmx_set_ia32e_guest(%d) called", on); }
+bool vmx_unrestricted_guest(void) { fail_msg("vmx_unrestricted_guest() called"); return false; }
 void entry_explain(const struct entry_verdict *cpu, bool launch)
 {
     fail_msg("entry_explain(%u, %d) called", cpu->number, launch);
@@ -229,9 +232,9 @@ static void windows_median_of_huge_claims(void **state)
     assert_int_equal(w.median_ticks, 5);
 }
 
-// A JSON reader just big enough for result_json's output (objects, arrays of
-// numbers, strings without escapes, unsigned numbers with an optional
-// fraction, true and false). It writes the document's shape to r->shape: keys in order,
+// A JSON reader just big enough for result_json's and mb_result_json's output
+// (objects, arrays of numbers or strings, strings without escapes, unsigned numbers
+// with an optional fraction, true, false and null). It writes the document's shape to r->shape: keys in order,
 // nested objects in braces, arrays as [].
 struct reader {
     const char *p;
@@ -295,7 +298,7 @@ static bool read_array(struct reader *r)
         return true;
     }
     for (;;) {
-        if (!read_number(r))
+        if (*r->p == '"' ? !read_string(r, false) : !read_number(r))
             return false;
         if (*r->p != ',')
             break;
@@ -336,7 +339,7 @@ static bool read_value(struct reader *r, int depth)
         return read_array(r);
     if (*r->p == '"')
         return read_string(r, false);
-    for (const char *const *word = (const char *const[]){ "true", "false", NULL }; *word; word++)
+    for (const char *const *word = (const char *const[]){ "true", "false", "null", NULL }; *word; word++)
         if (!strncmp(r->p, *word, strlen(*word))) {
             r->p += strlen(*word);
             return true;
@@ -531,6 +534,58 @@ static void json_truncates_like_snprintf(void **state)
     assert_int_equal(one, 'x');
 }
 
+// A multiboot kernel's run: its ending and exit code, its exits, the devices it reached
+// and what nobody claimed, its ticks and its text against the reference's.
+static struct run_text mb_ref, mb_text;
+
+static void json_multiboot_exact(void **state)
+{
+    (void)state;
+    struct run_record r = { .end = RUN_EXITED, .status = 0, .ticks = 99057 };
+    r.all.by_reason[EXIT_REASON_CR_ACCESS] = 2;
+    r.all.by_reason[EXIT_REASON_IO_INSTRUCTION] = 308;
+    r.all.cr[CR_MOV_TO_CR0] = 1;
+    r.all.cr[CR_MOV_TO_CR4] = 1;
+    const char *d = "\"devices\":{\"isa-debug-exit\":[0,1],\"COM1\":[150,157]},"
+                    "\"unclaimed\":[1,2],\"unclaimed_at\":[\"port 0x80\",\"page 0xfec00000\"]";
+    text_init(&mb_ref, NULL);
+    text_line(&mb_ref, "spin: 1000 iterations", 21);
+    text_finish(&mb_ref);
+    char buf[1024];
+    int n = mb_result_json("spin.elf", "intercept", "ept", &r, &mb_ref, d, buf, sizeof(buf));
+    const char *want =
+        "{\"experiment\":\"spin.elf\",\"policy\":\"intercept\",\"paging\":\"ept\","
+        "\"kernel\":\"multiboot\",\"end\":\"exited\",\"exit_code\":0,\"exits\":310,"
+        "\"exits_by_reason\":{\"CR_ACCESS\":2,\"IO_INSTRUCTION\":308},"
+        "\"cr_exits\":{\"mov_to_cr0\":1,\"mov_to_cr4\":1},\"pf_exits\":{},"
+        "\"shadow_flushes\":0,\"devices\":{\"isa-debug-exit\":[0,1],\"COM1\":[150,157]},"
+        "\"unclaimed\":[1,2],\"unclaimed_at\":[\"port 0x80\",\"page 0xfec00000\"],"
+        "\"ticks\":99057,\"text_lines\":1,"
+        "\"text_hash\":\"0x%016lx\",\"text\":\"reference\"}";
+    char w[1024];
+    snprintf(w, sizeof(w), want, mb_ref.hash);
+    assert_string_equal(buf, w);
+    assert_int_equal(n, strlen(w));
+    assert_string_equal(json_shape(buf), "experiment policy paging kernel end exit_code exits "
+                        "exits_by_reason{CR_ACCESS IO_INSTRUCTION} cr_exits{mov_to_cr0 "
+                        "mov_to_cr4} pf_exits{} shadow_flushes devices{isa-debug-exit[] "
+                        "COM1[]} unclaimed[] unclaimed_at[] ticks "
+                        "text_lines text_hash text");
+    // A later run whose text differs at its first line, and which ended without a code.
+    text_init(&mb_text, &mb_ref);
+    text_line(&mb_text, "spin: 999 iterations", 20);
+    text_finish(&mb_text);
+    r.end = RUN_TIMED_OUT;
+    mb_result_json("spin.elf", "intercept", "shadow-roles", &r, &mb_text, d, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\"end\":\"timed out\",\"exit_code\":null,"));
+    assert_non_null(strstr(buf, "\"text\":\"differs\",\"text_differs_at\":1}"));
+    json_shape(buf);
+    r.end = RUN_EXITED;
+    r.status = 7;
+    mb_result_json("spin.elf", "intercept", "ept", &r, &mb_ref, d, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\"exit_code\":7,"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +600,7 @@ int main(void)
         cmocka_unit_test(windows_median_of_huge_claims),
         cmocka_unit_test(reader_rejects_bad_json),
         cmocka_unit_test(json_intercept_exact),
+        cmocka_unit_test(json_multiboot_exact),
         cmocka_unit_test(json_passthrough_has_no_exits),
         cmocka_unit_test(json_several_reasons_in_order),
         cmocka_unit_test(json_large_counts),
