@@ -300,6 +300,11 @@ int shadow_page_fault(uint64_t gva, uint32_t hw_error)
     // has NMIs blocked for an IRET to unblock.
     char why[160];
     if (!(vcpu.cr0_shadow & CR0_PG)) { // the identity map: linear = guest-physical
+        // It maps RAM only: device memory (the APIC's page) faults here on every access,
+        // which is emulated as under EPT (hv/exit/mmio.c keeps the virtual-APIC page, if
+        // any, in step with the model).
+        if (gva >= vcpu.ram_size && dev_claiming(DEV_MMIO, gva))
+            return mmio_exit(gva, hw_error & (PF_W | PF_U | PF_I), EXIT_REASON_EXCEPTION_NMI);
         snprintf(why, sizeof(why), "a #PF at 0x%lx while the guest's paging is off: %s "
                  "(shadow paging; RIP 0x%lx)", gva, gva < vcpu.ram_size ? "in guest RAM, "
                  "which the identity map holds" : "outside guest RAM", vmread(GUEST_RIP));

@@ -24,6 +24,13 @@ def without_ticks(result):
     return {k: v for k, v in result.items() if "tick" not in k and "per_iter" not in k}
 
 
+def timeless(lines):
+    """PASS lines without what time changes: pc-devices polls port 0x61 until the PIT's
+    1 ms has passed (guest/pc.c), as many times as the exits' cost allows."""
+    return [re.sub(r"\d+ accesses to other ports|IO_INSTRUCTION \d+", "(polls)", line)
+            if line.startswith("pc-devices:") else line for line in lines]
+
+
 def test_every_row_as_under_c_and_cheaper(boot):
     """The default rows under every policy: both paths pass, with the same PASS
     lines in the same order and the same exits, by reason, in every result.
@@ -36,7 +43,7 @@ def test_every_row_as_under_c_and_cheaper(boot):
         want = "fast" if path == "fast" else "C"
         assert re.search(rf"^vmxlab: VMX on \(.*, exit path {want}\)$", r.serial, re.M), r.serial
     c, fast = runs["c"], runs["fast"]
-    assert fast.lines("PASS:") == c.lines("PASS:")
+    assert timeless(fast.lines("PASS:")) == timeless(c.lines("PASS:"))
     assert summary(fast) == summary(c)
     rc, rf = results(c), results(fast)
     assert list(rf) == list(rc)

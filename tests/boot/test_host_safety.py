@@ -21,7 +21,9 @@ def test_extended_state_starts_initial(boot, model, paging):
     """state-dirty loads every component its CPUID offers beyond SSE (AVX,
     AVX-512, PKRU) with a pattern, writes PKRU with WRPKRU where there is PKU
     (tigerlake), and leaves XCR0 at x87|SSE; the next run finds XCR0 = 1 and
-    every component in its initial state, PKRU 0."""
+    every component in its initial state, PKRU 0. Under shadow paging CPUID hides
+    protection keys (hv/exit/cpuid.c: the shadow walk does not apply them), so the
+    guest has no PKRU to write or read there."""
     r = boot("bochs", cpu=model, cmdline=f"{STATE} paging={paging} verbose=1")
     check_boot(r, tests=STATE[6:], mmu="shadow-roles" if paging == "shadow" else "ept")
     lines = r.lines("PASS: state-check: ")
@@ -29,7 +31,8 @@ def test_extended_state_starts_initial(boot, model, paging):
                   "every extended state component beyond SSE (AVX, AVX-512, PKRU, ...) is in "
                   "its initial state at entry"):
         assert check in lines, r.serial
-    assert ("PKRU reads 0 at entry (RDPKRU)" in lines) == (model == TIGERLAKE), r.serial
+    has_pku = model == TIGERLAKE and paging == "ept"
+    assert ("PKRU reads 0 at entry (RDPKRU)" in lines) == has_pku, r.serial
 
 
 @pytest.mark.parametrize("model", [SKYLAKE, ICELAKE, TIGERLAKE])

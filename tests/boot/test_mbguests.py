@@ -236,6 +236,9 @@ mb_header:                      // Multiboot 0.6.96 3.1: magic, flags, checksum
 _start:
     mov $stack_top, %esp
     mov %ebx, info
+    movl $0x1ff, 0xfee000f0     // the local APIC's SVR, with paging still off
+    mov 0xfee000f0, %eax
+    mov %eax, svr
     mov $(pdpt + 3), %eax       // PML4[0] -> PDPT; PDPT[0] -> PD: 1 GiB of 2 MiB pages
     mov %eax, pml4
     mov $(pd + 3), %eax
@@ -273,6 +276,11 @@ long:
     call puts
     mov $'\n', %al
     call putc
+    lea apic_ok(%rip), %rsi
+    cmpl $0x1ff, svr(%rip)
+    je 7f
+    lea apic_bad(%rip), %rsi
+7:  call puts
     mov info(%rip), %ebx        // exit=N: the digit after the last '='
     mov 16(%rbx), %esi
     xor %edx, %edx
@@ -309,6 +317,10 @@ putc:
     .section .rodata
 hello:
     .asciz "hello from a kernel vmxlab never saw: "
+apic_ok:
+    .asciz "the APIC's SVR reads 0x1ff, written with paging off\n"
+apic_bad:
+    .asciz "the APIC's SVR reads back wrong\n"
     .balign 8
 gdt:
     .quad 0, 0x00af9a000000ffff, 0x00cf92000000ffff
@@ -323,6 +335,7 @@ pd: .skip 4096
     .skip 4096
 stack_top:
 info: .quad 0
+svr: .long 0
     .section .note.GNU-stack, "", @progbits
 """
 
@@ -330,8 +343,10 @@ info: .quad 0
 def test_a_kernel_vmxlab_never_saw(tmp_path):
     """Built here: as, ld at 4 MiB, objcopy -O elf32-i386. `make run GUEST=...
     GUEST_ARGS=...` boots it under each policy's first (intercept) and every paging mode:
-    it prints its command line (its file name, then the arguments, as QEMU builds it)
-    and ends with the code it was asked for; make's exit status follows the verdict."""
+    it prints its command line (its file name, then the arguments, as QEMU builds it),
+    writes and reads the local APIC's SVR before it turns paging on (under shadow
+    paging: a #PF of the identity map, emulated) and ends with the code it was asked
+    for; make's exit status follows the verdict."""
     src, obj, elf64 = tmp_path / "hello.S", tmp_path / "hello.o", tmp_path / "hello.elf64"
     kernel = tmp_path / "scratch.elf"
     src.write_text(SCRATCH_KERNEL)
@@ -352,6 +367,8 @@ def test_a_kernel_vmxlab_never_saw(tmp_path):
         assert f"PASS: scratch.elf/intercept/{m}: exited with code 0" in p.stdout, p.stdout
     assert ("guest scratch.elf/intercept/ept: hello from a kernel vmxlab never saw: "
             "scratch.elf greeting=hi exit=0") in p.stdout, p.stdout
+    assert ("guest scratch.elf/intercept/ept: the APIC's SVR reads 0x1ff, written with "
+            "paging off") in p.stdout, p.stdout
     assert p.returncode == 0 and "vmxlab: verdict PASS" in p.stdout, p.stdout
     p = make_run("exit=5")
     assert "FAIL: scratch.elf/intercept/ept: exited with code 5, a failure (QEMU would " \
