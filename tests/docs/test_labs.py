@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+import shlex
 import sys
 
 import pytest
@@ -20,6 +21,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "boot"))
 
 import labdoc  # noqa: E402
+import mbkernels  # noqa: E402
 import mdblocks  # noqa: E402
 import table  # noqa: E402
 from test_break import bochs_regex, breaks, rules  # noqa: E402
@@ -211,7 +213,7 @@ def test_readme_lists_every_lab():
 
 # The labs whose prediction tables count exits of runs the table does not
 # have (a guest from outside): their own tests below check them.
-OWN_RUNS = {"05-write-a-guest.md"}
+OWN_RUNS = {"05-write-a-guest.md", "09-qemu-kernel.md"}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -367,3 +369,78 @@ def shown_bochs_lines(path):
     after `...` (its count of instructions, which moves with the kernel)."""
     [(_, _, out)] = boots(path)
     return [l[3:] for l in out.splitlines() if l.startswith("...e[CPU0")]
+
+
+def result_counts(out, label):
+    """The counts the expected vmxlab-result line of a multiboot kernel's run shows
+    (elided with `...` where the lab leaves fields out): each `"key":N`, and each
+    device's `"NAME":[reads,writes]` as (reads, writes)."""
+    kernel, policy, paging = label.split("/")
+    [line] = [l for l in out.splitlines() if l.startswith("vmxlab-result ") and
+              f'"experiment":"{kernel}","policy":"{policy}","paging":"{paging}"' in l]
+    counts = {k: int(v) for k, v in re.findall(r'"([\w-]+)":(\d+)', line)}
+    counts.update({k: (int(r), int(w))
+                   for k, r, w in re.findall(r'"([\w-]+)":\[(\d+),(\d+)\]', line)})
+    return counts
+
+
+def com1_setup_writes():
+    """The OUTs of guest/multiboot/rt.c's com1_init(): COM1's set-up."""
+    text = open(os.path.join(ROOT, "guest", "multiboot", "rt.c")).read()
+    body = re.search(r"void com1_init\(void\)\n\{(.*?)\n\}", text, re.S).group(1)
+    return len(re.findall(r"\boutb\(", body))
+
+
+def test_qemu_kernel_lab():
+    """Lab 9: a multiboot kernel under EPT, and under QEMU TCG. Each count its prediction
+    gives is the one its run's expected vmxlab-result line shows (test_docs.py holds that
+    line to the run), and the rules the prediction states hold: the I/O exits are an IN
+    and an OUT a byte of the kernel's golden text, COM1's set-up and the exit; adaptive
+    runs as intercept, the kernel making fewer WP changes than the table's threshold;
+    no preset policy gives CR4. The QEMU command is the one tests/boot/mbkernels.py runs
+    for the case, and its expected output has QEMU's departures (QEMU_TCG_DEVIATIONS) and
+    the status (code << 1) | 1."""
+    path = lab("09-qemu-kernel.md")
+    [(sh, cmd, out)] = boots(path)
+    case = mbkernels.CASE["prot32"]
+    kernel_path = f"build/guest/multiboot/{case.kernel}"
+    assert f"GUEST={kernel_path} " in sh.text and not case.args and not case.modules
+    gold = mbkernels.golden(case)
+    text_bytes = sum(len(line.encode()) + 1 for line in gold)
+    rows = {r["run"]: r for r in predictions(path) if "run" in r}
+    assert list(rows) == [f"{case.kernel}/{p}/{mmu(cmd)}" for p in table.policies(0)]
+    got = {}
+    for label, row in rows.items():
+        c = got[label] = result_counts(out, label)
+        for col, key in (("mov_to_cr0", "mov_to_cr0"), ("mov_to_cr4", "mov_to_cr4"),
+                         ("CR_ACCESS exits", "CR_ACCESS"),
+                         ("IO_INSTRUCTION exits", "IO_INSTRUCTION"), ("exits", "exits")):
+            assert int(row[col]) == c[key], (label, col, row[col], c[key])
+        com1, exit_port = c["COM1"], c["isa-debug-exit"]
+        assert com1 == (text_bytes, text_bytes + com1_setup_writes()), (label, com1)
+        assert c["IO_INSTRUCTION"] == sum(com1) + sum(exit_port) and exit_port == (0, 1)
+        assert c["CR_ACCESS"] == c["mov_to_cr0"] + c["mov_to_cr4"]
+        assert c["exits"] == c["CR_ACCESS"] + c["IO_INSTRUCTION"]
+        assert f"PASS: {label}: exited with code {case.code}; its text, {len(gold)} lines: " \
+            in out, label
+    by_policy = {label.split("/")[1]: c for label, c in got.items()}
+    wp_changes = by_policy["intercept"]["mov_to_cr0"] - by_policy["passthrough"]["mov_to_cr0"]
+    assert 0 < wp_changes < owned(cmd, "adaptive")[2]
+    assert by_policy["adaptive"] == by_policy["intercept"]
+    assert all(cr4 == 0 for _, cr4, _ in table.policies(0).values())
+    assert f"guest {next(iter(rows))}: {gold[-1]}" in out.splitlines()
+
+    [qemu] = [b for b in labdoc.runs(path) if b.text.startswith("qemu-system-x86_64 ")]
+    want = mbkernels.qemu_command(case, kernel_path, "SERIAL")
+    want = [w for w in want if w not in ("-append", case.args)]
+    want[want.index("file:SERIAL")] = "stdio"
+    assert shlex.split(qemu.text.replace("\\\n", " ").split("||")[0]) == want
+    status = (case.qemu_code << 1) | 1
+    lines = qemu.output.text.splitlines()
+    dev = mbkernels.deviations(case)
+    assert all(q in lines for q in dev.values()) and f"exited with status {status}" in lines[-1]
+    results = {r["platform"]: r for t in labdoc.tables(labdoc.sections(path)["Prediction"])
+               for r in t if "platform" in r}
+    assert [(r["last line"], int(r["exit code"]), int(r["status of the command"]))
+            for r in results.values()] == [(gold[-1], case.code, 0),
+                                           (dev[gold[-1]], case.qemu_code, status)]
