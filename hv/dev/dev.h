@@ -132,7 +132,7 @@ struct lapic_counts {
     uint64_t other_ipis;      // every other IPI (fixed, NMI, SMI ...): none is delivered
 };
 void lapic_counts_get(struct lapic_counts *out);
-// lapic.c, for the CPU's APIC virtualisation (hv/exit/apic.c): the TPR (CR8 is its bits
+// lapic.c, for the CPU's APIC virtualisation (hv/exit/mmio.c): the TPR (CR8 is its bits
 // 7:4), the virtual-APIC page as the model's registers fill it, and the write an
 // APIC-write exit reports, as the access to replay on the model.
 uint32_t lapic_tpr(void);

@@ -87,7 +87,7 @@ uint64_t ept_translate(const struct ept *e, uint64_t gpa, bool *mapped)
     return 0;
 }
 
-// The 4 KiB leaf entry that maps gpa, for its owner to change (hv/exit/apic.c takes the
+// The 4 KiB leaf entry that maps gpa, for its owner to change (hv/exit/mmio.c takes the
 // APIC-access page's away and back); NULL where no 4 KiB entry maps it.
 uint64_t *ept_leaf(const struct ept *e, uint64_t gpa)
 {

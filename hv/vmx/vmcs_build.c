@@ -34,7 +34,7 @@ static const struct {
     // EPT where the CPU has it (else paging=shadow, hv/mmu/shadow.c). RDTSCP lets
     // guests time with it; WBINVD, RDRAND and RDSEED exit where the CPU can
     // make them. The guest's local APIC page is virtualised by the CPU where it
-    // can (hv/exit/apic.c). Without secondary controls all of these are off (SDM
+    // can (hv/exit/mmio.c). Without secondary controls all of these are off (SDM
     // 3C 25.6.2: the field exists only with "activate secondary controls").
     { CTL_PROC2, 0,
       CTL_PROC2_EPT | CTL_PROC2_VPID | CTL_PROC2_RDTSCP | CTL_PROC2_WBINVD_EXITING |
@@ -73,7 +73,7 @@ int vmx_controls_choose(const struct vmx_caps *c, struct vmx_controls *out,
     // APIC virtualisation (SDM 3C 30) takes all three controls or none: with "APIC-register
     // virtualization" reads come from the virtual-APIC page and writes exit after
     // the fact, which is worth its pages; without it every access but the TPR's exits
-    // as an APIC access, which the EPT violation's path does as well (hv/exit/apic.c).
+    // as an APIC access, which the EPT violation's path does as well (hv/exit/mmio.c).
     uint32_t apicv2 = CTL_PROC2_VIRT_APIC_ACCESSES | CTL_PROC2_APIC_REGISTER_VIRT;
     if ((out->proc2 & apicv2) != apicv2 || !(out->proc & CTL_PROC_TPR_SHADOW)) {
         out->proc2 &= ~apicv2;
