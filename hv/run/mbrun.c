@@ -162,6 +162,17 @@ bool mb_judge(const char *kernel, const char *policy, enum mmu mmu, const char *
     // unclaimed places, each well under 64 characters, fit.
     static char devices[2048];
     dev_counts_json(devices, sizeof(devices));
+    // What the kernel touched that no device of the virtual PC emulates, named in
+    // words after its verdict (docs/guest-abi.md section 14: ports nobody claims read
+    // all ones and drop writes).
+    static struct dev_counts per[64];
+    struct dev_counts unclaimed;
+    dev_counts_get(per, &unclaimed);
+    if (unclaimed.reads || unclaimed.writes) {
+        static char words[1024];
+        dev_counts_text(words, sizeof(words));
+        kprintf("vmxlab: %s: devices: %s\n", label, words);
+    }
     static char json[4096];
     int n = mb_result_json(kernel, policy, mmu_name(mmu), rec, t, devices, json, sizeof(json));
     console_write("vmxlab-result ", 14);

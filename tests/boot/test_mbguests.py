@@ -239,6 +239,7 @@ _start:
     movl $0x1ff, 0xfee000f0     // the local APIC's SVR, with paging still off
     mov 0xfee000f0, %eax
     mov %eax, svr
+    out %al, $0x80              // a POST code, as kernels' I/O delays write: no device there
     mov $(pdpt + 3), %eax       // PML4[0] -> PDPT; PDPT[0] -> PD: 1 GiB of 2 MiB pages
     mov %eax, pml4
     mov $(pd + 3), %eax
@@ -345,8 +346,9 @@ def test_a_kernel_vmxlab_never_saw(tmp_path):
     GUEST_ARGS=...` boots it under each policy's first (intercept) and every paging mode:
     it prints its command line (its file name, then the arguments, as QEMU builds it),
     writes and reads the local APIC's SVR before it turns paging on (under shadow
-    paging: a #PF of the identity map, emulated) and ends with the code it was asked
-    for; make's exit status follows the verdict."""
+    paging: a #PF of the identity map, emulated), writes a POST code to port 0x80,
+    which no device claims and each run's devices line names, and ends with the code
+    it was asked for; make's exit status follows the verdict."""
     src, obj, elf64 = tmp_path / "hello.S", tmp_path / "hello.o", tmp_path / "hello.elf64"
     kernel = tmp_path / "scratch.elf"
     src.write_text(SCRATCH_KERNEL)
@@ -369,6 +371,9 @@ def test_a_kernel_vmxlab_never_saw(tmp_path):
             "scratch.elf greeting=hi exit=0") in p.stdout, p.stdout
     assert ("guest scratch.elf/intercept/ept: the APIC's SVR reads 0x1ff, written with "
             "paging off") in p.stdout, p.stdout
+    for m in MMUS:  # what no device emulates, named after each run's verdict
+        assert re.search(rf"^vmxlab: scratch.elf/intercept/{m}: devices: .*; nobody claims "
+                         r"port 0x80 \(1 write\)$", p.stdout, re.M), p.stdout
     assert p.returncode == 0 and "vmxlab: verdict PASS" in p.stdout, p.stdout
     p = make_run("exit=5")
     assert "FAIL: scratch.elf/intercept/ept: exited with code 5, a failure (QEMU would " \
