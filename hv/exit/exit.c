@@ -27,6 +27,7 @@ static int handle_ud(struct guest_regs *r);
 static int handle_gp(struct guest_regs *r);
 static int handle_nop(struct guest_regs *r);
 static int handle_hlt(struct guest_regs *r);
+static int handle_triple_fault(struct guest_regs *r);
 static int handle_xsetbv(struct guest_regs *r);
 static int handle_invlpg(struct guest_regs *r);
 
@@ -38,7 +39,7 @@ static const struct {
 } exits[EXIT_REASON_MAX] = {
     [EXIT_REASON_EXCEPTION_NMI] = { handle_exception_nmi, "EXCEPTION_NMI" },
     [EXIT_REASON_EXTERNAL_INTERRUPT] = { handle_extint, "EXTERNAL_INTERRUPT" },
-    [EXIT_REASON_TRIPLE_FAULT] = { NULL, "TRIPLE_FAULT" },
+    [EXIT_REASON_TRIPLE_FAULT] = { handle_triple_fault, "TRIPLE_FAULT" },
     [EXIT_REASON_INIT] = { NULL, "INIT" },
     [EXIT_REASON_SIPI] = { NULL, "SIPI" },
     [EXIT_REASON_INTERRUPT_WINDOW] = { NULL, "INTERRUPT_WINDOW" },
@@ -286,6 +287,23 @@ static int handle_nop(struct guest_regs *r)
     (void)r;
     complete_instruction();
     return EXIT_RESUME;
+}
+
+// A triple fault: a fault while the CPU delivered a double fault (SDM 3A 6.15,
+// "Interrupt 8"), which puts a bare CPU in shutdown and which VMX turns into an exit
+// (SDM 3C 28.2, basic exit reason 2). The guest's own crash, not the hypervisor's:
+// QEMU's pc machine resets there. It ends the run, naming where the guest was and the
+// IDT it had, the usual culprit (empty, or too short for the vector).
+static int handle_triple_fault(struct guest_regs *r)
+{
+    (void)r;
+    char why[160];
+    snprintf(why, sizeof(why), "triple fault at RIP 0x%lx (a fault while delivering a double "
+             "fault; the IDT at 0x%lx, limit 0x%lx): on a PC a shutdown, QEMU resets",
+             vmread(GUEST_RIP), vmread(GUEST_IDTR_BASE), vmread(GUEST_IDTR_LIMIT));
+    if (cfg.verbose) // the whole guest state, for the post-mortem
+        vmcs_dump();
+    return stop_run(EXIT_REASON_TRIPLE_FAULT, why);
 }
 
 // HLT ends the run: vmxlab delivers no interrupt to its guests (their devices raise
