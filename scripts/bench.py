@@ -177,27 +177,28 @@ def table_md(rows):
     return "\n".join(out) + "\n"
 
 
+def write_tables(name, fields, rows, md):
+    """OUT/NAME.csv and OUT/NAME.md (the table md() makes) from rows; their paths."""
+    paths = {k: os.path.join(OUT, f"{name}.{k}") for k in ("csv", "md")}
+    with open(paths["csv"], "w", newline="") as f:
+        w = csv.DictWriter(f, fields)
+        w.writeheader()
+        w.writerows(rows)
+    with open(paths["md"], "w") as f:
+        f.write(md(rows))
+    return paths
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     jobs = [(pol, p, e) for pol in POLICIES for p in PAGING for e in EXITPATHS]
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         rows = list(pool.map(lambda j: one(*j), jobs))
         mb_rows = [row for rs in pool.map(mb_one, MB_CASES) for row in rs]
-    paths = {k: os.path.join(OUT, f"bench.{k}") for k in ("csv", "md", "png")}
-    with open(paths["csv"], "w", newline="") as f:
-        w = csv.DictWriter(f, FIELDS)
-        w.writeheader()
-        w.writerows(rows)
-    with open(paths["md"], "w") as f:
-        f.write(table_md(rows))
+    paths = write_tables("bench", FIELDS, rows, table_md)
+    paths["png"] = os.path.join(OUT, "bench.png")
     plot(rows, paths["png"])
-    mb_paths = {k: os.path.join(OUT, f"mbkernels.{k}") for k in ("csv", "md")}
-    with open(mb_paths["csv"], "w", newline="") as f:
-        w = csv.DictWriter(f, MB_FIELDS)
-        w.writeheader()
-        w.writerows(mb_rows)
-    with open(mb_paths["md"], "w") as f:
-        f.write(mb_table_md(mb_rows))
+    mb_paths = write_tables("mbkernels", MB_FIELDS, mb_rows, mb_table_md)
     print(f"bench: wrote {paths['csv']}, {paths['md']}, {paths['png']}, {mb_paths['csv']} and "
           f"{mb_paths['md']}")
     if os.environ.get("SAVE") == "1":

@@ -84,10 +84,8 @@ static int load_pdptes(uint64_t cr3)
         TRACE("PDPTE%d 0x%lx sets reserved bits", bad, pdpte[bad]);
         return -1;
     }
-    static const uint32_t field[4] = { GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2,
-                                       GUEST_PDPTE3 };
     for (int i = 0; i < 4; i++)
-        vmwrite(field[i], pdpte[i]);
+        vmwrite(GUEST_PDPTE(i), pdpte[i]);
     TRACE("PDPTEs loaded from 0x%lx", gpa);
     return 0;
 }

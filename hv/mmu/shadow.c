@@ -209,7 +209,7 @@ void shadow_invlpg(uint64_t gva)
 // hv/exit/mmio.c too, under EPT as well): CPUID.80000001H:EDX[26] says whether it has
 // 1 GiB pages. Its paging mode from CR0.PG, EFER.LMA and CR4.PAE (SDM 3A 4.1.1); in PAE
 // paging the PDPTE registers, which under EPT the VMCS holds (SDM 3C 25.4.2), else
-// the four entries at CR3 (shadow paging reloads them at each MOV to CR3).
+// the four entries at CR3, read for this walk.
 struct walk_mode guest_walk_mode(void)
 {
     uint64_t cr4 = cr_visible(vmread(GUEST_CR4), vcpu.cr4_shadow, vcpu.cr4_owned);
@@ -228,10 +228,8 @@ struct walk_mode guest_walk_mode(void)
     else if (!(guest_efer() & EFER_LMA))
         m.format = cr4 & CR4_PAE ? WALK_PAE : WALK_32BIT;
     if (m.format == WALK_PAE && !vcpu.shadow) {
-        static const uint32_t field[4] = { GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2,
-                                           GUEST_PDPTE3 };
         for (int i = 0; i < 4; i++)
-            m.pdpte[i] = vmread(field[i]);
+            m.pdpte[i] = vmread(GUEST_PDPTE(i));
     } else if (m.format == WALK_PAE) {
         uint64_t at = cr3 & 0xffffffe0ull;
         if (at <= vcpu.ram_size - sizeof(m.pdpte))

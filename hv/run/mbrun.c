@@ -165,10 +165,8 @@ bool mb_judge(const char *kernel, const char *policy, enum mmu mmu, const char *
     // What the kernel touched that no device of the virtual PC emulates, named in
     // words after its verdict (docs/guest-abi.md section 14: ports nobody claims read
     // all ones and drop writes).
-    static struct dev_counts per[64];
-    struct dev_counts unclaimed;
-    dev_counts_get(per, &unclaimed);
-    if (unclaimed.reads || unclaimed.writes) {
+    struct dev_unclaimed first;
+    if (dev_unclaimed_list(&first, 1)) { // the first such place is always kept
         static char words[1024];
         dev_counts_text(words, sizeof(words));
         kprintf("vmxlab: %s: devices: %s\n", label, words);

@@ -1288,14 +1288,12 @@ static void guest_link_current(struct check *c)
 // physical address. Reserved: bits 2:1, 8:5, and from MAXPHYADDR up (SDM 3A 4.4.1).
 static void guest_pdpte(struct check *c)
 {
-    static const uint32_t fields[4] = { GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2,
-                                        GUEST_PDPTE3 };
     uint64_t pdpte[4], rsvd = PDPTE_RESERVED(c->maxphy);
     if (c->ia32e || !c->pg || !(c->cr4 & CR4_PAE))
         return;
     if (c->ept) {
         for (int i = 0; i < 4; i++)
-            pdpte[i] = rd(c, fields[i]);
+            pdpte[i] = rd(c, GUEST_PDPTE(i));
     } else if (!c->env->read_phys ||
                c->env->read_phys(c->env->phys_ctx, rd(c, GUEST_CR3) & ~0x1full, pdpte,
                                  sizeof(pdpte))) {
@@ -1303,7 +1301,7 @@ static void guest_pdpte(struct check *c)
     }
     for (int i = 0; i < 4; i++)
         if ((pdpte[i] & 1) && (pdpte[i] & rsvd))
-            fail(c, c->ept ? fields[i] : GUEST_CR3, "PDPTE%d 0x%lx is present and sets "
+            fail(c, c->ept ? GUEST_PDPTE(i) : GUEST_CR3, "PDPTE%d 0x%lx is present and sets "
                  "reserved bits 0x%lx", i, pdpte[i], pdpte[i] & rsvd);
 }
 

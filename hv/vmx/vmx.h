@@ -64,6 +64,10 @@ enum vmcs_field {
 #include "vmcs_fields.h"
 #undef VMCS_FIELD
 };
+// GUEST_PDPTE0..3 by number: 64-bit fields, whose encodings step by 2 (bit 0 is the
+// access type, bits 9:1 the index; SDM 3C 25.11.2).
+#define GUEST_PDPTE(i) (GUEST_PDPTE0 + 2 * (i))
+_Static_assert(GUEST_PDPTE(3) == GUEST_PDPTE3, "the PDPTE fields step by 2");
 
 // Exit reasons, SDM 3D appendix C. The handler table is in hv/exit/exit.c.
 enum exit_reason {
